@@ -1,0 +1,327 @@
+// ha_bench: exact-attention throughput against this machine's own fp32 FMA peak and memory
+// read bandwidth, both measured in the same run. Uses only the public C API.
+//
+//   ha_bench [--quick] [--threads N] [--isa generic|avx2|avx512] [--layout bhsd|bshd]
+//            [--runs N]
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hyperattn.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// ---- machine peak ------------------------------------------------------------------------
+// Enough independent accumulators to cover FMA latency × throughput on any current core.
+constexpr int kAcc = 16;
+constexpr int64_t kPeakIters = 20'000'000;
+
+__attribute__((target("avx512f"), noinline)) float fma_loop_512(int64_t iters) {
+    __m512 acc[kAcc];
+    for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_set1_ps(float(i));
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iters; ++it)
+        for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    __m512 s = acc[0];
+    for (int i = 1; i < kAcc; ++i) s = _mm512_add_ps(s, acc[i]);
+    alignas(64) float out[16];
+    _mm512_store_ps(out, s);
+    return out[0];
+}
+
+__attribute__((target("avx2,fma"), noinline)) float fma_loop_256(int64_t iters) {
+    __m256 acc[kAcc];
+    for (int i = 0; i < kAcc; ++i) acc[i] = _mm256_set1_ps(float(i));
+    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iters; ++it)
+        for (int i = 0; i < kAcc; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    __m256 s = acc[0];
+    for (int i = 1; i < kAcc; ++i) s = _mm256_add_ps(s, acc[i]);
+    alignas(32) float out[8];
+    _mm256_store_ps(out, s);
+    return out[0];
+}
+
+struct Peak {
+    const char* isa;
+    int width;
+    double one, all;  // GFLOP/s
+};
+
+Peak measure_peak(int threads) {
+    const bool z = __builtin_cpu_supports("avx512f");
+    const bool y = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    Peak p{z ? "avx512" : y ? "avx2" : "none", z ? 16 : 8, 0, 0};
+    if (!z && !y) return p;
+    auto run = [&](int64_t iters) { return z ? fma_loop_512(iters) : fma_loop_256(iters); };
+    const double flop_per_thread = 2.0 * p.width * kAcc * double(kPeakIters);
+    volatile float sink = run(kPeakIters / 10);  // warm up the clocks
+    for (int rep = 0; rep < 3; ++rep) {
+        auto t0 = Clock::now();
+        sink = run(kPeakIters);
+        p.one = std::max(p.one, flop_per_thread / seconds_since(t0) * 1e-9);
+    }
+    for (int rep = 0; rep < 3; ++rep) {
+        std::vector<std::thread> ts;
+        std::atomic<int> go{0};
+        auto t0 = Clock::now();
+        for (int t = 0; t < threads; ++t)
+            ts.emplace_back([&] {
+                while (!go.load()) {}
+                volatile float s = run(kPeakIters);
+                (void)s;
+            });
+        t0 = Clock::now();
+        go.store(1);
+        for (auto& t : ts) t.join();
+        p.all = std::max(p.all, threads * flop_per_thread / seconds_since(t0) * 1e-9);
+    }
+    (void)sink;
+    return p;
+}
+
+// ---- memory read bandwidth ---------------------------------------------------------------
+double measure_read_bw(int threads, size_t bytes) {
+    const size_t n = bytes / sizeof(uint64_t);
+    std::vector<uint64_t> buf(n);
+    for (size_t i = 0; i < n; ++i) buf[i] = i;
+    double best = 0;
+    for (int rep = 0; rep < 4; ++rep) {
+        std::vector<std::thread> ts;
+        std::vector<uint64_t> sums(threads * 8);
+        auto t0 = Clock::now();
+        for (int t = 0; t < threads; ++t)
+            ts.emplace_back([&, t] {
+                const size_t lo = n * t / threads, hi = n * (t + 1) / threads;
+                uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (size_t i = lo; i + 4 <= hi; i += 4) {
+                    s0 += buf[i];
+                    s1 += buf[i + 1];
+                    s2 += buf[i + 2];
+                    s3 += buf[i + 3];
+                }
+                sums[t * 8] = s0 + s1 + s2 + s3;
+            });
+        for (auto& t : ts) t.join();
+        best = std::max(best, double(bytes) / seconds_since(t0) * 1e-9);
+    }
+    return best;
+}
+
+// ---- attention ---------------------------------------------------------------------------
+struct Tensor {
+    std::vector<uint16_t> storage;  // 2-byte units, so bf16 and f32 share one allocator
+    ha_tensor t{};
+};
+
+uint16_t to_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return uint16_t(u >> 16);
+}
+
+// [b, h, s, d] shape; memory in bhsd or bshd order.
+Tensor make_tensor(int64_t B, int64_t H, int64_t S, int64_t D, int32_t dtype, bool bshd,
+                   std::mt19937& rng, bool fill) {
+    Tensor x;
+    const int64_t n = B * H * S * D;
+    const int es = dtype == HA_DTYPE_BF16 ? 1 : 2;
+    x.storage.resize(size_t(n * es));
+    if (fill) {
+        std::normal_distribution<float> nd(0.f, 1.f);
+        // Random data costs more than the benchmark at 128k keys; repeat a random block.
+        std::vector<float> block(4096);
+        for (float& f : block) f = nd(rng);
+        for (int64_t i = 0; i < n; ++i) {
+            const float f = block[size_t(i) % block.size()];
+            if (dtype == HA_DTYPE_BF16)
+                x.storage[size_t(i)] = to_bf16(f);
+            else
+                std::memcpy(&x.storage[size_t(i) * 2], &f, 4);
+        }
+    }
+    x.t.data = x.storage.data();
+    x.t.dtype = dtype;
+    x.t.device_type = HA_DEVICE_CPU;
+    const int64_t shape[4] = {B, H, S, D};
+    std::memcpy(x.t.shape, shape, sizeof shape);
+    if (bshd) {
+        const int64_t st[4] = {S * H * D, D, H * D, 1};
+        std::memcpy(x.t.strides, st, sizeof st);
+    } else {
+        const int64_t st[4] = {H * S * D, S * D, D, 1};
+        std::memcpy(x.t.strides, st, sizeof st);
+    }
+    return x;
+}
+
+struct Case {
+    int64_t B, Hq, Hkv, Nq, Nk, D;
+    int32_t dtype;
+    bool causal;
+};
+
+struct Result {
+    double median_s = 0, min_s = 0;
+    bool ok = false;
+};
+
+Result time_case(const Case& c, bool bshd, int runs) {
+    std::mt19937 rng(42);
+    Tensor q = make_tensor(c.B, c.Hq, c.Nq, c.D, c.dtype, bshd, rng, true);
+    Tensor k = make_tensor(c.B, c.Hkv, c.Nk, c.D, c.dtype, bshd, rng, true);
+    Tensor v = make_tensor(c.B, c.Hkv, c.Nk, c.D, c.dtype, bshd, rng, true);
+    Tensor o = make_tensor(c.B, c.Hq, c.Nq, c.D, c.dtype, bshd, rng, false);
+    ha_exact_params params;
+    ha_exact_params_init(&params);
+    params.causal = c.causal;
+    Result r;
+    if (ha_attention_exact(&q.t, &k.t, &v.t, &o.t, nullptr, &params) != HA_OK) {  // warm-up
+        std::fprintf(stderr, "ha_attention_exact failed: %s\n", ha_last_error());
+        return r;
+    }
+    std::vector<double> ts;
+    for (int i = 0; i < runs; ++i) {
+        auto t0 = Clock::now();
+        ha_attention_exact(&q.t, &k.t, &v.t, &o.t, nullptr, &params);
+        ts.push_back(seconds_since(t0));
+    }
+    std::sort(ts.begin(), ts.end());
+    r.median_s = ts[ts.size() / 2];
+    r.min_s = ts[0];
+    r.ok = true;
+    return r;
+}
+
+double attention_flops(const Case& c) {
+    const double f = 4.0 * double(c.Nq) * double(c.Nk) * double(c.D) * double(c.Hq) * double(c.B);
+    return c.causal ? f / 2 : f;
+}
+
+const char* isa_name(int32_t isa) {
+    switch (isa) {
+        case HA_CPU_ISA_GENERIC: return "generic";
+        case HA_CPU_ISA_AVX2: return "avx2";
+        case HA_CPU_ISA_AVX512: return "avx512";
+        default: return "?";
+    }
+}
+
+void usage() {
+    std::printf(
+        "usage: ha_bench [--quick] [--threads N] [--isa generic|avx2|avx512] "
+        "[--layout bhsd|bshd] [--runs N] [--no-decode] [--no-prefill]\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    bool quick = false, bshd = false, decode = true, prefill = true;
+    int threads = 0, runs = 3;
+    int32_t isa = HA_CPU_ISA_AUTO;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                usage();
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "--quick") quick = true;
+        else if (a == "--threads") threads = std::atoi(next().c_str());
+        else if (a == "--runs") runs = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--no-decode") decode = false;
+        else if (a == "--no-prefill") prefill = false;
+        else if (a == "--layout") bshd = next() == "bshd";
+        else if (a == "--isa") {
+            std::string s = next();
+            isa = s == "generic" ? HA_CPU_ISA_GENERIC : s == "avx2" ? HA_CPU_ISA_AVX2
+                : s == "avx512" ? HA_CPU_ISA_AVX512 : -1;
+        } else {
+            usage();
+            return a == "--help" || a == "-h" ? 0 : 2;
+        }
+    }
+    if (quick) runs = std::min(runs, 2);
+    if (ha_set_num_threads(threads) != HA_OK || ha_set_cpu_isa(isa) != HA_OK) {
+        std::fprintf(stderr, "error: %s\n", ha_last_error());
+        return 1;
+    }
+    const int nthreads = ha_get_num_threads();
+
+    std::printf("hyperattn %s  bench  isa=%s  threads=%d  layout=%s\n", ha_version_string(),
+                isa_name(ha_get_cpu_isa()), nthreads, bshd ? "bshd" : "bhsd");
+    const Peak peak = measure_peak(nthreads);
+    std::printf("fp32 FMA peak (%s): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n",
+                peak.isa, peak.one, peak.all, nthreads);
+    const double bw = measure_read_bw(nthreads, size_t(1) << 30);
+    std::printf("memory read bandwidth: %.1f GB/s (%d threads, 1 GiB buffer)\n\n", bw, nthreads);
+
+    if (prefill) {
+        std::printf("exact attention (FLOPs = 4*Nq*Nk*D*Hq, halved when causal; median of %d)\n",
+                    runs);
+        std::printf("  Hq=32 Hkv=8 below 16k; 16k uses Hq=4 Hkv=1 to keep a run short "
+                    "(GFLOP/s does not depend on heads once heads*tiles >> threads)\n");
+        std::printf("%7s %4s %6s %5s %4s %4s %10s %10s %8s\n", "N", "D", "causal", "dtype", "Hq",
+                    "Hkv", "time(ms)", "GFLOP/s", "%peak");
+        std::vector<int64_t> ns = quick ? std::vector<int64_t>{1024, 4096}
+                                        : std::vector<int64_t>{1024, 4096, 16384};
+        for (int64_t n : ns)
+            for (int64_t d : {64, 128})
+                for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+                    for (bool causal : {false, true}) {
+                        const bool big = n >= 16384;
+                        Case c{1, big ? 4 : 32, big ? 1 : 8, n, n, d, dt, causal};
+                        Result r = time_case(c, bshd, runs);
+                        if (!r.ok) return 1;
+                        const double gf = attention_flops(c) / r.median_s * 1e-9;
+                        std::printf("%7lld %4lld %6s %5s %4lld %4lld %10.2f %10.1f %7.1f%%\n",
+                                    (long long)n, (long long)d, causal ? "yes" : "no",
+                                    dt == HA_DTYPE_BF16 ? "bf16" : "f32", (long long)c.Hq,
+                                    (long long)c.Hkv, r.median_s * 1e3, gf,
+                                    peak.all > 0 ? 100.0 * gf / peak.all : 0.0);
+                        std::fflush(stdout);
+                    }
+        std::printf("\n");
+    }
+
+    if (decode) {
+        std::printf("decode (Nq=1, Hq=32, Hkv=8, D=128; GB/s = K+V bytes read / time; "
+                    "memory read bandwidth %.1f GB/s)\n", bw);
+        std::printf("%8s %5s %10s %10s %8s\n", "Nk", "dtype", "time(ms)", "GB/s", "%bw");
+        std::vector<int64_t> nks = quick ? std::vector<int64_t>{32768}
+                                         : std::vector<int64_t>{32768, 131072};
+        for (int64_t nk : nks)
+            for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+                Case c{1, 32, 8, 1, nk, 128, dt, false};
+                Result r = time_case(c, bshd, std::max(runs, 5));
+                if (!r.ok) return 1;
+                const double bytes = 2.0 * nk * c.Hkv * c.D * (dt == HA_DTYPE_BF16 ? 2 : 4);
+                const double gbs = bytes / r.median_s * 1e-9;
+                std::printf("%8lld %5s %10.3f %10.1f %7.1f%%\n", (long long)nk,
+                            dt == HA_DTYPE_BF16 ? "bf16" : "f32", r.median_s * 1e3, gbs,
+                            100.0 * gbs / bw);
+                std::fflush(stdout);
+            }
+    }
+    return 0;
+}

@@ -1,0 +1,162 @@
+package dev.hyperattn.cli;
+
+import dev.hyperattn.CpuIsa;
+import dev.hyperattn.DType;
+import java.util.Locale;
+
+/** The CLI's settings, parsed from {@code --name value} or {@code --name=value} arguments. */
+final class Options {
+
+    long n = 4096;
+    long nk = -1; // -1: same as n
+    long d = 128;
+    long heads = 32;
+    long kvHeads = 8;
+    long batch = 1;
+    DType dtype = DType.F32;
+    boolean causal = true;
+    int threads = 0; // 0: the library's default
+    boolean bshd = false;
+    int iters = 5;
+    CpuIsa isa = CpuIsa.AUTO;
+    long seed = System.nanoTime();
+    int sampleRows = 32;
+
+    int samples() {
+        return sampleRows;
+    }
+    boolean help = false;
+
+    static final String USAGE = """
+            Usage: java -jar hyperattn.jar [options]
+
+            Runs exact attention on the CPU, times it and checks sampled rows against a float64
+            reference. Exit status: 0 PASS, 1 FAIL or runtime error, 2 bad options.
+
+              --n N             query length Nq (default 4096)
+              --nk N            key/value length Nk (default: same as --n)
+              --d N             head dimension, 1..256 (default 128)
+              --heads N         query heads Hq (default 32)
+              --kv-heads N      key/value heads Hkv, divides Hq (default 8; 1 = MQA)
+              --batch N         batch size (default 1)
+              --dtype f32|bf16  element type (default f32)
+              --causal          causal mask, bottom-right aligned (default)
+              --no-causal       no mask
+              --threads N       CPU threads, 0 = all hardware threads (default 0)
+              --layout bhsd|bshd  memory layout of q, k, v, out (default bhsd)
+              --iters N         timed runs after one warm-up; the median is reported (default 5)
+              --isa auto|generic|avx2|avx512  force a CPU instruction-set path (default auto)
+              --samples N       (head,row) pairs checked against the reference (default 32)
+              --seed N          random seed for the inputs (default: time based, printed)
+              --help            this text
+            """;
+
+    static Options parse(String[] args) throws UsageException {
+        Options o = new Options();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            String name = arg;
+            String inline = null;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                name = arg.substring(0, eq);
+                inline = arg.substring(eq + 1);
+            }
+            switch (name) {
+                case "--help", "-h" -> o.help = true;
+                case "--causal" -> o.causal = noValue(name, inline, true);
+                case "--no-causal" -> o.causal = noValue(name, inline, false);
+                default -> {
+                    String value = inline;
+                    if (value == null) {
+                        if (i + 1 >= args.length) {
+                            throw new UsageException(known(name) ? name + " needs a value" : unknown(name));
+                        }
+                        value = args[++i];
+                    }
+                    o.set(name, value);
+                }
+            }
+        }
+        if (o.nk < 0) {
+            o.nk = o.n;
+        }
+        if (o.heads % o.kvHeads != 0) {
+            throw new UsageException("--heads " + o.heads + " is not divisible by --kv-heads " + o.kvHeads);
+        }
+        if (o.d > 256) {
+            throw new UsageException("--d " + o.d + " outside 1..256");
+        }
+        return o;
+    }
+
+    private void set(String name, String value) throws UsageException {
+        switch (name) {
+            case "--n" -> n = positive(name, value);
+            case "--nk" -> nk = positive(name, value);
+            case "--d" -> d = positive(name, value);
+            case "--heads" -> heads = positive(name, value);
+            case "--kv-heads" -> kvHeads = positive(name, value);
+            case "--batch" -> batch = positive(name, value);
+            case "--iters" -> iters = (int) Math.min(positive(name, value), 1_000_000);
+            case "--samples" -> sampleRows = (int) Math.min(positive(name, value), 1_000_000);
+            case "--threads" -> {
+                long t = integer(name, value);
+                if (t < 0 || t > 4096) {
+                    throw new UsageException(name + " " + value + ": expected 0..4096");
+                }
+                threads = (int) t;
+            }
+            case "--seed" -> seed = integer(name, value);
+            case "--dtype" -> dtype = switch (value.toLowerCase(Locale.ROOT)) {
+                case "f32", "fp32", "float32" -> DType.F32;
+                case "bf16", "bfloat16" -> DType.BF16;
+                default -> throw new UsageException(name + " " + value + ": expected f32 or bf16");
+            };
+            case "--layout" -> bshd = switch (value.toLowerCase(Locale.ROOT)) {
+                case "bhsd" -> false;
+                case "bshd" -> true;
+                default -> throw new UsageException(name + " " + value + ": expected bhsd or bshd");
+            };
+            case "--isa" -> {
+                try {
+                    isa = CpuIsa.valueOf(value.toUpperCase(Locale.ROOT));
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(name + " " + value + ": expected auto, generic, avx2 or avx512");
+                }
+            }
+            default -> throw new UsageException(unknown(name));
+        }
+    }
+
+    private static boolean known(String name) {
+        return USAGE.contains(name + " ");
+    }
+
+    private static String unknown(String name) {
+        return "unknown option '" + name + "' (see --help)";
+    }
+
+    private static boolean noValue(String name, String inline, boolean v) throws UsageException {
+        if (inline != null) {
+            throw new UsageException(name + " takes no value");
+        }
+        return v;
+    }
+
+    private static long integer(String name, String value) throws UsageException {
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException(name + " " + value + ": not an integer");
+        }
+    }
+
+    private static long positive(String name, String value) throws UsageException {
+        long v = integer(name, value);
+        if (v < 1 || v > (1L << 31)) {
+            throw new UsageException(name + " " + value + ": expected a positive integer");
+        }
+        return v;
+    }
+}

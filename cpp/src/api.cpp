@@ -1,0 +1,240 @@
+// The C ABI entry points: every argument is validated here, once, before a backend runs.
+// Backends may then assume well-formed views. Nothing thrown inside escapes (guarded()).
+#include <cinttypes>
+#include <cmath>
+#include <new>
+
+#include "cpu/cpu_backend.h"
+#include "error.h"
+#include "hyperattn.h"
+#include "tensor_check.h"
+
+namespace {
+
+using ha::fail;
+
+template <class F>
+int32_t guarded(F&& body) noexcept {
+    try {
+        ha::clear_error();
+        return body();
+    } catch (const std::bad_alloc&) {
+        return fail(HA_ERR_OUT_OF_MEMORY, "out of memory");
+    } catch (const std::exception& e) {
+        return fail(HA_ERR_INTERNAL, "internal error: %s", e.what());
+    } catch (...) {
+        return fail(HA_ERR_INTERNAL, "internal error: unknown exception");
+    }
+}
+
+ha::cpu::View view_of(const ha_tensor* t) {
+    ha::cpu::View v{};
+    v.data = t->data;
+    for (int i = 0; i < 4; ++i) {
+        v.shape[i] = t->shape[i];
+        v.strides[i] = t->strides[i];
+    }
+    return v;
+}
+
+void lse_strides(const ha_tensor* t, int64_t out[3]) {
+    for (int i = 0; i < 3; ++i) out[i] = t ? t->strides[i] : 0;
+}
+
+int32_t check_backend_dtype(const char* name, const ha_tensor* t) {
+    if (t->dtype == HA_DTYPE_F32 || t->dtype == HA_DTYPE_BF16) return HA_OK;
+    return fail(HA_ERR_UNSUPPORTED, "%s: dtype %s is not supported on the CPU (f32, bf16)", name,
+                ha::dtype_name(t->dtype));
+}
+
+int32_t check_disjoint(const char* out_name, const ha::Span& out, const char* in_name,
+                       const ha::Span& in) {
+    if (out.overlaps(in))
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: memory overlaps input %s", out_name, in_name);
+    return HA_OK;
+}
+
+#define HA_TRY(expr)                          \
+    do {                                      \
+        int32_t ha_st_ = (expr);              \
+        if (ha_st_ != HA_OK) return ha_st_;   \
+    } while (0)
+
+int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                   const ha_tensor* out, const ha_tensor* lse, const ha_exact_params* params) {
+    ha::Span sq, sk, sv, so, sl;
+    HA_TRY(ha::check_tensor("q", q, &sq));
+    HA_TRY(ha::check_tensor("k", k, &sk));
+    HA_TRY(ha::check_tensor("v", v, &sv));
+    HA_TRY(ha::check_tensor("out", out, &so));
+
+    for (auto [name, t] : {std::pair{"k", k}, {"v", v}, {"out", out}})
+        if (t->dtype != q->dtype)
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from q's %s", name,
+                        ha::dtype_name(t->dtype), ha::dtype_name(q->dtype));
+    HA_TRY(check_backend_dtype("q", q));
+
+    const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], D = q->shape[3];
+    const int64_t Hkv = k->shape[1];
+    if (B < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: batch must be >= 1, got %" PRId64, B);
+    if (Hq < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: heads must be >= 1, got %" PRId64, Hq);
+    if (D < 1 || D > 256)
+        return fail(HA_ERR_INVALID_ARGUMENT, "q: head_dim must be in 1..256, got %" PRId64, D);
+    if (k->shape[0] != B)
+        return fail(HA_ERR_INVALID_ARGUMENT, "k: batch %" PRId64 " differs from q's %" PRId64,
+                    k->shape[0], B);
+    if (Hkv < 1) return fail(HA_ERR_INVALID_ARGUMENT, "k: heads must be >= 1, got %" PRId64, Hkv);
+    if (k->shape[3] != D)
+        return fail(HA_ERR_INVALID_ARGUMENT, "k: head_dim %" PRId64 " differs from q's %" PRId64,
+                    k->shape[3], D);
+    if (Hq % Hkv != 0)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "q: heads %" PRId64 " not divisible by kv heads %" PRId64
+                    " (GQA needs a whole number of query heads per kv head)",
+                    Hq, Hkv);
+    HA_TRY(ha::check_same_shape("v", v, "k", k));
+    HA_TRY(ha::check_same_shape("out", out, "q", q));
+    HA_TRY(ha::check_no_self_overlap("out", out));
+    HA_TRY(check_disjoint("out", so, "q", sq));
+    HA_TRY(check_disjoint("out", so, "k", sk));
+    HA_TRY(check_disjoint("out", so, "v", sv));
+    if (lse) {
+        HA_TRY(ha::check_lse("lse", lse, B, Hq, Nq, &sl));
+        HA_TRY(ha::check_no_self_overlap("lse", lse));
+        HA_TRY(check_disjoint("lse", sl, "q", sq));
+        HA_TRY(check_disjoint("lse", sl, "k", sk));
+        HA_TRY(check_disjoint("lse", sl, "v", sv));
+        HA_TRY(check_disjoint("lse", sl, "out", so));
+    }
+
+    ha_exact_params defaults;
+    ha_exact_params_init(&defaults);
+    const ha_exact_params* p = params ? params : &defaults;
+    if (!std::isfinite(p->scale) || p->scale < 0.0f)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.scale: must be finite and > 0 (or 0 for 1/sqrt(head_dim)), got %g",
+                    static_cast<double>(p->scale));
+    if (p->causal != 0 && p->causal != 1)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
+
+    if (Nq == 0) return HA_OK;
+    ha::cpu::ExactProblem prob{};
+    prob.dtype = q->dtype;
+    prob.q = view_of(q);
+    prob.k = view_of(k);
+    prob.v = view_of(v);
+    prob.out = view_of(out);
+    prob.lse = lse ? static_cast<float*>(lse->data) : nullptr;
+    lse_strides(lse, prob.lse_strides);
+    prob.scale = p->scale != 0.0f ? p->scale : static_cast<float>(1.0 / std::sqrt(double(D)));
+    prob.causal = p->causal != 0;
+    return ha::cpu::exact_forward(prob);
+}
+
+// In-place merging is allowed only onto exactly the same view; any other overlap is an error.
+int32_t check_merge_alias(const char* out_name, const ha_tensor* out, const ha::Span& so,
+                          const char* in_name, const ha_tensor* in, const ha::Span& si) {
+    if (ha::same_view(out, in)) return HA_OK;
+    if (so.overlaps(si))
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "%s: overlaps %s without being the same view (in-place merging must pass the "
+                    "identical tensor)",
+                    out_name, in_name);
+    return HA_OK;
+}
+
+int32_t merge_impl(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
+                   const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse) {
+    ha::Span sa, sb, so, sla, slb, sl;
+    HA_TRY(ha::check_tensor("out_a", out_a, &sa));
+    HA_TRY(ha::check_tensor("out_b", out_b, &sb));
+    HA_TRY(ha::check_tensor("out", out, &so));
+    for (auto [name, t] : {std::pair{"out_b", out_b}, {"out", out}})
+        if (t->dtype != out_a->dtype)
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from out_a's %s", name,
+                        ha::dtype_name(t->dtype), ha::dtype_name(out_a->dtype));
+    HA_TRY(check_backend_dtype("out_a", out_a));
+    HA_TRY(ha::check_same_shape("out_b", out_b, "out_a", out_a));
+    HA_TRY(ha::check_same_shape("out", out, "out_a", out_a));
+    const int64_t B = out_a->shape[0], H = out_a->shape[1], N = out_a->shape[2];
+    HA_TRY(ha::check_lse("lse_a", lse_a, B, H, N, &sla));
+    HA_TRY(ha::check_lse("lse_b", lse_b, B, H, N, &slb));
+    HA_TRY(ha::check_no_self_overlap("out", out));
+    HA_TRY(check_merge_alias("out", out, so, "out_a", out_a, sa));
+    HA_TRY(check_merge_alias("out", out, so, "out_b", out_b, sb));
+    HA_TRY(check_disjoint("out", so, "lse_a", sla));
+    HA_TRY(check_disjoint("out", so, "lse_b", slb));
+    if (lse) {
+        HA_TRY(ha::check_lse("lse", lse, B, H, N, &sl));
+        HA_TRY(ha::check_no_self_overlap("lse", lse));
+        HA_TRY(check_merge_alias("lse", lse, sl, "lse_a", lse_a, sla));
+        HA_TRY(check_merge_alias("lse", lse, sl, "lse_b", lse_b, slb));
+        HA_TRY(check_disjoint("lse", sl, "out_a", sa));
+        HA_TRY(check_disjoint("lse", sl, "out_b", sb));
+        HA_TRY(check_disjoint("lse", sl, "out", so));
+    }
+    if (so.empty()) return HA_OK;
+
+    ha::cpu::MergeProblem prob{};
+    prob.dtype = out_a->dtype;
+    prob.out_a = view_of(out_a);
+    prob.out_b = view_of(out_b);
+    prob.out = view_of(out);
+    prob.lse_a = static_cast<const float*>(lse_a->data);
+    lse_strides(lse_a, prob.lse_a_strides);
+    prob.lse_b = static_cast<const float*>(lse_b->data);
+    lse_strides(lse_b, prob.lse_b_strides);
+    prob.lse = lse ? static_cast<float*>(lse->data) : nullptr;
+    lse_strides(lse, prob.lse_strides);
+    return ha::cpu::merge(prob);
+}
+
+}  // namespace
+
+extern "C" {
+
+HA_API int32_t ha_abi_version(void) { return HA_ABI_VERSION; }
+
+HA_API const char* ha_version_string(void) { return HA_VERSION_STRING; }
+
+HA_API const char* ha_last_error(void) { return ha::last_error(); }
+
+HA_API int32_t ha_set_num_threads(int32_t n) {
+    return guarded([&] {
+        if (n < 0 || n > 1024)
+            return fail(HA_ERR_INVALID_ARGUMENT, "n: thread count must be in 0..1024, got %d", n);
+        return ha::cpu::set_num_threads(n);
+    });
+}
+
+HA_API int32_t ha_get_num_threads(void) { return ha::cpu::get_num_threads(); }
+
+HA_API int32_t ha_set_cpu_isa(int32_t isa) {
+    return guarded([&] {
+        if (isa < HA_CPU_ISA_AUTO || isa > HA_CPU_ISA_AVX512)
+            return fail(HA_ERR_INVALID_ARGUMENT, "isa: unknown HA_CPU_ISA value %d", isa);
+        return ha::cpu::set_isa(isa);
+    });
+}
+
+HA_API int32_t ha_get_cpu_isa(void) { return ha::cpu::get_isa(); }
+
+HA_API void ha_exact_params_init(ha_exact_params* params) {
+    if (!params) return;
+    params->scale = 0.0f;
+    params->causal = 0;
+    params->stream = nullptr;
+}
+
+HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                  const ha_tensor* out, const ha_tensor* lse,
+                                  const ha_exact_params* params) {
+    return guarded([&] { return exact_impl(q, k, v, out, lse, params); });
+}
+
+HA_API int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
+                        const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse) {
+    return guarded([&] { return merge_impl(out_a, lse_a, out_b, lse_b, out, lse); });
+}
+
+}  // extern "C"

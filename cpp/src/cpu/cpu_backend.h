@@ -1,0 +1,42 @@
+// The CPU backend as seen from the API layer. The API layer (api.cpp) has already validated
+// every argument; functions here may assume shapes agree, strides are non-negative, dtypes are
+// F32 or BF16 and pointers are non-null. They still return a status (out of memory, internal).
+#pragma once
+#include <cstdint>
+
+namespace ha::cpu {
+
+// A validated strided view; shape/strides as in ha_tensor (elements).
+struct View {
+    void* data;
+    int64_t shape[4];
+    int64_t strides[4];
+};
+
+struct ExactProblem {
+    int32_t dtype;     // HA_DTYPE_F32 or HA_DTYPE_BF16, shared by q, k, v, out
+    View q, k, v, out; // q/out [B,Hq,Nq,D], k/v [B,Hkv,Nk,D]
+    float* lse;        // nullable; float32 [B,Hq,Nq]
+    int64_t lse_strides[3];
+    float scale;       // already resolved (never 0)
+    bool causal;       // bottom-right aligned: row i sees keys j <= i + Nk - Nq
+};
+
+struct MergeProblem {
+    int32_t dtype;           // of out_a, out_b, out
+    View out_a, out_b, out;  // [B,H,N,D]; out may alias out_a or out_b exactly
+    const float* lse_a; int64_t lse_a_strides[3];
+    const float* lse_b; int64_t lse_b_strides[3];
+    float* lse;         int64_t lse_strides[3];  // nullable; may alias lse_a or lse_b exactly
+};
+
+int32_t exact_forward(const ExactProblem& p);
+int32_t merge(const MergeProblem& p);
+
+// Runtime settings (process-wide).
+int32_t set_num_threads(int32_t n);  // 0 = hardware concurrency
+int32_t get_num_threads();
+int32_t set_isa(int32_t isa);        // HA_CPU_ISA_*; HA_ERR_UNSUPPORTED if the CPU lacks it
+int32_t get_isa();                   // resolved, never AUTO
+
+}  // namespace ha::cpu

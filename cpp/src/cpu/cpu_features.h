@@ -1,0 +1,14 @@
+// What the running CPU (and the OS, for the wider register state) supports.
+#pragma once
+
+namespace ha::cpu {
+
+struct CpuFeatures {
+    bool avx2_fma = false;     // AVX2 + FMA + OS-enabled YMM state
+    bool avx512 = false;       // F/BW/DQ/VL + OS-enabled ZMM/opmask state
+    bool avx512_bf16 = false;  // vdpbf16ps, on top of avx512
+};
+
+const CpuFeatures& cpu_features();  // detected once
+
+}  // namespace ha::cpu

@@ -1,0 +1,143 @@
+#include "tensor_check.h"
+
+#include <utility>
+#include <cinttypes>
+
+#include "error.h"
+
+namespace ha {
+
+static const char* const kDims[4] = {"batch", "heads", "seq", "head_dim"};
+
+int64_t dtype_size(int32_t dtype) {
+    switch (dtype) {
+        case HA_DTYPE_F32: return 4;
+        case HA_DTYPE_BF16: return 2;
+        case HA_DTYPE_F16: return 2;
+        default: return 0;
+    }
+}
+
+const char* dtype_name(int32_t dtype) {
+    switch (dtype) {
+        case HA_DTYPE_F32: return "f32";
+        case HA_DTYPE_BF16: return "bf16";
+        case HA_DTYPE_F16: return "f16";
+        default: return "unknown";
+    }
+}
+
+int32_t check_tensor(const char* name, const ha_tensor* t, Span* span) {
+    if (t == nullptr) return fail(HA_ERR_INVALID_ARGUMENT, "%s: tensor descriptor is NULL", name);
+    if (t->reserved != 0)
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: reserved field must be 0, got %d", name,
+                    t->reserved);
+    int64_t esize = dtype_size(t->dtype);
+    if (esize == 0)
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: unknown dtype %d", name, t->dtype);
+    if (t->device_type == HA_DEVICE_CUDA)
+        return fail(HA_ERR_UNSUPPORTED, "%s: device cuda:%d, but this build has no CUDA backend",
+                    name, t->device_id);
+    if (t->device_type != HA_DEVICE_CPU)
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: unknown device type %d", name, t->device_type);
+    if (t->device_id != 0)
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: CPU tensors have device_id 0, got %d", name,
+                    t->device_id);
+    bool empty = false;
+    int64_t last = 0;  // largest element offset
+    for (int i = 0; i < 4; ++i) {
+        if (t->shape[i] < 0)
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: %s extent is negative (%" PRId64 ")", name,
+                        kDims[i], t->shape[i]);
+        if (t->strides[i] < 0)
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: %s stride is negative (%" PRId64 ")", name,
+                        kDims[i], t->strides[i]);
+        if (t->shape[i] == 0) empty = true;
+    }
+    if (!empty) {
+        for (int i = 0; i < 4; ++i) {
+            int64_t term;
+            if (__builtin_mul_overflow(t->shape[i] - 1, t->strides[i], &term) ||
+                __builtin_add_overflow(last, term, &last))
+                return fail(HA_ERR_INVALID_ARGUMENT, "%s: shape x strides overflows 64 bits",
+                            name);
+        }
+        int64_t bytes;
+        if (__builtin_mul_overflow(last + 1, esize, &bytes))
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: shape x strides overflows 64 bits", name);
+        if (t->data == nullptr)
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: data is NULL for a non-empty tensor", name);
+        uintptr_t lo = reinterpret_cast<uintptr_t>(t->data);
+        if (lo % static_cast<uintptr_t>(esize) != 0)
+            return fail(HA_ERR_INVALID_ARGUMENT,
+                        "%s: data address %p is not aligned to its %" PRId64 "-byte %s elements",
+                        name, t->data, esize, dtype_name(t->dtype));
+        if (UINTPTR_MAX - lo < static_cast<uintptr_t>(bytes))
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: data + span wraps the address space", name);
+        if (span) *span = Span{lo, lo + static_cast<uintptr_t>(bytes)};
+    } else if (span) {
+        *span = Span{};
+    }
+    return HA_OK;
+}
+
+int32_t check_no_self_overlap(const char* name, const ha_tensor* t) {
+    // Sort the dimensions with more than one element by stride; the view is one-to-one iff
+    // each stride exceeds the largest offset reachable with the smaller ones.
+    int idx[4];
+    int n = 0;
+    for (int i = 0; i < 4; ++i) {
+        if (t->shape[i] == 0) return HA_OK;
+        if (t->shape[i] > 1) idx[n++] = i;
+    }
+    for (int a = 1; a < n; ++a)  // insertion sort: at most four entries
+        for (int b = a; b > 0 && t->strides[idx[b]] < t->strides[idx[b - 1]]; --b)
+            std::swap(idx[b], idx[b - 1]);
+    int64_t reach = 0;  // largest offset spanned by the dimensions seen so far
+    for (int j = 0; j < n; ++j) {
+        int i = idx[j];
+        if (t->strides[i] <= reach)
+            return fail(HA_ERR_INVALID_ARGUMENT,
+                        "%s: strides make distinct elements share memory (%s stride %" PRId64
+                        "); an output needs a one-to-one layout",
+                        name, kDims[i], t->strides[i]);
+        reach += (t->shape[i] - 1) * t->strides[i];
+    }
+    return HA_OK;
+}
+
+int32_t check_same_shape(const char* name, const ha_tensor* t, const char* ref_name,
+                         const ha_tensor* ref) {
+    for (int i = 0; i < 4; ++i)
+        if (t->shape[i] != ref->shape[i])
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: %s %" PRId64 " differs from %s's %" PRId64,
+                        name, kDims[i], t->shape[i], ref_name, ref->shape[i]);
+    return HA_OK;
+}
+
+bool same_view(const ha_tensor* a, const ha_tensor* b) {
+    if (a->data != b->data || a->dtype != b->dtype) return false;
+    for (int i = 0; i < 4; ++i)
+        if (a->shape[i] != b->shape[i] || (a->shape[i] > 1 && a->strides[i] != b->strides[i]))
+            return false;
+    return true;
+}
+
+int32_t check_lse(const char* name, const ha_tensor* t, int64_t b, int64_t h, int64_t n,
+                  Span* span) {
+    int32_t st = check_tensor(name, t, span);
+    if (st != HA_OK) return st;
+    if (t->dtype != HA_DTYPE_F32)
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: log-sum-exp must be f32, got %s", name,
+                    dtype_name(t->dtype));
+    const int64_t want[4] = {b, h, n, 1};
+    for (int i = 0; i < 4; ++i)
+        if (t->shape[i] != want[i])
+            return fail(HA_ERR_INVALID_ARGUMENT,
+                        "%s: shape must be [%" PRId64 ", %" PRId64 ", %" PRId64
+                        ", 1] (batch, heads, seq, 1); %s is %" PRId64,
+                        name, b, h, n, i < 3 ? kDims[i] : "last extent", t->shape[i]);
+    return HA_OK;
+}
+
+}  // namespace ha

@@ -1,0 +1,39 @@
+// Validation of ha_tensor views shared by every entry point. Each check names the argument
+// (e.g. "k") in its message so a Java user sees which tensor is wrong and why.
+#pragma once
+#include <cstdint>
+
+#include "hyperattn.h"
+
+namespace ha {
+
+// Byte range [lo, hi) a strided view can touch; empty when any extent is 0.
+struct Span {
+    uintptr_t lo = 0, hi = 0;
+    bool empty() const { return lo == hi; }
+    bool overlaps(const Span& o) const { return !empty() && !o.empty() && lo < o.hi && o.lo < hi; }
+};
+
+int64_t dtype_size(int32_t dtype);  // 0 for unknown
+const char* dtype_name(int32_t dtype);
+
+// Structural checks of one tensor: non-null descriptor, reserved == 0, known dtype, CPU device,
+// non-negative extents and strides, no int64 overflow of its byte span, data non-null and
+// element-aligned when non-empty. Fills *span.
+int32_t check_tensor(const char* name, const ha_tensor* t, Span* span);
+
+// The tensor's elements never share memory (needed for anything written).
+int32_t check_no_self_overlap(const char* name, const ha_tensor* t);
+
+// Shape equality with a message naming both tensors and the differing dimension.
+int32_t check_same_shape(const char* name, const ha_tensor* t, const char* ref_name,
+                         const ha_tensor* ref);
+
+// True when two descriptors view exactly the same elements (allowed in-place aliasing).
+bool same_view(const ha_tensor* a, const ha_tensor* b);
+
+// An LSE tensor: float32, shape [b, h, n, 1].
+int32_t check_lse(const char* name, const ha_tensor* t, int64_t b, int64_t h, int64_t n,
+                  Span* span);
+
+}  // namespace ha

@@ -1,0 +1,170 @@
+package dev.hyperattn;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Argument checks run before every downcall. The native library checks too, but a mistake
+ * caught here gets a Java exception type and an operand name the caller recognises, and memory
+ * problems (dead or foreign-thread segments, reads past the end) must be caught before native
+ * code dereferences a raw address.
+ */
+final class OperandChecks {
+
+    static final long MAX_HEAD_DIM = 256;
+
+    private OperandChecks() {
+    }
+
+    /** Null, liveness and thread checks; first, because later checks assume usable memory. */
+    static void usable(String name, Tensor t) {
+        Objects.requireNonNull(t, name);
+        MemorySegment seg = t.segment();
+        if (!seg.scope().isAlive()) {
+            throw new IllegalStateException(name + ": its memory is no longer valid (the arena that owns it is closed)");
+        }
+        if (!seg.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException(name + ": its memory is confined to another thread");
+        }
+    }
+
+    /** What native code needs to address the data directly. */
+    static void addressable(String name, Tensor t) {
+        MemorySegment seg = t.segment();
+        if (!seg.isNative()) {
+            throw new IllegalArgumentException(name + ": memory is a Java heap segment; the library needs native"
+                    + " (off-heap) memory, e.g. from Arena.allocate or Tensor.allocate");
+        }
+        int size = t.dtype().byteSize();
+        if (seg.address() % size != 0) {
+            throw new IllegalArgumentException(name + ": address 0x" + Long.toHexString(seg.address())
+                    + " is not a multiple of the " + t.dtype() + " element size " + size);
+        }
+    }
+
+    static void sameDevice(String name, Tensor t, String refName, Tensor ref) {
+        if (!t.device().equals(ref.device())) {
+            throw new IllegalArgumentException(name + ": on " + t.device() + " but " + refName + " is on "
+                    + ref.device());
+        }
+    }
+
+    static void rank4(String name, Tensor t, String dims) {
+        if (t.rank() != 4) {
+            throw new IllegalArgumentException(name + ": rank " + t.rank() + " " + Arrays.toString(t.shape())
+                    + ", expected rank 4 " + dims);
+        }
+    }
+
+    static void attentionDType(String name, Tensor t) {
+        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported (F32 or BF16)");
+        }
+    }
+
+    static void sameDType(String name, Tensor t, String refName, Tensor ref) {
+        if (t.dtype() != ref.dtype()) {
+            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " differs from " + refName + "'s "
+                    + ref.dtype());
+        }
+    }
+
+    static void sameExtent(String name, Tensor t, String refName, Tensor ref, int dim, String what) {
+        if (t.shape(dim) != ref.shape(dim)) {
+            throw new IllegalArgumentException(name + ": " + what + " " + t.shape(dim) + " differs from "
+                    + refName + "'s " + ref.shape(dim));
+        }
+    }
+
+    static void sameShape(String name, Tensor t, String refName, Tensor ref) {
+        if (!Arrays.equals(t.shape(), ref.shape())) {
+            throw new IllegalArgumentException(name + ": shape " + Arrays.toString(t.shape()) + " differs from "
+                    + refName + "'s " + Arrays.toString(ref.shape()));
+        }
+    }
+
+    static void headDim(String name, Tensor t) {
+        long d = t.shape(3);
+        if (d < 1 || d > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException(name + ": head_dim " + d + " outside 1.." + MAX_HEAD_DIM);
+        }
+    }
+
+    /** Outputs: writable, and no two of their elements share memory (threads would race). */
+    static void writableOutput(String name, Tensor t) {
+        if (t.segment().isReadOnly()) {
+            throw new IllegalArgumentException(name + ": memory is read-only but " + name + " is an output");
+        }
+        long[] shape = t.shape();
+        long[] strides = t.strides();
+        Integer[] dims = new Integer[shape.length];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = i;
+        }
+        // Sufficient condition for distinct addresses: sorted by stride, each stride exceeds the
+        // extent covered by all smaller ones. Every permuted or sliced dense layout passes.
+        Arrays.sort(dims, (a, b) -> Long.compare(strides[a], strides[b]));
+        long covered = 1;
+        for (int i : dims) {
+            if (shape[i] == 1) {
+                continue;
+            }
+            if (strides[i] < covered) {
+                throw new IllegalArgumentException(name + ": strides " + Arrays.toString(strides) + " for shape "
+                        + Arrays.toString(shape) + " map different elements to the same memory");
+            }
+            covered = strides[i] * shape[i];
+        }
+    }
+
+    /**
+     * LSE tensors: float32 [B, H, N] or [B, H, N, 1]. The trailing 1 is accepted because the C
+     * ABI describes LSE that way and users may mirror it.
+     */
+    static void lse(String name, Tensor t, long b, long h, long n, String shapeSource) {
+        if (t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + ", log-sum-exp must be F32");
+        }
+        long[] s = t.shape();
+        boolean ok = (s.length == 3 || (s.length == 4 && s[3] == 1))
+                && s[0] == b && s[1] == h && s[2] == n;
+        if (!ok) {
+            throw new IllegalArgumentException(name + ": shape " + Arrays.toString(s) + ", expected [" + b + ", "
+                    + h + ", " + n + "] (or [" + b + ", " + h + ", " + n + ", 1]) from " + shapeSource);
+        }
+    }
+
+    /** Rejects an output whose memory overlaps another operand's. */
+    static void disjoint(String name, Tensor t, String otherName, Tensor other) {
+        if (other != null && overlaps(t, other)) {
+            throw new IllegalArgumentException(name + ": overlaps " + otherName
+                    + " (outputs must not share memory with other operands)");
+        }
+    }
+
+    static boolean overlaps(Tensor a, Tensor b) {
+        long a0 = a.segment().address();
+        long a1 = a0 + a.byteSpan();
+        long b0 = b.segment().address();
+        long b1 = b0 + b.byteSpan();
+        return a0 < b1 && b0 < a1;
+    }
+
+    /** The same elements at the same places: in-place use that an operation may allow. */
+    static boolean sameView(Tensor a, Tensor b) {
+        return a.segment().address() == b.segment().address() && a.dtype() == b.dtype()
+                && Arrays.equals(core(a.shape()), core(b.shape()))
+                && Arrays.equals(coreStrides(a), coreStrides(b));
+    }
+
+    // [B,H,N] and [B,H,N,1] LSE views describe the same memory; compare without the trailing 1.
+    private static long[] core(long[] shape) {
+        return shape.length == 4 && shape[3] == 1 ? Arrays.copyOf(shape, 3) : shape;
+    }
+
+    private static long[] coreStrides(Tensor t) {
+        long[] st = t.strides();
+        return t.rank() == 4 && t.shape(3) == 1 ? Arrays.copyOf(st, 3) : st;
+    }
+}

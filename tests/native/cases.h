@@ -1,0 +1,38 @@
+// Shared helpers for building attention problems in the tests.
+#pragma once
+#include "reference.h"
+
+namespace hat {
+
+enum Layout { BHSD = 0, BSHD = 1, PADDED = 2, DMAJOR = 3, NUM_LAYOUTS = 4 };
+const char* layout_name(int layout);
+
+// [b,h,s,d] view in one of the layouts: dense in either order, padded with gaps between rows,
+// heads and batches, or with head_dim as the outer axis (head_dim stride != 1).
+HostTensor make_tensor(int32_t dtype, int64_t b, int64_t h, int64_t s, int64_t d, int layout);
+
+HostTensor make_lse(int64_t b, int64_t h, int64_t s, bool padded);
+
+struct Problem {
+    int64_t B, Hq, Hkv, Nq, Nk, D;
+    bool causal;
+    float scale;  // 0 = default
+};
+std::string describe(const Problem& p, int32_t dtype, int layout);
+
+// Tolerances, justified by dtype:
+//  f32: inputs exact; kernel error is fp32 rounding of sums over <= a few thousand terms and
+//       the vectorised exp (~1e-7 relative): 5e-5 absolute on outputs whose values are O(1..4).
+//  bf16: inputs are already bf16 (the reference reads the rounded values); the output is
+//       rounded to bf16 (2^-9 relative) and P may be rounded to bf16 before P*V (2^-9 relative
+//       per weight), so |err| <= ~2 * 2^-9 * max|v|; 2^-6 * max(1, max|v|) leaves margin.
+double out_tolerance(int32_t dtype, double max_abs_v);
+double lse_tolerance(int32_t dtype);
+
+double max_abs(const HostTensor& t);
+
+// The ISA paths this CPU can run (each is set with ha_set_cpu_isa).
+std::vector<int32_t> supported_isas();
+const char* isa_name(int32_t isa);
+
+}  // namespace hat

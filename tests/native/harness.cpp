@@ -1,0 +1,168 @@
+#include "harness.h"
+
+#include <chrono>
+#include <cstdarg>
+#include <cstdlib>
+
+namespace hat {
+
+namespace {
+std::string g_case;
+bool g_case_failed = false;
+bool g_in_case = false;
+int g_fail_prints = 0;
+}  // namespace
+
+Counts& counts() {
+    static Counts c;
+    return c;
+}
+
+std::string format(const char* fmt, ...) {
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+void begin_case(const std::string& label) {
+    g_case = label;
+    g_case_failed = false;
+    g_in_case = true;
+}
+
+void fail_case(const char* file, int line, const std::string& msg) {
+    if (!g_in_case) begin_case("(unnamed)");
+    if (!g_case_failed && g_fail_prints < 200) {
+        std::printf("FAIL %s\n     %s:%d: %s\n", g_case.c_str(), file, line, msg.c_str());
+        ++g_fail_prints;
+    }
+    g_case_failed = true;
+}
+
+void end_case() {
+    if (!g_in_case) return;
+    if (g_case_failed)
+        ++counts().failed;
+    else
+        ++counts().passed;
+    g_in_case = false;
+}
+
+void skip_case(const std::string& label, const std::string& why) {
+    std::printf("SKIP %s: %s\n", label.c_str(), why.c_str());
+    ++counts().skipped;
+}
+
+std::mt19937_64& rng() {
+    static std::mt19937_64 r([] {
+        const char* env = std::getenv("HA_TEST_SEED");
+        uint64_t seed = env ? std::strtoull(env, nullptr, 10)
+                            : static_cast<uint64_t>(
+                                  std::chrono::steady_clock::now().time_since_epoch().count());
+        std::printf("seed %llu (set HA_TEST_SEED to repeat)\n",
+                    static_cast<unsigned long long>(seed));
+        return seed;
+    }());
+    return r;
+}
+
+HostTensor HostTensor::make(int32_t dtype, const int64_t shape[4], const int64_t strides[4]) {
+    HostTensor t;
+    t.dtype = dtype;
+    int64_t last = 0;
+    for (int i = 0; i < 4; ++i) {
+        t.shape[i] = shape[i];
+        t.strides[i] = strides[i];
+        if (shape[i] > 0) last += (shape[i] - 1) * strides[i];
+    }
+    t.storage.assign(static_cast<size_t>((last + 1) * t.esize() + 64), 0);
+    // 64-byte alignment of the first element, like the Java allocator.
+    uintptr_t p = reinterpret_cast<uintptr_t>(t.storage.data());
+    t.offset = static_cast<size_t>((64 - p % 64) % 64);
+    if (t.offset + static_cast<size_t>((last + 1) * t.esize()) > t.storage.size())
+        t.storage.resize(t.offset + static_cast<size_t>((last + 1) * t.esize()));
+    return t;
+}
+
+HostTensor HostTensor::dense(int32_t dtype, int64_t b, int64_t h, int64_t s, int64_t d,
+                             const int perm[4]) {
+    const int64_t shape[4] = {b, h, s, d};
+    int64_t strides[4];
+    int64_t acc = 1;
+    for (int j = 3; j >= 0; --j) {
+        strides[perm[j]] = acc;
+        acc *= shape[perm[j]];
+    }
+    return make(dtype, shape, strides);
+}
+
+float HostTensor::get(int64_t b, int64_t h, int64_t s, int64_t d) const {
+    const unsigned char* base = storage.data() + offset;
+    int64_t i = index(b, h, s, d);
+    if (dtype == HA_DTYPE_F32) {
+        float f;
+        std::memcpy(&f, base + i * 4, 4);
+        return f;
+    }
+    uint16_t u;
+    std::memcpy(&u, base + i * 2, 2);
+    return bf16_to_f32(u);
+}
+
+void HostTensor::set(int64_t b, int64_t h, int64_t s, int64_t d, float x) {
+    unsigned char* base = storage.data() + offset;
+    int64_t i = index(b, h, s, d);
+    if (dtype == HA_DTYPE_F32) {
+        std::memcpy(base + i * 4, &x, 4);
+    } else {
+        uint16_t u = f32_to_bf16(x);
+        std::memcpy(base + i * 2, &u, 2);
+    }
+}
+
+void HostTensor::poison() {
+    // 0x7fc07fc0 is a quiet NaN read as f32 and two quiet NaNs read as bf16.
+    for (size_t i = 0; i + 1 < storage.size(); i += 2) {
+        storage[i] = 0xc0;
+        storage[i + 1] = 0x7f;
+    }
+}
+
+void HostTensor::fill_normal(float stddev) {
+    std::normal_distribution<float> nd(0.0f, stddev);
+    for (int64_t b = 0; b < shape[0]; ++b)
+        for (int64_t h = 0; h < shape[1]; ++h)
+            for (int64_t s = 0; s < shape[2]; ++s)
+                for (int64_t d = 0; d < shape[3]; ++d) set(b, h, s, d, nd(rng()));
+}
+
+ha_tensor HostTensor::desc() {
+    ha_tensor t{};
+    t.data = data();
+    t.dtype = dtype;
+    t.device_type = HA_DEVICE_CPU;
+    t.device_id = 0;
+    for (int i = 0; i < 4; ++i) {
+        t.shape[i] = shape[i];
+        t.strides[i] = strides[i];
+    }
+    return t;
+}
+
+}  // namespace hat
+
+int main() {
+    hat::rng();  // prints the seed first
+    for (auto& t : hat::Registry::tests()) {
+        std::printf("== %s\n", t.name);
+        std::fflush(stdout);
+        t.fn();
+        hat::end_case();
+    }
+    auto& c = hat::counts();
+    std::printf("%d passed, %d failed, %d skipped\n", c.passed, c.failed, c.skipped);
+    return c.failed == 0 ? 0 : 1;
+}

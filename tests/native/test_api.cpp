@@ -1,0 +1,139 @@
+// Bad input: every rejection returns its status with a message naming the argument, and the
+// process lives on. Also the runtime settings and the ABI layout table.
+#include <cstddef>
+#include <limits>
+
+#include "cases.h"
+
+using namespace hat;
+
+namespace {
+
+struct Operands {
+    HostTensor q, k, v, out, lse;
+    ha_tensor tq, tk, tv, to, tl;
+    ha_exact_params params;
+    Operands() {
+        q = make_tensor(HA_DTYPE_F32, 1, 4, 8, 16, BHSD);
+        k = make_tensor(HA_DTYPE_F32, 1, 2, 10, 16, BHSD);
+        v = make_tensor(HA_DTYPE_F32, 1, 2, 10, 16, BHSD);
+        out = make_tensor(HA_DTYPE_F32, 1, 4, 8, 16, BHSD);
+        lse = make_lse(1, 4, 8, false);
+        q.fill_normal(1);
+        k.fill_normal(1);
+        v.fill_normal(1);
+        tq = q.desc();
+        tk = k.desc();
+        tv = v.desc();
+        to = out.desc();
+        tl = lse.desc();
+        ha_exact_params_init(&params);
+    }
+    int32_t run(bool with_lse = true) {
+        return ha_attention_exact(&tq, &tk, &tv, &to, with_lse ? &tl : nullptr, &params);
+    }
+};
+
+void expect_rejected(const char* label, int32_t status, int32_t want, const char* needle) {
+    begin_case(label);
+    CHECK(status == want, "status %d, expected %d (message: %s)", status, want, ha_last_error());
+    std::string msg = ha_last_error();
+    CHECK(msg.find(needle) != std::string::npos, "message '%s' should mention '%s'", msg.c_str(),
+          needle);
+    end_case();
+}
+
+}  // namespace
+
+TEST(bad_exact_arguments_are_rejected_with_a_reason) {
+    const int32_t INV = HA_ERR_INVALID_ARGUMENT, UNS = HA_ERR_UNSUPPORTED;
+    { Operands o; expect_rejected("q NULL", ha_attention_exact(nullptr, &o.tk, &o.tv, &o.to, nullptr, nullptr), INV, "q:"); }
+    { Operands o; expect_rejected("out NULL", ha_attention_exact(&o.tq, &o.tk, &o.tv, nullptr, nullptr, nullptr), INV, "out:"); }
+    { Operands o; o.tk.dtype = HA_DTYPE_BF16; expect_rejected("mixed dtypes", o.run(), INV, "k: dtype bf16 differs from q's f32"); }
+    { Operands o; o.tq.dtype = o.tk.dtype = o.tv.dtype = o.to.dtype = HA_DTYPE_F16; expect_rejected("f16 on the CPU", o.run(), UNS, "f16"); }
+    { Operands o; o.tq.dtype = 9; expect_rejected("unknown dtype", o.run(), INV, "q: unknown dtype"); }
+    { Operands o; o.tk.shape[3] = 8; o.tv.shape[3] = 8; expect_rejected("head dims differ", o.run(), INV, "k: head_dim 8 differs from q's 16"); }
+    { Operands o; o.tq.shape[3] = o.to.shape[3] = 0; expect_rejected("head_dim 0", o.run(), INV, "head_dim must be in 1..256"); }
+    { Operands o; o.tq.shape[1] = o.to.shape[1] = 3; o.tl.shape[1] = 3; expect_rejected("GQA not divisible", o.run(), INV, "not divisible by kv heads"); }
+    { Operands o; o.tv.shape[2] = 9; expect_rejected("v seq differs", o.run(), INV, "v: seq 9 differs from k's 10"); }
+    { Operands o; o.to.shape[2] = 7; expect_rejected("out shape", o.run(), INV, "out: seq 7 differs from q's 8"); }
+    { Operands o; o.tk.shape[0] = 2; o.tv.shape[0] = 2; expect_rejected("batch differs", o.run(), INV, "k: batch 2 differs"); }
+    { Operands o; o.tq.strides[2] = -16; expect_rejected("negative stride", o.run(), INV, "q: seq stride is negative"); }
+    { Operands o; o.tk.shape[2] = -1; expect_rejected("negative extent", o.run(), INV, "k: seq extent is negative"); }
+    { Operands o; o.tq.data = static_cast<char*>(o.tq.data) + 2; expect_rejected("misaligned", o.run(), INV, "q: data address"); }
+    { Operands o; o.tv.data = nullptr; expect_rejected("NULL data", o.run(), INV, "v: data is NULL"); }
+    { Operands o; o.tq.strides[0] = std::numeric_limits<int64_t>::max() / 2; o.tq.shape[0] = 3; o.tk.shape[0] = o.tv.shape[0] = o.to.shape[0] = 3; expect_rejected("span overflow", o.run(), INV, "overflows"); }
+    { Operands o; o.to = o.tq; expect_rejected("out is q", o.run(), INV, "out: memory overlaps input q"); }
+    { Operands o; o.to.strides[2] = 0; expect_rejected("out rows alias", o.run(), INV, "out: strides make distinct elements share memory"); }
+    { Operands o; o.tl.dtype = HA_DTYPE_BF16; expect_rejected("lse dtype", o.run(), INV, "lse: log-sum-exp must be f32"); }
+    { Operands o; o.tl.shape[2] = 9; expect_rejected("lse shape", o.run(), INV, "lse: shape must be"); }
+    { Operands o; o.tl = o.to; o.tl.dtype = HA_DTYPE_F32; o.tl.shape[3] = 1; expect_rejected("lse inside out", o.run(), INV, "lse: memory overlaps input out"); }
+    { Operands o; o.params.scale = std::numeric_limits<float>::quiet_NaN(); expect_rejected("scale NaN", o.run(), INV, "params.scale"); }
+    { Operands o; o.params.scale = -1.0f; expect_rejected("scale negative", o.run(), INV, "params.scale"); }
+    { Operands o; o.params.causal = 2; expect_rejected("causal 2", o.run(), INV, "params.causal"); }
+    { Operands o; o.tk.device_type = HA_DEVICE_CUDA; expect_rejected("cuda tensor on a CPU-only build", o.run(), UNS, "k: device cuda:0"); }
+    { Operands o; o.tk.device_type = 7; expect_rejected("unknown device", o.run(), INV, "k: unknown device type"); }
+    { Operands o; o.tq.reserved = 1; expect_rejected("reserved", o.run(), INV, "q: reserved"); }
+
+    begin_case("a valid call after all that succeeds and clears the message");
+    Operands o;
+    o.out.poison();
+    o.lse.poison();
+    CHECK(o.run() == HA_OK, "%s", ha_last_error());
+    CHECK(std::string(ha_last_error()).empty(), "message not cleared: %s", ha_last_error());
+    RefResult ref = reference_attention(o.q, o.k, o.v, 0.25, false);
+    compare_output(o.out, ref, out_tolerance(HA_DTYPE_F32, max_abs(o.v)), &o.lse, 1e-4);
+}
+
+TEST(bad_merge_arguments_are_rejected_with_a_reason) {
+    HostTensor a = make_tensor(HA_DTYPE_F32, 1, 2, 8, 16, BHSD), b = make_tensor(HA_DTYPE_F32, 1, 2, 8, 16, BHSD);
+    HostTensor la = make_lse(1, 2, 8, false), lb = make_lse(1, 2, 8, false);
+    ha_tensor ta = a.desc(), tb = b.desc(), tla = la.desc(), tlb = lb.desc();
+    const int32_t INV = HA_ERR_INVALID_ARGUMENT;
+    { ha_tensor t = tb; t.shape[2] = 7; expect_rejected("merge shapes", ha_merge(&ta, &tla, &t, &tlb, &ta, nullptr), INV, "out_b: seq 7 differs"); }
+    { ha_tensor t = tlb; t.shape[2] = 7; expect_rejected("merge lse shape", ha_merge(&ta, &tla, &tb, &t, &ta, nullptr), INV, "lse_b: shape"); }
+    { ha_tensor t = ta; t.data = static_cast<float*>(t.data) + 16; expect_rejected("merge partial overlap", ha_merge(&ta, &tla, &tb, &tlb, &t, nullptr), INV, "out: overlaps out_a without being the same view"); }
+    { ha_tensor t = tb; t.dtype = HA_DTYPE_BF16; expect_rejected("merge dtypes", ha_merge(&ta, &tla, &t, &tlb, &ta, nullptr), INV, "out_b: dtype"); }
+    expect_rejected("merge NULL lse_a", ha_merge(&ta, nullptr, &tb, &tlb, &ta, nullptr), INV, "lse_a:");
+}
+
+TEST(runtime_settings) {
+    begin_case("threads and ISA settings validate and round-trip");
+    CHECK(ha_set_num_threads(-1) == HA_ERR_INVALID_ARGUMENT, "negative threads accepted");
+    CHECK(std::string(ha_last_error()).find("n: thread count") != std::string::npos, "%s", ha_last_error());
+    CHECK(ha_set_num_threads(3) == HA_OK && ha_get_num_threads() == 3, "threads 3");
+    CHECK(ha_set_num_threads(0) == HA_OK && ha_get_num_threads() >= 1, "threads default");
+    CHECK(ha_set_cpu_isa(42) == HA_ERR_INVALID_ARGUMENT, "isa 42 accepted");
+    CHECK(ha_set_cpu_isa(HA_CPU_ISA_GENERIC) == HA_OK && ha_get_cpu_isa() == HA_CPU_ISA_GENERIC, "generic");
+    CHECK(ha_set_cpu_isa(HA_CPU_ISA_AUTO) == HA_OK && ha_get_cpu_isa() != HA_CPU_ISA_AUTO, "auto resolves");
+    CHECK(ha_abi_version() == HA_ABI_VERSION, "abi version %d", ha_abi_version());
+    CHECK(ha_version_string() && *ha_version_string(), "version string");
+}
+
+TEST(abi_layout_table) {
+    begin_case("ha_abi_layout reports this compiler's layout of every struct and field");
+    struct Want { const char* s; const char* f; int64_t v; };
+    const Want wants[] = {
+        {"ha_tensor", nullptr, sizeof(ha_tensor)},
+        {"ha_tensor", "#align", alignof(ha_tensor)},
+        {"ha_tensor", "data", offsetof(ha_tensor, data)},
+        {"ha_tensor", "dtype", offsetof(ha_tensor, dtype)},
+        {"ha_tensor", "device_type", offsetof(ha_tensor, device_type)},
+        {"ha_tensor", "device_id", offsetof(ha_tensor, device_id)},
+        {"ha_tensor", "reserved", offsetof(ha_tensor, reserved)},
+        {"ha_tensor", "shape", offsetof(ha_tensor, shape)},
+        {"ha_tensor", "strides", offsetof(ha_tensor, strides)},
+        {"ha_exact_params", "", sizeof(ha_exact_params)},
+        {"ha_exact_params", "scale", offsetof(ha_exact_params, scale)},
+        {"ha_exact_params", "causal", offsetof(ha_exact_params, causal)},
+        {"ha_exact_params", "stream", offsetof(ha_exact_params, stream)},
+    };
+    for (const Want& w : wants) {
+        int64_t got = -1;
+        CHECK(ha_abi_layout(w.s, w.f, &got) == HA_OK, "%s.%s: %s", w.s, w.f ? w.f : "", ha_last_error());
+        CHECK(got == w.v, "%s.%s = %lld, compiled %lld", w.s, w.f ? w.f : "", (long long)got, (long long)w.v);
+    }
+    int64_t x;
+    CHECK(ha_abi_layout("ha_nothing", nullptr, &x) == HA_ERR_INVALID_ARGUMENT, "unknown struct");
+    CHECK(ha_abi_layout("ha_tensor", "nope", &x) == HA_ERR_INVALID_ARGUMENT, "unknown field");
+}

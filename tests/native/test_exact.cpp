@@ -174,3 +174,40 @@ TEST(concurrent_callers_get_identical_results) {
     for (auto& th : threads) th.join();
     for (int t = 0; t < 8; ++t) CHECK(mismatches[size_t(t)] == 0, "thread %d: %d mismatches", t, mismatches[size_t(t)]);
 }
+
+TEST(decode_over_a_bshd_kv_cache) {
+    // Java runtimes keep the KV cache as [batch, seq, heads, dim]: with every operand in that
+    // layout the decode path walks positions with all kv heads of a batch entry in one task.
+    // Nk > 4096 also takes it through split-KV; D = 80 and 96 exercise the non-multiple-of-32
+    // bf16 P*V and D = 64/128 the fast ones.
+    const Problem shapes[] = {{2, 8, 2, 1, 5000, 128, false, 0}, {2, 8, 2, 3, 4500, 64, true, 0},
+                              {1, 12, 4, 4, 6000, 96, true, 0},  {1, 4, 4, 2, 300, 80, false, 0},
+                              {2, 4, 1, 1, 9000, 128, true, 0}};
+    for (int32_t isa : supported_isas()) {
+        ha_set_cpu_isa(isa);
+        for (const Problem& p : shapes)
+            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+                begin_case(format("[%s] bshd cache: ", isa_name(isa)) + describe(p, dtype, BSHD));
+                HostTensor q = make_tensor(dtype, p.B, p.Hq, p.Nq, p.D, BSHD);
+                HostTensor k = make_tensor(dtype, p.B, p.Hkv, p.Nk, p.D, BSHD);
+                HostTensor v = make_tensor(dtype, p.B, p.Hkv, p.Nk, p.D, BSHD);
+                HostTensor out = make_tensor(dtype, p.B, p.Hq, p.Nq, p.D, BSHD);
+                HostTensor lse = make_lse(p.B, p.Hq, p.Nq, false);
+                q.fill_normal(1);
+                k.fill_normal(1);
+                v.fill_normal(1);
+                out.poison();
+                lse.poison();
+                ha_exact_params params;
+                ha_exact_params_init(&params);
+                params.causal = p.causal;
+                ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
+                int32_t st = ha_attention_exact(&tq, &tk, &tv, &to, &tl, &params);
+                CHECK(st == HA_OK, "status %d: %s", st, ha_last_error());
+                RefResult ref = reference_attention(q, k, v, 1.0 / std::sqrt(double(p.D)), p.causal);
+                compare_output(out, ref, out_tolerance(dtype, max_abs(v)), &lse, lse_tolerance(dtype));
+                end_case();
+            }
+    }
+    ha_set_cpu_isa(HA_CPU_ISA_AUTO);
+}

@@ -9,14 +9,21 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
+
 #include "hyperattn.h"
 
 namespace ha::cpu {
 namespace {
 
+// The CPUs this process may run on: hardware_concurrency() counts every online CPU and ignores
+// taskset/cgroup affinity, which would oversubscribe a pinned JVM.
 int hardware_threads() {
-    unsigned n = std::thread::hardware_concurrency();
-    return n == 0 ? 1 : static_cast<int>(std::min(n, 1024u));
+    cpu_set_t set;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+    if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+    return std::clamp(n, 1, 1024);
 }
 
 struct Job {

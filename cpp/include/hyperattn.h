@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct layout or a function signature changes. */
-#define HA_ABI_VERSION 1
+#define HA_ABI_VERSION 2
 
 /* ---- status codes (int32_t) ------------------------------------------------------------ */
 enum {
@@ -44,7 +44,7 @@ enum {
 enum {
     HA_DTYPE_F32 = 0,
     HA_DTYPE_BF16 = 1,
-    HA_DTYPE_F16 = 2  /* reserved for the CUDA backend */
+    HA_DTYPE_F16 = 2  /* CUDA backend only */
 };
 
 /* ---- device types (int32_t) ------------------------------------------------------------ */
@@ -82,8 +82,86 @@ typedef struct ha_exact_params {
     int32_t causal;    /* 0 or 1; causal is bottom-right aligned: query i sees keys
                           j <= i + n_k - n_q. A query row that sees no key gets output 0 and
                           log-sum-exp -infinity. */
-    void* stream;      /* device stream for device tensors; NULL = synchronous default */
+    void* stream;      /* device tensors: a stream from ha_stream_create, or NULL to finish
+                          before returning; must be NULL for CPU tensors */
 } ha_exact_params;
+
+/* Parameters of HyperAttention (Han et al. 2023). Initialise with ha_hyper_params_init(). */
+typedef struct ha_hyper_params {
+    float scale;             /* softmax scale; 0 means 1/sqrt(head_dim) */
+    int32_t causal;          /* 0 or 1, bottom-right aligned as in ha_exact_params */
+    int32_t lsh_projections; /* random hyperplanes of the angular LSH, 1..16; default 7 */
+    int32_t block_size;      /* queries (and keys) per diagonal block after sorting, >= 1;
+                                default 256 */
+    int32_t sample_size;     /* uniformly sampled keys for the off-diagonal residual, >= 1;
+                                default 256 */
+    int32_t min_seq_len;     /* at or below this many keys attention is exact, >= 1; default
+                                4096. Causal problems are halved recursively down to it. */
+    uint64_t seed;           /* hyperplanes and samples are a pure function of the seed, so
+                                results are bit-identical for any thread count */
+    void* stream;            /* reserved for device streams; must be NULL (CPU only) */
+} ha_hyper_params;
+
+/* Weighting of HSR sparse attention (int32_t). */
+enum {
+    HA_HSR_RELU = 0,   /* w = ReLU(scale*q.k - bias)^alpha, exact */
+    HA_HSR_SOFTMAX = 1 /* softmax over the keys above a per-query threshold, with a certified
+                          bound on the dropped probability mass */
+};
+
+/* Parameters of HSR sparse attention (Chen et al. 2024). Initialise with ha_hsr_params_init(). */
+typedef struct ha_hsr_params {
+    int32_t mode;     /* HA_HSR_RELU or HA_HSR_SOFTMAX; default HA_HSR_SOFTMAX */
+    int32_t alpha;    /* ReLU power, >= 1; default 1 */
+    float bias;       /* ReLU bias b (in scaled-score units), finite; default 0 */
+    float scale;      /* score scale; 0 means 1/sqrt(head_dim) */
+    double epsilon;   /* softmax: guaranteed upper bound on the dropped probability mass of
+                         every row, in (0, 1); default 1e-3 */
+    int32_t causal;   /* 0 or 1, bottom-right aligned */
+    int32_t reserved; /* must be 0 */
+    void* stream;     /* must be NULL (CPU only) */
+} ha_hsr_params;
+
+/* Optional per-query outputs of ha_attention_hsr. Each non-NULL array holds B*Hq*Nq values in
+ * row-major [b][h][i] order. */
+typedef struct ha_hsr_stats {
+    float* dropped_mass;   /* softmax: certified upper bound on the probability mass of the
+                              keys left out (0 when none were); ReLU: 0 */
+    float* error_bound;    /* softmax: certified bound on max |o - o_exact| over the row,
+                              dropped_mass * (max - min of V over the dropped keys); ReLU: 0 */
+    int64_t* keys_touched; /* keys whose exact score was computed for the row */
+} ha_hsr_stats;
+
+/* Build options of a key index. Initialise with ha_index_params_init(). */
+typedef struct ha_index_params {
+    int32_t block_size;   /* keys per block, 8..1024; default 64 */
+    int32_t kmeans_iters; /* spherical k-means passes that regroup keys into tighter blocks;
+                             0 keeps the cache order; default 4 */
+    uint64_t seed;        /* k-means initialisation */
+} ha_index_params;
+
+/* A half-space reporting index over the keys of a [B, Hkv, N, D] tensor, one per
+ * (batch, kv head). Opaque; owned by the caller through create/destroy. */
+typedef struct ha_key_index ha_key_index;
+
+typedef struct ha_key_index_info {
+    int64_t batch, heads, keys, head_dim; /* the indexed K view's shape */
+    int64_t sealed_keys;  /* keys inside sealed blocks; the rest form the exact recent tail */
+    int64_t blocks;       /* sealed blocks per (batch, kv head) */
+    int64_t bytes;        /* native memory the index holds */
+    int32_t dtype;        /* of the indexed keys */
+    int32_t block_size;
+} ha_key_index_info;
+
+/* Properties of a CUDA device. */
+typedef struct ha_device_props {
+    char name[256];          /* NUL-terminated */
+    int64_t total_memory;    /* bytes */
+    int32_t compute_major;   /* compute capability */
+    int32_t compute_minor;
+    int32_t multiprocessors;
+    int32_t reserved;
+} ha_device_props;
 
 /* ---- library information --------------------------------------------------------------- */
 HA_API int32_t ha_abi_version(void);
@@ -133,10 +211,95 @@ HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const 
  * out_a, out_b, out: [B, H, N, D] of one dtype; lse_a, lse_b: [B, H, N, 1] float32;
  * lse (the merged log-sum-exp) may be NULL. out may be out_a or out_b exactly (in place), and
  * lse may be lse_a or lse_b exactly. A row whose lse_a and lse_b are both -infinity merges to
- * out 0 and lse -infinity.
+ * out 0 and lse -infinity. stream: for device tensors, NULL = finish before returning; must be
+ * NULL for CPU tensors.
  */
 HA_API int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
-                        const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse);
+                        const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,
+                        void* stream);
+
+/* ---- HyperAttention (CPU) -------------------------------------------------------------- */
+HA_API void ha_hyper_params_init(ha_hyper_params* params);
+
+/*
+ * Approximate attention in near-linear time: angular-LSH sort, block-diagonal exact attention
+ * on the sorted order, uniformly sampled keys for the rest, merged by log-sum-exp; causal
+ * problems by recursive halving. Operands as in ha_attention_exact (f32 or bf16, GQA without
+ * expanding K/V); lse may be NULL. Exact when Nk <= min_seq_len.
+ */
+HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                  const ha_tensor* out, const ha_tensor* lse,
+                                  const ha_hyper_params* params);
+
+/* ---- HSR sparse attention (CPU) -------------------------------------------------------- */
+HA_API void ha_index_params_init(ha_index_params* params);
+HA_API void ha_hsr_params_init(ha_hsr_params* params);
+
+/* Builds an index over k [B, Hkv, N, D] (f32 or bf16, any strides, N may be 0). The index keeps
+ * k's address, strides and shape and reads keys in place: k must stay alive and its first N
+ * rows unchanged while the index is used. params may be NULL. */
+HA_API int32_t ha_key_index_create(const ha_tensor* k, const ha_index_params* params,
+                                   ha_key_index** index);
+
+/* Extends the index to a longer view of the same cache: k has the index's address, strides,
+ * batch, heads and head_dim, and N >= the indexed count. New keys join the exact recent tail;
+ * each tail block that fills is sealed (its bounds computed), so appending costs O(new keys). */
+HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k);
+
+HA_API int32_t ha_key_index_get_info(const ha_key_index* index, ha_key_index_info* info);
+
+/* Frees the index; NULL is ignored. */
+HA_API void ha_key_index_destroy(ha_key_index* index);
+
+/*
+ * Half-space reporting: for every query row of q [B, Hq, Nq, D], the keys j of its kv head with
+ * q.k_j >= threshold (raw dot product, no scale), with exactly 100% recall.
+ *   counts  [B*Hq*Nq] int64, row-major [b][h][i]: reported keys per row (required);
+ *   indices concatenation of every row's key positions, ascending within a row, or NULL to
+ *           count only; capacity is its length in elements;
+ *   total   the sum of counts (required).
+ * index may be NULL (a temporary one is built). When indices is not NULL and capacity < total,
+ * counts and total are filled, indices is left untouched and HA_ERR_INVALID_ARGUMENT is
+ * returned.
+ */
+HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, const ha_tensor* q,
+                             float threshold, int64_t* counts, int32_t* indices,
+                             int64_t capacity, int64_t* total);
+
+/*
+ * Sparse attention over the keys that half-space reporting finds (HA_HSR_RELU: exact; a row
+ * with no key above the bias outputs zeros) or that a per-query threshold keeps
+ * (HA_HSR_SOFTMAX: dropped mass <= epsilon, certified). Falls back to dense exact attention
+ * when the surviving fraction is large. Operands as in ha_attention_exact (CPU, f32 or bf16).
+ * index: NULL, or built over exactly this k (same address, strides, shape). stats may be NULL.
+ */
+HA_API int32_t ha_attention_hsr(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                const ha_tensor* out, const ha_key_index* index,
+                                const ha_hsr_params* params, ha_hsr_stats* stats);
+
+/* ---- devices (CUDA) -------------------------------------------------------------------- */
+/* Number of visible CUDA devices. *count is always written (0 when none); when there is none
+ * the status is HA_ERR_NO_DEVICE and ha_last_error() gives CUDA's own reason (or says that the
+ * build has no CUDA backend). */
+HA_API int32_t ha_cuda_device_count(int32_t* count);
+HA_API int32_t ha_cuda_device_props(int32_t device_id, ha_device_props* props);
+
+/* Device memory. device_type HA_DEVICE_CUDA; bytes >= 0 (0 gives NULL). */
+HA_API int32_t ha_device_alloc(int32_t device_type, int32_t device_id, int64_t bytes,
+                               void** ptr);
+/* NULL is ignored. */
+HA_API int32_t ha_device_free(int32_t device_type, int32_t device_id, void* ptr);
+
+/* Copies bytes between any two of host and CUDA memory (host->device, device->host,
+ * device->device, host->host). stream NULL: finished before returning; otherwise enqueued. */
+HA_API int32_t ha_memcpy(void* dst, int32_t dst_device_type, int32_t dst_device_id,
+                         const void* src, int32_t src_device_type, int32_t src_device_id,
+                         int64_t bytes, void* stream);
+
+/* Streams of a CUDA device (a cudaStream_t). */
+HA_API int32_t ha_stream_create(int32_t device_id, void** stream);
+HA_API int32_t ha_stream_synchronize(int32_t device_id, void* stream);
+HA_API int32_t ha_stream_destroy(int32_t device_id, void* stream);
 
 #ifdef __cplusplus
 }

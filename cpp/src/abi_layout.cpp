@@ -26,12 +26,43 @@ const Field kTensorFields[] = {HA_FIELD(ha_tensor, data),      HA_FIELD(ha_tenso
                                HA_FIELD(ha_tensor, strides)};
 const Field kExactFields[] = {HA_FIELD(ha_exact_params, scale), HA_FIELD(ha_exact_params, causal),
                               HA_FIELD(ha_exact_params, stream)};
+const Field kHyperFields[] = {
+    HA_FIELD(ha_hyper_params, scale),       HA_FIELD(ha_hyper_params, causal),
+    HA_FIELD(ha_hyper_params, lsh_projections), HA_FIELD(ha_hyper_params, block_size),
+    HA_FIELD(ha_hyper_params, sample_size), HA_FIELD(ha_hyper_params, min_seq_len),
+    HA_FIELD(ha_hyper_params, seed),        HA_FIELD(ha_hyper_params, stream)};
+const Field kHsrFields[] = {HA_FIELD(ha_hsr_params, mode),    HA_FIELD(ha_hsr_params, alpha),
+                            HA_FIELD(ha_hsr_params, bias),    HA_FIELD(ha_hsr_params, scale),
+                            HA_FIELD(ha_hsr_params, epsilon), HA_FIELD(ha_hsr_params, causal),
+                            HA_FIELD(ha_hsr_params, reserved), HA_FIELD(ha_hsr_params, stream)};
+const Field kStatsFields[] = {HA_FIELD(ha_hsr_stats, dropped_mass),
+                              HA_FIELD(ha_hsr_stats, error_bound),
+                              HA_FIELD(ha_hsr_stats, keys_touched)};
+const Field kIndexParamsFields[] = {HA_FIELD(ha_index_params, block_size),
+                                    HA_FIELD(ha_index_params, kmeans_iters),
+                                    HA_FIELD(ha_index_params, seed)};
+const Field kIndexInfoFields[] = {
+    HA_FIELD(ha_key_index_info, batch),       HA_FIELD(ha_key_index_info, heads),
+    HA_FIELD(ha_key_index_info, keys),        HA_FIELD(ha_key_index_info, head_dim),
+    HA_FIELD(ha_key_index_info, sealed_keys), HA_FIELD(ha_key_index_info, blocks),
+    HA_FIELD(ha_key_index_info, bytes),       HA_FIELD(ha_key_index_info, dtype),
+    HA_FIELD(ha_key_index_info, block_size)};
+const Field kPropsFields[] = {
+    HA_FIELD(ha_device_props, name),          HA_FIELD(ha_device_props, total_memory),
+    HA_FIELD(ha_device_props, compute_major), HA_FIELD(ha_device_props, compute_minor),
+    HA_FIELD(ha_device_props, multiprocessors), HA_FIELD(ha_device_props, reserved)};
 #undef HA_FIELD
 
 #define HA_STRUCT(S, F) \
     Struct{#S, sizeof(S), alignof(S), F, static_cast<int>(sizeof(F) / sizeof(F[0]))}
 const Struct kStructs[] = {HA_STRUCT(ha_tensor, kTensorFields),
-                           HA_STRUCT(ha_exact_params, kExactFields)};
+                           HA_STRUCT(ha_exact_params, kExactFields),
+                           HA_STRUCT(ha_hyper_params, kHyperFields),
+                           HA_STRUCT(ha_hsr_params, kHsrFields),
+                           HA_STRUCT(ha_hsr_stats, kStatsFields),
+                           HA_STRUCT(ha_index_params, kIndexParamsFields),
+                           HA_STRUCT(ha_key_index_info, kIndexInfoFields),
+                           HA_STRUCT(ha_device_props, kPropsFields)};
 #undef HA_STRUCT
 
 }  // namespace

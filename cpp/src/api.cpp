@@ -4,61 +4,12 @@
 #include <cmath>
 #include <new>
 
-#include "cpu/cpu_backend.h"
-#include "error.h"
-#include "hyperattn.h"
-#include "tensor_check.h"
+#include "api_common.h"
 
 namespace {
 
 using ha::fail;
-
-template <class F>
-int32_t guarded(F&& body) noexcept {
-    try {
-        ha::clear_error();
-        return body();
-    } catch (const std::bad_alloc&) {
-        return fail(HA_ERR_OUT_OF_MEMORY, "out of memory");
-    } catch (const std::exception& e) {
-        return fail(HA_ERR_INTERNAL, "internal error: %s", e.what());
-    } catch (...) {
-        return fail(HA_ERR_INTERNAL, "internal error: unknown exception");
-    }
-}
-
-ha::cpu::View view_of(const ha_tensor* t) {
-    ha::cpu::View v{};
-    v.data = t->data;
-    for (int i = 0; i < 4; ++i) {
-        v.shape[i] = t->shape[i];
-        v.strides[i] = t->strides[i];
-    }
-    return v;
-}
-
-void lse_strides(const ha_tensor* t, int64_t out[3]) {
-    for (int i = 0; i < 3; ++i) out[i] = t ? t->strides[i] : 0;
-}
-
-int32_t check_backend_dtype(const char* name, const ha_tensor* t) {
-    if (t->dtype == HA_DTYPE_F32 || t->dtype == HA_DTYPE_BF16) return HA_OK;
-    return fail(HA_ERR_UNSUPPORTED, "%s: dtype %s is not supported on the CPU (f32, bf16)", name,
-                ha::dtype_name(t->dtype));
-}
-
-int32_t check_disjoint(const char* out_name, const ha::Span& out, const char* in_name,
-                       const ha::Span& in) {
-    if (out.overlaps(in))
-        return fail(HA_ERR_INVALID_ARGUMENT, "%s: memory overlaps input %s", out_name, in_name);
-    return HA_OK;
-}
-
-#define HA_TRY(expr)                          \
-    do {                                      \
-        int32_t ha_st_ = (expr);              \
-        if (ha_st_ != HA_OK) return ha_st_;   \
-    } while (0)
+using namespace ha::api;
 
 int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                    const ha_tensor* out, const ha_tensor* lse, const ha_exact_params* params) {
@@ -116,6 +67,8 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                     static_cast<double>(p->scale));
     if (p->causal != 0 && p->causal != 1)
         return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
+    if (p->stream)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.stream: must be NULL for CPU tensors");
 
     if (Nq == 0) return HA_OK;
     ha::cpu::ExactProblem prob{};
@@ -144,7 +97,10 @@ int32_t check_merge_alias(const char* out_name, const ha_tensor* out, const ha::
 }
 
 int32_t merge_impl(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
-                   const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse) {
+                   const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,
+                   void* stream) {
+    if (stream)
+        return fail(HA_ERR_INVALID_ARGUMENT, "stream: must be NULL for CPU tensors");
     ha::Span sa, sb, so, sla, slb, sl;
     HA_TRY(ha::check_tensor("out_a", out_a, &sa));
     HA_TRY(ha::check_tensor("out_b", out_b, &sb));
@@ -233,8 +189,9 @@ HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const 
 }
 
 HA_API int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
-                        const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse) {
-    return guarded([&] { return merge_impl(out_a, lse_a, out_b, lse_b, out, lse); });
+                        const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,
+                        void* stream) {
+    return guarded([&] { return merge_impl(out_a, lse_a, out_b, lse_b, out, lse, stream); });
 }
 
 }  // extern "C"

@@ -90,11 +90,11 @@ TEST(bad_merge_arguments_are_rejected_with_a_reason) {
     HostTensor la = make_lse(1, 2, 8, false), lb = make_lse(1, 2, 8, false);
     ha_tensor ta = a.desc(), tb = b.desc(), tla = la.desc(), tlb = lb.desc();
     const int32_t INV = HA_ERR_INVALID_ARGUMENT;
-    { ha_tensor t = tb; t.shape[2] = 7; expect_rejected("merge shapes", ha_merge(&ta, &tla, &t, &tlb, &ta, nullptr), INV, "out_b: seq 7 differs"); }
-    { ha_tensor t = tlb; t.shape[2] = 7; expect_rejected("merge lse shape", ha_merge(&ta, &tla, &tb, &t, &ta, nullptr), INV, "lse_b: shape"); }
-    { ha_tensor t = ta; t.data = static_cast<float*>(t.data) + 16; expect_rejected("merge partial overlap", ha_merge(&ta, &tla, &tb, &tlb, &t, nullptr), INV, "out: overlaps out_a without being the same view"); }
-    { ha_tensor t = tb; t.dtype = HA_DTYPE_BF16; expect_rejected("merge dtypes", ha_merge(&ta, &tla, &t, &tlb, &ta, nullptr), INV, "out_b: dtype"); }
-    expect_rejected("merge NULL lse_a", ha_merge(&ta, nullptr, &tb, &tlb, &ta, nullptr), INV, "lse_a:");
+    { ha_tensor t = tb; t.shape[2] = 7; expect_rejected("merge shapes", ha_merge(&ta, &tla, &t, &tlb, &ta, nullptr, nullptr), INV, "out_b: seq 7 differs"); }
+    { ha_tensor t = tlb; t.shape[2] = 7; expect_rejected("merge lse shape", ha_merge(&ta, &tla, &tb, &t, &ta, nullptr, nullptr), INV, "lse_b: shape"); }
+    { ha_tensor t = ta; t.data = static_cast<float*>(t.data) + 16; expect_rejected("merge partial overlap", ha_merge(&ta, &tla, &tb, &tlb, &t, nullptr, nullptr), INV, "out: overlaps out_a without being the same view"); }
+    { ha_tensor t = tb; t.dtype = HA_DTYPE_BF16; expect_rejected("merge dtypes", ha_merge(&ta, &tla, &t, &tlb, &ta, nullptr, nullptr), INV, "out_b: dtype"); }
+    expect_rejected("merge NULL lse_a", ha_merge(&ta, nullptr, &tb, &tlb, &ta, nullptr, nullptr), INV, "lse_a:");
 }
 
 TEST(runtime_settings) {

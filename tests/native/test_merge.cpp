@@ -44,8 +44,8 @@ void merge_case(int32_t dtype, int64_t B, int64_t Hq, int64_t Hkv, int64_t Nq, i
     out.poison();
     lse.poison();
     ha_tensor to = out.desc(), tl = lse.desc();
-    int32_t st = in_place ? ha_merge(&toa, &tla, &tob, &tlb, &toa, &tla)
-                          : ha_merge(&toa, &tla, &tob, &tlb, &to, &tl);
+    int32_t st = in_place ? ha_merge(&toa, &tla, &tob, &tlb, &toa, &tla, nullptr)
+                          : ha_merge(&toa, &tla, &tob, &tlb, &to, &tl, nullptr);
     CHECK(st == HA_OK, "merge status %d: %s", st, ha_last_error());
     RefResult ref = reference_attention(q, k, v, 1.0 / std::sqrt(double(D)), false);
     // Two partial roundings (bf16 partials) plus the merge's own: twice the single-call bound.
@@ -94,7 +94,7 @@ TEST(merge_with_empty_partials) {
     lse.poison();
     ha_tensor ta = oa.desc(), tb = ob.desc(), tla = la.desc(), tlb = lb.desc(), to = out.desc(),
               tl = lse.desc();
-    CHECK(ha_merge(&ta, &tla, &tb, &tlb, &to, &tl) == HA_OK, "%s", ha_last_error());
+    CHECK(ha_merge(&ta, &tla, &tb, &tlb, &to, &tl, nullptr) == HA_OK, "%s", ha_last_error());
     for (int64_t s = 0; s < N; ++s) {
         double a = lav[s], b = lbv[s];
         double m = std::max(a, b);

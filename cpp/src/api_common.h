@@ -1,0 +1,64 @@
+// Helpers shared by the API translation units (api*.cpp): exception guard, view conversion,
+// and small checks. Header-only so each entry-point file stays self-contained.
+#pragma once
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <utility>
+
+#include "cpu/cpu_backend.h"
+#include "error.h"
+#include "hyperattn.h"
+#include "tensor_check.h"
+
+namespace ha::api {
+
+// Runs an entry point's body; nothing thrown inside escapes the C ABI.
+template <class F>
+int32_t guarded(F&& body) noexcept {
+    try {
+        ha::clear_error();
+        return body();
+    } catch (const std::bad_alloc&) {
+        return fail(HA_ERR_OUT_OF_MEMORY, "out of memory");
+    } catch (const std::exception& e) {
+        return fail(HA_ERR_INTERNAL, "internal error: %s", e.what());
+    } catch (...) {
+        return fail(HA_ERR_INTERNAL, "internal error: unknown exception");
+    }
+}
+
+inline ha::cpu::View view_of(const ha_tensor* t) {
+    ha::cpu::View v{};
+    v.data = t->data;
+    for (int i = 0; i < 4; ++i) {
+        v.shape[i] = t->shape[i];
+        v.strides[i] = t->strides[i];
+    }
+    return v;
+}
+
+inline void lse_strides(const ha_tensor* t, int64_t out[3]) {
+    for (int i = 0; i < 3; ++i) out[i] = t ? t->strides[i] : 0;
+}
+
+inline int32_t check_backend_dtype(const char* name, const ha_tensor* t) {
+    if (t->dtype == HA_DTYPE_F32 || t->dtype == HA_DTYPE_BF16) return HA_OK;
+    return fail(HA_ERR_UNSUPPORTED, "%s: dtype %s is not supported on the CPU (f32, bf16)", name,
+                ha::dtype_name(t->dtype));
+}
+
+inline int32_t check_disjoint(const char* out_name, const ha::Span& out, const char* in_name,
+                              const ha::Span& in) {
+    if (out.overlaps(in))
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: memory overlaps input %s", out_name, in_name);
+    return HA_OK;
+}
+
+}  // namespace ha::api
+
+#define HA_TRY(expr)                          \
+    do {                                      \
+        int32_t ha_st_ = (expr);              \
+        if (ha_st_ != HA_OK) return ha_st_;   \
+    } while (0)

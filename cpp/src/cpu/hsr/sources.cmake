@@ -1,0 +1,1 @@
+# Sources of HSR sparse attention and the key index (cpp/src/cpu/hsr), added to ha_cpu.

@@ -1,0 +1,1 @@
+# Sources of HyperAttention (cpp/src/cpu/hyper), added to ha_cpu.

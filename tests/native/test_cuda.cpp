@@ -1,0 +1,2 @@
+// Native tests of cuda (filled in by its issue).
+#include "cases.h"

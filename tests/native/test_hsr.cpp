@@ -1,0 +1,2 @@
+// Native tests of hsr (filled in by its issue).
+#include "cases.h"

@@ -1,0 +1,2 @@
+// Native tests of hyper (filled in by its issue).
+#include "cases.h"

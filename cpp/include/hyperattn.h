@@ -235,16 +235,19 @@ HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const 
 HA_API void ha_index_params_init(ha_index_params* params);
 HA_API void ha_hsr_params_init(ha_hsr_params* params);
 
-/* Builds an index over k [B, Hkv, N, D] (f32 or bf16, any strides, N may be 0). The index keeps
- * k's address, strides and shape and reads keys in place: k must stay alive and its first N
- * rows unchanged while the index is used. params may be NULL. */
-HA_API int32_t ha_key_index_create(const ha_tensor* k, const ha_index_params* params,
-                                   ha_key_index** index);
+/* Builds an index over k [B, Hkv, N, D] (f32 or bf16, any strides, N may be 0). v (same shape
+ * and dtype as k) may be NULL; when given, the index also keeps per-block value ranges, which
+ * make the softmax error bound certified without reading dropped values. The index keeps the
+ * address, strides and shape of k (and v) and reads keys in place: they must stay alive and
+ * their first N rows unchanged while the index is used. params may be NULL. */
+HA_API int32_t ha_key_index_create(const ha_tensor* k, const ha_tensor* v,
+                                   const ha_index_params* params, ha_key_index** index);
 
-/* Extends the index to a longer view of the same cache: k has the index's address, strides,
- * batch, heads and head_dim, and N >= the indexed count. New keys join the exact recent tail;
- * each tail block that fills is sealed (its bounds computed), so appending costs O(new keys). */
-HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k);
+/* Extends the index to a longer view of the same cache: k (and v, NULL exactly when the index
+ * was built without v) have the index's addresses, strides, batch, heads and head_dim, and
+ * N >= the indexed count. New keys join the exact recent tail; each tail block that fills is
+ * sealed (its bounds computed), so appending costs O(new keys). */
+HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k, const ha_tensor* v);
 
 HA_API int32_t ha_key_index_get_info(const ha_key_index* index, ha_key_index_info* info);
 
@@ -271,7 +274,8 @@ HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, cons
  * with no key above the bias outputs zeros) or that a per-query threshold keeps
  * (HA_HSR_SOFTMAX: dropped mass <= epsilon, certified). Falls back to dense exact attention
  * when the surviving fraction is large. Operands as in ha_attention_exact (CPU, f32 or bf16).
- * index: NULL, or built over exactly this k (same address, strides, shape). stats may be NULL.
+ * index: NULL, or built over exactly this k (same address, strides, shape), and over this v
+ * when it was built with one. stats may be NULL.
  */
 HA_API int32_t ha_attention_hsr(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                 const ha_tensor* out, const ha_key_index* index,

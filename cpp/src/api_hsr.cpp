@@ -25,12 +25,12 @@ HA_API void ha_hsr_params_init(ha_hsr_params* params) {
     params->stream = nullptr;
 }
 
-HA_API int32_t ha_key_index_create(const ha_tensor* k, const ha_index_params* params,
-                                   ha_key_index** index) {
+HA_API int32_t ha_key_index_create(const ha_tensor* k, const ha_tensor* v,
+                                   const ha_index_params* params, ha_key_index** index) {
     return guarded([&] { return fail(HA_ERR_UNSUPPORTED, "ha_key_index_create: not built yet"); });
 }
 
-HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k) {
+HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k, const ha_tensor* v) {
     return guarded([&] { return fail(HA_ERR_UNSUPPORTED, "ha_key_index_append: not built yet"); });
 }
 

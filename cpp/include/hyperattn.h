@@ -86,7 +86,19 @@ typedef struct ha_exact_params {
                           before returning; must be NULL for CPU tensors */
 } ha_exact_params;
 
-/* Parameters of HyperAttention (Han et al. 2023). Initialise with ha_hyper_params_init(). */
+/* Parameters of HyperAttention (Han et al. 2023). Initialise with ha_hyper_params_init().
+ * What each trades (default in brackets):
+ *   lsh_projections [7]  2^r buckets of the angular LSH: more tell dissimilar keys apart better
+ *                        but split near neighbours more often; the cost barely changes.
+ *   block_size [256]     keys each query attends to exactly (its block of the sorted order):
+ *                        cost and accuracy grow with it; >= Nq or >= Nk is exact attention.
+ *   sample_size [256]    uniformly sampled keys that estimate the rest: the error falls about
+ *                        as 1/sqrt(m), the cost grows with m; >= Nk samples every key (exact).
+ *   min_seq_len [4096]   at or below this many keys the call is exact attention; causal
+ *                        problems are halved down to squares of at most this many rows, which
+ *                        are exact (so a larger value is slower and more accurate).
+ * Cost: O((Nq + Nk) * (block_size + sample_size) * head_dim) plus hashing and sorting, and the
+ * exact causal squares: Nq * min_seq_len / 2 * head_dim. */
 typedef struct ha_hyper_params {
     float scale;             /* softmax scale; 0 means 1/sqrt(head_dim) */
     int32_t causal;          /* 0 or 1, bottom-right aligned as in ha_exact_params */
@@ -116,7 +128,7 @@ typedef struct ha_hsr_params {
     float bias;       /* ReLU bias b (in scaled-score units), finite; default 0 */
     float scale;      /* score scale; 0 means 1/sqrt(head_dim) */
     double epsilon;   /* softmax: guaranteed upper bound on the dropped probability mass of
-                         every row, in (0, 1); default 1e-3 */
+                         every row, in (0, 1) (checked in both modes); default 1e-3 */
     int32_t causal;   /* 0 or 1, bottom-right aligned */
     int32_t reserved; /* must be 0 */
     void* stream;     /* must be NULL (CPU only) */
@@ -126,18 +138,27 @@ typedef struct ha_hsr_params {
  * row-major [b][h][i] order. */
 typedef struct ha_hsr_stats {
     float* dropped_mass;   /* softmax: certified upper bound on the probability mass of the
-                              keys left out (0 when none were); ReLU: 0 */
-    float* error_bound;    /* softmax: certified bound on max |o - o_exact| over the row,
-                              dropped_mass * (max - min of V over the dropped keys); ReLU: 0 */
-    int64_t* keys_touched; /* keys whose exact score was computed for the row */
+                              keys left out (0 when none were), always <= epsilon; ReLU: 0 */
+    float* error_bound;    /* softmax: certified bound on max_d |o_d - o_exact_d| caused by the
+                              keys left out: sum over the dropped blocks of (their mass bound)
+                              x max_d max(vmax_d - o_d, o_d - vmin_d), [vmin, vmax] the value
+                              range of the block (or of all values of the head). (A bound by
+                              dropped_mass * (max - min over the dropped values) alone would be
+                              wrong when o lies outside that range.) Arithmetic rounding, the
+                              same as the exact kernel's, comes on top. ReLU: 0 */
+    int64_t* keys_touched; /* keys whose exact score was computed for the row (the keys of the
+                              blocks visited and the recent tail that the row may see) */
 } ha_hsr_stats;
 
 /* Build options of a key index. Initialise with ha_index_params_init(). */
 typedef struct ha_index_params {
-    int32_t block_size;   /* keys per block, 8..1024; default 64 */
-    int32_t kmeans_iters; /* spherical k-means passes that regroup keys into tighter blocks;
-                             0 keeps the cache order; default 4 */
-    uint64_t seed;        /* k-means initialisation */
+    int32_t block_size;   /* most keys per block, 8..1024; default 64 */
+    int32_t kmeans_iters; /* 0..64: Lloyd passes of the 2-means that split the keys, recursively,
+                             into blocks of similar keys (separate clusters never share a block,
+                             so blocks may hold fewer than block_size keys); 0 keeps the cache
+                             order in full blocks; default 4 */
+    uint64_t seed;        /* 2-means initialisation; the index is a pure function of the keys
+                             and the seed (any thread count) */
 } ha_index_params;
 
 /* A half-space reporting index over the keys of a [B, Hkv, N, D] tensor, one per
@@ -147,8 +168,8 @@ typedef struct ha_key_index ha_key_index;
 typedef struct ha_key_index_info {
     int64_t batch, heads, keys, head_dim; /* the indexed K view's shape */
     int64_t sealed_keys;  /* keys inside sealed blocks; the rest form the exact recent tail */
-    int64_t blocks;       /* sealed blocks per (batch, kv head) */
-    int64_t bytes;        /* native memory the index holds */
+    int64_t blocks;       /* sealed blocks per (batch, kv head), the largest over the heads */
+    int64_t bytes;        /* native memory the index holds (reserved room included) */
     int32_t dtype;        /* of the indexed keys */
     int32_t block_size;
 } ha_key_index_info;
@@ -225,7 +246,23 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params);
  * Approximate attention in near-linear time: angular-LSH sort, block-diagonal exact attention
  * on the sorted order, uniformly sampled keys for the rest, merged by log-sum-exp; causal
  * problems by recursive halving. Operands as in ha_attention_exact (f32 or bf16, GQA without
- * expanding K/V); lse may be NULL. Exact when Nk <= min_seq_len.
+ * expanding K/V); lse may be NULL. Exact when Nk <= min_seq_len (the same bytes as
+ * ha_attention_exact).
+ *
+ * Non-causal, per (batch, head): queries and keys are hashed with the same r hyperplanes
+ * (sign bits, ranked by the inverse Gray code so neighbouring buckets differ in one bit) and
+ * stably sorted by bucket (keys once per kv head). Sorted query block i (block_size queries,
+ * the last one shorter) attends exactly to a window of the sorted keys: the same fraction of
+ * the key order as the block is of the query order (with Nq == Nk, key block i itself),
+ * widened around its centre to at least min(block_size, Nk) keys. sample_size distinct keys
+ * per (batch, kv head) are drawn uniformly; each query also attends to those outside its own
+ * window, each standing for Nk/m keys. Nothing is padded: short blocks are just shorter.
+ * Causal (row i sees keys j <= i + Nk - Nq): with Nk > Nq every row also sees the first
+ * Nk - Nq keys, a non-causal piece as above; with Nq > Nk the first Nq - Nk rows see no key
+ * (output 0, lse -inf). The square part is exact when it has at most min_seq_len rows;
+ * otherwise its two diagonal halves are solved the same way and the second-half rows attend
+ * to the first-half keys as a non-causal piece (always approximated, whatever its size).
+ * lse, when given, is the log of the estimated softmax denominator.
  */
 HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
@@ -235,18 +272,23 @@ HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const 
 HA_API void ha_index_params_init(ha_index_params* params);
 HA_API void ha_hsr_params_init(ha_hsr_params* params);
 
-/* Builds an index over k [B, Hkv, N, D] (f32 or bf16, any strides, N may be 0). v (same shape
- * and dtype as k) may be NULL; when given, the index also keeps per-block value ranges, which
- * make the softmax error bound certified without reading dropped values. The index keeps the
- * address, strides and shape of k (and v) and reads keys in place: they must stay alive and
- * their first N rows unchanged while the index is used. params may be NULL. */
+/* Builds an index over k [B, Hkv, N, D] (f32 or bf16, any strides, N may be 0, N < 2^31,
+ * D <= 256). v (same shape and dtype as k) may be NULL; when given, the index also keeps
+ * per-block value ranges, which make the softmax error bound cheap: without them a call that
+ * asks for error_bound reads all values once. The index keeps the address, strides and shape of
+ * k (and v) and reads keys in place: they must stay alive and their first N rows unchanged
+ * while the index is used. Keys must be finite (otherwise HA_ERR_INVALID_ARGUMENT naming the
+ * key). The floor(N / block_size) * block_size oldest keys are sealed into blocks, the rest
+ * form the recent tail. Room for N/4 more keys is reserved for appending. params may be
+ * NULL. */
 HA_API int32_t ha_key_index_create(const ha_tensor* k, const ha_tensor* v,
                                    const ha_index_params* params, ha_key_index** index);
 
 /* Extends the index to a longer view of the same cache: k (and v, NULL exactly when the index
  * was built without v) have the index's addresses, strides, batch, heads and head_dim, and
- * N >= the indexed count. New keys join the exact recent tail; each tail block that fills is
- * sealed (its bounds computed), so appending costs O(new keys). */
+ * N >= the indexed count. New keys join the exact recent tail; each time the tail holds
+ * block_size keys they are sealed as one block in cache order (no regrouping), so appending
+ * costs O(new keys). The index is unchanged when a new key is not finite. */
 HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k, const ha_tensor* v);
 
 HA_API int32_t ha_key_index_get_info(const ha_key_index* index, ha_key_index_info* info);
@@ -256,7 +298,9 @@ HA_API void ha_key_index_destroy(ha_key_index* index);
 
 /*
  * Half-space reporting: for every query row of q [B, Hq, Nq, D], the keys j of its kv head with
- * q.k_j >= threshold (raw dot product, no scale), with exactly 100% recall.
+ * q.k_j >= threshold (raw dot product, no scale), with exactly 100% recall: q.k_j is compared
+ * with threshold in exact real arithmetic on the stored values (ties included). q is f32 or
+ * bf16 (independently of k) and finite; threshold is finite.
  *   counts  [B*Hq*Nq] int64, row-major [b][h][i]: reported keys per row (required);
  *   indices concatenation of every row's key positions, ascending within a row, or NULL to
  *           count only; capacity is its length in elements;
@@ -270,12 +314,18 @@ HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, cons
                              int64_t capacity, int64_t* total);
 
 /*
- * Sparse attention over the keys that half-space reporting finds (HA_HSR_RELU: exact; a row
- * with no key above the bias outputs zeros) or that a per-query threshold keeps
- * (HA_HSR_SOFTMAX: dropped mass <= epsilon, certified). Falls back to dense exact attention
- * when the surviving fraction is large. Operands as in ha_attention_exact (CPU, f32 or bf16).
- * index: NULL, or built over exactly this k (same address, strides, shape), and over this v
- * when it was built with one. stats may be NULL.
+ * Sparse attention over the keys that half-space reporting finds (HA_HSR_RELU: exact up to
+ * float rounding; a row with no key above the bias outputs zeros) or that a per-query
+ * threshold keeps (HA_HSR_SOFTMAX: blocks visited in descending order of their bound until the
+ * certified dropped mass is <= epsilon). Operands as in ha_attention_exact (CPU, f32 or bf16,
+ * q finite); causal is bottom-right aligned. index: NULL (a temporary one is built: regrouped
+ * only when many query rows share it, within segments of 1024 keys when causal), or built over
+ * exactly this k (same address, strides, shape, dtype, key count), and over this v when it was
+ * built with one. stats may be NULL.
+ * Dense fallback: when the keys to visit exceed a share of the cache (30% when decoding, 20%
+ * when prefilling), softmax rows go to the dense exact kernel (dropped mass 0) and ReLU rows
+ * scan every key in cache order (values read only for keys of nonzero weight). Results are
+ * identical for any thread count.
  */
 HA_API int32_t ha_attention_hsr(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                 const ha_tensor* out, const ha_key_index* index,

@@ -1,29 +1,66 @@
 // The C ABI entry points: every argument is validated here, once, before a backend runs.
 // Backends may then assume well-formed views. Nothing thrown inside escapes (guarded()).
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <new>
 
 #include "api_common.h"
+#ifdef HA_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#endif
 
 namespace {
 
 using ha::fail;
 using namespace ha::api;
 
+// Exact attention and merge run where their operands live: the CPU backend (f32, bf16) or the
+// CUDA backend (f16, bf16). Every operand must be on the first one's device.
+int32_t check_dtype_for_device(const char* name, const ha_tensor* t) {
+    if (t->device_type != HA_DEVICE_CUDA) return check_backend_dtype(name, t);
+    if (t->dtype == HA_DTYPE_F16 || t->dtype == HA_DTYPE_BF16) return HA_OK;
+    return fail(HA_ERR_UNSUPPORTED, "%s: dtype %s is not supported on CUDA (f16, bf16)", name,
+                ha::dtype_name(t->dtype));
+}
+
+#ifdef HA_HAVE_CUDA
+ha::cuda::View cuda_view(const ha_tensor* t) {
+    ha::cuda::View v{};
+    v.data = t->data;
+    for (int i = 0; i < 4; ++i) {
+        v.shape[i] = t->shape[i];
+        v.strides[i] = t->strides[i];
+    }
+    return v;
+}
+
+// The CUDA kernels index sequences with 32-bit integers.
+int32_t check_cuda_seq(const char* name, int64_t n) {
+    if (n > (int64_t(1) << 30))
+        return fail(HA_ERR_UNSUPPORTED, "%s: seq %lld exceeds 2^30, the CUDA backend's limit",
+                    name, static_cast<long long>(n));
+    return HA_OK;
+}
+#endif
+
 int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                    const ha_tensor* out, const ha_tensor* lse, const ha_exact_params* params) {
     ha::Span sq, sk, sv, so, sl;
-    HA_TRY(ha::check_tensor("q", q, &sq));
-    HA_TRY(ha::check_tensor("k", k, &sk));
-    HA_TRY(ha::check_tensor("v", v, &sv));
-    HA_TRY(ha::check_tensor("out", out, &so));
+    HA_TRY(ha::check_tensor_any_device("q", q, &sq));
+    HA_TRY(ha::check_tensor_any_device("k", k, &sk));
+    HA_TRY(ha::check_tensor_any_device("v", v, &sv));
+    HA_TRY(ha::check_tensor_any_device("out", out, &so));
+    HA_TRY(ha::check_same_device("k", k, "q", q));
+    HA_TRY(ha::check_same_device("v", v, "q", q));
+    HA_TRY(ha::check_same_device("out", out, "q", q));
+    const bool on_cuda = q->device_type == HA_DEVICE_CUDA;
 
     for (auto [name, t] : {std::pair{"k", k}, {"v", v}, {"out", out}})
         if (t->dtype != q->dtype)
             return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from q's %s", name,
                         ha::dtype_name(t->dtype), ha::dtype_name(q->dtype));
-    HA_TRY(check_backend_dtype("q", q));
+    HA_TRY(check_dtype_for_device("q", q));
 
     const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], D = q->shape[3];
     const int64_t Hkv = k->shape[1];
@@ -50,7 +87,8 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     HA_TRY(check_disjoint("out", so, "k", sk));
     HA_TRY(check_disjoint("out", so, "v", sv));
     if (lse) {
-        HA_TRY(ha::check_lse("lse", lse, B, Hq, Nq, &sl));
+        HA_TRY(ha::check_lse_any_device("lse", lse, B, Hq, Nq, &sl));
+        HA_TRY(ha::check_same_device("lse", lse, "q", q));
         HA_TRY(ha::check_no_self_overlap("lse", lse));
         HA_TRY(check_disjoint("lse", sl, "q", sq));
         HA_TRY(check_disjoint("lse", sl, "k", sk));
@@ -67,6 +105,33 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                     static_cast<double>(p->scale));
     if (p->causal != 0 && p->causal != 1)
         return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
+    const float scale =
+        p->scale != 0.0f ? p->scale : static_cast<float>(1.0 / std::sqrt(double(D)));
+
+    if (on_cuda) {
+#ifdef HA_HAVE_CUDA
+        HA_TRY(check_cuda_seq("q", Nq));
+        HA_TRY(check_cuda_seq("k", k->shape[2]));
+        if (B * std::max(Hq, Hkv) > (int64_t(1) << 30))
+            return fail(HA_ERR_UNSUPPORTED,
+                        "q: batch x heads exceeds 2^30, the CUDA backend's limit");
+        ha::cuda::ExactProblem cp{};
+        cp.dtype = q->dtype;
+        cp.device = q->device_id;
+        cp.q = cuda_view(q);
+        cp.k = cuda_view(k);
+        cp.v = cuda_view(v);
+        cp.out = cuda_view(out);
+        cp.lse = lse ? static_cast<float*>(lse->data) : nullptr;
+        lse_strides(lse, cp.lse_strides);
+        cp.scale = scale;
+        cp.causal = p->causal != 0;
+        cp.stream = p->stream;
+        return ha::cuda::exact_forward(cp);
+#else
+        return fail(HA_ERR_INTERNAL, "q: CUDA tensor reached a build without CUDA");
+#endif
+    }
     if (p->stream)
         return fail(HA_ERR_INVALID_ARGUMENT, "params.stream: must be NULL for CPU tensors");
 
@@ -79,7 +144,7 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     prob.out = view_of(out);
     prob.lse = lse ? static_cast<float*>(lse->data) : nullptr;
     lse_strides(lse, prob.lse_strides);
-    prob.scale = p->scale != 0.0f ? p->scale : static_cast<float>(1.0 / std::sqrt(double(D)));
+    prob.scale = scale;
     prob.causal = p->causal != 0;
     return ha::cpu::exact_forward(prob);
 }
@@ -99,35 +164,61 @@ int32_t check_merge_alias(const char* out_name, const ha_tensor* out, const ha::
 int32_t merge_impl(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
                    const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,
                    void* stream) {
-    if (stream)
-        return fail(HA_ERR_INVALID_ARGUMENT, "stream: must be NULL for CPU tensors");
     ha::Span sa, sb, so, sla, slb, sl;
-    HA_TRY(ha::check_tensor("out_a", out_a, &sa));
-    HA_TRY(ha::check_tensor("out_b", out_b, &sb));
-    HA_TRY(ha::check_tensor("out", out, &so));
+    HA_TRY(ha::check_tensor_any_device("out_a", out_a, &sa));
+    HA_TRY(ha::check_tensor_any_device("out_b", out_b, &sb));
+    HA_TRY(ha::check_tensor_any_device("out", out, &so));
+    HA_TRY(ha::check_same_device("out_b", out_b, "out_a", out_a));
+    HA_TRY(ha::check_same_device("out", out, "out_a", out_a));
+    const bool on_cuda = out_a->device_type == HA_DEVICE_CUDA;
+    if (stream && !on_cuda)
+        return fail(HA_ERR_INVALID_ARGUMENT, "stream: must be NULL for CPU tensors");
     for (auto [name, t] : {std::pair{"out_b", out_b}, {"out", out}})
         if (t->dtype != out_a->dtype)
             return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from out_a's %s", name,
                         ha::dtype_name(t->dtype), ha::dtype_name(out_a->dtype));
-    HA_TRY(check_backend_dtype("out_a", out_a));
+    HA_TRY(check_dtype_for_device("out_a", out_a));
     HA_TRY(ha::check_same_shape("out_b", out_b, "out_a", out_a));
     HA_TRY(ha::check_same_shape("out", out, "out_a", out_a));
     const int64_t B = out_a->shape[0], H = out_a->shape[1], N = out_a->shape[2];
-    HA_TRY(ha::check_lse("lse_a", lse_a, B, H, N, &sla));
-    HA_TRY(ha::check_lse("lse_b", lse_b, B, H, N, &slb));
+    HA_TRY(ha::check_lse_any_device("lse_a", lse_a, B, H, N, &sla));
+    HA_TRY(ha::check_same_device("lse_a", lse_a, "out_a", out_a));
+    HA_TRY(ha::check_lse_any_device("lse_b", lse_b, B, H, N, &slb));
+    HA_TRY(ha::check_same_device("lse_b", lse_b, "out_a", out_a));
     HA_TRY(ha::check_no_self_overlap("out", out));
     HA_TRY(check_merge_alias("out", out, so, "out_a", out_a, sa));
     HA_TRY(check_merge_alias("out", out, so, "out_b", out_b, sb));
     HA_TRY(check_disjoint("out", so, "lse_a", sla));
     HA_TRY(check_disjoint("out", so, "lse_b", slb));
     if (lse) {
-        HA_TRY(ha::check_lse("lse", lse, B, H, N, &sl));
+        HA_TRY(ha::check_lse_any_device("lse", lse, B, H, N, &sl));
+        HA_TRY(ha::check_same_device("lse", lse, "out_a", out_a));
         HA_TRY(ha::check_no_self_overlap("lse", lse));
         HA_TRY(check_merge_alias("lse", lse, sl, "lse_a", lse_a, sla));
         HA_TRY(check_merge_alias("lse", lse, sl, "lse_b", lse_b, slb));
         HA_TRY(check_disjoint("lse", sl, "out_a", sa));
         HA_TRY(check_disjoint("lse", sl, "out_b", sb));
         HA_TRY(check_disjoint("lse", sl, "out", so));
+    }
+    if (on_cuda) {
+#ifdef HA_HAVE_CUDA
+        ha::cuda::MergeProblem mp{};
+        mp.dtype = out_a->dtype;
+        mp.device = out_a->device_id;
+        mp.out_a = cuda_view(out_a);
+        mp.out_b = cuda_view(out_b);
+        mp.out = cuda_view(out);
+        mp.lse_a = static_cast<const float*>(lse_a->data);
+        lse_strides(lse_a, mp.lse_a_strides);
+        mp.lse_b = static_cast<const float*>(lse_b->data);
+        lse_strides(lse_b, mp.lse_b_strides);
+        mp.lse = lse ? static_cast<float*>(lse->data) : nullptr;
+        lse_strides(lse, mp.lse_strides);
+        mp.stream = stream;
+        return ha::cuda::merge(mp);
+#else
+        return fail(HA_ERR_INTERNAL, "out_a: CUDA tensor reached a build without CUDA");
+#endif
     }
     if (so.empty()) return HA_OK;
 

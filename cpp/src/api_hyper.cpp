@@ -1,8 +1,117 @@
-// Entry points of HyperAttention (issue 3). Stub until the implementation lands.
+// Entry points of HyperAttention: operands validated exactly as for ha_attention_exact, then
+// the parameters of the approximation, each rejection naming its field.
+#include <cinttypes>
+#include <cmath>
+
 #include "api_common.h"
+
+namespace {
 
 using ha::fail;
 using namespace ha::api;
+
+int32_t check_operands(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                       const ha_tensor* out, const ha_tensor* lse) {
+    ha::Span sq, sk, sv, so, sl;
+    HA_TRY(ha::check_tensor("q", q, &sq));
+    HA_TRY(ha::check_tensor("k", k, &sk));
+    HA_TRY(ha::check_tensor("v", v, &sv));
+    HA_TRY(ha::check_tensor("out", out, &so));
+    for (auto [name, t] : {std::pair{"k", k}, {"v", v}, {"out", out}})
+        if (t->dtype != q->dtype)
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from q's %s", name,
+                        ha::dtype_name(t->dtype), ha::dtype_name(q->dtype));
+    HA_TRY(check_backend_dtype("q", q));
+
+    const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], D = q->shape[3];
+    const int64_t Hkv = k->shape[1];
+    if (B < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: batch must be >= 1, got %" PRId64, B);
+    if (Hq < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: heads must be >= 1, got %" PRId64, Hq);
+    if (D < 1 || D > 256)
+        return fail(HA_ERR_INVALID_ARGUMENT, "q: head_dim must be in 1..256, got %" PRId64, D);
+    if (k->shape[0] != B)
+        return fail(HA_ERR_INVALID_ARGUMENT, "k: batch %" PRId64 " differs from q's %" PRId64,
+                    k->shape[0], B);
+    if (Hkv < 1) return fail(HA_ERR_INVALID_ARGUMENT, "k: heads must be >= 1, got %" PRId64, Hkv);
+    if (k->shape[3] != D)
+        return fail(HA_ERR_INVALID_ARGUMENT, "k: head_dim %" PRId64 " differs from q's %" PRId64,
+                    k->shape[3], D);
+    if (Hq % Hkv != 0)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "q: heads %" PRId64 " not divisible by kv heads %" PRId64
+                    " (GQA needs a whole number of query heads per kv head)",
+                    Hq, Hkv);
+    HA_TRY(ha::check_same_shape("v", v, "k", k));
+    HA_TRY(ha::check_same_shape("out", out, "q", q));
+    HA_TRY(ha::check_no_self_overlap("out", out));
+    HA_TRY(check_disjoint("out", so, "q", sq));
+    HA_TRY(check_disjoint("out", so, "k", sk));
+    HA_TRY(check_disjoint("out", so, "v", sv));
+    if (lse) {
+        HA_TRY(ha::check_lse("lse", lse, B, Hq, Nq, &sl));
+        HA_TRY(ha::check_no_self_overlap("lse", lse));
+        HA_TRY(check_disjoint("lse", sl, "q", sq));
+        HA_TRY(check_disjoint("lse", sl, "k", sk));
+        HA_TRY(check_disjoint("lse", sl, "v", sv));
+        HA_TRY(check_disjoint("lse", sl, "out", so));
+    }
+    return HA_OK;
+}
+
+int32_t check_params(const ha_hyper_params* p) {
+    if (!std::isfinite(p->scale) || p->scale < 0.0f)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.scale: must be finite and > 0 (or 0 for 1/sqrt(head_dim)), got %g",
+                    static_cast<double>(p->scale));
+    if (p->causal != 0 && p->causal != 1)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
+    if (p->lsh_projections < 1 || p->lsh_projections > 16)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.lsh_projections: must be in 1..16, got %d",
+                    p->lsh_projections);
+    if (p->block_size < 1)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.block_size: must be >= 1, got %d",
+                    p->block_size);
+    if (p->sample_size < 1)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.sample_size: must be >= 1, got %d",
+                    p->sample_size);
+    if (p->min_seq_len < 1)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.min_seq_len: must be >= 1, got %d",
+                    p->min_seq_len);
+    if (p->stream)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.stream: must be NULL (HyperAttention runs on the CPU only)");
+    return HA_OK;
+}
+
+int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                   const ha_tensor* out, const ha_tensor* lse, const ha_hyper_params* params) {
+    HA_TRY(check_operands(q, k, v, out, lse));
+    ha_hyper_params defaults;
+    ha_hyper_params_init(&defaults);
+    const ha_hyper_params* p = params ? params : &defaults;
+    HA_TRY(check_params(p));
+
+    const int64_t D = q->shape[3];
+    if (q->shape[2] == 0) return HA_OK;
+    ha::cpu::HyperProblem prob{};
+    prob.base.dtype = q->dtype;
+    prob.base.q = view_of(q);
+    prob.base.k = view_of(k);
+    prob.base.v = view_of(v);
+    prob.base.out = view_of(out);
+    prob.base.lse = lse ? static_cast<float*>(lse->data) : nullptr;
+    lse_strides(lse, prob.base.lse_strides);
+    prob.base.scale = p->scale != 0.0f ? p->scale : static_cast<float>(1.0 / std::sqrt(double(D)));
+    prob.base.causal = p->causal != 0;
+    prob.lsh_projections = p->lsh_projections;
+    prob.block_size = p->block_size;
+    prob.sample_size = p->sample_size;
+    prob.min_seq_len = p->min_seq_len;
+    prob.seed = p->seed;
+    return ha::cpu::hyper_forward(prob);
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -21,7 +130,7 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params) {
 HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
                                   const ha_hyper_params* params) {
-    return guarded([&] { return fail(HA_ERR_UNSUPPORTED, "ha_attention_hyper: not built yet"); });
+    return guarded([&] { return hyper_impl(q, k, v, out, lse, params); });
 }
 
 }  // extern "C"

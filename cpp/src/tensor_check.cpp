@@ -1,7 +1,8 @@
 #include "tensor_check.h"
 
-#include <utility>
 #include <cinttypes>
+#include <cstdio>
+#include <utility>
 
 #include "error.h"
 
@@ -27,7 +28,9 @@ const char* dtype_name(int32_t dtype) {
     }
 }
 
-int32_t check_tensor(const char* name, const ha_tensor* t, Span* span) {
+namespace {
+
+int32_t check_structure(const char* name, const ha_tensor* t, Span* span, bool allow_cuda) {
     if (t == nullptr) return fail(HA_ERR_INVALID_ARGUMENT, "%s: tensor descriptor is NULL", name);
     if (t->reserved != 0)
         return fail(HA_ERR_INVALID_ARGUMENT, "%s: reserved field must be 0, got %d", name,
@@ -35,14 +38,26 @@ int32_t check_tensor(const char* name, const ha_tensor* t, Span* span) {
     int64_t esize = dtype_size(t->dtype);
     if (esize == 0)
         return fail(HA_ERR_INVALID_ARGUMENT, "%s: unknown dtype %d", name, t->dtype);
-    if (t->device_type == HA_DEVICE_CUDA)
+    if (t->device_type == HA_DEVICE_CUDA) {
+#ifdef HA_HAVE_CUDA
+        if (!allow_cuda)
+            return fail(HA_ERR_UNSUPPORTED,
+                        "%s: device cuda:%d, but this operation runs on the CPU only", name,
+                        t->device_id);
+        if (t->device_id < 0)
+            return fail(HA_ERR_INVALID_ARGUMENT, "%s: CUDA device_id must be >= 0, got %d",
+                        name, t->device_id);
+#else
+        (void)allow_cuda;
         return fail(HA_ERR_UNSUPPORTED, "%s: device cuda:%d, but this build has no CUDA backend",
                     name, t->device_id);
-    if (t->device_type != HA_DEVICE_CPU)
+#endif
+    } else if (t->device_type != HA_DEVICE_CPU) {
         return fail(HA_ERR_INVALID_ARGUMENT, "%s: unknown device type %d", name, t->device_type);
-    if (t->device_id != 0)
+    } else if (t->device_id != 0) {
         return fail(HA_ERR_INVALID_ARGUMENT, "%s: CPU tensors have device_id 0, got %d", name,
                     t->device_id);
+    }
     bool empty = false;
     int64_t last = 0;  // largest element offset
     for (int i = 0; i < 4; ++i) {
@@ -79,6 +94,54 @@ int32_t check_tensor(const char* name, const ha_tensor* t, Span* span) {
         *span = Span{};
     }
     return HA_OK;
+}
+
+int32_t check_lse_impl(const char* name, const ha_tensor* t, int64_t b, int64_t h, int64_t n,
+                       Span* span, bool allow_cuda) {
+    int32_t st = check_structure(name, t, span, allow_cuda);
+    if (st != HA_OK) return st;
+    if (t->dtype != HA_DTYPE_F32)
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: log-sum-exp must be f32, got %s", name,
+                    dtype_name(t->dtype));
+    const int64_t want[4] = {b, h, n, 1};
+    for (int i = 0; i < 4; ++i)
+        if (t->shape[i] != want[i])
+            return fail(HA_ERR_INVALID_ARGUMENT,
+                        "%s: shape must be [%" PRId64 ", %" PRId64 ", %" PRId64
+                        ", 1] (batch, heads, seq, 1); %s is %" PRId64,
+                        name, b, h, n, i < 3 ? kDims[i] : "last extent", t->shape[i]);
+    return HA_OK;
+}
+
+}  // namespace
+
+int32_t check_tensor(const char* name, const ha_tensor* t, Span* span) {
+    return check_structure(name, t, span, false);
+}
+
+int32_t check_tensor_any_device(const char* name, const ha_tensor* t, Span* span) {
+    return check_structure(name, t, span, true);
+}
+
+const char* device_label(const ha_tensor* t, char* buf, int size) {
+    if (t->device_type == HA_DEVICE_CUDA)
+        std::snprintf(buf, size_t(size), "cuda:%d", t->device_id);
+    else
+        std::snprintf(buf, size_t(size), "the CPU");
+    return buf;
+}
+
+int32_t check_same_device(const char* name, const ha_tensor* t, const char* ref_name,
+                          const ha_tensor* ref) {
+    if (t->device_type == ref->device_type && t->device_id == ref->device_id) return HA_OK;
+    char a[32], b[32];
+    if (t->device_type == HA_DEVICE_CUDA)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "%s: device %s, but %s is on %s (all operands must be on one device)", name,
+                    device_label(t, a, sizeof a), ref_name, device_label(ref, b, sizeof b));
+    return fail(HA_ERR_INVALID_ARGUMENT,
+                "%s: on the CPU, but %s is on %s (all operands must be on one device)", name,
+                ref_name, device_label(ref, b, sizeof b));
 }
 
 int32_t check_no_self_overlap(const char* name, const ha_tensor* t) {
@@ -125,19 +188,12 @@ bool same_view(const ha_tensor* a, const ha_tensor* b) {
 
 int32_t check_lse(const char* name, const ha_tensor* t, int64_t b, int64_t h, int64_t n,
                   Span* span) {
-    int32_t st = check_tensor(name, t, span);
-    if (st != HA_OK) return st;
-    if (t->dtype != HA_DTYPE_F32)
-        return fail(HA_ERR_INVALID_ARGUMENT, "%s: log-sum-exp must be f32, got %s", name,
-                    dtype_name(t->dtype));
-    const int64_t want[4] = {b, h, n, 1};
-    for (int i = 0; i < 4; ++i)
-        if (t->shape[i] != want[i])
-            return fail(HA_ERR_INVALID_ARGUMENT,
-                        "%s: shape must be [%" PRId64 ", %" PRId64 ", %" PRId64
-                        ", 1] (batch, heads, seq, 1); %s is %" PRId64,
-                        name, b, h, n, i < 3 ? kDims[i] : "last extent", t->shape[i]);
-    return HA_OK;
+    return check_lse_impl(name, t, b, h, n, span, false);
+}
+
+int32_t check_lse_any_device(const char* name, const ha_tensor* t, int64_t b, int64_t h,
+                             int64_t n, Span* span) {
+    return check_lse_impl(name, t, b, h, n, span, true);
 }
 
 }  // namespace ha

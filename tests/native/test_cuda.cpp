@@ -1,2 +1,694 @@
-// Native tests of cuda (filled in by its issue).
+// The CUDA backend against the CPU backend: every device operation on fresh random inputs
+// (odd sizes, Nq != Nk, GQA, causal and not, head dims 64, 128 and odd ones up to 256, fp16
+// and bf16, aligned and strided layouts), with outputs poisoned on the device first. The
+// reference is the CPU backend's f32 path on the same rounded inputs. Without a GPU every
+// device case is counted as skipped; what needs no GPU (the "no device" answers, argument
+// checks, the CPU path in a CUDA build) runs everywhere.
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <memory>
+
 #include "cases.h"
+
+using namespace hat;
+
+namespace {
+
+// ---- environment ------------------------------------------------------------------------
+struct CudaEnv {
+    bool built = false;    // the library has a CUDA backend
+    bool present = false;  // and at least one device answers
+    int count = 0;
+    std::string reason;    // ha_last_error() of ha_cuda_device_count
+};
+
+const CudaEnv& cuda_env() {
+    static const CudaEnv e = [] {
+        CudaEnv c;
+        int32_t n = -1;
+        const int32_t st = ha_cuda_device_count(&n);
+        c.reason = ha_last_error();
+        c.built = c.reason.find("this build has no CUDA backend") == std::string::npos;
+        c.present = st == HA_OK && n > 0;
+        c.count = st == HA_OK ? n : 0;
+        return c;
+    }();
+    return e;
+}
+
+// True (and the case counted as skipped) when there is no device to run `label` on.
+bool skip_without_gpu(const std::string& label) {
+    const CudaEnv& e = cuda_env();
+    if (e.present) return false;
+    skip_case(label, e.built ? "no CUDA device (" + e.reason + ")" : "this build has no CUDA backend");
+    return true;
+}
+
+// ---- fp16 on the host -------------------------------------------------------------------
+uint16_t f32_to_f16(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return uint16_t(sign | (ax > 0x7f800000u ? 0x7e00u : 0x7c00u));
+    if (ax >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds past 65504
+    if (ax < 0x38800000u) {                                   // below 2^-14: subnormal
+        float af;
+        std::memcpy(&af, &ax, 4);
+        return uint16_t(sign | uint32_t(std::nearbyint(af * 16777216.0f)));
+    }
+    uint32_t r = ax - 0x38000000u;  // rebias the exponent (127 -> 15)
+    r += 0xfffu + ((r >> 13) & 1u); // round to nearest even
+    return uint16_t(sign | (r >> 13));
+}
+
+float f16_to_f32(uint16_t h) {
+    const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    float v;
+    if (e == 0)
+        v = std::ldexp(float(m), -24);
+    else if (e == 31)
+        v = m ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+    else
+        v = std::ldexp(1.0f + float(m) / 1024.0f, e - 15);
+    return (h & 0x8000) ? -v : v;
+}
+
+uint16_t to_bits(int32_t dtype, float x) { return dtype == HA_DTYPE_F16 ? f32_to_f16(x) : f32_to_bf16(x); }
+float from_bits(int32_t dtype, uint16_t b) { return dtype == HA_DTYPE_F16 ? f16_to_f32(b) : bf16_to_f32(b); }
+const char* dname(int32_t dtype) { return dtype == HA_DTYPE_F16 ? "f16" : "bf16"; }
+
+// A 16-bit tensor in any layout: `raw` holds the bits (stored through a bf16 HostTensor, which
+// only fixes the 2-byte element size), `val` the same values as f32 in [b,h,s,d] order.
+struct Half {
+    int32_t dtype;
+    HostTensor raw, val;
+};
+
+Half make_half(int32_t dtype, int64_t b, int64_t h, int64_t s, int64_t d, int layout, bool fill) {
+    Half t{dtype, make_tensor(HA_DTYPE_BF16, b, h, s, d, layout), make_tensor(HA_DTYPE_F32, b, h, s, d, BHSD)};
+    if (!fill) return t;
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (int64_t i0 = 0; i0 < b; ++i0)
+        for (int64_t i1 = 0; i1 < h; ++i1)
+            for (int64_t i2 = 0; i2 < s; ++i2)
+                for (int64_t i3 = 0; i3 < d; ++i3) {
+                    const uint16_t bits = to_bits(dtype, nd(rng()));
+                    std::memcpy(t.raw.storage.data() + t.raw.offset + t.raw.index(i0, i1, i2, i3) * 2, &bits, 2);
+                    t.val.set(i0, i1, i2, i3, from_bits(dtype, bits));
+                }
+    return t;
+}
+
+// Decodes raw bits back into val (after a download).
+void decode(Half& t) {
+    for (int64_t i0 = 0; i0 < t.raw.shape[0]; ++i0)
+        for (int64_t i1 = 0; i1 < t.raw.shape[1]; ++i1)
+            for (int64_t i2 = 0; i2 < t.raw.shape[2]; ++i2)
+                for (int64_t i3 = 0; i3 < t.raw.shape[3]; ++i3) {
+                    uint16_t bits;
+                    std::memcpy(&bits, t.raw.storage.data() + t.raw.offset + t.raw.index(i0, i1, i2, i3) * 2, 2);
+                    t.val.set(i0, i1, i2, i3, from_bits(t.dtype, bits));
+                }
+}
+
+// ---- device mirrors ---------------------------------------------------------------------
+// Device memory holding a host tensor's span (from its first element, gaps included), so the
+// host strides hold on the device and the gaps can be checked after downloading. `shift`
+// elements of offset make the device base deliberately not 16-byte aligned.
+struct Mirror {
+    void* base = nullptr;
+    size_t bytes = 0, shift_bytes = 0;
+    bool ok = false;
+    Mirror(const HostTensor& t, int64_t shift = 0) {
+        shift_bytes = size_t(shift * t.esize());
+        bytes = t.storage.size() - t.offset;
+        int32_t st = ha_device_alloc(HA_DEVICE_CUDA, 0, int64_t(bytes + shift_bytes), &base);
+        CHECK(st == HA_OK, "alloc %zu: %s", bytes, ha_last_error());
+        ok = st == HA_OK && upload(t);
+    }
+    ~Mirror() {
+        if (base) CHECK(ha_device_free(HA_DEVICE_CUDA, 0, base) == HA_OK, "free: %s", ha_last_error());
+    }
+    Mirror(const Mirror&) = delete;
+    Mirror& operator=(const Mirror&) = delete;
+    void* data() const { return static_cast<char*>(base) + shift_bytes; }
+    bool upload(const HostTensor& t) {
+        int32_t st = ha_memcpy(data(), HA_DEVICE_CUDA, 0, t.storage.data() + t.offset, HA_DEVICE_CPU, 0,
+                               int64_t(bytes), nullptr);
+        CHECK(st == HA_OK, "upload: %s", ha_last_error());
+        return st == HA_OK;
+    }
+    bool download(HostTensor& t) const {
+        int32_t st = ha_memcpy(t.storage.data() + t.offset, HA_DEVICE_CPU, 0, data(), HA_DEVICE_CUDA, 0,
+                               int64_t(bytes), nullptr);
+        CHECK(st == HA_OK, "download: %s", ha_last_error());
+        return st == HA_OK;
+    }
+    ha_tensor desc(const HostTensor& t, int32_t dtype) const {
+        ha_tensor d{};
+        d.data = data();
+        d.dtype = dtype;
+        d.device_type = HA_DEVICE_CUDA;
+        d.device_id = 0;
+        for (int i = 0; i < 4; ++i) {
+            d.shape[i] = t.shape[i];
+            d.strides[i] = t.strides[i];
+        }
+        return d;
+    }
+};
+
+// The CPU backend's f32 result on the rounded inputs, as a RefResult.
+RefResult cpu_reference(HostTensor& q, HostTensor& k, HostTensor& v, bool causal, float scale,
+                        int64_t key_lo = 0, int64_t key_hi = -1) {
+    if (key_hi < 0) key_hi = k.shape[2];
+    const int64_t B = q.shape[0], H = q.shape[1], N = q.shape[2], D = q.shape[3];
+    HostTensor out = make_tensor(HA_DTYPE_F32, B, H, N, D, BHSD);
+    HostTensor lse = make_lse(B, H, N, false);
+    ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
+    for (ha_tensor* t : {&tk, &tv}) {
+        t->data = static_cast<char*>(t->data) + key_lo * t->strides[2] * 4;
+        t->shape[2] = key_hi - key_lo;
+    }
+    ha_exact_params p;
+    ha_exact_params_init(&p);
+    p.causal = causal;
+    p.scale = scale;
+    const int32_t st = ha_attention_exact(&tq, &tk, &tv, &to, &tl, &p);
+    CHECK(st == HA_OK, "CPU reference: %s", ha_last_error());
+    RefResult r{std::vector<double>(size_t(B * H * N * D)), std::vector<double>(size_t(B * H * N)), B, H, N, D};
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t s = 0; s < N; ++s) {
+                r.lse[size_t((b * H + h) * N + s)] = lse.get(b, h, s, 0);
+                for (int64_t d = 0; d < D; ++d) r.out[size_t(((b * H + h) * N + s) * D + d)] = out.get(b, h, s, d);
+            }
+    return r;
+}
+
+// P is rounded to the input type before P*V and the output is rounded once: bf16 keeps 8
+// significant bits, fp16 11, so the bound of cases.h scales down by 2^3 for fp16 (2^-8 kept).
+double tol_out(int32_t dtype, double max_v) {
+    return (dtype == HA_DTYPE_F16 ? std::ldexp(1.0, -8) : std::ldexp(1.0, -6)) * std::max(1.0, max_v);
+}
+// Scores are exact products summed in fp32 on both sides; the LSEs differ by fp32 rounding.
+constexpr double kLseTol = 1e-3;
+
+// ---- exact attention --------------------------------------------------------------------
+struct CudaProblem {
+    int64_t B, Hq, Hkv, Nq, Nk, D;
+    bool causal;
+    float scale;
+};
+
+// Layout sets: {q, k, v, out} layouts and a base shift in elements (1 = misaligned base).
+struct LayoutSet {
+    const char* name;
+    int l[4];
+    int64_t shift;
+};
+const LayoutSet kAligned[] = {{"bhsd", {BHSD, BHSD, BHSD, BHSD}, 0},
+                              {"bshd", {BSHD, BSHD, BSHD, BSHD}, 0},
+                              {"bhsd q/out, bshd k/v", {BHSD, BSHD, BSHD, BHSD}, 0}};
+const LayoutSet kStrided[] = {{"padded rows", {PADDED, PADDED, BHSD, PADDED}, 0},
+                              {"d-major k", {BHSD, DMAJOR, BSHD, BHSD}, 0},
+                              {"misaligned bases", {BHSD, BHSD, BHSD, BSHD}, 1},
+                              {"d-major out", {BSHD, PADDED, PADDED, DMAJOR}, 0}};
+
+void run_cuda_problem(const CudaProblem& p, int32_t dtype, const LayoutSet& ls, bool with_lse,
+                      void* stream) {
+    const std::string label = format("cuda %s B=%lld Hq=%lld Hkv=%lld Nq=%lld Nk=%lld D=%lld %s scale=%g [%s]%s%s",
+                                     dname(dtype), (long long)p.B, (long long)p.Hq, (long long)p.Hkv,
+                                     (long long)p.Nq, (long long)p.Nk, (long long)p.D,
+                                     p.causal ? "causal" : "full", double(p.scale), ls.name,
+                                     with_lse ? "" : " no-lse", stream ? " on a stream" : "");
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    Half q = make_half(dtype, p.B, p.Hq, p.Nq, p.D, ls.l[0], true);
+    Half k = make_half(dtype, p.B, p.Hkv, p.Nk, p.D, ls.l[1], true);
+    Half v = make_half(dtype, p.B, p.Hkv, p.Nk, p.D, ls.l[2], true);
+    Half out = make_half(dtype, p.B, p.Hq, p.Nq, p.D, ls.l[3], false);
+    HostTensor lse = make_lse(p.B, p.Hq, p.Nq, true);
+    out.raw.poison();
+    lse.poison();
+    Mirror dq(q.raw, ls.shift), dk(k.raw, ls.shift), dv(v.raw, ls.shift), dout(out.raw, ls.shift), dl(lse);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok && dl.ok)) return;
+
+    ha_exact_params params;
+    ha_exact_params_init(&params);
+    params.causal = p.causal;
+    params.scale = p.scale;
+    params.stream = stream;
+    ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype),
+              to = dout.desc(out.raw, dtype), tl = dl.desc(lse, HA_DTYPE_F32);
+    int32_t st = ha_attention_exact(&tq, &tk, &tv, &to, with_lse ? &tl : nullptr, &params);
+    CHECK(st == HA_OK, "status %d: %s", st, ha_last_error());
+    if (st != HA_OK) return;
+    if (stream) CHECK(ha_stream_synchronize(0, stream) == HA_OK, "sync: %s", ha_last_error());
+    if (!dout.download(out.raw) || !dl.download(lse)) return;
+    CHECK(gaps_untouched(out.raw), "bytes outside the output view were written");
+    decode(out);
+
+    const float scale = p.scale != 0 ? p.scale : float(1.0 / std::sqrt(double(p.D)));
+    RefResult ref = cpu_reference(q.val, k.val, v.val, p.causal, scale);
+    compare_output(out.val, ref, tol_out(dtype, max_abs(v.val)), with_lse ? &lse : nullptr, kLseTol);
+    if (!with_lse) {
+        HostTensor untouched = lse;
+        untouched.poison();
+        CHECK(untouched.storage == lse.storage, "lse written although NULL was passed");
+    }
+}
+
+const CudaProblem kForward[] = {
+    // B, Hq, Hkv, Nq, Nk, D, causal, scale
+    {1, 1, 1, 1, 1, 64, false, 0},
+    {2, 4, 2, 17, 33, 64, false, 0},     // odd sizes, GQA
+    {2, 4, 2, 17, 33, 64, true, 0},
+    {1, 8, 2, 64, 64, 64, true, 0},
+    {1, 1, 1, 513, 515, 64, true, 0},    // several query blocks, diagonal offset 2
+    {2, 4, 4, 1000, 1000, 64, false, 0},
+    {1, 4, 4, 100, 100, 128, false, 0},
+    {1, 4, 4, 100, 100, 128, true, 0},
+    {2, 6, 3, 129, 257, 128, true, 0},   // a second query block of one row
+    {1, 2, 1, 200, 150, 128, true, 0},   // Nq > Nk: the first 50 rows see no key
+    {1, 2, 2, 1100, 1300, 128, false, 0},
+    {1, 2, 2, 1100, 1300, 128, true, 0},
+    {1, 2, 1, 9, 4, 80, true, 0},        // D = 80 (wide tiles), rows without keys
+    {1, 2, 2, 300, 700, 96, true, 0},
+    {1, 3, 1, 33, 200, 256, false, 0},
+    {1, 3, 3, 70, 130, 256, true, 0},
+    {1, 2, 1, 33, 47, 7, false, 0.3f},   // odd D: element-wise path
+    {1, 2, 2, 40, 77, 200, true, 0},
+    {1, 2, 2, 65, 65, 16, false, 1.0f},  // large scale: peaked softmax
+    {1, 2, 2, 50, 90, 128, true, 1.0f},
+    {1, 2, 1, 4, 0, 64, false, 0},       // no keys: zeros and -inf
+};
+
+// Few query rows: split-KV decoding where aligned (D 64/128), the forward kernel otherwise.
+const CudaProblem kDecode[] = {
+    {1, 32, 8, 1, 700, 128, false, 0},   // Llama-like: 4 heads packed per kv head
+    {1, 4, 1, 1, 4099, 64, false, 0},    // MQA, several splits
+    {1, 2, 1, 5, 3001, 128, true, 0},    // 10 packed rows, causal per row
+    {2, 8, 2, 3, 5000, 128, true, 0},
+    {1, 8, 1, 4, 20000, 64, true, 0},    // 32 packed rows: two row groups
+    {1, 16, 1, 4, 1000, 128, false, 0},  // 64 packed rows: four row groups
+    {1, 4, 4, 16, 3000, 128, false, 0},
+    {1, 1, 1, 17, 3000, 128, true, 0},
+    {2, 8, 2, 1, 40000, 128, false, 0},  // long cache
+    {1, 2, 2, 1, 63, 64, true, 0},       // under one key tile
+};
+
+TEST(cuda_exact_matches_cpu_backend) {
+    std::vector<CudaProblem> all(std::begin(kForward), std::end(kForward));
+    all.insert(all.end(), std::begin(kDecode), std::end(kDecode));
+    int n = 0;
+    for (const CudaProblem& p : all)
+            for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+                const LayoutSet& a = kAligned[size_t(n) % std::size(kAligned)];
+                const LayoutSet& s = kStrided[size_t(n) % std::size(kStrided)];
+                ++n;
+                run_cuda_problem(p, dtype, a, true, nullptr);
+                end_case();
+                run_cuda_problem(p, dtype, s, n % 3 != 0, nullptr);
+                end_case();
+            }
+}
+
+TEST(cuda_exact_on_a_user_stream) {
+    const std::string label = "cuda exact and merge enqueued on a stream from ha_stream_create";
+    if (skip_without_gpu(label)) return;
+    void* stream = nullptr;
+    begin_case(label + ": create");
+    CHECK(ha_stream_create(0, &stream) == HA_OK && stream, "stream: %s", ha_last_error());
+    end_case();
+    if (!stream) return;
+    run_cuda_problem({1, 8, 2, 200, 333, 128, true, 0}, HA_DTYPE_BF16, kAligned[0], true, stream);
+    end_case();
+    run_cuda_problem({1, 8, 2, 1, 9000, 128, false, 0}, HA_DTYPE_F16, kAligned[1], true, stream);
+    end_case();
+    run_cuda_problem({1, 3, 1, 20, 50, 40, false, 0}, HA_DTYPE_BF16, kStrided[0], true, stream);
+    end_case();
+    begin_case(label + ": destroy");
+    CHECK(ha_stream_destroy(0, stream) == HA_OK, "%s", ha_last_error());
+    CHECK(ha_stream_destroy(0, nullptr) == HA_OK, "NULL: %s", ha_last_error());
+}
+
+TEST(cuda_results_are_deterministic) {
+    // Split-KV combines in a fixed order: the same call twice gives the same bits.
+    for (const CudaProblem& p : {CudaProblem{1, 8, 2, 1, 30000, 128, false, 0},
+                                 CudaProblem{1, 4, 4, 333, 500, 64, true, 0}}) {
+        const std::string label = format("cuda bit-identical reruns Nq=%lld Nk=%lld D=%lld", (long long)p.Nq,
+                                         (long long)p.Nk, (long long)p.D);
+        if (skip_without_gpu(label)) continue;
+        begin_case(label);
+        Half q = make_half(HA_DTYPE_BF16, p.B, p.Hq, p.Nq, p.D, BHSD, true);
+        Half k = make_half(HA_DTYPE_BF16, p.B, p.Hkv, p.Nk, p.D, BHSD, true);
+        Half v = make_half(HA_DTYPE_BF16, p.B, p.Hkv, p.Nk, p.D, BHSD, true);
+        Half o1 = make_half(HA_DTYPE_BF16, p.B, p.Hq, p.Nq, p.D, BHSD, false), o2 = o1;
+        o1.raw.poison();
+        Mirror dq(q.raw), dk(k.raw), dv(v.raw), dout(o1.raw);
+        if (!(dq.ok && dk.ok && dv.ok && dout.ok)) continue;
+        ha_tensor tq = dq.desc(q.raw, HA_DTYPE_BF16), tk = dk.desc(k.raw, HA_DTYPE_BF16),
+                  tv = dv.desc(v.raw, HA_DTYPE_BF16), to = dout.desc(o1.raw, HA_DTYPE_BF16);
+        ha_exact_params prm;
+        ha_exact_params_init(&prm);
+        prm.causal = p.causal;
+        CHECK(ha_attention_exact(&tq, &tk, &tv, &to, nullptr, &prm) == HA_OK, "%s", ha_last_error());
+        dout.download(o1.raw);
+        CHECK(ha_attention_exact(&tq, &tk, &tv, &to, nullptr, &prm) == HA_OK, "%s", ha_last_error());
+        dout.download(o2.raw);
+        CHECK(o1.raw.storage == o2.raw.storage, "two runs differ");
+        end_case();
+    }
+}
+
+// ---- merge ------------------------------------------------------------------------------
+ha_tensor key_slice(ha_tensor t, int64_t lo, int64_t hi) {
+    t.data = static_cast<char*>(t.data) + lo * t.strides[2] * 2;
+    t.shape[2] = hi - lo;
+    return t;
+}
+
+void cuda_merge_case(int32_t dtype, int64_t B, int64_t Hq, int64_t Hkv, int64_t Nq, int64_t Nk,
+                     int64_t D, int64_t split, bool in_place, int layout) {
+    const std::string label = format("cuda merge %s B=%lld Hq=%lld Hkv=%lld Nq=%lld Nk=%lld D=%lld split=%lld%s %s",
+                                     dname(dtype), (long long)B, (long long)Hq, (long long)Hkv, (long long)Nq,
+                                     (long long)Nk, (long long)D, (long long)split, in_place ? " in-place" : "",
+                                     layout_name(layout));
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    Half q = make_half(dtype, B, Hq, Nq, D, BHSD, true);
+    Half k = make_half(dtype, B, Hkv, Nk, D, BHSD, true);
+    Half v = make_half(dtype, B, Hkv, Nk, D, BHSD, true);
+    Half oa = make_half(dtype, B, Hq, Nq, D, layout, false);
+    Half ob = make_half(dtype, B, Hq, Nq, D, (layout + 1) % NUM_LAYOUTS, false);
+    Half out = make_half(dtype, B, Hq, Nq, D, (layout + 2) % NUM_LAYOUTS, false);
+    HostTensor la = make_lse(B, Hq, Nq, true), lb = make_lse(B, Hq, Nq, false), lse = make_lse(B, Hq, Nq, true);
+    for (HostTensor* t : {&oa.raw, &ob.raw, &out.raw, &la, &lb, &lse}) t->poison();
+    Mirror dq(q.raw), dk(k.raw), dv(v.raw), doa(oa.raw), dob(ob.raw), dout(out.raw), dla(la), dlb(lb), dl(lse);
+    ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype);
+    ha_tensor toa = doa.desc(oa.raw, dtype), tob = dob.desc(ob.raw, dtype), to = dout.desc(out.raw, dtype);
+    ha_tensor tla = dla.desc(la, HA_DTYPE_F32), tlb = dlb.desc(lb, HA_DTYPE_F32), tl = dl.desc(lse, HA_DTYPE_F32);
+    ha_tensor ka = key_slice(tk, 0, split), va = key_slice(tv, 0, split);
+    ha_tensor kb = key_slice(tk, split, Nk), vb = key_slice(tv, split, Nk);
+    CHECK(ha_attention_exact(&tq, &ka, &va, &toa, &tla, nullptr) == HA_OK, "A: %s", ha_last_error());
+    CHECK(ha_attention_exact(&tq, &kb, &vb, &tob, &tlb, nullptr) == HA_OK, "B: %s", ha_last_error());
+    const int32_t st = in_place ? ha_merge(&toa, &tla, &tob, &tlb, &toa, &tla, nullptr)
+                                : ha_merge(&toa, &tla, &tob, &tlb, &to, &tl, nullptr);
+    CHECK(st == HA_OK, "merge status %d: %s", st, ha_last_error());
+    if (st != HA_OK) return;
+    Half& res = in_place ? oa : out;
+    HostTensor& res_lse = in_place ? la : lse;
+    (in_place ? doa : dout).download(res.raw);
+    (in_place ? dla : dl).download(res_lse);
+    CHECK(gaps_untouched(res.raw), "bytes outside the output view were written");
+    decode(res);
+    RefResult ref = cpu_reference(q.val, k.val, v.val, false, float(1.0 / std::sqrt(double(D))));
+    // Two rounded partials plus the merge's own rounding.
+    compare_output(res.val, ref, 2 * tol_out(dtype, max_abs(v.val)), &res_lse, 2 * kLseTol);
+}
+
+TEST(cuda_merge_of_halves_equals_whole) {
+    int n = 0;
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+        cuda_merge_case(dtype, 1, 4, 2, 19, 57, 64, 20, false, n++ % NUM_LAYOUTS);
+        end_case();
+        cuda_merge_case(dtype, 2, 3, 1, 1, 1000, 128, 999, false, n++ % NUM_LAYOUTS);
+        end_case();
+        cuda_merge_case(dtype, 1, 2, 2, 40, 81, 33, 1, true, n++ % NUM_LAYOUTS);
+        end_case();
+        cuda_merge_case(dtype, 1, 8, 8, 130, 130, 128, 65, true, n++ % NUM_LAYOUTS);
+        end_case();
+    }
+}
+
+TEST(cuda_merge_with_empty_partials) {
+    const std::string label = "cuda merge: rows with lse -inf on one or both sides, NaN on the empty side";
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    const int64_t N = 6, D = 20;
+    const int32_t dt = HA_DTYPE_BF16;
+    Half oa = make_half(dt, 1, 1, N, D, BHSD, true), ob = make_half(dt, 1, 1, N, D, BHSD, true);
+    Half out = make_half(dt, 1, 1, N, D, BSHD, false);
+    HostTensor la = make_lse(1, 1, N, false), lb = make_lse(1, 1, N, false), lse = make_lse(1, 1, N, false);
+    const float ninf = -std::numeric_limits<float>::infinity();
+    const float lav[N] = {0.5f, ninf, 2.0f, ninf, 100.0f, -3.0f};
+    const float lbv[N] = {1.5f, 0.7f, ninf, ninf, -100.0f, -3.0f};
+    for (int64_t s = 0; s < N; ++s) {
+        la.set(0, 0, s, 0, lav[s]);
+        lb.set(0, 0, s, 0, lbv[s]);
+    }
+    // The empty side's row holds NaN: a zero weight must drop it, not multiply it.
+    const uint16_t nan_bits = 0x7fc0;
+    for (int64_t d = 0; d < D; ++d) {
+        std::memcpy(oa.raw.storage.data() + oa.raw.offset + oa.raw.index(0, 0, 1, d) * 2, &nan_bits, 2);
+        std::memcpy(ob.raw.storage.data() + ob.raw.offset + ob.raw.index(0, 0, 2, d) * 2, &nan_bits, 2);
+    }
+    out.raw.poison();
+    lse.poison();
+    Mirror da(oa.raw), db(ob.raw), dout(out.raw), dla(la), dlb(lb), dl(lse);
+    ha_tensor ta = da.desc(oa.raw, dt), tb = db.desc(ob.raw, dt), to = dout.desc(out.raw, dt);
+    ha_tensor tla = dla.desc(la, HA_DTYPE_F32), tlb = dlb.desc(lb, HA_DTYPE_F32), tl = dl.desc(lse, HA_DTYPE_F32);
+    CHECK(ha_merge(&ta, &tla, &tb, &tlb, &to, &tl, nullptr) == HA_OK, "%s", ha_last_error());
+    dout.download(out.raw);
+    dl.download(lse);
+    decode(out);
+    for (int64_t s = 0; s < N; ++s) {
+        const double a = lav[s], b = lbv[s], m = std::max(a, b);
+        const double want_lse = std::isinf(m) ? m : m + std::log(std::exp(a - m) + std::exp(b - m));
+        const double got_lse = lse.get(0, 0, s, 0);
+        CHECK(std::isinf(want_lse) ? (std::isinf(got_lse) && got_lse < 0) : std::fabs(got_lse - want_lse) < 1e-5,
+              "row %lld lse %g want %g", (long long)s, got_lse, want_lse);
+        const double wa = std::isinf(a) ? 0.0 : std::exp(a - want_lse), wb = std::isinf(b) ? 0.0 : std::exp(b - want_lse);
+        for (int64_t d = 0; d < D; ++d) {
+            double want = 0;
+            if (wa != 0) want += wa * oa.val.get(0, 0, s, d);
+            if (wb != 0) want += wb * ob.val.get(0, 0, s, d);
+            const double got = out.val.get(0, 0, s, d);
+            CHECK(std::fabs(got - want) <= std::ldexp(1.0, -7) * std::max(1.0, std::fabs(want)),
+                  "row %lld d %lld: %g want %g", (long long)s, (long long)d, got, want);
+        }
+    }
+}
+
+// ---- memory, copies, devices ------------------------------------------------------------
+TEST(cuda_memcpy_every_direction) {
+    for (bool use_stream : {false, true}) {
+        const std::string label = format("cuda memcpy host->device->device->host and host->host%s",
+                                         use_stream ? " on a stream" : "");
+        if (skip_without_gpu(label)) continue;
+        begin_case(label);
+        const int64_t n = 1 << 20;
+        std::vector<unsigned char> src(size_t(n) + 3), back(size_t(n) + 3, 0), hh(size_t(n), 0);
+        for (auto& c : src) c = static_cast<unsigned char>(rng()());
+        void* stream = nullptr;
+        if (use_stream) CHECK(ha_stream_create(0, &stream) == HA_OK, "%s", ha_last_error());
+        void *d1 = nullptr, *d2 = nullptr;
+        CHECK(ha_device_alloc(HA_DEVICE_CUDA, 0, n + 3, &d1) == HA_OK && d1, "%s", ha_last_error());
+        CHECK(ha_device_alloc(HA_DEVICE_CUDA, 0, n + 3, &d2) == HA_OK && d2, "%s", ha_last_error());
+        // Odd sizes and offsets: copies are byte-exact, not element-wise.
+        CHECK(ha_memcpy(d1, HA_DEVICE_CUDA, 0, src.data(), HA_DEVICE_CPU, 0, n + 3, stream) == HA_OK, "h2d: %s", ha_last_error());
+        CHECK(ha_memcpy(static_cast<char*>(d2) + 1, HA_DEVICE_CUDA, 0, static_cast<char*>(d1) + 1, HA_DEVICE_CUDA, 0, n + 1, stream) == HA_OK, "d2d: %s", ha_last_error());
+        CHECK(ha_memcpy(d2, HA_DEVICE_CUDA, 0, d1, HA_DEVICE_CUDA, 0, 1, stream) == HA_OK, "d2d 1 byte: %s", ha_last_error());
+        CHECK(ha_memcpy(static_cast<char*>(d2) + n + 2, HA_DEVICE_CUDA, 0, static_cast<char*>(d1) + n + 2, HA_DEVICE_CUDA, 0, 1, stream) == HA_OK, "d2d tail: %s", ha_last_error());
+        CHECK(ha_memcpy(back.data(), HA_DEVICE_CPU, 0, d2, HA_DEVICE_CUDA, 0, n + 3, stream) == HA_OK, "d2h: %s", ha_last_error());
+        CHECK(ha_memcpy(hh.data(), HA_DEVICE_CPU, 0, src.data(), HA_DEVICE_CPU, 0, n, stream) == HA_OK, "h2h: %s", ha_last_error());
+        if (stream) CHECK(ha_stream_synchronize(0, stream) == HA_OK, "%s", ha_last_error());
+        CHECK(back == src, "round trip differs");
+        CHECK(std::equal(hh.begin(), hh.end(), src.begin()), "host copy differs");
+        CHECK(ha_memcpy(d1, HA_DEVICE_CUDA, 0, src.data(), HA_DEVICE_CPU, 0, 0, stream) == HA_OK, "0 bytes: %s", ha_last_error());
+        CHECK(ha_device_free(HA_DEVICE_CUDA, 0, d1) == HA_OK, "%s", ha_last_error());
+        CHECK(ha_device_free(HA_DEVICE_CUDA, 0, d2) == HA_OK, "%s", ha_last_error());
+        if (stream) CHECK(ha_stream_destroy(0, stream) == HA_OK, "%s", ha_last_error());
+        end_case();
+    }
+    const std::string peer = "cuda memcpy between two devices";
+    if (cuda_env().count < 2) {
+        skip_case(peer, "needs two CUDA devices");
+        return;
+    }
+    begin_case(peer);
+    std::vector<unsigned char> src(4099), back(4099, 0);
+    for (auto& c : src) c = static_cast<unsigned char>(rng()());
+    void *d0 = nullptr, *d1 = nullptr;
+    CHECK(ha_device_alloc(HA_DEVICE_CUDA, 0, 4099, &d0) == HA_OK, "%s", ha_last_error());
+    CHECK(ha_device_alloc(HA_DEVICE_CUDA, 1, 4099, &d1) == HA_OK, "%s", ha_last_error());
+    CHECK(ha_memcpy(d0, HA_DEVICE_CUDA, 0, src.data(), HA_DEVICE_CPU, 0, 4099, nullptr) == HA_OK, "%s", ha_last_error());
+    CHECK(ha_memcpy(d1, HA_DEVICE_CUDA, 1, d0, HA_DEVICE_CUDA, 0, 4099, nullptr) == HA_OK, "peer: %s", ha_last_error());
+    CHECK(ha_memcpy(back.data(), HA_DEVICE_CPU, 0, d1, HA_DEVICE_CUDA, 1, 4099, nullptr) == HA_OK, "%s", ha_last_error());
+    CHECK(back == src, "peer round trip differs");
+    CHECK(ha_memcpy(d1, HA_DEVICE_CUDA, 0, d0, HA_DEVICE_CUDA, 0, 16, nullptr) == HA_ERR_INVALID_ARGUMENT,
+          "device 1 memory passed as cuda:0 accepted");
+    ha_device_free(HA_DEVICE_CUDA, 0, d0);
+    ha_device_free(HA_DEVICE_CUDA, 1, d1);
+}
+
+TEST(cuda_device_queries) {
+    const std::string label = "cuda device count and properties";
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    int32_t n = 0;
+    CHECK(ha_cuda_device_count(&n) == HA_OK && n >= 1, "count %d: %s", n, ha_last_error());
+    ha_device_props props;
+    std::memset(&props, 0x55, sizeof props);
+    CHECK(ha_cuda_device_props(0, &props) == HA_OK, "%s", ha_last_error());
+    CHECK(std::memchr(props.name, 0, sizeof props.name) != nullptr && props.name[0] != 0, "name not a string");
+    CHECK(props.total_memory > (int64_t(1) << 28), "total_memory %lld", (long long)props.total_memory);
+    CHECK(props.compute_major >= 8, "compute capability %d.%d (the kernels need sm_80+)", props.compute_major, props.compute_minor);
+    CHECK(props.multiprocessors >= 1, "multiprocessors %d", props.multiprocessors);
+    std::printf("     device 0: %s, %d SMs, sm_%d%d, %.1f GiB\n", props.name, props.multiprocessors,
+                props.compute_major, props.compute_minor, double(props.total_memory) / (1 << 30));
+    CHECK(ha_cuda_device_props(n, &props) == HA_ERR_NO_DEVICE, "device %d accepted", n);
+    CHECK(std::string(ha_last_error()).find("not available") != std::string::npos, "%s", ha_last_error());
+}
+
+// A small valid device problem, for argument checks.
+struct DeviceOperands {
+    Half q, k, v, out;
+    HostTensor lse;
+    std::unique_ptr<Mirror> dq, dk, dv, dout, dl;
+    ha_tensor tq, tk, tv, to, tl;
+    DeviceOperands()
+        : q(make_half(HA_DTYPE_BF16, 1, 4, 8, 64, BHSD, true)),
+          k(make_half(HA_DTYPE_BF16, 1, 2, 10, 64, BHSD, true)),
+          v(make_half(HA_DTYPE_BF16, 1, 2, 10, 64, BHSD, true)),
+          out(make_half(HA_DTYPE_BF16, 1, 4, 8, 64, BHSD, false)),
+          lse(make_lse(1, 4, 8, false)) {
+        dq = std::make_unique<Mirror>(q.raw);
+        dk = std::make_unique<Mirror>(k.raw);
+        dv = std::make_unique<Mirror>(v.raw);
+        dout = std::make_unique<Mirror>(out.raw);
+        dl = std::make_unique<Mirror>(lse);
+        tq = dq->desc(q.raw, HA_DTYPE_BF16);
+        tk = dk->desc(k.raw, HA_DTYPE_BF16);
+        tv = dv->desc(v.raw, HA_DTYPE_BF16);
+        to = dout->desc(out.raw, HA_DTYPE_BF16);
+        tl = dl->desc(lse, HA_DTYPE_F32);
+    }
+    int32_t run(void* stream = nullptr) {
+        ha_exact_params p;
+        ha_exact_params_init(&p);
+        p.stream = stream;
+        return ha_attention_exact(&tq, &tk, &tv, &to, &tl, &p);
+    }
+};
+
+void expect(const char* label, int32_t status, int32_t want, const char* needle) {
+    begin_case(label);
+    const std::string msg = ha_last_error();
+    CHECK(status == want, "status %d, expected %d (message: %s)", status, want, msg.c_str());
+    CHECK(msg.find(needle) != std::string::npos, "message '%s' should mention '%s'", msg.c_str(), needle);
+    end_case();
+}
+
+TEST(cuda_bad_arguments_on_a_device) {
+    if (skip_without_gpu("cuda bad device arguments (absent device, host memory, foreign stream)")) return;
+    const int32_t INV = HA_ERR_INVALID_ARGUMENT, NOD = HA_ERR_NO_DEVICE;
+    const int absent = cuda_env().count;
+    { DeviceOperands o; o.tq.device_id = o.tk.device_id = o.tv.device_id = o.to.device_id = o.tl.device_id = absent;
+      expect("tensors on an absent device id", o.run(), NOD, format("cuda:%d is not available", absent).c_str()); }
+    { DeviceOperands o; o.tk.data = o.k.raw.data(); expect("host memory as a cuda tensor", o.run(), INV, "k: data"); }
+    { DeviceOperands o; o.tk.device_id = 1; expect("mixed cuda devices", o.run(), INV, "k: device cuda:1, but q is on cuda:0"); }
+    { DeviceOperands o; o.tq.dtype = o.tk.dtype = o.tv.dtype = o.to.dtype = HA_DTYPE_F32;
+      expect("f32 on cuda", o.run(), HA_ERR_UNSUPPORTED, "not supported on CUDA"); }
+    { DeviceOperands o; ha_tensor cpu_out = o.out.raw.desc(); cpu_out.dtype = HA_DTYPE_BF16; o.to = cpu_out;
+      expect("CPU output for cuda inputs", o.run(), INV, "out: on the CPU, but q is on cuda:0"); }
+    { DeviceOperands o; o.tl = o.lse.desc(); expect("CPU lse for cuda inputs", o.run(), INV, "lse: on the CPU"); }
+    { DeviceOperands o; o.to = o.tq; expect("out is q on the device", o.run(), INV, "out: memory overlaps input q"); }
+    { void* p = nullptr; expect("alloc on an absent device", ha_device_alloc(HA_DEVICE_CUDA, absent, 64, &p), NOD, "not available"); }
+    { void* p = nullptr; expect("alloc on the CPU", ha_device_alloc(HA_DEVICE_CPU, 0, 64, &p), INV, "device_type"); }
+    { void* p = nullptr; expect("alloc negative", ha_device_alloc(HA_DEVICE_CUDA, 0, -1, &p), INV, "bytes"); }
+    { void* p = nullptr; expect("alloc huge", ha_device_alloc(HA_DEVICE_CUDA, 0, int64_t(1) << 50, &p), HA_ERR_OUT_OF_MEMORY, "cudaMalloc"); }
+    { std::vector<char> h(64); expect("free host memory", ha_device_free(HA_DEVICE_CUDA, 0, h.data()), INV, "host memory"); }
+    { std::vector<char> h(64), g(64); expect("memcpy host memory as device", ha_memcpy(g.data(), HA_DEVICE_CUDA, 0, h.data(), HA_DEVICE_CPU, 0, 64, nullptr), INV, "dst:"); }
+    { void* s = nullptr; expect("stream on an absent device", ha_stream_create(absent, &s), NOD, "not available"); }
+    begin_case("a valid device call after all that succeeds and clears the message");
+    DeviceOperands o;
+    CHECK(o.run() == HA_OK, "%s", ha_last_error());
+    CHECK(std::string(ha_last_error()).empty(), "message not cleared: %s", ha_last_error());
+}
+
+// ---- without a GPU ----------------------------------------------------------------------
+TEST(cuda_answers_without_a_device) {
+    const CudaEnv& e = cuda_env();
+    if (e.present) {
+        skip_case("no-device answers", "a CUDA device is present (its cases ran above)");
+        return;
+    }
+    begin_case(e.built ? "no device: count says so with CUDA's reason" : "CPU-only build: every device call says so");
+    int32_t n = 123;
+    const int32_t st = ha_cuda_device_count(&n);
+    CHECK(st == HA_ERR_NO_DEVICE, "status %d", st);
+    CHECK(n == 0, "count %d", n);
+    const std::string msg = ha_last_error();
+    if (e.built) {
+        // CUDA's own error name and text (cudaGetErrorName / cudaGetErrorString) are quoted.
+        CHECK(msg.find("no CUDA device") != std::string::npos && msg.find("cudaError") != std::string::npos,
+              "message '%s' should carry CUDA's reason", msg.c_str());
+    } else {
+        CHECK(msg.find("this build has no CUDA backend") != std::string::npos, "%s", msg.c_str());
+    }
+    void* p = reinterpret_cast<void*>(0x1);
+    CHECK(ha_device_alloc(HA_DEVICE_CUDA, 0, 64, &p) == HA_ERR_NO_DEVICE && p == nullptr, "alloc: %s", ha_last_error());
+    void* s = reinterpret_cast<void*>(0x1);
+    CHECK(ha_stream_create(0, &s) == HA_ERR_NO_DEVICE && s == nullptr, "stream: %s", ha_last_error());
+    ha_device_props props;
+    CHECK(ha_cuda_device_props(0, &props) == HA_ERR_NO_DEVICE, "props: %s", ha_last_error());
+    end_case();
+
+    // CUDA tensors with plausible (never dereferenced) addresses.
+    HostTensor q = make_tensor(HA_DTYPE_BF16, 1, 4, 8, 64, BHSD), k = make_tensor(HA_DTYPE_BF16, 1, 2, 10, 64, BHSD);
+    HostTensor v = make_tensor(HA_DTYPE_BF16, 1, 2, 10, 64, BHSD), out = make_tensor(HA_DTYPE_BF16, 1, 4, 8, 64, BHSD);
+    auto on_cuda = [](HostTensor& t, int id) {
+        ha_tensor d = t.desc();
+        d.device_type = HA_DEVICE_CUDA;
+        d.device_id = id;
+        return d;
+    };
+    ha_tensor tq = on_cuda(q, 0), tk = on_cuda(k, 0), tv = on_cuda(v, 0), to = on_cuda(out, 0);
+    if (e.built) {
+        expect("cuda tensors without a device: no device, CUDA's reason", ha_attention_exact(&tq, &tk, &tv, &to, nullptr, nullptr),
+               HA_ERR_NO_DEVICE, "q: cuda:0 is not available: ");
+        ha_tensor tk1 = on_cuda(k, 1);
+        expect("mixed cuda devices need no device to be rejected", ha_attention_exact(&tq, &tk1, &tv, &to, nullptr, nullptr),
+               HA_ERR_INVALID_ARGUMENT, "k: device cuda:1, but q is on cuda:0");
+        ha_tensor cpu_k = k.desc();
+        expect("CPU k with cuda q", ha_attention_exact(&tq, &cpu_k, &tv, &to, nullptr, nullptr),
+               HA_ERR_INVALID_ARGUMENT, "k: on the CPU, but q is on cuda:0");
+        ha_tensor fq = tq, fk = tk, fv = tv, fo = to;
+        fq.dtype = fk.dtype = fv.dtype = fo.dtype = HA_DTYPE_F32;
+        expect("f32 cuda tensors", ha_attention_exact(&fq, &fk, &fv, &fo, nullptr, nullptr), HA_ERR_UNSUPPORTED,
+               "q: dtype f32 is not supported on CUDA (f16, bf16)");
+        HostTensor lse = make_lse(1, 4, 8, false);
+        ha_tensor tl = on_cuda(lse, 0);
+        expect("cuda merge without a device", ha_merge(&to, &tl, &to, &tl, &to, nullptr, nullptr), HA_ERR_NO_DEVICE,
+               "cuda:0 is not available");
+        std::vector<unsigned char> a(100, 7), b(100, 0);
+        begin_case("host-to-host ha_memcpy needs no device");
+        CHECK(ha_memcpy(b.data(), HA_DEVICE_CPU, 0, a.data(), HA_DEVICE_CPU, 0, 100, nullptr) == HA_OK, "%s", ha_last_error());
+        CHECK(a == b, "copy differs");
+        end_case();
+        expect("host-to-device ha_memcpy without a device", ha_memcpy(b.data(), HA_DEVICE_CUDA, 0, a.data(), HA_DEVICE_CPU, 0, 100, nullptr),
+               HA_ERR_NO_DEVICE, "not available");
+    } else {
+        expect("cuda tensors in a CPU-only build", ha_attention_exact(&tq, &tk, &tv, &to, nullptr, nullptr), HA_ERR_UNSUPPORTED,
+               "this build has no CUDA backend");
+    }
+
+    begin_case("the CPU backend still runs in this build");
+    HostTensor cq = make_tensor(HA_DTYPE_F32, 1, 4, 31, 64, BHSD), ck = make_tensor(HA_DTYPE_F32, 1, 2, 45, 64, BSHD);
+    HostTensor cv = make_tensor(HA_DTYPE_F32, 1, 2, 45, 64, PADDED), co = make_tensor(HA_DTYPE_F32, 1, 4, 31, 64, BHSD);
+    cq.fill_normal(1);
+    ck.fill_normal(1);
+    cv.fill_normal(1);
+    co.poison();
+    ha_tensor a = cq.desc(), b = ck.desc(), c = cv.desc(), d = co.desc();
+    ha_exact_params prm;
+    ha_exact_params_init(&prm);
+    prm.causal = 1;
+    CHECK(ha_attention_exact(&a, &b, &c, &d, nullptr, &prm) == HA_OK, "%s", ha_last_error());
+    compare_output(co, reference_attention(cq, ck, cv, 1.0 / 8.0, true), out_tolerance(HA_DTYPE_F32, max_abs(cv)));
+}
+
+}  // namespace

@@ -19,6 +19,7 @@ const Problem kProblems[] = {
     {1, 4, 4, 100, 100, 128, false, 0},
     {1, 4, 4, 100, 100, 128, true, 0},
     {1, 2, 1, 9, 4, 80, true, 0},        // Nq > Nk: the first rows see no key
+    {1, 2, 1, 40, 150, 80, false, 0},    // padded bf16 rows start 2-byte aligned: K packing
     {1, 3, 1, 33, 200, 256, false, 0},
     {1, 3, 3, 70, 130, 256, true, 0},
     {2, 6, 3, 129, 257, 128, true, 0},

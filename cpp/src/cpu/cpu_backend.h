@@ -30,8 +30,18 @@ struct MergeProblem {
     float* lse;         int64_t lse_strides[3];  // nullable; may alias lse_a or lse_b exactly
 };
 
+// HyperAttention (cpu/hyper/): the exact problem's operands plus the approximation's
+// parameters, all validated by the API layer.
+struct HyperProblem {
+    ExactProblem base;       // operands, lse, resolved scale, causal
+    int32_t lsh_projections; // 1..16
+    int64_t block_size, sample_size, min_seq_len;  // >= 1
+    uint64_t seed;
+};
+
 int32_t exact_forward(const ExactProblem& p);
 int32_t merge(const MergeProblem& p);
+int32_t hyper_forward(const HyperProblem& p);
 
 // Runtime settings (process-wide).
 int32_t set_num_threads(int32_t n);  // 0 = hardware concurrency

@@ -49,6 +49,48 @@ class MainTest {
         assertTrue(r.out().contains("PASS"), r.out());
     }
 
+    /**
+     * The HyperAttention and HSR rows sit beside exact: numbers where the library implements
+     * them, "n/a" with the library's reason where it answers UNSUPPORTED.
+     */
+    @Test
+    void hyperAndHsrColumns() {
+        Result r = run("--n", "300", "--d", "64", "--heads", "4", "--kv-heads", "2", "--iters", "1",
+                "--hyper-min-seq-len", "64", "--hyper-block", "32", "--hyper-samples", "16", "--data", "structured",
+                "--seed", "7");
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertTrue(r.out().contains("PASS"), r.out());
+        String hyper = line(r.out(), "hyper r=7 b=32 m=16 min=64");
+        assertTrue(hyper.contains("rel. error") || hyper.contains("n/a"), hyper);
+        String relu = line(r.out(), "hsr relu^1 bias=");
+        assertTrue(relu.contains("keys touched") || relu.contains("n/a"), relu);
+        String soft = line(r.out(), "hsr softmax eps=1e-03");
+        assertTrue(soft.contains("bound holds on all 1200 rows") || soft.contains("n/a"), soft);
+    }
+
+    @Test
+    void hyperAndHsrCanBeSkipped() {
+        Result r = run("--n", "40", "--d", "16", "--heads", "2", "--kv-heads", "1", "--iters", "1", "--no-hyper",
+                "--no-hsr", "--dtype", "bf16", "--no-causal");
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertFalse(r.out().contains("hyper r="), r.out());
+        assertFalse(r.out().contains("hsr "), r.out());
+        Result relu2 = run("--n", "50", "--nk", "90", "--d", "32", "--heads", "2", "--kv-heads", "2", "--iters", "1",
+                "--no-hyper", "--hsr-alpha", "2", "--hsr-bias", "0.1", "--hsr-eps", "0.01", "--layout", "bshd");
+        assertEquals(0, relu2.status(), relu2.out() + relu2.err());
+        assertTrue(relu2.out().contains("hsr relu^2 bias=0.100"), relu2.out());
+        assertTrue(relu2.out().contains("hsr softmax eps=1e-02"), relu2.out());
+    }
+
+    private static String line(String text, String start) {
+        for (String l : text.split("\\R")) {
+            if (l.startsWith(start)) {
+                return l;
+            }
+        }
+        throw new AssertionError("no line starting with '" + start + "' in:\n" + text);
+    }
+
     @Test
     void flopCountUsesUnmaskedPairs() {
         assertEquals(10, Main.visiblePairs(4, 4, true));
@@ -69,7 +111,10 @@ class MainTest {
         String[][] bad = {
             {"--n", "abc"}, {"--n"}, {"--frobnicate"}, {"--dtype", "f64"}, {"--heads", "30", "--kv-heads", "8"},
             {"--d", "0"}, {"--d", "300"}, {"--layout", "sbhd"}, {"--isa", "neon"}, {"--threads", "-3"},
-            {"--causal=yes"}, {"--iters", "0"},
+            {"--causal=yes"}, {"--iters", "0"}, {"--data", "gaussian"}, {"--hyper-projections", "0"},
+            {"--hyper-projections", "17"}, {"--hyper-block", "0"}, {"--hyper-samples", "-1"},
+            {"--hyper-min-seq-len", "x"}, {"--hsr-alpha", "0"}, {"--hsr-eps", "0"}, {"--hsr-eps", "1"},
+            {"--hsr-eps", "nan"}, {"--hsr-bias", "NaN"}, {"--hsr-bias", "Infinity"}, {"--no-hyper=1"},
         };
         for (String[] args : bad) {
             Result r = run(args);

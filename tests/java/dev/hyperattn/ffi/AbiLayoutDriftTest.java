@@ -15,6 +15,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SequenceLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -40,7 +41,62 @@ class AbiLayoutDriftTest {
 
     private static final Map<String, GroupLayout> STRUCTS = Map.of(
             "ha_tensor", ha_tensor.layout(),
-            "ha_exact_params", ha_exact_params.layout());
+            "ha_exact_params", ha_exact_params.layout(),
+            "ha_hyper_params", ha_hyper_params.layout(),
+            "ha_hsr_params", ha_hsr_params.layout(),
+            "ha_hsr_stats", ha_hsr_stats.layout(),
+            "ha_index_params", ha_index_params.layout(),
+            "ha_key_index_info", ha_key_index_info.layout(),
+            "ha_device_props", ha_device_props.layout());
+
+    /** One declared C field or parameter: its type (without const) and array extent (0: none). */
+    private record CDecl(String type, String name, long extent) {
+    }
+
+    /**
+     * The Java carrier a C type must have in the bindings, so a field or parameter whose type
+     * changes (int32_t to int64_t, a value to a pointer) is drift even when the count is equal.
+     */
+    private static Class<?> carrier(String cType) {
+        String t = cType.replace("const", " ").trim();
+        if (t.contains("*")) {
+            return MemorySegment.class;
+        }
+        return switch (t) {
+            case "int32_t" -> int.class;
+            case "int64_t", "uint64_t" -> long.class;
+            case "float" -> float.class;
+            case "double" -> double.class;
+            case "char" -> byte.class;
+            default -> throw new AssertionError("the drift test does not know C type '" + t + "'");
+        };
+    }
+
+    private static Class<?> carrier(MemoryLayout layout) {
+        if (layout instanceof java.lang.foreign.AddressLayout) {
+            return MemorySegment.class;
+        }
+        return ((ValueLayout) layout).carrier();
+    }
+
+    /** Splits "int64_t a, b[4]" or "float* p" into declarations. */
+    private static List<CDecl> declarations(String decl) {
+        List<CDecl> out = new ArrayList<>();
+        String[] parts = decl.trim().split(",");
+        Matcher first = Pattern.compile("^(.*?)(\\w+)\\s*(?:\\[\\s*(\\d+)\\s*\\])?\\s*$", Pattern.DOTALL)
+                .matcher(parts[0].trim());
+        if (!first.find()) {
+            return out;
+        }
+        String baseType = first.group(1).replace("*", "").trim();
+        out.add(new CDecl(first.group(1).trim(), first.group(2), first.group(3) == null ? 0 : Long.parseLong(first.group(3))));
+        for (int i = 1; i < parts.length; i++) {
+            Matcher m = Pattern.compile("^(\\**)\\s*(\\w+)\\s*(?:\\[\\s*(\\d+)\\s*\\])?\\s*$").matcher(parts[i].trim());
+            assertTrue(m.find(), "cannot parse declarator '" + parts[i] + "' of '" + decl + "'");
+            out.add(new CDecl(baseType + m.group(1), m.group(2), m.group(3) == null ? 0 : Long.parseLong(m.group(3))));
+        }
+        return out;
+    }
 
     private static String header() throws IOException {
         String path = System.getProperty("hyperattn.header", "cpp/include/hyperattn.h");
@@ -104,6 +160,76 @@ class AbiLayoutDriftTest {
             ha_exact_params.causal(p, 1);
             assertEquals(0.5f, p.get(ValueLayout.JAVA_FLOAT, ha_exact_params.scale$offset()));
             assertEquals(1, p.get(ValueLayout.JAVA_INT, ha_exact_params.causal$offset()));
+
+            MemorySegment props = ha_device_props.allocate(arena);
+            for (int i = 0; i < 256; i++) {
+                ha_device_props.name(props, i, (byte) i);
+            }
+            ha_device_props.total_memory(props, 1L << 40);
+            ha_device_props.reserved(props, 3);
+            for (int i = 0; i < 256; i++) {
+                assertEquals((byte) i, props.get(ValueLayout.JAVA_BYTE, ha_device_props.name$offset() + i));
+                assertEquals((byte) i, ha_device_props.name(props, i));
+            }
+            assertEquals(256, ha_device_props.name(props).byteSize());
+            assertEquals(1L << 40, props.get(ValueLayout.JAVA_LONG, ha_device_props.total_memory$offset()));
+            assertEquals(3, props.get(ValueLayout.JAVA_INT, ha_device_props.reserved$offset()));
+
+            MemorySegment hsr = ha_hsr_params.allocate(arena);
+            ha_hsr_params.epsilon(hsr, 0.125);
+            ha_hsr_params.bias(hsr, -2.5f);
+            assertEquals(0.125, hsr.get(ValueLayout.JAVA_DOUBLE, ha_hsr_params.epsilon$offset()));
+            assertEquals(-2.5f, hsr.get(ValueLayout.JAVA_FLOAT, ha_hsr_params.bias$offset()));
+
+            MemorySegment hyper = ha_hyper_params.allocate(arena);
+            ha_hyper_params.seed(hyper, -1L);
+            ha_hyper_params.min_seq_len(hyper, 77);
+            assertEquals(-1L, hyper.get(ValueLayout.JAVA_LONG, ha_hyper_params.seed$offset()));
+            assertEquals(77, hyper.get(ValueLayout.JAVA_INT, ha_hyper_params.min_seq_len$offset()));
+        }
+    }
+
+    /** The *_params_init functions write every field the bindings know, at the right places. */
+    @Test
+    void paramsInitFillsTheDocumentedDefaults() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hyper = ha_hyper_params.allocate(arena);
+            hyper.fill((byte) 0x5A);
+            hyperattn_h.ha_hyper_params_init(hyper);
+            assertEquals(0f, ha_hyper_params.scale(hyper));
+            assertEquals(0, ha_hyper_params.causal(hyper));
+            assertEquals(7, ha_hyper_params.lsh_projections(hyper));
+            assertEquals(256, ha_hyper_params.block_size(hyper));
+            assertEquals(256, ha_hyper_params.sample_size(hyper));
+            assertEquals(4096, ha_hyper_params.min_seq_len(hyper));
+            assertEquals(0L, ha_hyper_params.seed(hyper));
+            assertEquals(MemorySegment.NULL, ha_hyper_params.stream(hyper));
+
+            MemorySegment hsr = ha_hsr_params.allocate(arena);
+            hsr.fill((byte) 0x5A);
+            hyperattn_h.ha_hsr_params_init(hsr);
+            assertEquals(hyperattn_h.HA_HSR_SOFTMAX(), ha_hsr_params.mode(hsr));
+            assertEquals(1, ha_hsr_params.alpha(hsr));
+            assertEquals(0f, ha_hsr_params.bias(hsr));
+            assertEquals(0f, ha_hsr_params.scale(hsr));
+            assertEquals(1e-3, ha_hsr_params.epsilon(hsr));
+            assertEquals(0, ha_hsr_params.causal(hsr));
+            assertEquals(0, ha_hsr_params.reserved(hsr));
+            assertEquals(MemorySegment.NULL, ha_hsr_params.stream(hsr));
+
+            MemorySegment idx = ha_index_params.allocate(arena);
+            idx.fill((byte) 0x5A);
+            hyperattn_h.ha_index_params_init(idx);
+            assertEquals(64, ha_index_params.block_size(idx));
+            assertEquals(4, ha_index_params.kmeans_iters(idx));
+            assertEquals(0L, ha_index_params.seed(idx));
+
+            MemorySegment exact = ha_exact_params.allocate(arena);
+            exact.fill((byte) 0x5A);
+            hyperattn_h.ha_exact_params_init(exact);
+            assertEquals(0f, ha_exact_params.scale(exact));
+            assertEquals(0, ha_exact_params.causal(exact));
+            assertEquals(MemorySegment.NULL, ha_exact_params.stream(exact));
         }
     }
 
@@ -118,18 +244,29 @@ class AbiLayoutDriftTest {
             seen.add(name);
             GroupLayout layout = STRUCTS.get(name);
             assertTrue(layout != null, "struct " + name + " in the header has no binding class");
-            List<String> cFields = new ArrayList<>();
+            List<CDecl> cDecls = new ArrayList<>();
             for (String decl : m.group(2).split(";")) {
-                Matcher f = Pattern.compile("(\\w+)\\s*(\\[\\s*\\d+\\s*\\])?\\s*$").matcher(decl.trim());
-                if (!decl.isBlank() && f.find()) {
-                    cFields.add(f.group(1));
+                if (!decl.isBlank()) {
+                    cDecls.addAll(declarations(decl));
                 }
             }
-            List<String> javaFields = new ArrayList<>();
-            for (MemoryLayout member : layout.memberLayouts()) {
-                member.name().ifPresent(javaFields::add);
-            }
+            List<String> cFields = cDecls.stream().map(CDecl::name).toList();
+            List<MemoryLayout> members = layout.memberLayouts().stream().filter(l -> l.name().isPresent()).toList();
+            List<String> javaFields = members.stream().map(l -> l.name().get()).toList();
             assertEquals(cFields, javaFields, "fields of " + name);
+            for (int i = 0; i < cDecls.size(); i++) {
+                CDecl c = cDecls.get(i);
+                MemoryLayout member = members.get(i);
+                String what = name + "." + c.name() + " (" + c.type() + (c.extent() > 0 ? "[" + c.extent() + "]" : "") + ")";
+                if (c.extent() > 0) {
+                    assertTrue(member instanceof SequenceLayout, what + " should be a sequence layout");
+                    SequenceLayout seq = (SequenceLayout) member;
+                    assertEquals(c.extent(), seq.elementCount(), what + " extent");
+                    assertEquals(carrier(c.type()), carrier(seq.elementLayout()), what + " element type");
+                } else {
+                    assertEquals(carrier(c.type()), carrier(member), what + " type");
+                }
+            }
         }
         assertEquals(new TreeSet<>(STRUCTS.keySet()), seen, "structs in the header vs bound");
     }
@@ -138,12 +275,23 @@ class AbiLayoutDriftTest {
     @Test
     void functionsMatchTheHeaderAndTheLibrary() throws Exception {
         String h = header();
-        Matcher m = Pattern.compile("(?m)^\\s*HA_API\\s+[^;(]*?(\\w+)\\s*\\(([^)]*)\\)").matcher(h);
+        Matcher m = Pattern.compile("(?m)^\\s*HA_API\\s+([^;(]*?)(\\w+)\\s*\\(([^)]*)\\)").matcher(h);
         Map<String, Integer> cFunctions = new LinkedHashMap<>();
+        Map<String, String> cReturns = new LinkedHashMap<>();
+        Map<String, List<String>> cParamTypes = new LinkedHashMap<>();
         while (m.find()) {
-            String params = m.group(2).trim();
-            int count = params.isEmpty() || params.equals("void") ? 0 : params.split(",").length;
-            cFunctions.put(m.group(1), count);
+            String params = m.group(3).trim();
+            List<String> types = new ArrayList<>();
+            if (!params.isEmpty() && !params.equals("void")) {
+                for (String p : params.split(",")) {
+                    Matcher pm = Pattern.compile("^(.*?)\\w+\\s*$", Pattern.DOTALL).matcher(p.trim());
+                    assertTrue(pm.find(), "cannot parse parameter '" + p + "' of " + m.group(2));
+                    types.add(pm.group(1).trim());
+                }
+            }
+            cFunctions.put(m.group(2), types.size());
+            cReturns.put(m.group(2), m.group(1).trim());
+            cParamTypes.put(m.group(2), types);
         }
         assertTrue(cFunctions.size() >= 10, "header parse found only " + cFunctions.keySet());
 
@@ -160,6 +308,17 @@ class AbiLayoutDriftTest {
             assertTrue(NativeLibrary.lookup().find(name).isPresent(), name + " is not exported by the library");
             FunctionDescriptor desc = (FunctionDescriptor) hyperattn_h.class.getMethod(name + "$descriptor").invoke(null);
             assertEquals(e.getValue().intValue(), desc.argumentLayouts().size(), name + " parameter count");
+            List<String> types = cParamTypes.get(name);
+            for (int i = 0; i < types.size(); i++) {
+                assertEquals(carrier(types.get(i)), carrier(desc.argumentLayouts().get(i)),
+                        name + " parameter " + i + " (" + types.get(i) + ")");
+            }
+            String ret = cReturns.get(name);
+            if (ret.equals("void")) {
+                assertTrue(desc.returnLayout().isEmpty(), name + " returns void");
+            } else {
+                assertEquals(carrier(ret), carrier(desc.returnLayout().orElseThrow()), name + " return type (" + ret + ")");
+            }
             MemorySegment address = (MemorySegment) hyperattn_h.class.getMethod(name + "$address").invoke(null);
             assertFalse(address.equals(MemorySegment.NULL), name);
         }
@@ -201,6 +360,8 @@ class AbiLayoutDriftTest {
     void javaEnumsUseTheHeaderCodes() {
         assertEquals(hyperattn_h.HA_DTYPE_F32(), DType.F32.nativeCode());
         assertEquals(hyperattn_h.HA_DTYPE_BF16(), DType.BF16.nativeCode());
+        assertEquals(hyperattn_h.HA_DTYPE_F16(), DType.F16.nativeCode());
+        assertEquals(DType.values().length, 3, "DType has codes the test does not know");
         assertEquals(hyperattn_h.HA_DEVICE_CPU(), Device.Kind.CPU.nativeCode());
         assertEquals(hyperattn_h.HA_DEVICE_CUDA(), Device.Kind.CUDA.nativeCode());
         assertEquals(hyperattn_h.HA_CPU_ISA_AUTO(), CpuIsa.AUTO.nativeCode());

@@ -4,6 +4,7 @@ import static dev.hyperattn.OperandChecks.*;
 
 import dev.hyperattn.ffi.hyperattn_h;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
 
 /** Entry points of the attention operations. */
@@ -18,6 +19,23 @@ public final class Attention {
     }
 
     /**
+     * HyperAttention (Han et al. 2023): approximate softmax attention in near-linear time, with
+     * the defaults documented on {@link HyperAttention}; configure with the builder. CPU only.
+     */
+    public static HyperAttention hyper() {
+        return HyperAttention.defaults();
+    }
+
+    /**
+     * HSR sparse attention: attention over the keys that half-space reporting finds, exact for
+     * ReLU^α weights and with a certified error bound for softmax. Defaults: softmax with
+     * ε = 1e-3, non-causal, no index; see {@link HsrAttention}. CPU only.
+     */
+    public static HsrAttention hsr() {
+        return HsrAttention.defaults();
+    }
+
+    /**
      * Merges two partial attention results over disjoint key sets A and B into the result over
      * A ∪ B, using their log-sum-exps:
      * {@code lse = log(e^lseA + e^lseB)}, {@code out = e^(lseA-lse) outA + e^(lseB-lse) outB}.
@@ -28,17 +46,30 @@ public final class Attention {
      * allowed exactly: {@code out} may be the same view as outA or outB, {@code lse} as lseA or
      * lseB. Rows with both inputs at -infinity merge to 0 and -infinity.
      *
+     * <p>All operands are on one device (CPU or CUDA).
+     *
      * @throws IllegalArgumentException for inconsistent or unusable operands
      * @throws IllegalStateException if an operand's arena is closed
      * @throws HyperattnException if the library fails
      */
     public static void merge(Tensor outA, Tensor lseA, Tensor outB, Tensor lseB, Tensor out, Tensor lse) {
+        merge(outA, lseA, outB, lseB, out, lse, null);
+    }
+
+    /**
+     * As {@link #merge(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)}, enqueued on
+     * {@code stream} for CUDA operands (of the stream's device), returning at once; null finishes
+     * before returning.
+     */
+    public static void merge(Tensor outA, Tensor lseA, Tensor outB, Tensor lseB, Tensor out, Tensor lse,
+            CudaStream stream) {
         Native.ensureLoaded();
         validateMerge(outA, lseA, outB, lseB, out, lse);
+        MemorySegment streamHandle = OperandChecks.stream(stream, "outA", outA);
         try (Arena arena = Arena.ofConfined()) {
             int status = hyperattn_h.ha_merge(Descriptors.of(arena, outA), Descriptors.of(arena, lseA),
                     Descriptors.of(arena, outB), Descriptors.of(arena, lseB), Descriptors.of(arena, out),
-                    Descriptors.of(arena, lse));
+                    Descriptors.of(arena, lse), streamHandle);
             Native.check(status, "ha_merge");
         } finally {
             // Descriptors carry raw addresses only; keep the segments reachable until the call ends.
@@ -48,6 +79,7 @@ public final class Attention {
             Reference.reachabilityFence(lseB);
             Reference.reachabilityFence(out);
             Reference.reachabilityFence(lse);
+            Reference.reachabilityFence(stream);
         }
     }
 
@@ -76,6 +108,7 @@ public final class Attention {
         if (lse != null) {
             sameDevice("lse", lse, "outA", outA);
         }
+        present("outA", outA);
         long b = outA.shape(0), h = outA.shape(1), n = outA.shape(2);
         String src = "outA's [batch, heads, seq]";
         lse("lseA", lseA, b, h, n, src);

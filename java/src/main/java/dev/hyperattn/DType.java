@@ -5,7 +5,13 @@ public enum DType {
     /** IEEE 754 binary32. */
     F32(4, 0),
     /** bfloat16: the upper half of a binary32 (8-bit exponent, 7-bit mantissa). */
-    BF16(2, 1);
+    BF16(2, 1),
+    /**
+     * IEEE 754 binary16 (5-bit exponent, 10-bit mantissa). Computed on by the CUDA backend only;
+     * CPU operations reject it, but host tensors of it can be filled and read (for copies to and
+     * from a device).
+     */
+    F16(2, 2);
 
     private final int byteSize;
     // Kept as literals rather than read from the bindings so that using DType does not load the

@@ -20,17 +20,23 @@ import java.lang.ref.Reference;
  * of Hkv (query head h reads kv head {@code h / (Hq / Hkv)}), D in 1..256, one dtype for all
  * four. Causal masking is bottom-right aligned: query row i sees keys {@code j <= i + Nk - Nq};
  * a row that sees no key gets output 0 and log-sum-exp -infinity.
+ *
+ * <p>The operands may all be on the CPU (F32 or BF16) or all on one CUDA device (F16 and BF16;
+ * see {@link Tensor#allocate(Arena, Device, DType, long...)}); mixing devices is an
+ * {@link IllegalArgumentException}.
  */
 public final class ExactAttention {
 
-    private static final ExactAttention DEFAULT = new ExactAttention(false, 0f);
+    private static final ExactAttention DEFAULT = new ExactAttention(false, 0f, null);
 
     private final boolean causal;
     private final float scale; // 0: 1/sqrt(head_dim), resolved by the library as its ABI says
+    private final CudaStream stream; // null: finish before returning
 
-    private ExactAttention(boolean causal, float scale) {
+    private ExactAttention(boolean causal, float scale, CudaStream stream) {
         this.causal = causal;
         this.scale = scale;
+        this.stream = stream;
     }
 
     static ExactAttention defaults() {
@@ -39,7 +45,7 @@ public final class ExactAttention {
 
     /** With or without the causal mask (default: without). */
     public ExactAttention causal(boolean causal) {
-        return new ExactAttention(causal, scale);
+        return new ExactAttention(causal, scale, stream);
     }
 
     /**
@@ -51,7 +57,16 @@ public final class ExactAttention {
         if (!(scale > 0f) || !Float.isFinite(scale)) {
             throw new IllegalArgumentException("scale: " + scale + " must be finite and > 0");
         }
-        return new ExactAttention(causal, scale);
+        return new ExactAttention(causal, scale, stream);
+    }
+
+    /**
+     * Enqueues runs on {@code stream} (CUDA operands of the stream's device only) and returns
+     * without waiting; the operands must stay valid until the stream is synchronized. Null (the
+     * default) makes each run finish before it returns.
+     */
+    public ExactAttention stream(CudaStream stream) {
+        return new ExactAttention(causal, scale, stream);
     }
 
     public boolean isCausal() {
@@ -86,6 +101,7 @@ public final class ExactAttention {
             hyperattn_h.ha_exact_params_init(params);
             ha_exact_params.scale(params, scale);
             ha_exact_params.causal(params, causal ? 1 : 0);
+            ha_exact_params.stream(params, OperandChecks.stream(stream, "q", q));
             int status = hyperattn_h.ha_attention_exact(Descriptors.of(arena, q), Descriptors.of(arena, k),
                     Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params);
             Native.check(status, "ha_attention_exact");
@@ -97,9 +113,11 @@ public final class ExactAttention {
             Reference.reachabilityFence(v);
             Reference.reachabilityFence(out);
             Reference.reachabilityFence(lse);
+            Reference.reachabilityFence(stream);
         }
     }
 
+    /** Every operand check, shared with the other attention builders. */
     static void validate(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         usable("q", q);
         usable("k", k);
@@ -123,6 +141,7 @@ public final class ExactAttention {
         if (lse != null) {
             sameDevice("lse", lse, "q", q);
         }
+        present("q", q);
 
         headDim("q", q);
         sameExtent("k", k, "q", q, 0, "batch");
@@ -162,6 +181,7 @@ public final class ExactAttention {
 
     @Override
     public String toString() {
-        return "ExactAttention[causal=" + causal + ", scale=" + (scale == 0f ? "1/sqrt(head_dim)" : scale) + "]";
+        return "ExactAttention[causal=" + causal + ", scale=" + (scale == 0f ? "1/sqrt(head_dim)" : scale)
+                + (stream == null ? "" : ", stream=" + stream) + "]";
     }
 }

@@ -57,10 +57,49 @@ final class OperandChecks {
         }
     }
 
+    /**
+     * The dtypes of attention operands: F32 or BF16 on the CPU. On a CUDA device F16 is allowed
+     * too; which of them a CUDA kernel serves is the library's answer (HyperattnException
+     * UNSUPPORTED otherwise).
+     */
     static void attentionDType(String name, Tensor t) {
-        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
-            throw new IllegalArgumentException(name + ": dtype " + t.dtype() + " is not supported (F32 or BF16)");
+        if (t.device().isCpu() && t.dtype() == DType.F16) {
+            throw new IllegalArgumentException(name + ": dtype F16 is supported by the CUDA backend only; CPU"
+                    + " operations take F32 or BF16");
         }
+    }
+
+    /** For the operations that only the CPU backend implements. */
+    static void cpuOnly(String name, Tensor t, String operation) {
+        Objects.requireNonNull(t, name);
+        if (!t.device().isCpu()) {
+            throw new IllegalArgumentException(name + ": on " + t.device() + ", but " + operation
+                    + " runs on the CPU only");
+        }
+    }
+
+    /** The operands' device exists (checked after they agree on one device). */
+    static void present(String name, Tensor t) {
+        t.device().requirePresent(name);
+    }
+
+    /**
+     * A stream for a call on {@code ref}'s device: only for CUDA operands, of the same device,
+     * and open. Returns the native handle (NULL for no stream).
+     */
+    static MemorySegment stream(CudaStream stream, String refName, Tensor ref) {
+        if (stream == null) {
+            return MemorySegment.NULL;
+        }
+        if (ref.device().isCpu()) {
+            throw new IllegalArgumentException("stream: a CUDA stream of " + stream.device() + " was given but "
+                    + refName + " is on the CPU (streams order device work only)");
+        }
+        if (!stream.device().equals(ref.device())) {
+            throw new IllegalArgumentException("stream: belongs to " + stream.device() + " but " + refName + " is on "
+                    + ref.device());
+        }
+        return stream.handle();
     }
 
     static void sameDType(String name, Tensor t, String refName, Tensor ref) {

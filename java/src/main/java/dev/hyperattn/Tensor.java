@@ -16,6 +16,12 @@ import java.util.Objects;
  * non-negative strides, every addressed element inside the segment). What an operation needs
  * on top of that (rank 4, alignment, a live writable segment, ...) is checked by the operation,
  * with messages naming the operand.
+ *
+ * <p><b>Device tensors.</b> A tensor on a CUDA device ({@link #allocate(Arena, Device, DType,
+ * long...)} with {@code Device.cuda(i)}, or {@link #wrapDevice}) holds a zero-length segment
+ * whose address is the device pointer and whose scope is the memory's lifetime, so Java code can
+ * never dereference device memory: element access ({@link #getFloat}, {@link #toFloatArray},
+ * ...) throws {@link UnsupportedOperationException}; move data with {@link #copyFrom(Tensor)}.
  */
 public final class Tensor {
 
@@ -41,20 +47,35 @@ public final class Tensor {
         return allocate(arena, Device.CPU, dtype, shape);
     }
 
-    /** A new zeroed, contiguous (row-major), 64-byte aligned tensor on {@code device}. */
+    /**
+     * A new contiguous (row-major) tensor on {@code device} whose memory lives as long as
+     * {@code arena}. CPU memory is zeroed and 64-byte aligned. CUDA memory comes from
+     * {@code cudaMalloc} (256-byte aligned), is <em>not</em> initialised, and is released with
+     * {@code cudaFree} when the arena closes (or, for an automatic arena, when the tensor and every
+     * view of it have become unreachable).
+     *
+     * @throws IllegalArgumentException for a bad shape, or a CUDA device that is absent (the
+     *     message carries CUDA's reason)
+     * @throws IllegalStateException if the arena is closed
+     * @throws HyperattnException if the device allocation fails (e.g. OUT_OF_MEMORY)
+     */
     public static Tensor allocate(Arena arena, Device device, DType dtype, long... shape) {
         Objects.requireNonNull(arena, "arena");
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(dtype, "dtype");
-        if (!device.isCpu()) {
-            throw new IllegalArgumentException("device: " + device + " memory cannot be allocated"
-                    + " by this version (CPU only)");
-        }
         long[] sh = checkShape(shape);
         long[] st = contiguousStrides(sh);
-        long bytes = Math.multiplyExact(elementCount(sh), (long) dtype.byteSize());
-        MemorySegment seg = arena.allocate(bytes, ALIGNMENT);
-        return new Tensor(seg, dtype, device, sh, st);
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(elementCount(sh), (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape: " + Arrays.toString(sh) + " of " + dtype + " overflows a"
+                    + " 64-bit byte count");
+        }
+        if (device.isCpu()) {
+            return new Tensor(arena.allocate(bytes, ALIGNMENT), dtype, device, sh, st);
+        }
+        return new Tensor(DeviceMemory.allocate(arena, device, bytes), dtype, device, sh, st);
     }
 
     /** A contiguous (row-major) CPU view of {@code segment}. */
@@ -74,31 +95,71 @@ public final class Tensor {
         Objects.requireNonNull(segment, "segment");
         Objects.requireNonNull(dtype, "dtype");
         long[] sh = checkShape(shape);
-        Objects.requireNonNull(strides, "strides");
-        if (strides.length != sh.length) {
-            throw new IllegalArgumentException("strides: " + strides.length + " strides for a rank-"
-                    + sh.length + " shape " + Arrays.toString(sh));
-        }
-        long[] st = strides.clone();
-        for (int i = 0; i < st.length; i++) {
-            if (st[i] < 0) {
-                throw new IllegalArgumentException("strides: strides[" + i + "] = " + st[i]
-                        + " is negative (views must have non-negative strides)");
-            }
-        }
-        long spanBytes;
-        try {
-            spanBytes = Math.multiplyExact(spanElements(sh, st), (long) dtype.byteSize());
-        } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("strides: shape " + Arrays.toString(sh) + " with strides "
-                    + Arrays.toString(st) + " overflows a 64-bit offset");
-        }
+        long[] st = checkStrides(sh, strides);
+        long spanBytes = spanBytes(sh, st, dtype);
         if (spanBytes > segment.byteSize()) {
             throw new IllegalArgumentException("segment: " + segment.byteSize() + " bytes is too small for shape "
                     + Arrays.toString(sh) + " with strides " + Arrays.toString(st) + " of " + dtype
                     + " (needs " + spanBytes + " bytes)");
         }
         return new Tensor(segment, dtype, Device.CPU, sh, st);
+    }
+
+    /**
+     * A strided view of memory on {@code device} that was allocated elsewhere (another CUDA
+     * library, say), without copying. {@code pointer}'s address is the device address of element
+     * 0 and its scope is the memory's lifetime: pass {@code MemorySegment.ofAddress(ptr)} for
+     * memory whose lifetime you manage, or a segment reinterpreted with an arena. Its size is
+     * ignored (only a zero-length view is kept, so Java never dereferences it), and so the extent
+     * of the view cannot be checked here: it is the caller's promise. Whether the device exists
+     * is checked when the tensor is used.
+     *
+     * @throws IllegalArgumentException for the CPU (use {@link #wrap}), a bad shape or stride
+     */
+    public static Tensor wrapDevice(MemorySegment pointer, Device device, DType dtype, long[] shape, long[] strides) {
+        Objects.requireNonNull(pointer, "pointer");
+        Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(dtype, "dtype");
+        if (device.isCpu()) {
+            throw new IllegalArgumentException("device: cpu memory is wrapped with Tensor.wrap, which checks its extent");
+        }
+        if (pointer.address() == 0) {
+            throw new IllegalArgumentException("pointer: is NULL");
+        }
+        long[] sh = checkShape(shape);
+        long[] st = checkStrides(sh, strides);
+        spanBytes(sh, st, dtype);
+        return new Tensor(pointer.asSlice(0, 0), dtype, device, sh, st);
+    }
+
+    /**
+     * The sub-view {@code start .. start + length - 1} along {@code dim}, sharing this tensor's
+     * memory (host or device). For example {@code cache.slice(2, 0, n)} is the first n positions
+     * of a {@code [B, H, capacity, D]} KV cache.
+     *
+     * @throws IllegalArgumentException if {@code dim} is not a dimension or the range is empty or
+     *     outside the extent
+     */
+    public Tensor slice(int dim, long start, long length) {
+        if (dim < 0 || dim >= shape.length) {
+            throw new IllegalArgumentException("dim: " + dim + " outside 0.." + (shape.length - 1));
+        }
+        if (start < 0 || length < 1 || start > shape[dim] - length) {
+            throw new IllegalArgumentException("start, length: [" + start + ", " + start + " + " + length
+                    + ") is not a non-empty range inside 0.." + shape[dim] + " of dim " + dim);
+        }
+        long offset = start * strides[dim] * dtype.byteSize();
+        long[] sh = shape.clone();
+        sh[dim] = length;
+        MemorySegment seg;
+        if (device.isCpu()) {
+            seg = segment.asSlice(offset);
+        } else {
+            // A zero-length segment at address + offset in the same scope: stretching to offset
+            // bytes only to slice there, never to access.
+            seg = segment.reinterpret(offset).asSlice(offset, 0);
+        }
+        return new Tensor(seg, dtype, device, sh, strides.clone());
     }
 
     public MemorySegment segment() {
@@ -151,63 +212,75 @@ public final class Tensor {
     }
 
     /**
-     * Reads one element as a float (bf16 widened exactly). A convenience for tests and small
-     * inputs: each call checks its indices.
+     * Reads one element as a float (bf16 and f16 widened exactly). A convenience for tests and
+     * small inputs: each call checks its indices.
+     *
+     * @throws UnsupportedOperationException for a device tensor
      */
     public float getFloat(long... idx) {
-        long off = byteOffset(idx);
-        return switch (dtype) {
-            case F32 -> segment.get(ValueLayout.JAVA_FLOAT_UNALIGNED, off);
-            case BF16 -> BFloat16.toFloat(segment.get(ValueLayout.JAVA_SHORT_UNALIGNED, off));
-        };
+        return read(byteOffset("getFloat", idx));
     }
 
-    /** Writes one element, rounding to bf16 (nearest even) for BF16 tensors. */
+    /** Writes one element, rounding to nearest even for BF16 and F16 tensors. */
     public void setFloat(float value, long... idx) {
-        long off = byteOffset(idx);
-        switch (dtype) {
-            case F32 -> segment.set(ValueLayout.JAVA_FLOAT_UNALIGNED, off, value);
-            case BF16 -> segment.set(ValueLayout.JAVA_SHORT_UNALIGNED, off, BFloat16.fromFloat(value));
-        }
+        write(byteOffset("setFloat", idx), value);
     }
 
     /** All elements in row-major index order, as floats. */
     public float[] toFloatArray() {
+        checkHostAccess("toFloatArray");
         long n = elementCount();
         if (n > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException("tensor of " + n + " elements does not fit a Java array");
         }
         float[] outArr = new float[(int) n];
-        forEachOffset((i, off) -> outArr[(int) i] = switch (dtype) {
-            case F32 -> segment.get(ValueLayout.JAVA_FLOAT_UNALIGNED, off);
-            case BF16 -> BFloat16.toFloat(segment.get(ValueLayout.JAVA_SHORT_UNALIGNED, off));
-        });
+        forEachOffset((i, off) -> outArr[(int) i] = read(off));
         return outArr;
     }
 
-    /** Writes {@code values} (row-major index order) into the view, rounding for BF16. */
+    /** Writes {@code values} (row-major index order) into the view, rounding for BF16 and F16. */
     public void copyFrom(float[] values) {
+        checkHostAccess("copyFrom(float[])");
         if (values.length != elementCount()) {
             throw new IllegalArgumentException("values: " + values.length + " floats for a tensor of "
                     + elementCount() + " elements " + Arrays.toString(shape));
         }
-        forEachOffset((i, off) -> {
-            switch (dtype) {
-                case F32 -> segment.set(ValueLayout.JAVA_FLOAT_UNALIGNED, off, values[(int) i]);
-                case BF16 -> segment.set(ValueLayout.JAVA_SHORT_UNALIGNED, off, BFloat16.fromFloat(values[(int) i]));
-            }
-        });
+        forEachOffset((i, off) -> write(off, values[(int) i]));
     }
 
     /** Sets every element of the view to {@code value}. */
     public void fill(float value) {
-        short bits = BFloat16.fromFloat(value);
-        forEachOffset((i, off) -> {
-            switch (dtype) {
-                case F32 -> segment.set(ValueLayout.JAVA_FLOAT_UNALIGNED, off, value);
-                case BF16 -> segment.set(ValueLayout.JAVA_SHORT_UNALIGNED, off, bits);
-            }
-        });
+        checkHostAccess("fill");
+        forEachOffset((i, off) -> write(off, value));
+    }
+
+    /**
+     * Copies {@code src} into this tensor, between any two of host and device memory. The two
+     * must have the same dtype and shape and must not partially overlap. Host to host copies take
+     * any strides; a copy that involves a device needs both views contiguous
+     * ({@link #isContiguous()}). Finishes before returning.
+     *
+     * @throws IllegalArgumentException for mismatched or unusable operands, or an absent device
+     * @throws IllegalStateException if either tensor's memory is no longer valid
+     * @throws HyperattnException if the device runtime fails
+     */
+    public void copyFrom(Tensor src) {
+        Copies.copy(this, src, null);
+    }
+
+    /**
+     * As {@link #copyFrom(Tensor)}, enqueued on {@code stream} (which must belong to the device
+     * involved) and returning at once; both tensors must stay valid until the stream is
+     * synchronized. {@code stream} may be null (finish before returning).
+     */
+    public void copyFrom(Tensor src, CudaStream stream) {
+        Copies.copy(this, src, stream);
+    }
+
+    /** {@code dst.copyFrom(this)}: copies this tensor into {@code dst}. */
+    public void copyTo(Tensor dst) {
+        Objects.requireNonNull(dst, "dst");
+        Copies.copy(dst, this, null);
     }
 
     @Override
@@ -219,14 +292,29 @@ public final class Tensor {
     // ---- internals --------------------------------------------------------------------------
 
     @FunctionalInterface
-    private interface OffsetVisitor {
+    interface OffsetVisitor {
         void visit(long linearIndex, long byteOffset);
+    }
+
+    private float read(long off) {
+        return switch (dtype) {
+            case F32 -> segment.get(ValueLayout.JAVA_FLOAT_UNALIGNED, off);
+            case BF16 -> BFloat16.toFloat(segment.get(ValueLayout.JAVA_SHORT_UNALIGNED, off));
+            case F16 -> Float.float16ToFloat(segment.get(ValueLayout.JAVA_SHORT_UNALIGNED, off));
+        };
+    }
+
+    private void write(long off, float value) {
+        switch (dtype) {
+            case F32 -> segment.set(ValueLayout.JAVA_FLOAT_UNALIGNED, off, value);
+            case BF16 -> segment.set(ValueLayout.JAVA_SHORT_UNALIGNED, off, BFloat16.fromFloat(value));
+            case F16 -> segment.set(ValueLayout.JAVA_SHORT_UNALIGNED, off, Float.floatToFloat16(value));
+        }
     }
 
     // Walks the view in row-major order without allocating per element; the rank is padded to
     // 4 so one loop nest serves every rank.
-    private void forEachOffset(OffsetVisitor visitor) {
-        checkHostAccess();
+    void forEachOffset(OffsetVisitor visitor) {
         long[] sh = new long[4];
         long[] st = new long[4];
         int pad = 4 - shape.length;
@@ -247,8 +335,8 @@ public final class Tensor {
         }
     }
 
-    private long byteOffset(long[] idx) {
-        checkHostAccess();
+    private long byteOffset(String what, long[] idx) {
+        checkHostAccess(what);
         if (idx.length != shape.length) {
             throw new IllegalArgumentException("idx: " + idx.length + " indices for a rank-" + shape.length
                     + " tensor");
@@ -263,10 +351,36 @@ public final class Tensor {
         return off * dtype.byteSize();
     }
 
-    private void checkHostAccess() {
+    private void checkHostAccess(String what) {
         if (!device.isCpu()) {
-            throw new UnsupportedOperationException("element access needs host memory; this tensor is on "
-                    + device);
+            throw new UnsupportedOperationException(what + ": this tensor is on " + device
+                    + ", whose memory Java cannot read or write; copy it to or from a CPU tensor with"
+                    + " copyFrom(Tensor)");
+        }
+    }
+
+    private static long[] checkStrides(long[] sh, long[] strides) {
+        Objects.requireNonNull(strides, "strides");
+        if (strides.length != sh.length) {
+            throw new IllegalArgumentException("strides: " + strides.length + " strides for a rank-"
+                    + sh.length + " shape " + Arrays.toString(sh));
+        }
+        long[] st = strides.clone();
+        for (int i = 0; i < st.length; i++) {
+            if (st[i] < 0) {
+                throw new IllegalArgumentException("strides: strides[" + i + "] = " + st[i]
+                        + " is negative (views must have non-negative strides)");
+            }
+        }
+        return st;
+    }
+
+    private static long spanBytes(long[] sh, long[] st, DType dtype) {
+        try {
+            return Math.multiplyExact(spanElements(sh, st), (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("strides: shape " + Arrays.toString(sh) + " with strides "
+                    + Arrays.toString(st) + " overflows a 64-bit offset");
         }
     }
 
@@ -298,7 +412,7 @@ public final class Tensor {
         return st;
     }
 
-    private static long elementCount(long[] shape) {
+    static long elementCount(long[] shape) {
         long n = 1;
         for (long e : shape) {
             n = Math.multiplyExact(n, e);

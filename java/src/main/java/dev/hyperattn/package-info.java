@@ -1,6 +1,9 @@
 /**
- * Fast exact attention for the JVM, computed in place on off-heap memory by the native
- * hyperattn library through the FFM API.
+ * Fast long-context attention for the JVM, computed in place on off-heap memory by the native
+ * hyperattn library through the FFM API: exact attention ({@link dev.hyperattn.Attention#exact()},
+ * CPU and CUDA), HyperAttention ({@link dev.hyperattn.Attention#hyper()}) and HSR sparse attention
+ * ({@link dev.hyperattn.Attention#hsr()}, with {@link dev.hyperattn.KeyIndex}) on the CPU, and the
+ * LSE merge of partial results.
  *
  * <pre>{@code
  * try (Arena arena = Arena.ofConfined()) {
@@ -17,5 +20,12 @@
  * {@link java.lang.IllegalStateException}, and failures inside the library
  * {@link dev.hyperattn.HyperattnException}. Tensor data is never copied; the caller must keep
  * a shared arena open until calls using its memory have returned.
+ *
+ * <p>CUDA: {@code Tensor.allocate(arena, Device.cuda(0), DType.BF16, ...)} allocates device
+ * memory freed when the arena closes; {@link dev.hyperattn.Tensor#copyFrom(Tensor)} moves data
+ * between host and device; the exact attention builder and the merge take device tensors
+ * unchanged (all operands on one device). {@link dev.hyperattn.Device#cudaDeviceCount()} is 0
+ * where there is no GPU, and using an absent device is an IllegalArgumentException carrying
+ * CUDA's reason.
  */
 package dev.hyperattn;

@@ -7,6 +7,8 @@
  * Deviation: SYMBOL_LOOKUP = NativeLibrary.lookup() (library loaded from the jar), not libraryLookup.
  * (Also: only the <stdint.h> typedefs the header uses are kept, and the struct classes' indexed
  * array accessors pass the field offset where jextract 22 passed 0L, which was a bug.)
+ * The opaque ha_key_index has no class, as with jextract for an incomplete struct: an
+ * ha_key_index* is a plain C_POINTER (MemorySegment).
  * AbiLayoutDriftTest fails when this file and the header drift apart.
  */
 package dev.hyperattn.ffi;
@@ -89,11 +91,17 @@ public class hyperattn_h {
      * }
      */
     public static final OfLong int64_t = hyperattn_h.C_LONG;
-
-    private static final int HA_ABI_VERSION = (int)1L;
     /**
      * {@snippet lang=c :
-     * #define HA_ABI_VERSION 1
+     * typedef unsigned long uint64_t
+     * }
+     */
+    public static final OfLong uint64_t = hyperattn_h.C_LONG;
+
+    private static final int HA_ABI_VERSION = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define HA_ABI_VERSION 2
      * }
      */
     public static int HA_ABI_VERSION() {
@@ -258,6 +266,26 @@ public class hyperattn_h {
      */
     public static int HA_CPU_ISA_AVX512() {
         return HA_CPU_ISA_AVX512;
+    }
+
+    private static final int HA_HSR_RELU = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.HA_HSR_RELU = 0
+     * }
+     */
+    public static int HA_HSR_RELU() {
+        return HA_HSR_RELU;
+    }
+
+    private static final int HA_HSR_SOFTMAX = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.HA_HSR_SOFTMAX = 1
+     * }
+     */
+    public static int HA_HSR_SOFTMAX() {
+        return HA_HSR_SOFTMAX;
     }
 
 
@@ -870,6 +898,7 @@ public class hyperattn_h {
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER
         );
 
@@ -881,7 +910,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse)
+     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream)
      * }
      */
     public static FunctionDescriptor ha_merge$descriptor() {
@@ -891,7 +920,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse)
+     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream)
      * }
      */
     public static MethodHandle ha_merge$handle() {
@@ -901,7 +930,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse)
+     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream)
      * }
      */
     public static MemorySegment ha_merge$address() {
@@ -910,16 +939,1132 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse)
+     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream)
      * }
      */
-    public static int ha_merge(MemorySegment out_a, MemorySegment lse_a, MemorySegment out_b, MemorySegment lse_b, MemorySegment out, MemorySegment lse) {
+    public static int ha_merge(MemorySegment out_a, MemorySegment lse_a, MemorySegment out_b, MemorySegment lse_b, MemorySegment out, MemorySegment lse, MemorySegment stream) {
         var mh$ = ha_merge.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_merge", out_a, lse_a, out_b, lse_b, out, lse);
+                traceDowncall("ha_merge", out_a, lse_a, out_b, lse_b, out, lse, stream);
             }
-            return (int)mh$.invokeExact(out_a, lse_a, out_b, lse_b, out, lse);
+            return (int)mh$.invokeExact(out_a, lse_a, out_b, lse_b, out, lse, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_hyper_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_hyper_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void ha_hyper_params_init(ha_hyper_params *params)
+     * }
+     */
+    public static FunctionDescriptor ha_hyper_params_init$descriptor() {
+        return ha_hyper_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void ha_hyper_params_init(ha_hyper_params *params)
+     * }
+     */
+    public static MethodHandle ha_hyper_params_init$handle() {
+        return ha_hyper_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void ha_hyper_params_init(ha_hyper_params *params)
+     * }
+     */
+    public static MemorySegment ha_hyper_params_init$address() {
+        return ha_hyper_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void ha_hyper_params_init(ha_hyper_params *params)
+     * }
+     */
+    public static void ha_hyper_params_init(MemorySegment params) {
+        var mh$ = ha_hyper_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_hyper_params_init", params);
+            }
+            mh$.invokeExact(params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_attention_hyper {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_attention_hyper");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params)
+     * }
+     */
+    public static FunctionDescriptor ha_attention_hyper$descriptor() {
+        return ha_attention_hyper.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params)
+     * }
+     */
+    public static MethodHandle ha_attention_hyper$handle() {
+        return ha_attention_hyper.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params)
+     * }
+     */
+    public static MemorySegment ha_attention_hyper$address() {
+        return ha_attention_hyper.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params)
+     * }
+     */
+    public static int ha_attention_hyper(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params) {
+        var mh$ = ha_attention_hyper.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_attention_hyper", q, k, v, out, lse, params);
+            }
+            return (int)mh$.invokeExact(q, k, v, out, lse, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_index_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_index_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void ha_index_params_init(ha_index_params *params)
+     * }
+     */
+    public static FunctionDescriptor ha_index_params_init$descriptor() {
+        return ha_index_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void ha_index_params_init(ha_index_params *params)
+     * }
+     */
+    public static MethodHandle ha_index_params_init$handle() {
+        return ha_index_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void ha_index_params_init(ha_index_params *params)
+     * }
+     */
+    public static MemorySegment ha_index_params_init$address() {
+        return ha_index_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void ha_index_params_init(ha_index_params *params)
+     * }
+     */
+    public static void ha_index_params_init(MemorySegment params) {
+        var mh$ = ha_index_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_index_params_init", params);
+            }
+            mh$.invokeExact(params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_hsr_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_hsr_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void ha_hsr_params_init(ha_hsr_params *params)
+     * }
+     */
+    public static FunctionDescriptor ha_hsr_params_init$descriptor() {
+        return ha_hsr_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void ha_hsr_params_init(ha_hsr_params *params)
+     * }
+     */
+    public static MethodHandle ha_hsr_params_init$handle() {
+        return ha_hsr_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void ha_hsr_params_init(ha_hsr_params *params)
+     * }
+     */
+    public static MemorySegment ha_hsr_params_init$address() {
+        return ha_hsr_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void ha_hsr_params_init(ha_hsr_params *params)
+     * }
+     */
+    public static void ha_hsr_params_init(MemorySegment params) {
+        var mh$ = ha_hsr_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_hsr_params_init", params);
+            }
+            mh$.invokeExact(params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_key_index_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_key_index_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index)
+     * }
+     */
+    public static FunctionDescriptor ha_key_index_create$descriptor() {
+        return ha_key_index_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index)
+     * }
+     */
+    public static MethodHandle ha_key_index_create$handle() {
+        return ha_key_index_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index)
+     * }
+     */
+    public static MemorySegment ha_key_index_create$address() {
+        return ha_key_index_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index)
+     * }
+     */
+    public static int ha_key_index_create(MemorySegment k, MemorySegment v, MemorySegment params, MemorySegment index) {
+        var mh$ = ha_key_index_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_key_index_create", k, v, params, index);
+            }
+            return (int)mh$.invokeExact(k, v, params, index);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_key_index_append {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_key_index_append");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v)
+     * }
+     */
+    public static FunctionDescriptor ha_key_index_append$descriptor() {
+        return ha_key_index_append.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v)
+     * }
+     */
+    public static MethodHandle ha_key_index_append$handle() {
+        return ha_key_index_append.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v)
+     * }
+     */
+    public static MemorySegment ha_key_index_append$address() {
+        return ha_key_index_append.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v)
+     * }
+     */
+    public static int ha_key_index_append(MemorySegment index, MemorySegment k, MemorySegment v) {
+        var mh$ = ha_key_index_append.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_key_index_append", index, k, v);
+            }
+            return (int)mh$.invokeExact(index, k, v);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_key_index_get_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_key_index_get_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_get_info(const ha_key_index *index, ha_key_index_info *info)
+     * }
+     */
+    public static FunctionDescriptor ha_key_index_get_info$descriptor() {
+        return ha_key_index_get_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_get_info(const ha_key_index *index, ha_key_index_info *info)
+     * }
+     */
+    public static MethodHandle ha_key_index_get_info$handle() {
+        return ha_key_index_get_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_key_index_get_info(const ha_key_index *index, ha_key_index_info *info)
+     * }
+     */
+    public static MemorySegment ha_key_index_get_info$address() {
+        return ha_key_index_get_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_key_index_get_info(const ha_key_index *index, ha_key_index_info *info)
+     * }
+     */
+    public static int ha_key_index_get_info(MemorySegment index, MemorySegment info) {
+        var mh$ = ha_key_index_get_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_key_index_get_info", index, info);
+            }
+            return (int)mh$.invokeExact(index, info);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_key_index_destroy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_key_index_destroy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void ha_key_index_destroy(ha_key_index *index)
+     * }
+     */
+    public static FunctionDescriptor ha_key_index_destroy$descriptor() {
+        return ha_key_index_destroy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void ha_key_index_destroy(ha_key_index *index)
+     * }
+     */
+    public static MethodHandle ha_key_index_destroy$handle() {
+        return ha_key_index_destroy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void ha_key_index_destroy(ha_key_index *index)
+     * }
+     */
+    public static MemorySegment ha_key_index_destroy$address() {
+        return ha_key_index_destroy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void ha_key_index_destroy(ha_key_index *index)
+     * }
+     */
+    public static void ha_key_index_destroy(MemorySegment index) {
+        var mh$ = ha_key_index_destroy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_key_index_destroy", index);
+            }
+            mh$.invokeExact(index);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_hsr_report {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_FLOAT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_LONG,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_hsr_report");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total)
+     * }
+     */
+    public static FunctionDescriptor ha_hsr_report$descriptor() {
+        return ha_hsr_report.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total)
+     * }
+     */
+    public static MethodHandle ha_hsr_report$handle() {
+        return ha_hsr_report.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total)
+     * }
+     */
+    public static MemorySegment ha_hsr_report$address() {
+        return ha_hsr_report.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total)
+     * }
+     */
+    public static int ha_hsr_report(MemorySegment index, MemorySegment k, MemorySegment q, float threshold, MemorySegment counts, MemorySegment indices, long capacity, MemorySegment total) {
+        var mh$ = ha_hsr_report.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_hsr_report", index, k, q, threshold, counts, indices, capacity, total);
+            }
+            return (int)mh$.invokeExact(index, k, q, threshold, counts, indices, capacity, total);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_attention_hsr {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_attention_hsr");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats)
+     * }
+     */
+    public static FunctionDescriptor ha_attention_hsr$descriptor() {
+        return ha_attention_hsr.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats)
+     * }
+     */
+    public static MethodHandle ha_attention_hsr$handle() {
+        return ha_attention_hsr.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats)
+     * }
+     */
+    public static MemorySegment ha_attention_hsr$address() {
+        return ha_attention_hsr.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats)
+     * }
+     */
+    public static int ha_attention_hsr(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment index, MemorySegment params, MemorySegment stats) {
+        var mh$ = ha_attention_hsr.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_attention_hsr", q, k, v, out, index, params, stats);
+            }
+            return (int)mh$.invokeExact(q, k, v, out, index, params, stats);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_cuda_device_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_cuda_device_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_cuda_device_count(int32_t *count)
+     * }
+     */
+    public static FunctionDescriptor ha_cuda_device_count$descriptor() {
+        return ha_cuda_device_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_cuda_device_count(int32_t *count)
+     * }
+     */
+    public static MethodHandle ha_cuda_device_count$handle() {
+        return ha_cuda_device_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_cuda_device_count(int32_t *count)
+     * }
+     */
+    public static MemorySegment ha_cuda_device_count$address() {
+        return ha_cuda_device_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_cuda_device_count(int32_t *count)
+     * }
+     */
+    public static int ha_cuda_device_count(MemorySegment count) {
+        var mh$ = ha_cuda_device_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_cuda_device_count", count);
+            }
+            return (int)mh$.invokeExact(count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_cuda_device_props {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_cuda_device_props");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_cuda_device_props(int32_t device_id, ha_device_props *props)
+     * }
+     */
+    public static FunctionDescriptor ha_cuda_device_props$descriptor() {
+        return ha_cuda_device_props.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_cuda_device_props(int32_t device_id, ha_device_props *props)
+     * }
+     */
+    public static MethodHandle ha_cuda_device_props$handle() {
+        return ha_cuda_device_props.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_cuda_device_props(int32_t device_id, ha_device_props *props)
+     * }
+     */
+    public static MemorySegment ha_cuda_device_props$address() {
+        return ha_cuda_device_props.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_cuda_device_props(int32_t device_id, ha_device_props *props)
+     * }
+     */
+    public static int ha_cuda_device_props(int device_id, MemorySegment props) {
+        var mh$ = ha_cuda_device_props.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_cuda_device_props", device_id, props);
+            }
+            return (int)mh$.invokeExact(device_id, props);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_device_alloc {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_LONG,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_device_alloc");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_device_alloc(int32_t device_type, int32_t device_id, int64_t bytes, void **ptr)
+     * }
+     */
+    public static FunctionDescriptor ha_device_alloc$descriptor() {
+        return ha_device_alloc.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_device_alloc(int32_t device_type, int32_t device_id, int64_t bytes, void **ptr)
+     * }
+     */
+    public static MethodHandle ha_device_alloc$handle() {
+        return ha_device_alloc.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_device_alloc(int32_t device_type, int32_t device_id, int64_t bytes, void **ptr)
+     * }
+     */
+    public static MemorySegment ha_device_alloc$address() {
+        return ha_device_alloc.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_device_alloc(int32_t device_type, int32_t device_id, int64_t bytes, void **ptr)
+     * }
+     */
+    public static int ha_device_alloc(int device_type, int device_id, long bytes, MemorySegment ptr) {
+        var mh$ = ha_device_alloc.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_device_alloc", device_type, device_id, bytes, ptr);
+            }
+            return (int)mh$.invokeExact(device_type, device_id, bytes, ptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_device_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_device_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_device_free(int32_t device_type, int32_t device_id, void *ptr)
+     * }
+     */
+    public static FunctionDescriptor ha_device_free$descriptor() {
+        return ha_device_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_device_free(int32_t device_type, int32_t device_id, void *ptr)
+     * }
+     */
+    public static MethodHandle ha_device_free$handle() {
+        return ha_device_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_device_free(int32_t device_type, int32_t device_id, void *ptr)
+     * }
+     */
+    public static MemorySegment ha_device_free$address() {
+        return ha_device_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_device_free(int32_t device_type, int32_t device_id, void *ptr)
+     * }
+     */
+    public static int ha_device_free(int device_type, int device_id, MemorySegment ptr) {
+        var mh$ = ha_device_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_device_free", device_type, device_id, ptr);
+            }
+            return (int)mh$.invokeExact(device_type, device_id, ptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_memcpy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_LONG,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_memcpy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_memcpy(void *dst, int32_t dst_device_type, int32_t dst_device_id, const void *src, int32_t src_device_type, int32_t src_device_id, int64_t bytes, void *stream)
+     * }
+     */
+    public static FunctionDescriptor ha_memcpy$descriptor() {
+        return ha_memcpy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_memcpy(void *dst, int32_t dst_device_type, int32_t dst_device_id, const void *src, int32_t src_device_type, int32_t src_device_id, int64_t bytes, void *stream)
+     * }
+     */
+    public static MethodHandle ha_memcpy$handle() {
+        return ha_memcpy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_memcpy(void *dst, int32_t dst_device_type, int32_t dst_device_id, const void *src, int32_t src_device_type, int32_t src_device_id, int64_t bytes, void *stream)
+     * }
+     */
+    public static MemorySegment ha_memcpy$address() {
+        return ha_memcpy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_memcpy(void *dst, int32_t dst_device_type, int32_t dst_device_id, const void *src, int32_t src_device_type, int32_t src_device_id, int64_t bytes, void *stream)
+     * }
+     */
+    public static int ha_memcpy(MemorySegment dst, int dst_device_type, int dst_device_id, MemorySegment src, int src_device_type, int src_device_id, long bytes, MemorySegment stream) {
+        var mh$ = ha_memcpy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_memcpy", dst, dst_device_type, dst_device_id, src, src_device_type, src_device_id, bytes, stream);
+            }
+            return (int)mh$.invokeExact(dst, dst_device_type, dst_device_id, src, src_device_type, src_device_id, bytes, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_stream_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_stream_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_create(int32_t device_id, void **stream)
+     * }
+     */
+    public static FunctionDescriptor ha_stream_create$descriptor() {
+        return ha_stream_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_create(int32_t device_id, void **stream)
+     * }
+     */
+    public static MethodHandle ha_stream_create$handle() {
+        return ha_stream_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_create(int32_t device_id, void **stream)
+     * }
+     */
+    public static MemorySegment ha_stream_create$address() {
+        return ha_stream_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_stream_create(int32_t device_id, void **stream)
+     * }
+     */
+    public static int ha_stream_create(int device_id, MemorySegment stream) {
+        var mh$ = ha_stream_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_stream_create", device_id, stream);
+            }
+            return (int)mh$.invokeExact(device_id, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_stream_synchronize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_stream_synchronize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_synchronize(int32_t device_id, void *stream)
+     * }
+     */
+    public static FunctionDescriptor ha_stream_synchronize$descriptor() {
+        return ha_stream_synchronize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_synchronize(int32_t device_id, void *stream)
+     * }
+     */
+    public static MethodHandle ha_stream_synchronize$handle() {
+        return ha_stream_synchronize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_synchronize(int32_t device_id, void *stream)
+     * }
+     */
+    public static MemorySegment ha_stream_synchronize$address() {
+        return ha_stream_synchronize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_stream_synchronize(int32_t device_id, void *stream)
+     * }
+     */
+    public static int ha_stream_synchronize(int device_id, MemorySegment stream) {
+        var mh$ = ha_stream_synchronize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_stream_synchronize", device_id, stream);
+            }
+            return (int)mh$.invokeExact(device_id, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_stream_destroy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_stream_destroy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_destroy(int32_t device_id, void *stream)
+     * }
+     */
+    public static FunctionDescriptor ha_stream_destroy$descriptor() {
+        return ha_stream_destroy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_destroy(int32_t device_id, void *stream)
+     * }
+     */
+    public static MethodHandle ha_stream_destroy$handle() {
+        return ha_stream_destroy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_stream_destroy(int32_t device_id, void *stream)
+     * }
+     */
+    public static MemorySegment ha_stream_destroy$address() {
+        return ha_stream_destroy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_stream_destroy(int32_t device_id, void *stream)
+     * }
+     */
+    public static int ha_stream_destroy(int device_id, MemorySegment stream) {
+        var mh$ = ha_stream_destroy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_stream_destroy", device_id, stream);
+            }
+            return (int)mh$.invokeExact(device_id, stream);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -1,17 +1,19 @@
 package dev.hyperattn.cli;
 
 import dev.hyperattn.Attention;
-import dev.hyperattn.BFloat16;
 import dev.hyperattn.DType;
 import dev.hyperattn.ExactAttention;
+import dev.hyperattn.HsrAttention;
+import dev.hyperattn.HsrStats;
+import dev.hyperattn.HyperAttention;
 import dev.hyperattn.Hyperattn;
 import dev.hyperattn.HyperattnException;
+import dev.hyperattn.KeyIndex;
 import dev.hyperattn.Tensor;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -21,7 +23,8 @@ import java.util.SplittableRandom;
 /**
  * {@code java -jar hyperattn.jar}: exact attention on a realistic shape (by default Llama-style
  * GQA prefill: Hq=32, Hkv=8, D=128, N=4096, causal, fp32) on the CPU, with timing, throughput
- * and an accuracy check against a float64 reference.
+ * and an accuracy check against a float64 reference; then HyperAttention and HSR sparse
+ * attention on the same inputs beside it (time, speedup over exact, error, keys touched).
  */
 public final class Main {
 
@@ -74,45 +77,166 @@ public final class Main {
                 Runtime.version());
         out.printf(Locale.ROOT, "cpu: %s; ISA path %s%s; threads %d%n", cpuModel(), Hyperattn.cpuIsa(),
                 o.isa == dev.hyperattn.CpuIsa.AUTO ? " (auto)" : " (forced)", Hyperattn.numThreads());
-        out.printf(Locale.ROOT, "problem: exact attention %s [%s] B=%d Hq=%d Hkv=%d Nq=%d Nk=%d D=%d %s%n",
+        out.printf(Locale.ROOT, "problem: exact attention %s [%s] B=%d Hq=%d Hkv=%d Nq=%d Nk=%d D=%d %s, %s inputs%n",
                 o.dtype.name().toLowerCase(Locale.ROOT), o.bshd ? "b,s,h,d" : "b,h,s,d", o.batch, o.heads,
-                o.kvHeads, o.n, o.nk, o.d, o.causal ? "causal" : "non-causal");
+                o.kvHeads, o.n, o.nk, o.d, o.causal ? "causal" : "non-causal", o.structured ? "structured" : "uniform");
 
         try (Arena arena = Arena.ofConfined()) {
             SplittableRandom rnd = new SplittableRandom(o.seed);
-            Tensor q = operand(arena, o, o.heads, o.n, rnd);
-            Tensor k = operand(arena, o, o.kvHeads, o.nk, rnd);
-            Tensor v = operand(arena, o, o.kvHeads, o.nk, rnd);
-            Tensor result = operand(arena, o, o.heads, o.n, null);
+            Tensor q = operand(arena, o, o.heads, o.n);
+            Tensor k = operand(arena, o, o.kvHeads, o.nk);
+            Tensor v = operand(arena, o, o.kvHeads, o.nk);
+            Tensor result = operand(arena, o, o.heads, o.n);
+            if (o.structured) {
+                InputData.structured(q, k, v, rnd);
+            } else {
+                InputData.uniform(q, rnd);
+                InputData.uniform(k, rnd);
+                InputData.uniform(v, rnd);
+            }
             ExactAttention op = Attention.exact().causal(o.causal);
 
-            op.run(q, k, v, result); // warm-up: page faults, thread pool start, JIT of the Java side
-            double[] ms = new double[o.iters];
-            for (int i = 0; i < o.iters; i++) {
-                long t0 = System.nanoTime();
-                op.run(q, k, v, result);
-                ms[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            double[] sorted = ms.clone();
-            Arrays.sort(sorted);
-            double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+            double[] ms = time(o.iters, true, () -> op.run(q, k, v, result));
+            double median = ms[0];
             double flops = 4.0 * o.batch * o.heads * o.d * visiblePairs(o.n, o.nk, o.causal);
             out.printf(Locale.ROOT, "time: median %.3f ms of %d runs (min %.3f, max %.3f) after 1 warm-up%n",
-                    median, o.iters, sorted[0], sorted[sorted.length - 1]);
+                    median, o.iters, ms[1], ms[2]);
             out.printf(Locale.ROOT, "throughput: %.1f GFLOP/s (%.2f GFLOP per run = 4*B*Hq*D*%s)%n",
                     flops / (median * 1e6), flops / 1e9, o.causal ? "unmasked (row,key) pairs, ~Nq*Nk/2" : "Nq*Nk");
 
             SampledReference.Result r = SampledReference.check(q, k, v, result, o.causal,
                     op.scaleFor(o.d), o.samples(), o.seed);
-            double tol = tolerance(o.dtype);
+            double tol = tolerance(o.dtype, o.nk);
             boolean pass = r.maxAbsError() <= tol;
             out.printf(Locale.ROOT, "check: %d sampled (batch,head,row) vs float64 reference: max abs error %.3e,"
                     + " max rel error %.3e (row-relative); tolerance %.1e abs for %s (seed %d)%n",
                     r.rows(), r.maxAbsError(), r.maxRelError(), tol, o.dtype, o.seed);
+
+            if (o.hyper || o.hsr) {
+                out.println();
+                out.printf(Locale.ROOT, "approximate and sparse attention on the same inputs (%d timed run%s each;"
+                        + " speedup = exact's median / its time):%n", o.approxIters, o.approxIters == 1 ? "" : "s");
+                out.printf(Locale.ROOT, "%-34s %11s %8s  %s%n", "operation", "ms", "speedup", "accuracy");
+                out.printf(Locale.ROOT, "%-34s %11.3f %7.2fx  %s%n", "exact", median, 1.0,
+                        "the reference below (checked above)");
+                int extra = o.approxIters;
+                if (o.hyper) {
+                    hyperRow(o, out, arena, q, k, v, result, median, extra);
+                }
+                if (o.hsr) {
+                    pass &= hsrRows(o, out, arena, q, k, v, result, median, extra, rnd);
+                }
+            }
             out.println(pass ? "PASS" : "FAIL");
             return pass ? 0 : 1;
         }
+    }
+
+    private static void hyperRow(Options o, PrintStream out, Arena arena, Tensor q, Tensor k, Tensor v,
+            Tensor exact, double exactMs, int iters) {
+        HyperAttention op = Attention.hyper().causal(o.causal).lshProjections(o.hyperProjections)
+                .blockSize(o.hyperBlock).sampleSize(o.hyperSamples).minSeqLen(o.hyperMinSeqLen).seed(o.seed);
+        String label = String.format(Locale.ROOT, "hyper r=%d b=%d m=%d min=%d", o.hyperProjections, o.hyperBlock,
+                o.hyperSamples, o.hyperMinSeqLen);
+        Tensor approx = operand(arena, o, o.heads, o.n);
+        double[] ms;
+        try {
+            ms = time(iters, false, () -> op.run(q, k, v, approx));
+        } catch (HyperattnException e) {
+            if (e.status() != HyperattnException.Status.UNSUPPORTED) {
+                throw e;
+            }
+            out.printf(Locale.ROOT, "%-34s %11s %8s  %s%n", label, "n/a", "n/a", "n/a: " + e.nativeMessage());
+            return;
+        }
+        double err = Frobenius.relativeError(approx, exact);
+        out.printf(Locale.ROOT, "%-34s %11.3f %7.2fx  rel. error ||O - O_exact||_F/||O_exact||_F = %.2e%s%n",
+                label, ms[0], exactMs / ms[0], err, o.nk <= o.hyperMinSeqLen ? " (exact: Nk <= min)" : "");
+    }
+
+    /** The HSR rows; false if the ReLU output is off its reference or a softmax bound is broken. */
+    private static boolean hsrRows(Options o, PrintStream out, Arena arena, Tensor q, Tensor k, Tensor v,
+            Tensor exact, double exactMs, int iters, SplittableRandom rnd) {
+        float scale = (float) (1 / Math.sqrt(o.d));
+        double bias = o.hsrBias;
+        String biasNote = "";
+        if (Double.isNaN(bias)) {
+            double sigma = InputData.scoreSigma(q, k, scale, rnd);
+            bias = sigma * Math.sqrt(0.4 * Math.log(o.nk));
+            biasNote = String.format(Locale.ROOT, " (paper's sigma*sqrt(0.4 ln Nk), sigma=%.3f)", sigma);
+        }
+        String reluLabel = String.format(Locale.ROOT, "hsr relu^%d bias=%.3f", o.hsrAlpha, bias);
+        String softLabel = String.format(Locale.ROOT, "hsr softmax eps=%.0e", o.hsrEps);
+        long rows = o.batch * o.heads * o.n;
+        double visible = o.batch * o.heads * visiblePairs(o.n, o.nk, o.causal);
+        KeyIndex index;
+        long t0 = System.nanoTime();
+        try {
+            index = KeyIndex.build(k, v);
+        } catch (HyperattnException e) {
+            if (e.status() != HyperattnException.Status.UNSUPPORTED) {
+                throw e;
+            }
+            out.printf(Locale.ROOT, "%-34s %11s %8s  %s%n", reluLabel, "n/a", "n/a", "n/a: " + e.nativeMessage());
+            out.printf(Locale.ROOT, "%-34s %11s %8s  %s%n", softLabel, "n/a", "n/a", "n/a: " + e.nativeMessage());
+            return true;
+        }
+        boolean pass = true;
+        try (index) {
+            double buildMs = (System.nanoTime() - t0) / 1e6;
+            KeyIndex.Info info = index.info();
+            out.printf(Locale.ROOT, "%-34s %11.3f %8s  %d sealed blocks of %d keys, %.1f MiB%n", "hsr key index build",
+                    buildMs, "", info.blocks(), info.blockSize(), info.bytes() / 1048576.0);
+            HsrStats stats = HsrStats.allocate(arena, rows);
+            Tensor sparse = operand(arena, o, o.heads, o.n);
+
+            HsrAttention relu = Attention.hsr().relu(o.hsrAlpha, (float) bias).causal(o.causal).index(index);
+            double[] ms = time(iters, false, () -> relu.run(q, k, v, sparse, stats));
+            SampledReference.Result r = SampledReference.check(q, k, v, sparse, o.causal, scale, o.samples(), o.seed,
+                    o.hsrAlpha, bias);
+            double tol = tolerance(o.dtype, o.nk);
+            boolean reluOk = r.maxAbsError() <= tol;
+            pass &= reluOk;
+            out.printf(Locale.ROOT, "%-34s %11.3f %7.2fx  %.2f%% of keys touched; vs float64 ReLU^%d reference on %d"
+                    + " sampled rows: max abs error %.2e (%s)%s%n", reluLabel, ms[0], exactMs / ms[0],
+                    100 * stats.totalKeysTouched() / visible, o.hsrAlpha, r.rows(), r.maxAbsError(),
+                    reluOk ? "ok" : "FAIL, tolerance " + tol, biasNote);
+
+            HsrAttention soft = Attention.hsr().softmax(o.hsrEps).causal(o.causal).index(index);
+            ms = time(iters, false, () -> soft.run(q, k, v, sparse, stats));
+            // The bound certifies against exact arithmetic; the two float results each carry their
+            // own rounding on top.
+            double slack = 2 * tolerance(o.dtype, o.nk);
+            Frobenius.BoundCheck b = Frobenius.checkRowBounds(sparse, exact, stats, slack);
+            pass &= b.violations() == 0;
+            out.printf(Locale.ROOT, "%-34s %11.3f %7.2fx  %.2f%% of keys touched; rel. error %.2e; max |O - O_exact|"
+                    + " %.2e, max bound %.2e: %s%n", softLabel, ms[0], exactMs / ms[0],
+                    100 * stats.totalKeysTouched() / visible, Frobenius.relativeError(sparse, exact), b.maxError(),
+                    b.maxBound(), b.violations() == 0 ? "bound holds on all " + rows + " rows"
+                            : "BOUND BROKEN on " + b.violations() + " of " + rows + " rows");
+        } catch (HyperattnException e) {
+            if (e.status() != HyperattnException.Status.UNSUPPORTED) {
+                throw e;
+            }
+            out.printf(Locale.ROOT, "%-34s %11s %8s  %s%n", "hsr", "n/a", "n/a", "n/a: " + e.nativeMessage());
+        }
+        return pass;
+    }
+
+    /** An optional warm-up, then {@code iters} timed runs: {median, min, max} in ms. */
+    private static double[] time(int iters, boolean warmUp, Runnable call) {
+        if (warmUp) {
+            call.run(); // page faults, thread pool start, JIT of the Java side
+        }
+        double[] ms = new double[iters];
+        for (int i = 0; i < iters; i++) {
+            long t0 = System.nanoTime();
+            call.run();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        double median = ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
+        return new double[] {median, ms[0], ms[ms.length - 1]};
     }
 
     /**
@@ -131,39 +255,27 @@ public final class Main {
     }
 
     /**
-     * Inputs are uniform in [-1, 1], so every output (a convex combination of v rows) is within
-     * [-1, 1] and an absolute tolerance is relative to the data's scale. fp32: rounding in
-     * the score dot products and the running sums stays ~1e-6; 2e-5 leaves room for fast exp
-     * approximations. bf16: the output itself is rounded to 8 significant bits (2^-8 relative),
-     * and kernels round probabilities to bf16 for the P·V product, so ~1e-2.
+     * Inputs are uniform in [-1, 1] (or structured with values near [-1, 1]), so every output,
+     * a convex combination of v rows, is O(1) and an absolute tolerance is relative to the
+     * data's scale. fp32: rounding in the score dot products stays ~1e-6, and the softmax
+     * denominator and P·V accumulators, sums over Nk keys, gather rounding ~ε·√Nk relative: 2e-5
+     * up to Nk = 4096 (room for fast exp approximations), growing as √Nk beyond. bf16: the output
+     * itself is rounded to 8 significant bits (2^-8 relative), and kernels round probabilities to
+     * bf16 for the P·V product, so ~1e-2.
      */
-    static double tolerance(DType dtype) {
-        return dtype == DType.F32 ? 2e-5 : 1.6e-2;
+    static double tolerance(DType dtype, long nk) {
+        return dtype == DType.F32 ? 2e-5 * Math.max(1, Math.sqrt(nk / 4096.0)) : 1.6e-2;
     }
 
-    // [B, H, S, D] logical view over a bhsd or bshd buffer; random contents unless rnd is null.
-    private static Tensor operand(Arena arena, Options o, long heads, long seq, SplittableRandom rnd) {
+    // [B, H, S, D] logical view over a bhsd or bshd buffer.
+    private static Tensor operand(Arena arena, Options o, long heads, long seq) {
         long b = o.batch, d = o.d;
         long elems = Math.multiplyExact(Math.multiplyExact(b * heads, seq), d);
         MemorySegment seg = arena.allocate(Math.multiplyExact(elems, (long) o.dtype.byteSize()), Tensor.ALIGNMENT);
-        if (rnd != null) {
-            fillUniform(seg, elems, o.dtype, rnd);
-        }
         long[] shape = {b, heads, seq, d};
         long[] strides = o.bshd ? new long[] {seq * heads * d, d, heads * d, 1}
                 : new long[] {heads * seq * d, seq * d, d, 1};
         return Tensor.wrap(seg, o.dtype, shape, strides);
-    }
-
-    private static void fillUniform(MemorySegment seg, long elems, DType dtype, SplittableRandom rnd) {
-        for (long i = 0; i < elems; i++) {
-            float x = (float) (rnd.nextDouble() * 2 - 1);
-            if (dtype == DType.F32) {
-                seg.setAtIndex(ValueLayout.JAVA_FLOAT, i, x);
-            } else {
-                seg.setAtIndex(ValueLayout.JAVA_SHORT, i, BFloat16.fromFloat(x));
-            }
-        }
     }
 
     private static String cpuModel() {

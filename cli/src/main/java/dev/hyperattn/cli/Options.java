@@ -21,6 +21,17 @@ final class Options {
     CpuIsa isa = CpuIsa.AUTO;
     long seed = System.nanoTime();
     int sampleRows = 32;
+    boolean structured = false;
+    int approxIters = 1;
+    boolean hyper = true;
+    int hyperProjections = 7;
+    int hyperBlock = 256;
+    int hyperSamples = 256;
+    int hyperMinSeqLen = 4096;
+    boolean hsr = true;
+    int hsrAlpha = 1;
+    double hsrBias = Double.NaN; // NaN: the paper's threshold for the data at hand
+    double hsrEps = 1e-3;
 
     int samples() {
         return sampleRows;
@@ -31,7 +42,10 @@ final class Options {
             Usage: java -jar hyperattn.jar [options]
 
             Runs exact attention on the CPU, times it and checks sampled rows against a float64
-            reference. Exit status: 0 PASS, 1 FAIL or runtime error, 2 bad options.
+            reference; then HyperAttention and HSR sparse attention (ReLU^alpha and softmax) on the
+            same inputs, each with its time, speedup over exact and error. Exit status: 0 PASS,
+            1 FAIL (exact or HSR ReLU off its reference, or an HSR softmax bound broken) or runtime
+            error, 2 bad options.
 
               --n N             query length Nq (default 4096)
               --nk N            key/value length Nk (default: same as --n)
@@ -48,6 +62,21 @@ final class Options {
               --isa auto|generic|avx2|avx512  force a CPU instruction-set path (default auto)
               --samples N       (head,row) pairs checked against the reference (default 32)
               --seed N          random seed for the inputs (default: time based, printed)
+              --data uniform|structured  inputs: uniform in [-1, 1] (default), or clustered keys
+                                with queries near the clusters, attention sinks and values
+                                that go with the keys (what approximate attention exploits)
+              --approx-iters N  timed runs of HyperAttention and each HSR mode, without a
+                                warm-up of their own (exact's runs warmed the library; default 1)
+              --no-hyper        skip HyperAttention
+              --hyper-projections N  LSH hyperplanes, 1..16 (default 7)
+              --hyper-block N   HyperAttention block size (default 256)
+              --hyper-samples N sampled keys (default 256)
+              --hyper-min-seq-len N  exact at or below this many keys (default 4096)
+              --no-hsr          skip HSR sparse attention
+              --hsr-alpha N     ReLU power (default 1)
+              --hsr-bias X      ReLU bias in scaled-score units (default: the paper's
+                                sigma*sqrt(0.4*ln Nk), sigma measured on the inputs)
+              --hsr-eps X       softmax dropped-mass bound, in (0, 1) (default 1e-3)
               --help            this text
             """;
 
@@ -66,6 +95,8 @@ final class Options {
                 case "--help", "-h" -> o.help = true;
                 case "--causal" -> o.causal = noValue(name, inline, true);
                 case "--no-causal" -> o.causal = noValue(name, inline, false);
+                case "--no-hyper" -> o.hyper = noValue(name, inline, false);
+                case "--no-hsr" -> o.hsr = noValue(name, inline, false);
                 default -> {
                     String value = inline;
                     if (value == null) {
@@ -108,6 +139,35 @@ final class Options {
                 threads = (int) t;
             }
             case "--seed" -> seed = integer(name, value);
+            case "--data" -> structured = switch (value.toLowerCase(Locale.ROOT)) {
+                case "uniform" -> false;
+                case "structured" -> true;
+                default -> throw new UsageException(name + " " + value + ": expected uniform or structured");
+            };
+            case "--hyper-projections" -> {
+                long p = integer(name, value);
+                if (p < 1 || p > 16) {
+                    throw new UsageException(name + " " + value + ": expected 1..16");
+                }
+                hyperProjections = (int) p;
+            }
+            case "--approx-iters" -> approxIters = (int) Math.min(positive(name, value), 1_000_000);
+            case "--hyper-block" -> hyperBlock = (int) Math.min(positive(name, value), Integer.MAX_VALUE);
+            case "--hyper-samples" -> hyperSamples = (int) Math.min(positive(name, value), Integer.MAX_VALUE);
+            case "--hyper-min-seq-len" -> hyperMinSeqLen = (int) Math.min(positive(name, value), Integer.MAX_VALUE);
+            case "--hsr-alpha" -> hsrAlpha = (int) Math.min(positive(name, value), 64);
+            case "--hsr-bias" -> {
+                hsrBias = real(name, value);
+                if (!Double.isFinite(hsrBias)) {
+                    throw new UsageException(name + " " + value + ": expected a finite number");
+                }
+            }
+            case "--hsr-eps" -> {
+                hsrEps = real(name, value);
+                if (!(hsrEps > 0 && hsrEps < 1)) {
+                    throw new UsageException(name + " " + value + ": expected a number in (0, 1)");
+                }
+            }
             case "--dtype" -> dtype = switch (value.toLowerCase(Locale.ROOT)) {
                 case "f32", "fp32", "float32" -> DType.F32;
                 case "bf16", "bfloat16" -> DType.BF16;
@@ -149,6 +209,14 @@ final class Options {
             return Long.parseLong(value.trim());
         } catch (NumberFormatException e) {
             throw new UsageException(name + " " + value + ": not an integer");
+        }
+    }
+
+    private static double real(String name, String value) throws UsageException {
+        try {
+            return Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException(name + " " + value + ": not a number");
         }
     }
 

@@ -23,6 +23,16 @@ final class SampledReference {
 
     static Result check(Tensor q, Tensor k, Tensor v, Tensor out, boolean causal, float scale, int samples,
             long seed) {
+        return check(q, k, v, out, causal, scale, samples, seed, 0, 0);
+    }
+
+    /**
+     * As {@link #check(Tensor, Tensor, Tensor, Tensor, boolean, float, int, long)} for ReLU^α
+     * attention when {@code alpha >= 1}: weights {@code max(0, scale·q·k − bias)^α}, normalised,
+     * and a zero row when no key is above the bias. {@code alpha == 0} means softmax.
+     */
+    static Result check(Tensor q, Tensor k, Tensor v, Tensor out, boolean causal, float scale, int samples,
+            long seed, int alpha, double bias) {
         long b = q.shape(0), hq = q.shape(1), nq = q.shape(2), d = q.shape(3);
         long hkv = k.shape(1), nk = k.shape(2);
         long group = hq / hkv;
@@ -40,7 +50,26 @@ final class SampledReference {
                 qRow[(int) c] = at(q, bi, h, i, c);
             }
             java.util.Arrays.fill(ref, 0);
-            if (last >= 0) {
+            if (last >= 0 && alpha >= 1) {
+                double sum = 0;
+                for (long j = 0; j <= last; j++) {
+                    double dot = 0;
+                    for (long c = 0; c < d; c++) {
+                        dot += qRow[(int) c] * at(k, bi, kh, j, c);
+                    }
+                    double x = dot * scale - bias;
+                    scores[(int) j] = x > 0 ? Math.pow(x, alpha) : 0;
+                    sum += scores[(int) j];
+                }
+                for (long j = 0; sum > 0 && j <= last; j++) {
+                    double w = scores[(int) j] / sum;
+                    if (w != 0) {
+                        for (long c = 0; c < d; c++) {
+                            ref[(int) c] += w * at(v, bi, kh, j, c);
+                        }
+                    }
+                }
+            } else if (last >= 0) {
                 double max = Double.NEGATIVE_INFINITY;
                 for (long j = 0; j <= last; j++) {
                     double dot = 0;
@@ -79,7 +108,7 @@ final class SampledReference {
     }
 
     // Direct strided read: Tensor.getFloat's per-call index checks and varargs would dominate.
-    private static double at(Tensor t, long b, long h, long s, long c) {
+    static double at(Tensor t, long b, long h, long s, long c) {
         MemorySegment seg = t.segment();
         long idx = b * t.stride(0) + h * t.stride(1) + s * t.stride(2) + c * t.stride(3);
         if (t.dtype() == DType.F32) {

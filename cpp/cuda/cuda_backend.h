@@ -1,0 +1,57 @@
+// The CUDA backend as seen from the API layer (api.cpp, api_device.cpp), built only with
+// HA_HAVE_CUDA. Plain C++: no CUDA header leaks into the API files. The API layer has checked
+// the tensors' structure, shapes and dtypes (f16/bf16) and that every operand names the same
+// device; functions here check what needs the CUDA runtime (device present, pointers that are
+// memory of that device, the stream's device) and set the message with ha::fail.
+#pragma once
+#include <cstdint>
+
+#include "hyperattn.h"
+
+namespace ha::cuda {
+
+struct View {
+    void* data;
+    int64_t shape[4];
+    int64_t strides[4];
+};
+
+struct ExactProblem {
+    int32_t dtype;   // HA_DTYPE_F16 or HA_DTYPE_BF16
+    int32_t device;  // CUDA device id of every operand
+    View q, k, v, out;
+    float* lse;      // nullable, [B,Hq,Nq]
+    int64_t lse_strides[3];
+    float scale;     // resolved, > 0
+    bool causal;
+    void* stream;    // NULL: per-thread default stream, finished before returning
+};
+
+struct MergeProblem {
+    int32_t dtype;
+    int32_t device;
+    View out_a, out_b, out;
+    const float* lse_a; int64_t lse_a_strides[3];
+    const float* lse_b; int64_t lse_b_strides[3];
+    float* lse;         int64_t lse_strides[3];  // nullable
+    void* stream;
+};
+
+// HA_ERR_NO_DEVICE naming `what` when device `id` is absent, with CUDA's own reason.
+int32_t require_device(const char* what, int32_t id);
+
+int32_t device_count(int32_t* count);
+int32_t device_props(int32_t id, ha_device_props* props);
+int32_t alloc(int32_t id, int64_t bytes, void** ptr);
+int32_t free_memory(int32_t id, void* ptr);
+// Either side may be the host (device type HA_DEVICE_CPU) or a CUDA device.
+int32_t copy(void* dst, int32_t dst_type, int32_t dst_id, const void* src, int32_t src_type,
+             int32_t src_id, int64_t bytes, void* stream);
+int32_t stream_create(int32_t id, void** stream);
+int32_t stream_synchronize(int32_t id, void* stream);
+int32_t stream_destroy(int32_t id, void* stream);
+
+int32_t exact_forward(const ExactProblem& p);
+int32_t merge(const MergeProblem& p);
+
+}  // namespace ha::cuda

@@ -1,0 +1,334 @@
+// Split-KV decoding (flash-decoding) for few query rows: the keys are cut into splits, one CTA
+// per (split, row group, batch x kv head), and the G query heads that share a kv head are
+// packed into the CTA's 16 rows so each K/V byte is read once per split. Inside a CTA the four
+// warps take interleaved 16-key slices of each 64-key tile (three cp.async stages deep), keep
+// private softmax states, and fold them together through shared memory at the end. With more
+// than one split the per-split results (fp32, normalised, with their LSE) are combined by
+// combine_kernel with the LSE merge.
+#include <cmath>
+
+#include "hyperattn.h"
+#include "launch.h"
+#include "mma.cuh"
+
+namespace ha::cuda {
+namespace {
+
+constexpr int kWarps = 4, kThreads = kWarps * 32, kStages = 3;
+constexpr int KT = kDecodeKeyTile;        // keys per stage, 16 per warp
+constexpr int RG = kDecodeRowsPerGroup;   // packed query rows per CTA
+static_assert(KT == 16 * kWarps && RG == 16, "one m16 tile per warp, 16 keys per warp");
+
+template <int D>
+constexpr size_t decode_smem() {
+    const size_t pipe = size_t(RG + 2 * kStages * KT) * D * 2;
+    const size_t fold = size_t(kWarps) * RG * (D + 2) * 4;
+    return pipe > fold ? pipe : fold;
+}
+
+template <int D>
+__device__ __forceinline__ void load_kv_stage(uint16_t* sk, uint16_t* sv, const uint16_t* k,
+                                              const uint16_t* v, int k0, int kend,
+                                              int64_t krs, int64_t vrs, int tid) {
+    constexpr int CPR = D / 8, TOTAL = KT * CPR;
+    static_assert(TOTAL % kThreads == 0, "whole chunks per thread");
+#pragma unroll
+    for (int i = 0; i < TOTAL / kThreads; ++i) {
+        const int c = tid + i * kThreads, r = c / CPR, ch = c % CPR;
+        const bool ok = k0 + r < kend;
+        cp_async_16(smem_addr(sk + swz<D>(r, ch * 8)), ok ? k + int64_t(k0 + r) * krs + ch * 8 : k, ok);
+        cp_async_16(smem_addr(sv + swz<D>(r, ch * 8)), ok ? v + int64_t(k0 + r) * vrs + ch * 8 : v, ok);
+    }
+}
+
+template <class T, int D>
+__global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
+    constexpr int KSTEPS = D / 16;
+    extern __shared__ uint4 smem_u4[];
+    uint16_t* sQ = reinterpret_cast<uint16_t*>(smem_u4);
+    uint16_t* sK = sQ + RG * D;             // kStages buffers of KT x D
+    uint16_t* sV = sK + kStages * KT * D;   // kStages buffers of KT x D
+
+    const FwdArgs& f = a.f;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t4 = lane & 3;
+    const int split = blockIdx.x, rg = blockIdx.y;
+    const int b = int(blockIdx.z) / f.Hkv, kvh = int(blockIdx.z) % f.Hkv;
+    const int G = f.Hq / f.Hkv, Nq = f.Nq, Nk = f.Nk;
+    const int rows = G * Nq;                // packed row p: head kvh*G + p%G, query p/G
+    const int p0 = rg * RG;
+    const int p_end = min(rows, p0 + RG);
+    const int64_t diag = int64_t(Nk) - Nq;
+
+    int kbeg = split * a.chunk;
+    int kend = int64_t(kbeg) + a.chunk < Nk ? kbeg + a.chunk : Nk;
+    if (f.causal) {
+        const int64_t lim = int64_t((p_end - 1) / G) + diag + 1;  // last row's key limit
+        if (lim < kend) kend = lim < 0 ? 0 : int(lim);
+    }
+    const int ntiles = kend > kbeg ? (kend - kbeg + KT - 1) / KT : 0;
+
+    const uint16_t* k = static_cast<const uint16_t*>(f.k) + b * f.ks[0] + kvh * f.ks[1];
+    const uint16_t* v = static_cast<const uint16_t*>(f.v) + b * f.vs[0] + kvh * f.vs[1];
+
+    // Causal limit of this thread's two rows (rows past the packed count never store).
+    int64_t lim[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        const int p = p0 + g + r * 8;
+        lim[r] = p < rows ? int64_t(p / G) + diag : INT64_MAX;
+    }
+
+    if (ntiles > 0) {
+        // Q rows, zero past the packed count.
+        constexpr int QCH = RG * (D / 8);
+        for (int c = tid; c < QCH; c += kThreads) {
+            const int r = c / (D / 8), ch = c % (D / 8), p = p0 + r;
+            const bool ok = p < rows;
+            const uint16_t* src = static_cast<const uint16_t*>(f.q);
+            if (ok)
+                src += b * f.qs[0] + int64_t(kvh * G + p % G) * f.qs[1] +
+                       int64_t(p / G) * f.qs[2] + ch * 8;
+            cp_async_16(smem_addr(sQ + swz<D>(r, ch * 8)), src, ok);
+        }
+        cp_async_commit();
+#pragma unroll
+        for (int st = 0; st < kStages - 1; ++st) {
+            if (st < ntiles)
+                load_kv_stage<D>(sK + st * KT * D, sV + st * KT * D, k, v, kbeg + st * KT, kend,
+                                 f.ks[2], f.vs[2], tid);
+            cp_async_commit();
+        }
+    }
+
+    const float sl2 = f.scale * 1.4426950408889634f;
+    float o[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+    uint32_t qf[KSTEPS][4];
+
+    for (int it = 0; it < ntiles; ++it) {
+        cp_async_wait<kStages - 2>();  // Q and tiles 0..it have landed
+        __syncthreads();               // and every warp is done with tile it-1's buffer
+        if (it == 0) {
+#pragma unroll
+            for (int kk = 0; kk < KSTEPS; ++kk)
+                ldmatrix_x4(qf[kk], smem_addr(sQ + swz<D>(lane & 15, kk * 16 + (lane >> 4) * 8)));
+        }
+        {
+            const int nxt = it + kStages - 1;
+            if (nxt < ntiles) {
+                const int sb = nxt % kStages;
+                load_kv_stage<D>(sK + sb * KT * D, sV + sb * KT * D, k, v, kbeg + nxt * KT, kend,
+                                 f.ks[2], f.vs[2], tid);
+            }
+            cp_async_commit();
+        }
+
+        const int kw = kbeg + it * KT + warp * 16;  // this warp's 16 keys
+        if (kw >= kend) continue;                   // warp-uniform: past the split's end
+        const uint16_t* cK = sK + (it % kStages) * KT * D + warp * 16 * D;
+        const uint16_t* cV = sV + (it % kStages) * KT * D + warp * 16 * D;
+        // (warp * 16 rows keep the swizzle phase: 16 is a multiple of 8.)
+
+        float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; ++kk) {
+            uint32_t kb[4];
+            ldmatrix_x4(kb, smem_addr(cK + swz<D>((lane & 7) + ((lane >> 4) << 3),
+                                                  kk * 16 + ((lane >> 3) & 1) * 8)));
+            mma_16816<T>(s[0], qf[kk], kb[0], kb[1]);
+            mma_16816<T>(s[1], qf[kk], kb[2], kb[3]);
+        }
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int key = kw + nt * 8 + 2 * t4 + (e & 1);
+                if (key >= kend || (f.causal && int64_t(key) > lim[e >> 1])) s[nt][e] = -INFINITY;
+            }
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            float mx = fmaxf(m[r], fmaxf(fmaxf(s[0][2 * r], s[0][2 * r + 1]),
+                                         fmaxf(s[1][2 * r], s[1][2 * r + 1])));
+            mx = quad_max(mx);
+            const float alpha = m[r] == -INFINITY ? 0.f : fast_exp2((m[r] - mx) * sl2);
+            const float msc = mx == -INFINITY ? 0.f : mx * sl2;
+            m[r] = mx;
+            float rs = 0.f;
+#pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                const float p0v = fast_exp2(fmaf(s[nt][2 * r], sl2, -msc));
+                const float p1v = fast_exp2(fmaf(s[nt][2 * r + 1], sl2, -msc));
+                s[nt][2 * r] = p0v;
+                s[nt][2 * r + 1] = p1v;
+                rs += p0v + p1v;
+            }
+            l[r] = l[r] * alpha + rs;
+#pragma unroll
+            for (int dt = 0; dt < D / 8; ++dt) {
+                o[dt][2 * r] *= alpha;
+                o[dt][2 * r + 1] *= alpha;
+            }
+        }
+        uint32_t pa[4];
+        pa[0] = Elem<T>::pack(s[0][0], s[0][1]);
+        pa[1] = Elem<T>::pack(s[0][2], s[0][3]);
+        pa[2] = Elem<T>::pack(s[1][0], s[1][1]);
+        pa[3] = Elem<T>::pack(s[1][2], s[1][3]);
+#pragma unroll
+        for (int dp = 0; dp < D / 16; ++dp) {
+            uint32_t vb[4];
+            ldmatrix_x4_trans(vb, smem_addr(cV + swz<D>((lane & 7) + ((lane >> 3) & 1) * 8,
+                                                        dp * 16 + (lane >> 4) * 8)));
+            mma_16816<T>(o[2 * dp], pa, vb[0], vb[1]);
+            mma_16816<T>(o[2 * dp + 1], pa, vb[2], vb[3]);
+        }
+    }
+
+    // Fold the four warps' states: shared memory is free once every copy has landed.
+    cp_async_wait<0>();
+    __syncthreads();
+    float* fo = reinterpret_cast<float*>(smem_u4);   // [warp][row][D]
+    float* fm = fo + kWarps * RG * D;                // [warp][row]
+    float* fl = fm + kWarps * RG;                    // [warp][row]
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        const int row = g + r * 8;
+        const float lsum = quad_sum(l[r]);
+        float* dst = fo + (warp * RG + row) * D;
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt) {
+            dst[dt * 8 + 2 * t4] = o[dt][2 * r];
+            dst[dt * 8 + 2 * t4 + 1] = o[dt][2 * r + 1];
+        }
+        if (t4 == 0) {
+            fm[warp * RG + row] = m[r];
+            fl[warp * RG + row] = lsum;
+        }
+    }
+    __syncthreads();
+
+    const int64_t R_total = int64_t(f.B) * f.Hq * Nq;
+    for (int e = tid; e < RG * D; e += kThreads) {
+        const int row = e / D, d = e % D, p = p0 + row;
+        if (p >= rows) continue;
+        float M = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) M = fmaxf(M, fm[w * RG + row]);
+        float L = 0.f, acc = 0.f;
+        if (M != -INFINITY) {
+#pragma unroll
+            for (int w = 0; w < kWarps; ++w) {
+                const float mw = fm[w * RG + row];
+                const float c = mw == -INFINITY ? 0.f : fast_exp2((mw - M) * sl2);
+                L += c * fl[w * RG + row];
+                acc += c * fo[(w * RG + row) * D + d];
+            }
+        }
+        const float val = L > 0.f ? acc / L : 0.f;
+        const float lse = L > 0.f ? M * f.scale + logf(L) : -INFINITY;
+        const int qh = kvh * G + p % G, qi = p / G;
+        if (a.splits == 1) {
+            uint16_t* out = static_cast<uint16_t*>(f.out);
+            const T tv = Elem<T>::from_float(val);
+            out[b * f.os[0] + qh * f.os[1] + int64_t(qi) * f.os[2] + d] =
+                *reinterpret_cast<const uint16_t*>(&tv);
+            if (d == 0 && f.lse) f.lse[b * f.ls[0] + qh * f.ls[1] + int64_t(qi) * f.ls[2]] = lse;
+        } else {
+            const int64_t grow = (int64_t(b) * f.Hq + qh) * Nq + qi;
+            a.partial_o[(split * R_total + grow) * D + d] = val;
+            if (d == 0) a.partial_lse[split * R_total + grow] = lse;
+        }
+    }
+}
+
+// One warp per output row: weights exp(lse_s - lse) of the splits, then the weighted sum.
+template <class T>
+__global__ void __launch_bounds__(128) combine_kernel(const DecodeArgs a) {
+    __shared__ float wts[4][kMaxSplits];
+    const FwdArgs& f = a.f;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t R_total = int64_t(f.B) * f.Hq * f.Nq;
+    const int64_t grow = int64_t(blockIdx.x) * 4 + warp;
+    if (grow >= R_total) return;  // whole warps only; no block-wide barrier below
+    const int S = a.splits, D = f.D;
+    const int qi = int(grow % f.Nq);
+    const int qh = int((grow / f.Nq) % f.Hq);
+    const int b = int(grow / (int64_t(f.Nq) * f.Hq));
+
+    float M = -INFINITY;
+    for (int s = lane; s < S; s += 32) M = fmaxf(M, a.partial_lse[s * R_total + grow]);
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) M = fmaxf(M, __shfl_xor_sync(0xffffffffu, M, off));
+    float lse = -INFINITY;
+    if (M != -INFINITY) {
+        float sum = 0.f;
+        for (int s = lane; s < S; s += 32) sum += expf(a.partial_lse[s * R_total + grow] - M);
+#pragma unroll
+        for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+        lse = M + logf(sum);
+    }
+    for (int s = lane; s < S; s += 32) {
+        const float ls = a.partial_lse[s * R_total + grow];
+        wts[warp][s] = (lse == -INFINITY || ls == -INFINITY) ? 0.f : expf(ls - lse);
+    }
+    __syncwarp();
+    uint16_t* out = static_cast<uint16_t*>(f.out) + b * f.os[0] + qh * f.os[1] + int64_t(qi) * f.os[2];
+    for (int d = lane; d < D; d += 32) {
+        float acc = 0.f;
+        for (int s = 0; s < S; ++s) {
+            const float w = wts[warp][s];
+            if (w != 0.f) acc += w * a.partial_o[(s * R_total + grow) * D + d];
+        }
+        const T tv = Elem<T>::from_float(acc);
+        out[d] = *reinterpret_cast<const uint16_t*>(&tv);
+    }
+    if (lane == 0 && f.lse) f.lse[b * f.ls[0] + qh * f.ls[1] + int64_t(qi) * f.ls[2]] = lse;
+}
+
+template <class T, int D>
+cudaError_t launch_decode_t(const DecodeArgs& a, cudaStream_t stream) {
+    constexpr size_t smem = decode_smem<D>();
+    static_assert(smem <= 227 * 1024, "shared memory");
+    cudaError_t e = cudaFuncSetAttribute(decode_kernel<T, D>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    if (e != cudaSuccess) return e;
+    const FwdArgs& f = a.f;
+    const int groups = (f.Hq / f.Hkv * f.Nq + RG - 1) / RG;
+    const int64_t z = int64_t(f.B) * f.Hkv;
+    if (groups > 65535 || z > 65535 || a.splits > kMaxSplits) return cudaErrorInvalidConfiguration;
+    decode_kernel<T, D><<<dim3(unsigned(a.splits), unsigned(groups), unsigned(z)), kThreads, smem,
+                          stream>>>(a);
+    return cudaGetLastError();
+}
+
+template <class T>
+cudaError_t launch_decode_d(const DecodeArgs& a, cudaStream_t stream) {
+    if (a.f.D == 64) return launch_decode_t<T, 64>(a, stream);
+    if (a.f.D == 128) return launch_decode_t<T, 128>(a, stream);
+    return cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+cudaError_t launch_decode(int32_t dtype, const DecodeArgs& a, cudaStream_t stream) {
+    return dtype == HA_DTYPE_F16 ? launch_decode_d<__half>(a, stream)
+                                         : launch_decode_d<__nv_bfloat16>(a, stream);
+}
+
+size_t decode_smem_bytes(int D) { return D == 64 ? decode_smem<64>() : decode_smem<128>(); }
+
+cudaError_t launch_combine(int32_t dtype, const DecodeArgs& a, cudaStream_t stream) {
+    const int64_t rows = int64_t(a.f.B) * a.f.Hq * a.f.Nq;
+    const int64_t blocks = (rows + 3) / 4;
+    if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+    if (dtype == HA_DTYPE_F16)
+        combine_kernel<__half><<<unsigned(blocks), 128, 0, stream>>>(a);
+    else
+        combine_kernel<__nv_bfloat16><<<unsigned(blocks), 128, 0, stream>>>(a);
+    return cudaGetLastError();
+}
+
+}  // namespace ha::cuda

@@ -1,0 +1,218 @@
+// A GPU-machine helper that links only against libhyperattn (no CUDA headers):
+//   probe sanitize   every CUDA kernel path once on small odd shapes, statuses checked; meant
+//                    to run under compute-sanitizer (memcheck, racecheck, synccheck, initcheck).
+//                    Values are checked by the native harness, not here.
+//   probe bench      native timing of the forward and decode cases of bench_sdpa.py: calls
+//                    enqueued on a stream from ha_stream_create, wall clock around the batch
+//                    plus a final ha_stream_synchronize, median of 5 batches.
+// Exit status 0 only if every call returned HA_OK.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hyperattn.h"
+
+namespace {
+
+int g_errors = 0;
+
+bool ok(int32_t st, const char* what) {
+    if (st == HA_OK) return true;
+    std::fprintf(stderr, "FAILED %s: status %d: %s\n", what, st, ha_last_error());
+    ++g_errors;
+    return false;
+}
+
+uint16_t bf16_bits(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return uint16_t(u >> 16);
+}
+
+// Round to nearest even; |f| < 65504 and no NaN here.
+uint16_t f16_bits(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax < 0x38800000u) {  // subnormal range
+        float af;
+        std::memcpy(&af, &ax, 4);
+        return uint16_t(sign | uint32_t(std::nearbyint(af * 16777216.0f)));
+    }
+    uint32_t r = ax - 0x38000000u;
+    r += 0xfffu + ((r >> 13) & 1u);
+    return uint16_t(sign | (r >> 13));
+}
+
+// A [b,h,s,d] device tensor (or [b,s,h,d] when bshd; rows padded by `pad` elements), filled
+// with N(0,1) values, or with NaN bits when it is an output.
+struct Dev {
+    void* ptr = nullptr;
+    ha_tensor t{};
+    Dev(int32_t dtype, int64_t b, int64_t h, int64_t s, int64_t d, bool bshd, bool fill,
+        int64_t pad = 0) {
+        const int64_t row = d + pad;
+        t.dtype = dtype;
+        t.device_type = HA_DEVICE_CUDA;
+        t.shape[0] = b; t.shape[1] = h; t.shape[2] = s; t.shape[3] = d;
+        if (bshd) {
+            t.strides[3] = 1; t.strides[1] = row; t.strides[2] = h * row; t.strides[0] = s * h * row;
+        } else {
+            t.strides[3] = 1; t.strides[2] = row; t.strides[1] = s * row; t.strides[0] = h * s * row;
+        }
+        const int64_t n = std::max<int64_t>(1, b * h * s * row);
+        ok(ha_device_alloc(HA_DEVICE_CUDA, 0, n * 2, &ptr), "alloc");
+        t.data = ptr;
+        std::vector<uint16_t> host(size_t(n), 0x7fc0);  // NaN where nothing is written
+        if (fill) {
+            std::mt19937 rng(uint32_t(n * 31 + d));
+            std::normal_distribution<float> nd(0.f, 1.f);
+            for (auto& x : host) x = dtype == HA_DTYPE_BF16 ? bf16_bits(nd(rng)) : f16_bits(nd(rng));
+        }
+        ok(ha_memcpy(ptr, HA_DEVICE_CUDA, 0, host.data(), HA_DEVICE_CPU, 0, n * 2, nullptr), "upload");
+    }
+    ~Dev() { ha_device_free(HA_DEVICE_CUDA, 0, ptr); }
+    Dev(const Dev&) = delete;
+    Dev& operator=(const Dev&) = delete;
+};
+
+struct Lse {
+    void* ptr = nullptr;
+    ha_tensor t{};
+    Lse(int64_t b, int64_t h, int64_t s) {
+        t.dtype = HA_DTYPE_F32;
+        t.device_type = HA_DEVICE_CUDA;
+        t.shape[0] = b; t.shape[1] = h; t.shape[2] = s; t.shape[3] = 1;
+        t.strides[3] = 1; t.strides[2] = 1; t.strides[1] = s; t.strides[0] = h * s;
+        ok(ha_device_alloc(HA_DEVICE_CUDA, 0, std::max<int64_t>(4, b * h * s * 4), &ptr), "alloc lse");
+        t.data = ptr;
+    }
+    ~Lse() { ha_device_free(HA_DEVICE_CUDA, 0, ptr); }
+};
+
+int32_t attention(Dev& q, Dev& k, Dev& v, Dev& o, Lse* l, bool causal, void* stream) {
+    ha_exact_params p;
+    ha_exact_params_init(&p);
+    p.causal = causal;
+    p.stream = stream;
+    return ha_attention_exact(&q.t, &k.t, &v.t, &o.t, l ? &l->t : nullptr, &p);
+}
+
+int sanitize() {
+    struct Case {
+        int64_t B, Hq, Hkv, Nq, Nk, D;
+        bool causal, bshd;
+        int64_t pad;
+        const char* path;
+    };
+    const Case cases[] = {
+        {1, 2, 1, 130, 77, 64, true, false, 0, "Fast64, causal, Nq > Nk"},
+        {2, 4, 2, 129, 200, 128, false, true, 0, "Fast128, bshd, GQA"},
+        {1, 2, 2, 70, 130, 128, true, false, 0, "Fast128 causal"},
+        {1, 3, 1, 33, 70, 256, true, false, 0, "Aligned256"},
+        {1, 2, 1, 40, 50, 80, false, false, 0, "Aligned256 with D = 80"},
+        {1, 2, 1, 33, 47, 7, false, false, 0, "Strided256, odd D"},
+        {1, 2, 2, 20, 45, 64, true, false, 3, "Strided256, padded rows"},
+        {1, 32, 8, 1, 5000, 128, false, false, 0, "decode, splits + combine"},
+        {1, 8, 1, 4, 3001, 64, true, false, 0, "decode, 2 row groups, causal"},
+        {1, 2, 2, 1, 63, 128, false, true, 0, "decode, one split, direct"},
+        {1, 2, 1, 4, 0, 64, false, false, 0, "no keys"},
+    };
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16})
+        for (const Case& c : cases) {
+            Dev q(dtype, c.B, c.Hq, c.Nq, c.D, c.bshd, true, c.pad);
+            Dev k(dtype, c.B, c.Hkv, c.Nk, c.D, c.bshd, true, c.pad);
+            Dev v(dtype, c.B, c.Hkv, c.Nk, c.D, c.bshd, true, c.pad);
+            Dev o(dtype, c.B, c.Hq, c.Nq, c.D, c.bshd, false, c.pad);
+            Lse l(c.B, c.Hq, c.Nq);
+            const std::string what = std::string("exact: ") + c.path;
+            ok(attention(q, k, v, o, &l, c.causal, nullptr), what.c_str());
+        }
+    // Merge in place and out of place.
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+        Dev q(dtype, 1, 4, 19, 64, false, true), k(dtype, 1, 2, 57, 64, false, true), v(dtype, 1, 2, 57, 64, false, true);
+        Dev a(dtype, 1, 4, 19, 64, false, false), b(dtype, 1, 4, 19, 64, true, false), o(dtype, 1, 4, 19, 64, false, false);
+        Lse la(1, 4, 19), lb(1, 4, 19), lo(1, 4, 19);
+        ok(attention(q, k, v, a, &la, false, nullptr), "merge input a");
+        ok(attention(q, k, v, b, &lb, true, nullptr), "merge input b");
+        ok(ha_merge(&a.t, &la.t, &b.t, &lb.t, &o.t, &lo.t, nullptr), "merge");
+        ok(ha_merge(&a.t, &la.t, &b.t, &lb.t, &a.t, &la.t, nullptr), "merge in place");
+    }
+    std::printf("sanitize: %d failed calls\n", g_errors);
+    return g_errors == 0 ? 0 : 1;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+int bench() {
+    void* stream = nullptr;
+    if (!ok(ha_stream_create(0, &stream), "stream")) return 1;
+    struct Fwd {
+        int64_t B, H, N;
+        bool causal;
+    };
+    const int64_t D = 128;
+    std::printf("| case | ms (median of 5 batches) | TFLOP/s or GB/s |\n|---|---|---|\n");
+    for (const Fwd& f : {Fwd{8, 16, 4096, false}, Fwd{8, 16, 4096, true}, Fwd{1, 16, 16384, false},
+                         Fwd{1, 16, 16384, true}}) {
+        Dev q(HA_DTYPE_BF16, f.B, f.H, f.N, D, false, true), k(HA_DTYPE_BF16, f.B, f.H, f.N, D, false, true);
+        Dev v(HA_DTYPE_BF16, f.B, f.H, f.N, D, false, true), o(HA_DTYPE_BF16, f.B, f.H, f.N, D, false, false);
+        const double pairs = f.causal ? double(f.N) * (f.N + 1) / 2 : double(f.N) * f.N;
+        const double flops = 4.0 * pairs * D * f.B * f.H;
+        for (int i = 0; i < 3; ++i) ok(attention(q, k, v, o, nullptr, f.causal, stream), "warm-up");
+        ok(ha_stream_synchronize(0, stream), "sync");
+        std::vector<double> ms;
+        const int iters = 10;
+        for (int rep = 0; rep < 5; ++rep) {
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < iters; ++i) ok(attention(q, k, v, o, nullptr, f.causal, stream), "forward");
+            ok(ha_stream_synchronize(0, stream), "sync");
+            ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters);
+        }
+        const double t = median(ms);
+        std::printf("| native forward bf16 B=%lld H=%lld N=%lld D=128 %s | %.3f | %.1f TFLOP/s |\n", (long long)f.B,
+                    (long long)f.H, (long long)f.N, f.causal ? "causal" : "full", t, flops / t / 1e9);
+    }
+    {
+        const int64_t Nk = 131072, Hq = 32, Hkv = 8;
+        Dev q(HA_DTYPE_BF16, 1, Hq, 1, D, false, true), k(HA_DTYPE_BF16, 1, Hkv, Nk, D, false, true);
+        Dev v(HA_DTYPE_BF16, 1, Hkv, Nk, D, false, true), o(HA_DTYPE_BF16, 1, Hq, 1, D, false, false);
+        const double bytes = 2.0 * Hkv * Nk * D * 2 + 2.0 * Hq * D * 2;
+        for (int i = 0; i < 3; ++i) ok(attention(q, k, v, o, nullptr, false, stream), "warm-up");
+        ok(ha_stream_synchronize(0, stream), "sync");
+        std::vector<double> ms;
+        const int iters = 50;
+        for (int rep = 0; rep < 5; ++rep) {
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < iters; ++i) ok(attention(q, k, v, o, nullptr, false, stream), "decode");
+            ok(ha_stream_synchronize(0, stream), "sync");
+            ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters);
+        }
+        const double t = median(ms);
+        std::printf("| native decode bf16 Hq=32 Hkv=8 Nk=131072 D=128 | %.4f | %.0f GB/s |\n", t, bytes / t / 1e6);
+    }
+    ok(ha_stream_destroy(0, stream), "stream destroy");
+    return g_errors == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::string mode = argc > 1 ? argv[1] : "";
+    int32_t n = 0;
+    if (!ok(ha_cuda_device_count(&n), "device count")) return 2;
+    if (mode == "sanitize") return sanitize();
+    if (mode == "bench") return bench();
+    std::fprintf(stderr, "usage: probe sanitize|bench\n");
+    return 2;
+}

@@ -360,7 +360,7 @@ std::vector<unsigned char> element_bytes(const HostTensor& t) {
 // ---- recall --------------------------------------------------------------------------------------
 TEST(hsr_report_equals_exact_brute_force) {
     auto& g = rng();
-    const int kCases = 1500;
+    const int kCases = 2500;
     int failures = 0;
     int64_t reported = 0, ambiguous_families = 0;
     for (int c = 0; c < kCases; ++c) {

@@ -1,7 +1,9 @@
 // HSR queries over a key index.
 //
-// Work unit: up to kMaxRows query rows of one (batch, kv head) — the GQA heads of one or a few
-// positions — that share every key read. A unit
+// Work unit: query rows of one (batch, kv head) that share every key read: when decoding, the
+// GQA heads of one or a few positions (up to kMaxRows); when prefilling, one row (compute-bound:
+// rows would pay for each other's blocks), after a probe of a few units decides whether the
+// whole problem goes dense. A unit
 //  1. bounds every sealed block for each of its rows (guarded ball bound, refined by the box
 //     bound where it matters);
 //  2. chooses blocks: for ReLU and reporting, those whose bound reaches the threshold; for
@@ -11,7 +13,9 @@
 //     results merge in a fixed order, so results never depend on the thread count;
 //  4. falls back when the blocks to visit are a large fraction of the cache: ReLU scans every
 //     key in cache order (still reading only the values of keys with weight), softmax calls the
-//     dense exact kernel (dropped mass 0).
+//     dense exact kernel (dropped mass 0). Softmax decides from the bounds alone when even the
+//     most favourable kept mass could not certify a small set (flat rows fall back before any
+//     key is read), otherwise after the first round.
 //
 // Softmax certificate, per row (log2 units, m the running max of computed scaled scores):
 //   kept mass   S >= S_low = Sd·(1 − kappa)·2^-err   (Sd: the computed sum of 2^(x − m))
@@ -19,7 +23,10 @@
 //   p_D = D/(S + D) <= R/(S_low + R), and we stop only when that is <= eps.
 // kappa covers the float sums and err the float scores (dot_err) and exp2 rounding. Blocks
 // are bucketed by 2^(c·(U_b − U_max)) (one bucket per factor of 2), whose suffix sums give R
-// for "everything below level L" in O(1).
+// for "everything below level L" in O(1). Rounds: the tail and each row's top kRound0Blocks
+// first, then whole levels, growing at most geometrically, until every row is certified.
+// The error bound: o − ô = Σ_{dropped b} P_b·(μ_b − ô) with P_b <= R_b/S_low and μ_b inside
+// the block's value range, so |o_d − ô_d| <= Σ_b R_b/S_low · max(vmax_b,d − ô_d, ô_d − vmin_b,d).
 #include "cpu/hsr/engine.h"
 
 #include <xmmintrin.h>
@@ -55,8 +62,8 @@ constexpr double kFallbackPrefill = 0.2;
 constexpr double kBoxWindow = 12.0;       // box refinement for bounds within 2^12 of the top
 constexpr size_t kBoxMaxBand = 512;      // ... for at most this many blocks per row
 constexpr int64_t kBoxTrial = 64;         // ReLU/report: box tries before judging its use
-constexpr int kTopDev = 16;
-constexpr int64_t kProbeUnits = 48;       // prefill: units tried before choosing the path               // dropped blocks given their own value range
+constexpr int kTopDev = 16;               // dropped blocks given their own value range
+constexpr int64_t kProbeUnits = 48;       // prefill: units tried before choosing the path
 constexpr double kLog2e = 1.4426950408889634;
 constexpr int64_t kWaveBytes = int64_t(256) << 20;
 
@@ -247,9 +254,11 @@ void plan_threshold(const Ctx& cx, Unit& u, double t) {
         (cx.force_scan || double(cand_keys) > cx.fallback_frac * double(sealed_keys(h)))) {
         // Dense scan in cache order: every key's score, values only where the weight is not 0.
         u.scan = true;
-        const int64_t sealed = sealed_keys(h);
-        for (int64_t j0 = 0; j0 < sealed; j0 += cx.bs)
-            u.items.push_back(Item{nullptr, j0, int32_t(std::min<int64_t>(cx.bs, sealed - j0)), -1, -1});
+        int64_t seen = 0;  // keys any row of the unit may see (causal)
+        for (int r = 0; r < u.R; ++r) seen = std::max(seen, u.lim[r]);
+        const int64_t end = std::min(sealed_keys(h), seen);
+        for (int64_t j0 = 0; j0 < end; j0 += cx.bs)
+            u.items.push_back(Item{nullptr, j0, int32_t(std::min<int64_t>(cx.bs, end - j0)), -1, -1});
         u.visited_list.clear();
     } else {
         for (int32_t blk : cand) u.items.push_back(block_item(cx, h, blk));

@@ -1,13 +1,16 @@
-// Building and extending the key index: balanced 2-means bisection regroups keys into blocks,
-// then each block gets its outward-rounded bounds (see key_index.h).
+// Building and extending the key index: 2-means bisection regroups keys into blocks, then each
+// block gets its outward-rounded bounds (see key_index.h).
 //
-// Regrouping: a segment of keys is split recursively in two along the direction between two
-// 2-means centroids (found on a sample of <= 1024 keys, kmeans_iters Lloyd passes), at a
-// multiple of block_size, until every part is one block. Splitting at a fixed count keeps
-// every sealed block full; the ordering inside the bisection tree keeps similar blocks
-// adjacent. The keys are clustered from a bf16 copy (only the grouping depends on it; the
-// bounds come from the stored keys). Everything depends on the data and the seed alone, so
-// the index is the same for any thread count.
+// Regrouping: a segment of keys is split recursively in two where two 2-means centroids meet
+// (centroids found on a sample of <= 1024 keys, seeded by a diameter guess, kmeans_iters Lloyd
+// passes), until every part holds at most block_size keys. Splitting where the data separates
+// keeps distinct clusters out of each other's blocks (a mixed block's radius, hence its
+// bound, would be as wide as the gap); only a sliver split of a large segment is replaced by a
+// split at half, rounded to whole blocks, which bounds the recursion depth. Partitions stream
+// rows through a second buffer (sequential reads and writes). The keys are clustered from a
+// bf16 copy (only the grouping depends on it; the bounds come from the stored keys). The
+// result depends on the data and the seed alone, so the index is the same for any thread
+// count; heads are built in parallel, one per thread, within a memory budget.
 #include "cpu/hsr/key_index.h"
 
 #include <algorithm>

@@ -46,55 +46,10 @@ int32_t check_cuda_seq(const char* name, int64_t n) {
 
 int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                    const ha_tensor* out, const ha_tensor* lse, const ha_exact_params* params) {
-    ha::Span sq, sk, sv, so, sl;
-    HA_TRY(ha::check_tensor_any_device("q", q, &sq));
-    HA_TRY(ha::check_tensor_any_device("k", k, &sk));
-    HA_TRY(ha::check_tensor_any_device("v", v, &sv));
-    HA_TRY(ha::check_tensor_any_device("out", out, &so));
-    HA_TRY(ha::check_same_device("k", k, "q", q));
-    HA_TRY(ha::check_same_device("v", v, "q", q));
-    HA_TRY(ha::check_same_device("out", out, "q", q));
+    HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::AnyDevice,
+                                    check_dtype_for_device));
     const bool on_cuda = q->device_type == HA_DEVICE_CUDA;
-
-    for (auto [name, t] : {std::pair{"k", k}, {"v", v}, {"out", out}})
-        if (t->dtype != q->dtype)
-            return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from q's %s", name,
-                        ha::dtype_name(t->dtype), ha::dtype_name(q->dtype));
-    HA_TRY(check_dtype_for_device("q", q));
-
-    const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], D = q->shape[3];
-    const int64_t Hkv = k->shape[1];
-    if (B < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: batch must be >= 1, got %" PRId64, B);
-    if (Hq < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: heads must be >= 1, got %" PRId64, Hq);
-    if (D < 1 || D > 256)
-        return fail(HA_ERR_INVALID_ARGUMENT, "q: head_dim must be in 1..256, got %" PRId64, D);
-    if (k->shape[0] != B)
-        return fail(HA_ERR_INVALID_ARGUMENT, "k: batch %" PRId64 " differs from q's %" PRId64,
-                    k->shape[0], B);
-    if (Hkv < 1) return fail(HA_ERR_INVALID_ARGUMENT, "k: heads must be >= 1, got %" PRId64, Hkv);
-    if (k->shape[3] != D)
-        return fail(HA_ERR_INVALID_ARGUMENT, "k: head_dim %" PRId64 " differs from q's %" PRId64,
-                    k->shape[3], D);
-    if (Hq % Hkv != 0)
-        return fail(HA_ERR_INVALID_ARGUMENT,
-                    "q: heads %" PRId64 " not divisible by kv heads %" PRId64
-                    " (GQA needs a whole number of query heads per kv head)",
-                    Hq, Hkv);
-    HA_TRY(ha::check_same_shape("v", v, "k", k));
-    HA_TRY(ha::check_same_shape("out", out, "q", q));
-    HA_TRY(ha::check_no_self_overlap("out", out));
-    HA_TRY(check_disjoint("out", so, "q", sq));
-    HA_TRY(check_disjoint("out", so, "k", sk));
-    HA_TRY(check_disjoint("out", so, "v", sv));
-    if (lse) {
-        HA_TRY(ha::check_lse_any_device("lse", lse, B, Hq, Nq, &sl));
-        HA_TRY(ha::check_same_device("lse", lse, "q", q));
-        HA_TRY(ha::check_no_self_overlap("lse", lse));
-        HA_TRY(check_disjoint("lse", sl, "q", sq));
-        HA_TRY(check_disjoint("lse", sl, "k", sk));
-        HA_TRY(check_disjoint("lse", sl, "v", sv));
-        HA_TRY(check_disjoint("lse", sl, "out", so));
-    }
+    const int64_t Nq = q->shape[2], D = q->shape[3];
 
     ha_exact_params defaults;
     ha_exact_params_init(&defaults);
@@ -112,7 +67,7 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
 #ifdef HA_HAVE_CUDA
         HA_TRY(check_cuda_seq("q", Nq));
         HA_TRY(check_cuda_seq("k", k->shape[2]));
-        if (B * std::max(Hq, Hkv) > (int64_t(1) << 30))
+        if (q->shape[0] * std::max(q->shape[1], k->shape[1]) > (int64_t(1) << 30))
             return fail(HA_ERR_UNSUPPORTED,
                         "q: batch x heads exceeds 2^30, the CUDA backend's limit");
         ha::cuda::ExactProblem cp{};

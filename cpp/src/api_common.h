@@ -55,6 +55,18 @@ inline int32_t check_disjoint(const char* out_name, const ha::Span& out, const c
     return HA_OK;
 }
 
+// Where an operation's operands may live: the CPU only (HyperAttention, HSR) or any device,
+// all operands on one (exact attention).
+enum class Placement { CpuOnly, AnyDevice };
+using DtypeCheck = int32_t (*)(const char* name, const ha_tensor* t);
+
+// q, k, v, out and the optional lse of an attention call: structure, one device, one dtype
+// (whose support check_dtype decides), agreeing shapes, GQA divisibility, head_dim 1..256, and
+// outputs that overlap neither each other nor any input. Defined in api_operands.cpp.
+int32_t check_attention_operands(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                 const ha_tensor* out, const ha_tensor* lse, Placement where,
+                                 DtypeCheck check_dtype);
+
 }  // namespace ha::api
 
 #define HA_TRY(expr)                          \

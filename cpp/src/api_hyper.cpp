@@ -10,54 +10,6 @@ namespace {
 using ha::fail;
 using namespace ha::api;
 
-int32_t check_operands(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
-                       const ha_tensor* out, const ha_tensor* lse) {
-    ha::Span sq, sk, sv, so, sl;
-    HA_TRY(ha::check_tensor("q", q, &sq));
-    HA_TRY(ha::check_tensor("k", k, &sk));
-    HA_TRY(ha::check_tensor("v", v, &sv));
-    HA_TRY(ha::check_tensor("out", out, &so));
-    for (auto [name, t] : {std::pair{"k", k}, {"v", v}, {"out", out}})
-        if (t->dtype != q->dtype)
-            return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from q's %s", name,
-                        ha::dtype_name(t->dtype), ha::dtype_name(q->dtype));
-    HA_TRY(check_backend_dtype("q", q));
-
-    const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], D = q->shape[3];
-    const int64_t Hkv = k->shape[1];
-    if (B < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: batch must be >= 1, got %" PRId64, B);
-    if (Hq < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: heads must be >= 1, got %" PRId64, Hq);
-    if (D < 1 || D > 256)
-        return fail(HA_ERR_INVALID_ARGUMENT, "q: head_dim must be in 1..256, got %" PRId64, D);
-    if (k->shape[0] != B)
-        return fail(HA_ERR_INVALID_ARGUMENT, "k: batch %" PRId64 " differs from q's %" PRId64,
-                    k->shape[0], B);
-    if (Hkv < 1) return fail(HA_ERR_INVALID_ARGUMENT, "k: heads must be >= 1, got %" PRId64, Hkv);
-    if (k->shape[3] != D)
-        return fail(HA_ERR_INVALID_ARGUMENT, "k: head_dim %" PRId64 " differs from q's %" PRId64,
-                    k->shape[3], D);
-    if (Hq % Hkv != 0)
-        return fail(HA_ERR_INVALID_ARGUMENT,
-                    "q: heads %" PRId64 " not divisible by kv heads %" PRId64
-                    " (GQA needs a whole number of query heads per kv head)",
-                    Hq, Hkv);
-    HA_TRY(ha::check_same_shape("v", v, "k", k));
-    HA_TRY(ha::check_same_shape("out", out, "q", q));
-    HA_TRY(ha::check_no_self_overlap("out", out));
-    HA_TRY(check_disjoint("out", so, "q", sq));
-    HA_TRY(check_disjoint("out", so, "k", sk));
-    HA_TRY(check_disjoint("out", so, "v", sv));
-    if (lse) {
-        HA_TRY(ha::check_lse("lse", lse, B, Hq, Nq, &sl));
-        HA_TRY(ha::check_no_self_overlap("lse", lse));
-        HA_TRY(check_disjoint("lse", sl, "q", sq));
-        HA_TRY(check_disjoint("lse", sl, "k", sk));
-        HA_TRY(check_disjoint("lse", sl, "v", sv));
-        HA_TRY(check_disjoint("lse", sl, "out", so));
-    }
-    return HA_OK;
-}
-
 int32_t check_params(const ha_hyper_params* p) {
     if (!std::isfinite(p->scale) || p->scale < 0.0f)
         return fail(HA_ERR_INVALID_ARGUMENT,
@@ -85,7 +37,7 @@ int32_t check_params(const ha_hyper_params* p) {
 
 int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                    const ha_tensor* out, const ha_tensor* lse, const ha_hyper_params* params) {
-    HA_TRY(check_operands(q, k, v, out, lse));
+    HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::CpuOnly, check_backend_dtype));
     ha_hyper_params defaults;
     ha_hyper_params_init(&defaults);
     const ha_hyper_params* p = params ? params : &defaults;

@@ -54,14 +54,10 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     ha_exact_params defaults;
     ha_exact_params_init(&defaults);
     const ha_exact_params* p = params ? params : &defaults;
-    if (!std::isfinite(p->scale) || p->scale < 0.0f)
-        return fail(HA_ERR_INVALID_ARGUMENT,
-                    "params.scale: must be finite and > 0 (or 0 for 1/sqrt(head_dim)), got %g",
-                    static_cast<double>(p->scale));
+    HA_TRY(check_scale(p->scale));
     if (p->causal != 0 && p->causal != 1)
         return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
-    const float scale =
-        p->scale != 0.0f ? p->scale : static_cast<float>(1.0 / std::sqrt(double(D)));
+    const float scale = resolve_scale(p->scale, D);
 
     if (on_cuda) {
 #ifdef HA_HAVE_CUDA
@@ -91,17 +87,7 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
         return fail(HA_ERR_INVALID_ARGUMENT, "params.stream: must be NULL for CPU tensors");
 
     if (Nq == 0) return HA_OK;
-    ha::cpu::ExactProblem prob{};
-    prob.dtype = q->dtype;
-    prob.q = view_of(q);
-    prob.k = view_of(k);
-    prob.v = view_of(v);
-    prob.out = view_of(out);
-    prob.lse = lse ? static_cast<float*>(lse->data) : nullptr;
-    lse_strides(lse, prob.lse_strides);
-    prob.scale = scale;
-    prob.causal = p->causal != 0;
-    return ha::cpu::exact_forward(prob);
+    return ha::cpu::exact_forward(cpu_exact_problem(q, k, v, out, lse, scale, p->causal != 0));
 }
 
 // In-place merging is allowed only onto exactly the same view; any other overlap is an error.

@@ -1,6 +1,7 @@
 // Helpers shared by the API translation units (api*.cpp): exception guard, view conversion,
 // and small checks. Header-only so each entry-point file stays self-contained.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <new>
@@ -53,6 +54,34 @@ inline int32_t check_disjoint(const char* out_name, const ha::Span& out, const c
     if (out.overlaps(in))
         return fail(HA_ERR_INVALID_ARGUMENT, "%s: memory overlaps input %s", out_name, in_name);
     return HA_OK;
+}
+
+// params.scale of every attention operation: finite and >= 0, where 0 asks for 1/sqrt(D).
+inline int32_t check_scale(float scale) {
+    if (std::isfinite(scale) && scale >= 0.0f) return HA_OK;
+    return fail(HA_ERR_INVALID_ARGUMENT,
+                "params.scale: must be finite and > 0 (or 0 for 1/sqrt(head_dim)), got %g",
+                static_cast<double>(scale));
+}
+inline float resolve_scale(float scale, int64_t head_dim) {
+    return scale != 0.0f ? scale : static_cast<float>(1.0 / std::sqrt(double(head_dim)));
+}
+
+// The CPU exact problem over validated operands (also the base of HyperAttention's).
+inline ha::cpu::ExactProblem cpu_exact_problem(const ha_tensor* q, const ha_tensor* k,
+                                               const ha_tensor* v, const ha_tensor* out,
+                                               const ha_tensor* lse, float scale, bool causal) {
+    ha::cpu::ExactProblem prob{};
+    prob.dtype = q->dtype;
+    prob.q = view_of(q);
+    prob.k = view_of(k);
+    prob.v = view_of(v);
+    prob.out = view_of(out);
+    prob.lse = lse ? static_cast<float*>(lse->data) : nullptr;
+    lse_strides(lse, prob.lse_strides);
+    prob.scale = scale;
+    prob.causal = causal;
+    return prob;
 }
 
 // Where an operation's operands may live: the CPU only (HyperAttention, HSR) or any device,

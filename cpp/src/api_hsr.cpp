@@ -297,10 +297,7 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
         return fail(HA_ERR_INVALID_ARGUMENT, "params.alpha: must be >= 1, got %d", p->alpha);
     if (!std::isfinite(p->bias))
         return fail(HA_ERR_INVALID_ARGUMENT, "params.bias: must be finite, got %g", double(p->bias));
-    if (!std::isfinite(p->scale) || p->scale < 0.0f)
-        return fail(HA_ERR_INVALID_ARGUMENT,
-                    "params.scale: must be finite and > 0 (or 0 for 1/sqrt(head_dim)), got %g",
-                    double(p->scale));
+    HA_TRY(check_scale(p->scale));
     if (!(p->epsilon > 0.0 && p->epsilon < 1.0))
         return fail(HA_ERR_INVALID_ARGUMENT, "params.epsilon: must be in (0, 1), got %g", p->epsilon);
     if (p->causal != 0 && p->causal != 1)
@@ -329,8 +326,7 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
     query.v = t4(v);
     query.out = t4(out);
     query.index = index;
-    query.scale = p->scale != 0.0f ? p->scale
-                                   : static_cast<float>(1.0 / std::sqrt(double(q->shape[3])));
+    query.scale = resolve_scale(p->scale, q->shape[3]);
     query.bias = p->bias;
     query.power = p->alpha;
     query.epsilon = p->epsilon;

@@ -11,10 +11,7 @@ using ha::fail;
 using namespace ha::api;
 
 int32_t check_params(const ha_hyper_params* p) {
-    if (!std::isfinite(p->scale) || p->scale < 0.0f)
-        return fail(HA_ERR_INVALID_ARGUMENT,
-                    "params.scale: must be finite and > 0 (or 0 for 1/sqrt(head_dim)), got %g",
-                    static_cast<double>(p->scale));
+    HA_TRY(check_scale(p->scale));
     if (p->causal != 0 && p->causal != 1)
         return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
     if (p->lsh_projections < 1 || p->lsh_projections > 16)
@@ -43,18 +40,10 @@ int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     const ha_hyper_params* p = params ? params : &defaults;
     HA_TRY(check_params(p));
 
-    const int64_t D = q->shape[3];
     if (q->shape[2] == 0) return HA_OK;
     ha::cpu::HyperProblem prob{};
-    prob.base.dtype = q->dtype;
-    prob.base.q = view_of(q);
-    prob.base.k = view_of(k);
-    prob.base.v = view_of(v);
-    prob.base.out = view_of(out);
-    prob.base.lse = lse ? static_cast<float*>(lse->data) : nullptr;
-    lse_strides(lse, prob.base.lse_strides);
-    prob.base.scale = p->scale != 0.0f ? p->scale : static_cast<float>(1.0 / std::sqrt(double(D)));
-    prob.base.causal = p->causal != 0;
+    prob.base = cpu_exact_problem(q, k, v, out, lse, resolve_scale(p->scale, q->shape[3]),
+                                  p->causal != 0);
     prob.lsh_projections = p->lsh_projections;
     prob.block_size = p->block_size;
     prob.sample_size = p->sample_size;

@@ -5,6 +5,7 @@
 //   ha_bench_hsr [--sizes 32768,131072,524288,1048576] [--inputs structured,gaussian]
 //                [--dtype bf16|f32] [--runs N] [--threads N] [--eps E] [--no-reference]
 //                [--no-hugepages] [--sharp S] [--spread X] [--profile relu|softmax|exact]
+//                [--no-key-copy]
 // The KV cache is allocated on transparent huge pages unless --no-hugepages: HSR gathers the
 // rows of the blocks it visits, and 4 KiB pages cost a TLB miss per row.
 //
@@ -275,18 +276,6 @@ double median(std::vector<double> t) {
     return t[t.size() / 2];
 }
 
-template <class F>
-double time_runs(int runs, F&& f) {
-    f();  // warm-up
-    std::vector<double> ts;
-    for (int i = 0; i < runs; ++i) {
-        auto t0 = Clock::now();
-        f();
-        ts.push_back(since(t0));
-    }
-    return median(ts);
-}
-
 void die(const char* what) {
     std::fprintf(stderr, "%s: %s\n", what, ha_last_error());
     std::exit(1);
@@ -306,6 +295,7 @@ double max_err(const Tensor& out, const std::vector<double>& ref, std::vector<do
 void usage() {
     std::printf("usage: ha_bench_hsr [--sizes n1,n2,...] [--inputs structured,gaussian] [--dtype bf16|f32]\n"
                 "                    [--runs N] [--threads N] [--eps E] [--no-reference] [--no-hugepages]\n"
+                "                    [--no-key-copy]\n"
                 "                    [--sharp S] [--spread X] [--profile relu|softmax|exact]\n");
 }
 
@@ -315,9 +305,9 @@ int main(int argc, char** argv) {
     std::vector<int64_t> sizes{32768, 131072, 524288, 1048576};
     std::vector<std::string> inputs{"structured", "gaussian"};
     int32_t dtype = HA_DTYPE_BF16;
-    int runs = 5, threads = 0;
+    int runs = 9, threads = 0;
     double eps = 1e-3;
-    bool with_ref = true;
+    bool with_ref = true, key_copy = true;
     std::string profile;  // "relu", "softmax" or "exact": run only that, many times (for perf)
     Shape shape;
     for (int i = 1; i < argc; ++i) {
@@ -354,6 +344,7 @@ int main(int argc, char** argv) {
         else if (a == "--sharp") shape.sharp = std::atof(next().c_str());
         else if (a == "--spread") shape.spread = std::atof(next().c_str());
         else if (a == "--no-hugepages") g_huge = false;
+        else if (a == "--no-key-copy") key_copy = false;
         else {
             usage();
             return a == "--help" || a == "-h" ? 0 : 2;
@@ -367,8 +358,10 @@ int main(int argc, char** argv) {
                 ha_version_string(), nt, dtype == HA_DTYPE_BF16 ? "bf16" : "f32", (long long)Hq,
                 (long long)Hkv, (long long)D, eps, runs);
     std::printf("memory read bandwidth: %.1f GB/s (%d threads, 1 GiB); exact's floor = K+V bytes / bw\n", bw, nt);
-    std::printf("KV cache on %s pages; structured inputs: query = %.2f x cluster centre, key spread %.3f\n\n",
+    std::printf("KV cache on %s pages; structured inputs: query = %.2f x cluster centre, key spread %.3f\n",
                 g_huge ? "transparent huge" : "4 KiB", shape.sharp, shape.spread);
+    std::printf("index: %s\n\n", key_copy ? "copy_keys = 1 (block-ordered key copy)"
+                                         : "copy_keys = 0 (keys read in place through the permutation)");
     std::printf("%-10s %8s %9s | %9s %9s | %9s %7s %8s %9s | %9s %7s %8s %9s %9s | %8s %9s\n", "inputs",
                 "n", "floor ms", "exact ms", "exact err", "relu ms", "speedup", "touched", "relu err",
                 "soft ms", "speedup", "touched", "bound", "true err", "build s", "append us");
@@ -390,6 +383,7 @@ int main(int argc, char** argv) {
 
             ha_index_params ip;
             ha_index_params_init(&ip);
+            ip.copy_keys = key_copy ? 1 : 0;
             ha_key_index* idx = nullptr;
             auto t0 = Clock::now();
             if (ha_key_index_create(&tk, &tv, &ip, &idx) != HA_OK) die("ha_key_index_create");
@@ -424,33 +418,56 @@ int main(int argc, char** argv) {
 
             ha_exact_params ep;
             ha_exact_params_init(&ep);
-            const double t_exact = time_runs(runs, [&] {
-                if (ha_attention_exact(&tq, &tk, &tv, &to, nullptr, &ep) != HA_OK) die("exact");
-            });
-            const double err_exact = with_ref ? max_err(out, ref.softmax) : NAN;
-
-            std::vector<float> dropped(Hq), bound(Hq);
-            std::vector<int64_t> touched(Hq);
-            ha_hsr_stats st{dropped.data(), bound.data(), touched.data()};
             ha_hsr_params rp;
             ha_hsr_params_init(&rp);
             rp.mode = HA_HSR_RELU;
             rp.alpha = 1;
             rp.bias = float(bias);
-            const double t_relu = time_runs(runs, [&] {
-                if (ha_attention_hsr(&tq, &tk, &tv, &to, idx, &rp, &st) != HA_OK) die("hsr relu");
-            });
-            double relu_touch = 0;
-            for (int64_t t : touched) relu_touch += double(t) / double(n) / Hq;
-            const double err_relu = with_ref ? max_err(out, ref.relu) : NAN;
-
             ha_hsr_params sp;
             ha_hsr_params_init(&sp);
             sp.mode = HA_HSR_SOFTMAX;
             sp.epsilon = eps;
-            const double t_soft = time_runs(runs, [&] {
+            std::vector<float> dropped(Hq), bound(Hq);
+            std::vector<int64_t> touched(Hq);
+            ha_hsr_stats st{dropped.data(), bound.data(), touched.data()};
+            auto run_exact = [&] {
+                if (ha_attention_exact(&tq, &tk, &tv, &to, nullptr, &ep) != HA_OK) die("exact");
+            };
+            auto run_relu = [&] {
+                if (ha_attention_hsr(&tq, &tk, &tv, &to, idx, &rp, &st) != HA_OK) die("hsr relu");
+            };
+            auto run_soft = [&] {
                 if (ha_attention_hsr(&tq, &tk, &tv, &to, idx, &sp, &st) != HA_OK) die("hsr softmax");
-            });
+            };
+            // Timed in interleaved rounds (exact, ReLU, softmax, exact, ...): this machine's
+            // memory bandwidth drifts by tens of percent over seconds, and the speedups are
+            // ratios of times taken side by side.
+            std::vector<double> te, tr, ts;
+            for (int i = 0; i <= runs; ++i) {  // round 0 warms up
+                auto t1 = Clock::now();
+                run_exact();
+                const double a = since(t1);
+                t1 = Clock::now();
+                run_relu();
+                const double b = since(t1);
+                t1 = Clock::now();
+                run_soft();
+                const double c = since(t1);
+                if (i > 0) {
+                    te.push_back(a);
+                    tr.push_back(b);
+                    ts.push_back(c);
+                }
+            }
+            const double t_exact = median(te), t_relu = median(tr), t_soft = median(ts);
+
+            run_exact();
+            const double err_exact = with_ref ? max_err(out, ref.softmax) : NAN;
+            run_relu();
+            double relu_touch = 0;
+            for (int64_t t : touched) relu_touch += double(t) / double(n) / Hq;
+            const double err_relu = with_ref ? max_err(out, ref.relu) : NAN;
+            run_soft();
             double soft_touch = 0, max_bound = 0, max_dropped = 0;
             for (int64_t h = 0; h < Hq; ++h) {
                 soft_touch += double(touched[size_t(h)]) / double(n) / Hq;

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct layout or a function signature changes. */
-#define HA_ABI_VERSION 2
+#define HA_ABI_VERSION 3
 
 /* ---- status codes (int32_t) ------------------------------------------------------------ */
 enum {
@@ -159,6 +159,13 @@ typedef struct ha_index_params {
                              order in full blocks; default 4 */
     uint64_t seed;        /* 2-means initialisation; the index is a pure function of the keys
                              and the seed (any thread count) */
+    int32_t copy_keys;    /* 1 (default): the index keeps its own copy of the sealed keys in
+                             block order, so a visited block is one contiguous read: about 1.25x
+                             the bytes of the indexed K (a quarter more is room for appending,
+                             written at build so that appends take no page faults); 0: keys are
+                             read in place through the block permutation (no copy; each key row
+                             is a random access, about 1.5x slower decoding at 1M keys) */
+    int32_t reserved;     /* must be 0 */
 } ha_index_params;
 
 /* A half-space reporting index over the keys of a [B, Hkv, N, D] tensor, one per
@@ -276,8 +283,8 @@ HA_API void ha_hsr_params_init(ha_hsr_params* params);
  * D <= 256). v (same shape and dtype as k) may be NULL; when given, the index also keeps
  * per-block value ranges, which make the softmax error bound cheap: without them a call that
  * asks for error_bound reads all values once. The index keeps the address, strides and shape of
- * k (and v) and reads keys in place: they must stay alive and their first N rows unchanged
- * while the index is used. Keys must be finite (otherwise HA_ERR_INVALID_ARGUMENT naming the
+ * k (and v) and reads them in place (keys only in the recent tail when copy_keys is set): they
+ * must stay alive and their first N rows unchanged while the index is used. Keys must be finite (otherwise HA_ERR_INVALID_ARGUMENT naming the
  * key). The floor(N / block_size) * block_size oldest keys are sealed into blocks, the rest
  * form the recent tail. Room for N/4 more keys is reserved for appending. params may be
  * NULL. */

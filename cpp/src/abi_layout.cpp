@@ -40,7 +40,9 @@ const Field kStatsFields[] = {HA_FIELD(ha_hsr_stats, dropped_mass),
                               HA_FIELD(ha_hsr_stats, keys_touched)};
 const Field kIndexParamsFields[] = {HA_FIELD(ha_index_params, block_size),
                                     HA_FIELD(ha_index_params, kmeans_iters),
-                                    HA_FIELD(ha_index_params, seed)};
+                                    HA_FIELD(ha_index_params, seed),
+                                    HA_FIELD(ha_index_params, copy_keys),
+                                    HA_FIELD(ha_index_params, reserved)};
 const Field kIndexInfoFields[] = {
     HA_FIELD(ha_key_index_info, batch),       HA_FIELD(ha_key_index_info, heads),
     HA_FIELD(ha_key_index_info, keys),        HA_FIELD(ha_key_index_info, head_dim),

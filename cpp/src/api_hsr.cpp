@@ -151,9 +151,15 @@ int32_t create_impl(const ha_tensor* k, const ha_tensor* v, const ha_index_param
     if (p->kmeans_iters < 0 || p->kmeans_iters > 64)
         return fail(HA_ERR_INVALID_ARGUMENT, "params.kmeans_iters: must be in 0..64, got %d",
                     p->kmeans_iters);
+    if (p->copy_keys != 0 && p->copy_keys != 1)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.copy_keys: must be 0 or 1, got %d",
+                    p->copy_keys);
+    if (p->reserved != 0)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.reserved: must be 0, got %d", p->reserved);
     hsr::IndexOptions opt;
     opt.block_size = p->block_size;
     opt.kmeans_iters = p->kmeans_iters;
+    opt.copy_keys = p->copy_keys != 0;
     opt.seed = p->seed;
     const hsr::Tensor4 tk = t4(k), tv = v ? t4(v) : hsr::Tensor4{};
     return hsr::index_build(tk, v ? &tv : nullptr, opt, index);
@@ -348,6 +354,8 @@ HA_API void ha_index_params_init(ha_index_params* params) {
     params->block_size = 64;
     params->kmeans_iters = 4;
     params->seed = 0;
+    params->copy_keys = 1;
+    params->reserved = 0;
 }
 
 HA_API void ha_hsr_params_init(ha_hsr_params* params) {

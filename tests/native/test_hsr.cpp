@@ -90,13 +90,16 @@ std::vector<float> row(const HostTensor& t, int64_t b, int64_t h, int64_t s) {
     return r;
 }
 
+// copy_keys < 0: derived from the seed, so the cases cover both the copying index (2 in 3)
+// and the in-place one.
 int32_t build_index(HostTensor& k, HostTensor* v, int32_t bs, int32_t iters, uint64_t seed,
-                    ha_key_index** out) {
+                    ha_key_index** out, int copy_keys = -1) {
     ha_index_params ip;
     ha_index_params_init(&ip);
     ip.block_size = bs;
     ip.kmeans_iters = iters;
     ip.seed = seed;
+    ip.copy_keys = copy_keys >= 0 ? copy_keys : (seed % 3 != 0);
     ha_tensor tk = k.desc();
     ha_tensor tv = v ? v->desc() : ha_tensor{};
     return ha_key_index_create(&tk, v ? &tv : nullptr, &ip, out);
@@ -900,6 +903,75 @@ TEST(hsr_gaussian_softmax_falls_back_to_exact) {
 }
 
 // ---- determinism ----------------------------------------------------------------------------------------
+// Every result of one index (ReLU, softmax at two epsilons, each with and without the index,
+// with stats; reporting) as named bytes, so a failure says which one moved.
+using Blobs = std::vector<std::pair<std::string, std::vector<unsigned char>>>;
+Blobs all_results(HostTensor& q, HostTensor& k, HostTensor& v, int copy_keys, bool causal) {
+    Blobs out;
+    IndexPtr idx;
+    CHECK(build_index(k, &v, 64, 4, 11, &idx.p, copy_keys) == HA_OK, "%s", ha_last_error());
+    auto add = [&](std::vector<unsigned char>& b, const void* p0, size_t n) {
+        b.insert(b.end(), (const unsigned char*)p0, (const unsigned char*)p0 + n);
+    };
+    for (int mode : {0, 1, 2}) {
+        ha_hsr_params p = mode == 0 ? relu_params(2, 0.7f) : softmax_params(mode == 1 ? 1e-3 : 1e-6);
+        p.causal = causal;
+        for (int with_index : {1, 0}) {
+            HsrRun r = run_hsr(q, k, v, with_index ? idx.p : nullptr, p);
+            CHECK(r.status == HA_OK, "%s", ha_last_error());
+            std::vector<unsigned char> b = element_bytes(r.out);
+            out.push_back({format("mode %d index %d: out", mode, with_index), b});
+            b.clear();
+            add(b, r.dropped.data(), r.dropped.size() * 4);
+            add(b, r.errb.data(), r.errb.size() * 4);
+            add(b, r.touched.data(), r.touched.size() * 8);
+            out.push_back({format("mode %d index %d: stats", mode, with_index), b});
+        }
+    }
+    ReportResult rr = run_report(idx.p, k, q, 4.f);
+    std::vector<unsigned char> b;
+    add(b, rr.indices.data(), rr.indices.size() * 4);
+    out.push_back({"report", b});
+    return out;
+}
+
+std::string differing(const Blobs& a, const Blobs& b) {
+    std::string d;
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+        if (a[i].second != b[i].second) d += " [" + a[i].first + "]";
+    return d;
+}
+
+TEST(hsr_key_copy_changes_memory_not_results) {
+    const int64_t nk = 5000, D = 128;
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (bool causal : {false, true}) {
+            HostTensor q = make_tensor(dt, 1, 8, causal ? 5 : 2, D, BHSD);
+            HostTensor k = make_tensor(dt, 1, 2, nk, D, BHSD);
+            HostTensor v = make_tensor(dt, 1, 2, nk, D, BHSD);
+            fill_peaked(q, k, v, 1.f);
+            begin_case(format("copy_keys 1 vs 0 (%s%s): identical bytes in every result, copy "
+                              "holds the sealed keys",
+                              dt == HA_DTYPE_BF16 ? "bf16" : "f32", causal ? ", causal" : ""));
+            const Blobs copied = all_results(q, k, v, 1, causal);
+            const Blobs in_place = all_results(q, k, v, 0, causal);
+            const std::string d = differing(copied, in_place);
+            CHECK(d.empty(), "the key copy changed%s", d.c_str());
+            IndexPtr a, b;
+            CHECK(build_index(k, &v, 64, 4, 11, &a.p, 1) == HA_OK, "%s", ha_last_error());
+            CHECK(build_index(k, &v, 64, 4, 11, &b.p, 0) == HA_OK, "%s", ha_last_error());
+            ha_key_index_info ia{}, ib{};
+            CHECK(ha_key_index_get_info(a.p, &ia) == HA_OK && ha_key_index_get_info(b.p, &ib) == HA_OK,
+                  "%s", ha_last_error());
+            const int64_t key_bytes = 2 * ia.sealed_keys * D * (dt == HA_DTYPE_BF16 ? 2 : 4);
+            CHECK(ia.sealed_keys == ib.sealed_keys && ia.bytes - ib.bytes >= key_bytes,
+                  "index bytes %lld (copy) vs %lld (in place): the copy of %lld sealed keys is "
+                  "%lld bytes", (long long)ia.bytes, (long long)ib.bytes,
+                  (long long)ia.sealed_keys, (long long)key_bytes);
+            end_case();
+        }
+}
+
 TEST(hsr_results_identical_for_any_thread_count) {
     const int64_t nk = 9000, D = 128;
     for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
@@ -909,44 +981,13 @@ TEST(hsr_results_identical_for_any_thread_count) {
         fill_peaked(q, k, v, 1.f);
         begin_case(format("bit-identical for 1, 2, 3, 8 threads (%s): index, relu, softmax, report",
                           dt == HA_DTYPE_BF16 ? "bf16" : "f32"));
-        // Each result as named bytes, so a failure says which one moved.
-        using Blobs = std::vector<std::pair<std::string, std::vector<unsigned char>>>;
-        auto run_all = [&]() {
-            Blobs out;
-            IndexPtr idx;
-            CHECK(build_index(k, &v, 64, 4, 11, &idx.p) == HA_OK, "%s", ha_last_error());
-            auto add = [&](std::vector<unsigned char>& b, const void* p0, size_t n) {
-                b.insert(b.end(), (const unsigned char*)p0, (const unsigned char*)p0 + n);
-            };
-            for (int mode : {0, 1, 2}) {
-                ha_hsr_params p = mode == 0 ? relu_params(2, 0.7f) : softmax_params(mode == 1 ? 1e-3 : 1e-6);
-                for (int with_index : {1, 0}) {
-                    HsrRun r = run_hsr(q, k, v, with_index ? idx.p : nullptr, p);
-                    CHECK(r.status == HA_OK, "%s", ha_last_error());
-                    std::vector<unsigned char> b = element_bytes(r.out);
-                    out.push_back({format("mode %d index %d: out", mode, with_index), b});
-                    b.clear();
-                    add(b, r.dropped.data(), r.dropped.size() * 4);
-                    add(b, r.errb.data(), r.errb.size() * 4);
-                    add(b, r.touched.data(), r.touched.size() * 8);
-                    out.push_back({format("mode %d index %d: stats", mode, with_index), b});
-                }
-            }
-            ReportResult rr = run_report(idx.p, k, q, 4.f);
-            std::vector<unsigned char> b;
-            add(b, rr.indices.data(), rr.indices.size() * 4);
-            out.push_back({"report", b});
-            return out;
-        };
+        auto run_all = [&]() { return all_results(q, k, v, 1, false); };
         const int before = ha_get_num_threads();
         ha_set_num_threads(1);
         const Blobs ref = run_all();
         for (int t : {2, 3, 8}) {
             ha_set_num_threads(t);
-            const Blobs got = run_all();
-            std::string differ;
-            for (size_t i = 0; i < ref.size(); ++i)
-                if (got[i].second != ref[i].second) differ += " [" + ref[i].first + "]";
+            const std::string differ = differing(ref, run_all());
             CHECK(differ.empty(), "%d threads differ from 1 thread in%s", t, differ.c_str());
         }
         ha_set_num_threads(before);
@@ -1046,6 +1087,12 @@ TEST(hsr_bad_arguments_are_rejected_with_a_reason) {
         ip.block_size = 64;
         ip.kmeans_iters = -1;
         expect_status("kmeans_iters -1", ha_key_index_create(&tk, nullptr, &ip, &x), INV, "params.kmeans_iters");
+        ip.kmeans_iters = 4;
+        ip.copy_keys = 2;
+        expect_status("copy_keys 2", ha_key_index_create(&tk, nullptr, &ip, &x), INV, "params.copy_keys");
+        ip.copy_keys = 1;
+        ip.reserved = 1;
+        expect_status("reserved 1", ha_key_index_create(&tk, nullptr, &ip, &x), INV, "params.reserved");
         expect_status("create without out-pointer", ha_key_index_create(&tk, nullptr, nullptr, nullptr), INV, "index");
         expect_status("create with k NULL", ha_key_index_create(nullptr, nullptr, nullptr, &x), INV, "k:");
         CHECK(x == nullptr, "index written on failure");

@@ -6,9 +6,10 @@
 // whole problem goes dense. A unit
 //  1. bounds every sealed block for each of its rows (guarded ball bound, refined by the box
 //     bound where it matters);
-//  2. chooses blocks: for ReLU and reporting, those whose bound reaches the threshold; for
-//     softmax, blocks in descending order of bound until the certified remainder is <= eps
-//     (below);
+//  2. chooses blocks: for ReLU and reporting, those whose bound reaches the threshold for some
+//     row (each row then scores only the blocks its own bound admits: the rows share the read,
+//     not the arithmetic); for softmax, blocks in descending order of bound until the certified
+//     remainder is <= eps (below);
 //  3. visits them (and the exact recent tail) in tasks of kChunkItems blocks whose partial
 //     results merge in a fixed order, so results never depend on the thread count;
 //  4. falls back when the blocks to visit are a large fraction of the cache: ReLU scans every
@@ -52,7 +53,7 @@ constexpr int kLevels = 120;              // buckets of one factor of 2 below a 
 constexpr int kNumLevels = kLevels + 1;   // ... plus one for everything further down
 constexpr uint8_t kExcluded = 255;        // block has no key the row may see (causal)
 constexpr int kRound0Blocks = 8;          // highest-bound blocks per row visited first
-constexpr int kChunkItems = 8;            // blocks per visit task
+constexpr int kChunkItems = 16;           // blocks per visit task
 constexpr int64_t kBoundChunks = 64;      // centre chunks (of 16 blocks) per bound task
 // Fraction of the keys beyond which a dense pass is cheaper: gathering rows through the
 // permutation reads memory at about a third of the streaming rate (decode is memory-bound);
@@ -73,6 +74,8 @@ struct Item {
     int32_t n;
     int32_t block;       // sealed block, or -1 (tail, cache-order scan)
     int64_t slot0;       // storage slot of the first key when pos == nullptr
+    uint8_t rows = 0xFF; // bit r: row r needs these scores (ReLU, reporting: its bound may
+                         // reach the threshold); the other rows get -inf without computing
 };
 
 struct Unit {
@@ -92,6 +95,7 @@ struct Unit {
     bool certified[kMaxRows] = {};
     std::vector<uint8_t> visited;
     std::vector<int32_t> visited_list, band;
+    std::vector<uint8_t> visited_rows;  // ReLU, reporting: Item::rows of visited_list's blocks
     int64_t n_visited = 0, visited_keys = 0;
     std::vector<Item> items;  // this round's
     bool active = false, fallback = false, scan = false;
@@ -114,6 +118,7 @@ struct Partial {
 
 struct Scratch {
     std::vector<float> S, P, krow;
+    std::vector<float> Pq;  // ReLU: the weights of a task's items, [kChunkItems][kMaxRows][kL]
     std::vector<double> qd, kd;
 };
 
@@ -191,6 +196,7 @@ void init_unit(const Ctx& cx, Unit& u, int64_t b, int64_t hk, int64_t r0) {
     u.vis_maxnorm = 0.f;
     u.items.clear();
     u.visited_list.clear();
+    u.visited_rows.clear();
     if (cx.q.mode == Mode::Report) u.lists.assign(size_t(u.R), {});
 }
 
@@ -225,12 +231,13 @@ void plan_threshold(const Ctx& cx, Unit& u, double t) {
     const int64_t nb = h.nb, nbp = (nb + kChunkBlocks - 1) / kChunkBlocks * kChunkBlocks;
     const float tf = round_down_f(t);  // never above the threshold: a block is skipped only if provably below
     std::vector<int32_t> cand;
+    std::vector<uint8_t> cand_rows;
     // The box bound is tried on blocks that pass the ball bound; when it rejects almost none
     // of the first ones (isotropic clusters), it is not worth its second pass over the bounds.
     int64_t box_tries = 0, box_rejects = 0;
     for (int64_t blk = 0; blk < nb; ++blk) {
-        bool any = false;
-        for (int r = 0; r < u.R && !any; ++r) {
+        unsigned rows = 0;
+        for (int r = 0; r < u.R; ++r) {
             if (!block_visible(h, int32_t(blk), u.lim[r])) continue;
             const float ub = u.U[size_t(r * nbp + blk)];
             if (ub < tf) continue;  // NaN falls through: visit
@@ -241,9 +248,12 @@ void plan_threshold(const Ctx& cx, Unit& u, double t) {
                     continue;
                 }
             }
-            any = true;
+            rows |= 1u << r;
         }
-        if (any) cand.push_back(int32_t(blk));
+        if (rows) {
+            cand.push_back(int32_t(blk));
+            cand_rows.push_back(uint8_t(rows));
+        }
     }
     u.items.clear();
     const Item tail = tail_item(cx, h);
@@ -260,9 +270,14 @@ void plan_threshold(const Ctx& cx, Unit& u, double t) {
         for (int64_t j0 = 0; j0 < end; j0 += cx.bs)
             u.items.push_back(Item{nullptr, j0, int32_t(std::min<int64_t>(cx.bs, end - j0)), -1, -1});
         u.visited_list.clear();
+        u.visited_rows.clear();
     } else {
-        for (int32_t blk : cand) u.items.push_back(block_item(cx, h, blk));
-        u.visited_list = cand;
+        for (size_t c = 0; c < cand.size(); ++c) {
+            u.items.push_back(block_item(cx, h, cand[c]));
+            u.items.back().rows = cand_rows[c];
+        }
+        u.visited_list = std::move(cand);
+        u.visited_rows = std::move(cand_rows);
     }
 }
 
@@ -546,6 +561,52 @@ void prefetch_item(const RowSrc& s, const Item& it, int64_t D) {
     }
 }
 
+// Where an item's key rows are read: a sealed block from the index's copy (one contiguous
+// run), anything else in place.
+struct KeyRows {
+    RowSrc src;
+    const int32_t* pos;
+    int64_t first;
+};
+KeyRows key_rows(const Ctx& cx, const HeadIndex& h, const RowSrc& ks, const Item& it) {
+    if (it.block >= 0 && !h.keys.empty())
+        return KeyRows{RowSrc{h.keys.data(), cx.D, 1, ks.bf16}, nullptr, it.slot0};
+    return KeyRows{ks, it.pos, it.first};
+}
+
+// Requests an item's copied key rows into L2 ahead of use (crossing into the next block
+// defeats the hardware prefetcher's ramp-up).
+void prefetch_copied(const Ctx& cx, const HeadIndex& h, const Item& it) {
+    if (it.block < 0 || h.keys.empty()) return;
+    const int64_t rb = cx.D * (cx.q.k.dtype == HA_DTYPE_BF16 ? 2 : 4);
+    const char* p = reinterpret_cast<const char*>(h.keys.data()) + it.slot0 * rb;
+    for (int64_t o = 0; o < int64_t(it.n) * rb; o += 64) _mm_prefetch(p + o, _MM_HINT_T1);
+}
+
+// Requests into L1 the value rows of an item's keys that carry weight in some row.
+void prefetch_weighted(const RowSrc& v, const Item& it, int R, const float* P, int64_t ldp,
+                       int64_t D) {
+    if (!it.pos) return;  // cache order: the hardware prefetcher follows
+    const int64_t es = v.bf16 ? 2 : 4, bytes = (v.col == 1 ? D : (D - 1) * v.col + 1) * es;
+    const char* base = static_cast<const char*>(v.data);
+    for (int j = 0; j < it.n; ++j) {
+        bool any = false;
+        for (int r = 0; r < R && !any; ++r) any = P[r * ldp + j] != 0.f;
+        if (!any) continue;
+        const char* row = base + int64_t(it.pos[j]) * v.row * es;
+        for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
+    }
+}
+
+// -inf for the keys at or past a row's causal limit (by cache position).
+void mask_causal(const Unit& u, const Item& it, float* S, int64_t lds) {
+    for (int r = 0; r < u.R; ++r)
+        for (int j = 0; j < it.n; ++j) {
+            const int64_t p = it.pos ? int64_t(it.pos[j]) : it.first + j;
+            if (p >= u.lim[r]) S[r * lds + j] = -INFINITY;
+        }
+}
+
 float item_maxnorm(const Ctx& cx, const HeadIndex& h, const Item& it) {
     if (it.block >= 0) return h.maxnorm[size_t(it.block)];
     float m = 0.f;
@@ -558,6 +619,7 @@ void report_item(const Ctx& cx, const Unit& u, const HeadIndex& h, const Item& i
     const RowSrc ks = cx.ksrc(u.b, u.hk);
     const double t = cx.q.threshold;
     for (int r = 0; r < u.R; ++r) {
+        if (!(it.rows >> r & 1u)) continue;  // its bound is below the threshold: none reported
         bool q_ready = false;
         // q·k_j >= t in exact arithmetic, from the stored values.
         auto exact_in = [&](int j) {
@@ -591,6 +653,7 @@ void report_item(const Ctx& cx, const Unit& u, const HeadIndex& h, const Item& i
     }
 }
 
+// Visits n <= kChunkItems items.
 void visit(const Ctx& cx, const Unit& u, const Item* items, int64_t n, Partial& p, Scratch& w) {
     const int R = u.R;
     const HeadIndex& h = cx.head(u);
@@ -612,27 +675,60 @@ void visit(const Ctx& cx, const Unit& u, const Item* items, int64_t n, Partial& 
     // The next item's rows are requested (into L2) while this one is computed: gathered rows
     // defeat the hardware prefetchers.
     constexpr int64_t dist = 1;
+    const bool copied = !h.keys.empty();
+    float relu_resc[kChunkItems][kMaxRows];  // ReLU: each item's rescale of O
+    auto prefetch_keys = [&](const Item& it) {
+        if (copied && it.block >= 0)
+            prefetch_copied(cx, h, it);
+        else
+            prefetch_item(ks, it, cx.D);
+    };
     for (int64_t t = 0; t < std::min<int64_t>(dist, n); ++t) {
-        prefetch_item(ks, items[t], cx.D);
+        prefetch_keys(items[t]);
         if (softmax) prefetch_item(vs, items[t], cx.D);
     }
     for (int64_t t = 0; t < n; ++t) {
         const Item& it = items[t];
         if (t + dist < n) {
-            prefetch_item(ks, items[t + dist], cx.D);
+            prefetch_keys(items[t + dist]);
             if (softmax) prefetch_item(vs, items[t + dist], cx.D);
         }
-        cx.kr.scores(R, u.Q.data(), cx.Dp, cx.D, ks, it.pos, it.first, it.n, lim, S, cx.kL);
+        const KeyRows kr = key_rows(cx, h, ks, it);
+        const bool by_slot = kr.pos != it.pos;  // the kernel cannot see positions: mask here
+        const unsigned all = (1u << R) - 1u, need = it.rows & all;
+        if (need == all) {
+            cx.kr.scores(R, u.Q.data(), cx.Dp, cx.D, kr.src, kr.pos, kr.first, it.n,
+                         by_slot ? nullptr : lim, S, cx.kL);
+        } else {
+            // Only the rows whose bound reaches the threshold, in runs of consecutive rows.
+            for (int r = 0; r < R;) {
+                if (!(need >> r & 1u)) {
+                    std::fill(S + r * cx.kL, S + r * cx.kL + it.n, -INFINITY);
+                    ++r;
+                    continue;
+                }
+                int e = r + 1;
+                while (e < R && (need >> e & 1u)) ++e;
+                cx.kr.scores(e - r, u.Q.data() + r * cx.Dp, cx.Dp, cx.D, kr.src, kr.pos,
+                             kr.first, it.n, by_slot || !lim ? nullptr : lim + r, S + r * cx.kL,
+                             cx.kL);
+                r = e;
+            }
+        }
+        if (by_slot && lim) mask_causal(u, it, S, cx.kL);
         switch (cx.q.mode) {
             case Mode::Report:
                 report_item(cx, u, h, it, S, w, p);
                 break;
             case Mode::Relu: {
-                float resc[kMaxRows], bsum[kMaxRows];
+                // Few keys carry weight and their value rows are scattered: request them now
+                // and add them to O after the task's last scores (below).
+                float bsum[kMaxRows];
+                float* Pt = w.Pq.data() + t * kMaxRows * cx.kL;
                 cx.kr.relu_weights(R, S, cx.kL, it.n, cx.q.scale, cx.q.bias, cx.q.power, p.xm,
-                                   resc, bsum, P, cx.kL);
-                cx.kr.pv(R, P, cx.kL, it.n, vs, it.pos, it.first, cx.D, resc, p.O.data(), cx.Dp);
-                for (int r = 0; r < R; ++r) p.Sf[r] = p.Sf[r] * resc[r] + bsum[r];
+                                   relu_resc[t], bsum, Pt, cx.kL);
+                for (int r = 0; r < R; ++r) p.Sf[r] = p.Sf[r] * relu_resc[t][r] + bsum[r];
+                prefetch_weighted(vs, it, R, Pt, cx.kL, cx.D);
                 break;
             }
             case Mode::Softmax: {
@@ -652,6 +748,10 @@ void visit(const Ctx& cx, const Unit& u, const Item* items, int64_t n, Partial& 
             }
         }
     }
+    if (cx.q.mode == Mode::Relu)
+        for (int64_t t = 0; t < n; ++t)  // in item order: O = O·resc_t + P_t·V_t
+            cx.kr.pv(R, w.Pq.data() + t * kMaxRows * cx.kL, cx.kL, items[t].n, vs, items[t].pos,
+                     items[t].first, cx.D, relu_resc[t], p.O.data(), cx.Dp);
 }
 
 inline float spow(float b, int32_t e) {
@@ -719,7 +819,10 @@ int64_t visible_keys(const Ctx& cx, const Unit& u, int r) {
     const int64_t sealed = sealed_keys(h), lim = u.lim[r];
     int64_t n = std::max<int64_t>(0, std::min(lim, cx.Nk) - sealed);  // tail
     if (u.scan) return n + std::min(lim, sealed);
-    for (int32_t blk : u.visited_list) {
+    const bool by_row = u.visited_rows.size() == u.visited_list.size();
+    for (size_t c = 0; c < u.visited_list.size(); ++c) {
+        const int32_t blk = u.visited_list[c];
+        if (by_row && !(u.visited_rows[c] >> r & 1u)) continue;
         if (h.maxpos[size_t(blk)] < lim) {
             n += block_size(h, blk);
         } else if (h.minpos[size_t(blk)] < lim) {
@@ -1107,6 +1210,7 @@ int32_t run_with_index(const Query& q, const ha_key_index& x) {
     for (Scratch& s : ws.scratch) {
         s.S.assign(size_t(kMaxRows * cx.kL), 0.f);
         s.P.assign(size_t(kMaxRows * cx.kL), 0.f);
+        s.Pq.assign(size_t(kChunkItems * kMaxRows * cx.kL), 0.f);
         s.krow.assign(size_t(cx.Dp), 0.f);
         s.qd.assign(size_t(cx.D), 0.0);
         s.kd.assign(size_t(cx.D), 0.0);

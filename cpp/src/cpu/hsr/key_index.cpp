@@ -20,6 +20,10 @@
 #include <memory>
 #include <numeric>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 #include "cpu/hsr/hsr_kernels.h"
 #include "cpu/hsr/numerics.h"
 #include "cpu/thread_pool.h"
@@ -50,6 +54,10 @@ uint64_t mix(uint64_t x) {  // splitmix64
 double norm_up(double sumsq, int64_t D) {
     return std::sqrt(sumsq * (1.0 + double(D + 8) * 0x1p-52)) * (1.0 + 0x1p-51);
 }
+
+constexpr size_t kHugePage = size_t(2) << 20;
+
+int64_t key_bytes(const ha_key_index& x) { return x.D * (x.dtype == HA_DTYPE_BF16 ? 2 : 4); }
 
 void ensure_blocks(const ha_key_index& x, HeadIndex& hi, int64_t nb) {
     const int64_t chunks = (nb + kChunkBlocks - 1) / kChunkBlocks;
@@ -87,6 +95,28 @@ void reserve_headroom(const ha_key_index& x, HeadIndex& h) {
     for (auto* v : {&h.lo, &h.hi}) v->reserve(size_t(blocks * x.Dp));
     if (x.has_v)
         for (auto* v : {&h.vlo, &h.vhi}) v->reserve(size_t(blocks * x.Dp));
+    // The copy is the big part: only a quarter more (regrowing a small copy is cheap). Its
+    // room is written now (size, not just capacity), so that appending never takes the page
+    // faults of fresh memory: on a virtual machine those cost several microseconds per token.
+    if (x.opt.copy_keys) h.keys.resize(size_t((x.N + x.N / 4) * key_bytes(x)));
+}
+
+// Copies the keys of slots [s0, s1) (through perm) into h.keys, which grows (by a quarter, its
+// room written) when it holds fewer than s1 rows.
+void copy_keys(const ha_key_index& x, HeadIndex& h, const RowSrc& ks, int64_t s0, int64_t s1) {
+    const int64_t rb = key_bytes(x), es = x.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    if (h.keys.size() < size_t(s1 * rb))
+        h.keys.resize(std::max(size_t(s1 * rb), h.keys.size() + h.keys.size() / 4));
+    const char* base = static_cast<const char*>(ks.data);
+    for (int64_t s = s0; s < s1; ++s) {
+        const char* src = base + int64_t(h.perm[size_t(s)]) * ks.row * es;
+        uint8_t* dst = h.keys.data() + s * rb;
+        if (ks.col == 1) {
+            std::memcpy(dst, src, size_t(rb));
+        } else {
+            for (int64_t d = 0; d < x.D; ++d) std::memcpy(dst + d * es, src + d * ks.col * es, size_t(es));
+        }
+    }
 }
 
 // Scratch of one sealing task.
@@ -393,6 +423,7 @@ bool build_head(const ha_key_index& x, HeadIndex& h, int64_t g, int64_t* bad) {
     w.init(bs, x.Dp);
     for (int64_t blk = 0; blk < h.nb; ++blk)
         if (!seal_block(x, h, blk, ks, x.has_v ? &vsrc : nullptr, w, bad)) return false;
+    if (x.opt.copy_keys) copy_keys(x, h, ks, 0, sealed);
     std::vector<float> r(static_cast<size_t>(x.Dp));
     for (int64_t j = sealed; j < x.N; ++j) {
         active().load_rows(ks, nullptr, j, 1, x.D, x.Dp, r.data());
@@ -501,6 +532,7 @@ int32_t index_append(ha_key_index* x, const Tensor4& k, const Tensor4* v) {
             ensure_blocks(*x, h, blk + 1);
             int64_t unused = -1;
             seal_block(*x, h, blk, ks, x->has_v ? &vs : nullptr, w, &unused);
+            if (x->opt.copy_keys) copy_keys(*x, h, ks, s0, s0 + bs);
             h.nb = blk + 1;
         }
         h.n_keys = N;
@@ -513,6 +545,19 @@ int32_t index_append(ha_key_index* x, const Tensor4& k, const Tensor4* v) {
     return HA_OK;
 }
 
+void* alloc_key_copy(size_t bytes) {
+    const size_t align = bytes >= 2 * kHugePage ? kHugePage : 64;
+    void* p = ::operator new(bytes, std::align_val_t(align));
+#ifdef __linux__
+    if (align == kHugePage) madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // a hint only
+#endif
+    return p;
+}
+
+void free_key_copy(void* p, size_t bytes) {
+    ::operator delete(p, std::align_val_t(bytes >= 2 * kHugePage ? kHugePage : 64));
+}
+
 int64_t index_bytes(const ha_key_index& x) {
     int64_t n = int64_t(sizeof(ha_key_index)) + int64_t(x.heads.capacity() * sizeof(HeadIndex));
     for (const HeadIndex& h : x.heads)
@@ -520,7 +565,7 @@ int64_t index_bytes(const ha_key_index& x) {
                      h.rho.capacity() * 4 + h.maxnorm.capacity() * 4 + h.beta.capacity() * 4 +
                      h.lo.capacity() * 2 + h.hi.capacity() * 2 + h.minpos.capacity() * 4 +
                      h.maxpos.capacity() * 4 + h.vlo.capacity() * 2 + h.vhi.capacity() * 2 +
-                     h.vmin.capacity() * 4 + h.vmax.capacity() * 4);
+                     h.vmin.capacity() * 4 + h.vmax.capacity() * 4 + h.keys.capacity());
     return n;
 }
 

@@ -2,8 +2,9 @@
 // block_size with bounds that hold for every key inside, plus the exact recent tail.
 //
 // Storage slots: sealed keys are numbered by block (block b holds slots bstart[b] ..
-// bstart[b+1], at most block_size of them); perm[s] is the key's position in the cache. Keys
-// are never copied: they are read in place through perm. Slots at and past bstart[nb] are the
+// bstart[b+1], at most block_size of them); perm[s] is the key's position in the cache. With
+// copy_keys the sealed keys are also copied by slot (HeadIndex::keys); otherwise they are read
+// in place through perm (each row a random access: about a third of the streaming rate). Slots at and past bstart[nb] are the
 // tail, in cache order (slot == position). Regrouping keeps separate clusters in separate
 // blocks, so blocks may be smaller than block_size; blocks sealed by appending are full.
 //
@@ -15,12 +16,31 @@
 //    with m_b = max(|lo_b|, |hi_b|), so q·k <= fl(Σ max(q·lo, q·hi)) + ||q||·beta_b + eta.
 // With values, per-block value ranges vlo/vhi bound every value of the block.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
 
 namespace ha::cpu::hsr {
+
+// Storage for the key copy: cache-line aligned (a visited block is read as whole lines), and
+// large copies on transparent huge pages where the system offers them (a 4 KiB page per
+// quarter block would cost a TLB miss per visited block).
+void* alloc_key_copy(size_t bytes);
+void free_key_copy(void* p, size_t bytes);
+template <class T>
+struct LineAllocator {
+    using value_type = T;
+    LineAllocator() = default;
+    template <class U>
+    LineAllocator(const LineAllocator<U>&) {}
+    T* allocate(size_t n) { return static_cast<T*>(alloc_key_copy(n * sizeof(T))); }
+    void deallocate(T* p, size_t n) { free_key_copy(p, n * sizeof(T)); }
+    template <class U>
+    bool operator==(const LineAllocator<U>&) const { return true; }
+};
 
 struct HeadIndex {
     int64_t n_keys = 0;             // keys indexed (sealed + tail)
@@ -28,6 +48,9 @@ struct HeadIndex {
     std::vector<int32_t> bstart;    // [nb + 1] first slot of each block
     std::vector<int32_t> perm;      // [bstart[nb]] slot -> position
     std::vector<float> knorm;       // [n_keys] by slot: ||k|| rounded up
+    // With copy_keys: the sealed keys by slot, D elements of the key dtype each, so a block is
+    // one contiguous run (bytes [bstart[nb] * D * element size]).
+    std::vector<uint8_t, LineAllocator<uint8_t>> keys;
     std::vector<uint16_t> cen;      // [ceil(nb/16)][D][16] bf16 centres
     std::vector<float> rho;         // [ceil(nb/16)*16]
     std::vector<float> maxnorm;     // [nb] max knorm of the block
@@ -48,6 +71,7 @@ struct IndexOptions {
     int32_t block_size = 64;
     int32_t kmeans_iters = 4;
     uint64_t seed = 0;
+    bool copy_keys = true;  // sealed keys copied in block order (HeadIndex::keys)
     int64_t segment = 0;  // clustering never mixes keys of different segments (0: one segment)
 };
 

@@ -584,6 +584,129 @@ class HsrTest {
         assertTrue(dropped >= 50, msg);
     }
 
+    /**
+     * An index that keeps its own block-ordered copy of the sealed keys and one that reads them
+     * in place give bit-identical ReLU and softmax outputs (and stats), both match the float64
+     * references, and the copy costs at least the sealed keys' bytes; also after an append.
+     */
+    @Test
+    void keyCopyAndInPlaceIndexesGiveIdenticalResults() {
+        List<Shape> shapes = new ArrayList<>(List.of(SHAPES));
+        // Long and peaked, so softmax drops keys (the small shapes mostly compute in full).
+        shapes.add(new Shape("long decode", 1, 4, 2, 4, 6000, 64, false, DType.F32, false));
+        shapes.add(new Shape("long causal", 1, 2, 1, 48, 5000, 64, true, DType.F32, false));
+        long droppedRows = 0;
+        for (Shape s : shapes) {
+            for (boolean appended : new boolean[] {false, true}) {
+                long seed = TestData.nextSeed();
+                SplittableRandom rnd = new SplittableRandom(seed);
+                int blockSize = s.nk() < 200 ? 8 : 64;
+                String ctx = s + (appended ? " appended" : " fresh") + " blockSize=" + blockSize + ", "
+                        + TestData.seedNote(seed);
+                try (Arena arena = Arena.ofConfined()) {
+                    Tensor q = TestData.attentionOperand(arena, s.dtype(), s.b(), s.hq(), s.nq(), s.d(), s.bshd());
+                    Tensor k = TestData.attentionOperand(arena, s.dtype(), s.b(), s.hkv(), s.nk(), s.d(), s.bshd());
+                    Tensor v = TestData.attentionOperand(arena, s.dtype(), s.b(), s.hkv(), s.nk(), s.d(), s.bshd());
+                    Tensor outCopy = TestData.attentionOperand(arena, s.dtype(), s.b(), s.hq(), s.nq(), s.d(), s.bshd());
+                    Tensor outInPlace = TestData.attentionOperand(arena, s.dtype(), s.b(), s.hq(), s.nq(), s.d(),
+                            s.bshd());
+                    // Peaked (same-cluster scaled scores ≈ 12), so softmax really drops keys.
+                    StructuredData.clustered(q, k, v, rnd, 8, Math.sqrt(12 * Math.sqrt(s.d())), 0.3, 2);
+                    KeyIndex.Options options = KeyIndex.Options.DEFAULTS.withBlockSize(blockSize)
+                            .withSeed(rnd.nextLong());
+                    assertTrue(options.copyKeys(), "copying is the default");
+                    KeyIndex copy = null, inPlace = null;
+                    try {
+                        long first = appended ? s.nk() * 2 / 3 : s.nk();
+                        copy = KeyIndex.build(k.slice(2, 0, first), v.slice(2, 0, first), options);
+                        inPlace = KeyIndex.build(k.slice(2, 0, first), v.slice(2, 0, first),
+                                options.withCopyKeys(false));
+                        if (appended) {
+                            copy.append(k, v);
+                            inPlace.append(k, v);
+                        }
+                        KeyIndex.Info ci = copy.info(), ii = inPlace.info();
+                        String ictx = "copy " + ci + ", in place " + ii + "; " + ctx;
+                        assertEquals(s.nk(), ci.keys(), ictx);
+                        assertEquals(ii.sealedKeys(), ci.sealedKeys(), ictx);
+                        assertEquals(ii.blocks(), ci.blocks(), ictx);
+                        assertTrue(ci.sealedKeys() > 0, "some keys sealed; " + ictx);
+                        long sealedKBytes = ci.batch() * ci.heads() * ci.sealedKeys() * ci.headDim()
+                                * s.dtype().byteSize();
+                        assertTrue(ci.bytes() >= ii.bytes() + sealedKBytes, "the copy holds the " + sealedKBytes
+                                + " bytes of sealed keys; " + ictx);
+
+                        HsrStats statsCopy = HsrStats.allocateFor(arena, q);
+                        HsrStats statsInPlace = HsrStats.allocateFor(arena, q);
+
+                        // ReLU^2: exact, so both equal the dense float64 reference.
+                        HsrAttention relu = Attention.hsr().relu(2, 0.3f).causal(s.causal());
+                        double[] reluRef = ReferenceRelu.compute(q, k, v, s.causal(), relu.scaleFor(s.d()), 2, 0.3);
+                        TestData.poison(outCopy);
+                        TestData.poison(outInPlace);
+                        relu.index(copy).run(q, k, v, outCopy, statsCopy);
+                        relu.index(inPlace).run(q, k, v, outInPlace, statsInPlace);
+                        assertBitIdentical("relu", outCopy, outInPlace, statsCopy, statsInPlace, ctx);
+                        Compare.assertClose("relu out (keys copied)", outCopy.toFloatArray(), reluRef, outCopy.shape(),
+                                s.dtype() == DType.F32 ? 5e-5 : 1.6e-2, s.dtype() == DType.F32 ? 1e-4 : 8e-3, ctx);
+
+                        // Softmax: each row's error against float64 softmax within its certified bound.
+                        double eps = 1e-2;
+                        HsrAttention soft = Attention.hsr().softmax(eps).causal(s.causal());
+                        ReferenceAttention.Result ref = ReferenceAttention.compute(q, k, v, s.causal(),
+                                1 / Math.sqrt(s.d()));
+                        TestData.poison(outCopy);
+                        TestData.poison(outInPlace);
+                        soft.index(copy).run(q, k, v, outCopy, statsCopy);
+                        soft.index(inPlace).run(q, k, v, outInPlace, statsInPlace);
+                        assertBitIdentical("softmax", outCopy, outInPlace, statsCopy, statsInPlace, ctx);
+                        float[] got = outCopy.toFloatArray();
+                        double slack = Tolerances.outAtol(s.dtype()) + Tolerances.outRtol(s.dtype());
+                        int d = (int) s.d();
+                        for (int row = 0; row < statsCopy.rows(); row++) {
+                            float mass = statsCopy.droppedMass(row), bound = statsCopy.errorBound(row);
+                            assertTrue(mass >= 0 && mass <= eps * (1 + 1e-6), "row " + row + ": dropped mass " + mass
+                                    + "; " + ctx);
+                            double err = 0;
+                            for (int c = 0; c < d; c++) {
+                                err = Math.max(err, Math.abs(got[row * d + c] - ref.out()[row * d + c]));
+                            }
+                            if (!(err <= bound + slack)) {
+                                fail("softmax row " + row + ": error " + err + " exceeds the bound " + bound
+                                        + " (+ rounding " + slack + "); " + ctx);
+                            }
+                            droppedRows += mass > 0 ? 1 : 0;
+                        }
+                    } finally {
+                        if (copy != null) {
+                            copy.close();
+                        }
+                        if (inPlace != null) {
+                            inPlace.close();
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(droppedRows > 0, "softmax dropped keys in some rows");
+    }
+
+    /** Same bits in every output element and the same per-row stats. */
+    private static void assertBitIdentical(String what, Tensor a, Tensor b, HsrStats sa, HsrStats sb, String ctx) {
+        float[] x = a.toFloatArray(), y = b.toFloatArray();
+        assertEquals(x.length, y.length, ctx);
+        for (int i = 0; i < x.length; i++) {
+            if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i])) {
+                fail(what + " element " + java.util.Arrays.toString(Compare.unravel(i, a.shape())) + ": keys copied "
+                        + x[i] + ", keys in place " + y[i] + "; " + ctx);
+            }
+            assertFalse(Float.isNaN(x[i]), what + " element " + i + " not written; " + ctx);
+        }
+        assertArrayEquals(sa.keysTouchedArray(), sb.keysTouchedArray(), what + " keys touched; " + ctx);
+        assertArrayEquals(sa.droppedMassArray(), sb.droppedMassArray(), what + " dropped mass; " + ctx);
+        assertArrayEquals(sa.errorBoundArray(), sb.errorBoundArray(), what + " error bounds; " + ctx);
+    }
+
     /** On peaked data, softmax HSR touches few keys (the point of it) and stays within ε. */
     @Test
     void structuredDecodeTouchesFewKeys() {

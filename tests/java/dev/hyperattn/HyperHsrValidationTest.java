@@ -155,6 +155,12 @@ class HyperHsrValidationTest {
         assertEquals(-0.5f, r.bias());
         assertEquals(HsrAttention.Weighting.SOFTMAX, r.softmax(0.5).weighting());
         assertEquals(new KeyIndex.Options(64, 4, 0), KeyIndex.Options.DEFAULTS);
+        assertEquals(new KeyIndex.Options(64, 4, 0, true), KeyIndex.Options.DEFAULTS);
+        assertTrue(KeyIndex.Options.DEFAULTS.copyKeys());
+        KeyIndex.Options noCopy = KeyIndex.Options.DEFAULTS.withCopyKeys(false);
+        assertEquals(new KeyIndex.Options(64, 4, 0, false), noCopy);
+        assertEquals(new KeyIndex.Options(32, 0, 9, false), noCopy.withBlockSize(32).withKmeansIterations(0).withSeed(9),
+                "withers keep copyKeys");
     }
 
     @Test

@@ -80,6 +80,12 @@ class MainTest {
         assertEquals(0, relu2.status(), relu2.out() + relu2.err());
         assertTrue(relu2.out().contains("hsr relu^2 bias=0.100"), relu2.out());
         assertTrue(relu2.out().contains("hsr softmax eps=1e-02"), relu2.out());
+        Result noCopy = run("--n", "50", "--nk", "300", "--d", "32", "--heads", "2", "--kv-heads", "1", "--iters",
+                "1", "--no-hyper", "--hsr-no-key-copy", "--seed", "3");
+        assertEquals(0, noCopy.status(), noCopy.out() + noCopy.err());
+        String build = line(noCopy.out(), "hsr key index build");
+        assertTrue(build.contains("keys read in place") || build.contains("n/a"), build);
+        assertTrue(noCopy.out().contains("PASS"), noCopy.out());
     }
 
     private static String line(String text, String start) {
@@ -115,6 +121,7 @@ class MainTest {
             {"--hyper-projections", "17"}, {"--hyper-block", "0"}, {"--hyper-samples", "-1"},
             {"--hyper-min-seq-len", "x"}, {"--hsr-alpha", "0"}, {"--hsr-eps", "0"}, {"--hsr-eps", "1"},
             {"--hsr-eps", "nan"}, {"--hsr-bias", "NaN"}, {"--hsr-bias", "Infinity"}, {"--no-hyper=1"},
+            {"--hsr-no-key-copy=1"},
         };
         for (String[] args : bad) {
             Result r = run(args);

@@ -186,6 +186,17 @@ class AbiLayoutDriftTest {
             ha_hyper_params.min_seq_len(hyper, 77);
             assertEquals(-1L, hyper.get(ValueLayout.JAVA_LONG, ha_hyper_params.seed$offset()));
             assertEquals(77, hyper.get(ValueLayout.JAVA_INT, ha_hyper_params.min_seq_len$offset()));
+
+            MemorySegment idx = ha_index_params.allocate(arena);
+            ha_index_params.seed(idx, -3L);
+            ha_index_params.copy_keys(idx, 1);
+            ha_index_params.reserved(idx, 5);
+            assertEquals(24, ha_index_params.sizeof());
+            assertEquals(16, ha_index_params.copy_keys$offset());
+            assertEquals(20, ha_index_params.reserved$offset());
+            assertEquals(-3L, idx.get(ValueLayout.JAVA_LONG, ha_index_params.seed$offset()));
+            assertEquals(1, idx.get(ValueLayout.JAVA_INT, ha_index_params.copy_keys$offset()));
+            assertEquals(5, idx.get(ValueLayout.JAVA_INT, ha_index_params.reserved$offset()));
         }
     }
 
@@ -223,6 +234,8 @@ class AbiLayoutDriftTest {
             assertEquals(64, ha_index_params.block_size(idx));
             assertEquals(4, ha_index_params.kmeans_iters(idx));
             assertEquals(0L, ha_index_params.seed(idx));
+            assertEquals(1, ha_index_params.copy_keys(idx));
+            assertEquals(0, ha_index_params.reserved(idx));
 
             MemorySegment exact = ha_exact_params.allocate(arena);
             exact.fill((byte) 0x5A);

@@ -30,8 +30,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * }
  * }</pre>
  *
- * <p>Keys are read in place, never copied: the key (and value) memory must stay valid, and its
- * first N positions unchanged, while the index is used; the index keeps the tensors reachable.
+ * <p>By default the index keeps its own block-ordered copy of the sealed keys (about 1.25x the
+ * bytes of the indexed K; see {@link Options#copyKeys()}) and reads the recent tail, and values, in place;
+ * without the copy it reads all keys in place. Either way the key (and value) memory must stay
+ * valid, and its first N positions unchanged, while the index is used; the index keeps the
+ * tensors reachable.
  * Keys are grouped into blocks (default 64) with upper bounds on q·k; blocks are sealed as they
  * fill and the unsealed tail is always scanned exactly, so appending costs O(new keys).
  *
@@ -50,14 +53,20 @@ public final class KeyIndex implements AutoCloseable {
      * @param kmeansIterations spherical k-means passes that regroup keys into tighter blocks,
      *     0..64 (default 4); 0 keeps the cache order and builds fastest
      * @param seed the k-means initialisation (default 0)
+     * @param copyKeys whether the index keeps its own block-ordered copy of the sealed keys
+     *     (default true). It costs native memory as large as the indexed K (the sealed keys'
+     *     bytes in the keys' dtype, plus the room the index reserves for appending) and buys
+     *     speed: a visited block is one contiguous read. With false the index reads the sealed
+     *     keys in place through its block permutation, a random row read per key, and holds
+     *     only its bounds. Results are identical either way.
      */
-    public record Options(int blockSize, int kmeansIterations, long seed) {
+    public record Options(int blockSize, int kmeansIterations, long seed, boolean copyKeys) {
 
         /** The most k-means passes the library accepts. */
         public static final int MAX_KMEANS_ITERATIONS = 64;
 
-        /** The defaults of {@code ha_index_params_init}: 64, 4, 0. */
-        public static final Options DEFAULTS = new Options(64, 4, 0);
+        /** The defaults of {@code ha_index_params_init}: 64, 4, 0, keys copied. */
+        public static final Options DEFAULTS = new Options(64, 4, 0, true);
 
         /** @throws IllegalArgumentException for a block size outside 8..1024 or iterations outside 0..64 */
         public Options {
@@ -70,16 +79,30 @@ public final class KeyIndex implements AutoCloseable {
             }
         }
 
+        /**
+         * Options that copy the keys (the default {@code copyKeys = true}).
+         *
+         * @throws IllegalArgumentException for a block size outside 8..1024 or iterations outside 0..64
+         */
+        public Options(int blockSize, int kmeansIterations, long seed) {
+            this(blockSize, kmeansIterations, seed, true);
+        }
+
         public Options withBlockSize(int blockSize) {
-            return new Options(blockSize, kmeansIterations, seed);
+            return new Options(blockSize, kmeansIterations, seed, copyKeys);
         }
 
         public Options withKmeansIterations(int kmeansIterations) {
-            return new Options(blockSize, kmeansIterations, seed);
+            return new Options(blockSize, kmeansIterations, seed, copyKeys);
         }
 
         public Options withSeed(long seed) {
-            return new Options(blockSize, kmeansIterations, seed);
+            return new Options(blockSize, kmeansIterations, seed, copyKeys);
+        }
+
+        /** See {@link #copyKeys()}: false saves memory as large as the indexed K, at a speed cost. */
+        public Options withCopyKeys(boolean copyKeys) {
+            return new Options(blockSize, kmeansIterations, seed, copyKeys);
         }
     }
 
@@ -167,6 +190,8 @@ public final class KeyIndex implements AutoCloseable {
             ha_index_params.block_size(params, options.blockSize());
             ha_index_params.kmeans_iters(params, options.kmeansIterations());
             ha_index_params.seed(params, options.seed());
+            ha_index_params.copy_keys(params, options.copyKeys() ? 1 : 0);
+            ha_index_params.reserved(params, 0);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             int status = hyperattn_h.ha_key_index_create(Descriptors.of(arena, k), Descriptors.of(arena, v), params,
                     out);

@@ -18,8 +18,9 @@
  * <p>Arguments are checked in Java before each native call: inconsistent operands raise
  * {@link java.lang.IllegalArgumentException}, memory of a closed arena
  * {@link java.lang.IllegalStateException}, and failures inside the library
- * {@link dev.hyperattn.HyperattnException}. Tensor data is never copied; the caller must keep
- * a shared arena open until calls using its memory have returned.
+ * {@link dev.hyperattn.HyperattnException}. Tensor data is never copied (except the sealed keys
+ * a {@link dev.hyperattn.KeyIndex} keeps by default, see its {@code Options}); the caller must
+ * keep a shared arena open until calls using its memory have returned.
  *
  * <p>CUDA: {@code Tensor.allocate(arena, Device.cuda(0), DType.BF16, ...)} allocates device
  * memory freed when the arena closes; {@link dev.hyperattn.Tensor#copyFrom(Tensor)} moves data

@@ -18,6 +18,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t block_size;
  *     int32_t kmeans_iters;
  *     uint64_t seed;
+ *     int32_t copy_keys;
+ *     int32_t reserved;
  * }
  * }
  */
@@ -30,7 +32,9 @@ public class ha_index_params {
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
         hyperattn_h.C_INT.withName("block_size"),
         hyperattn_h.C_INT.withName("kmeans_iters"),
-        hyperattn_h.C_LONG.withName("seed")
+        hyperattn_h.C_LONG.withName("seed"),
+        hyperattn_h.C_INT.withName("copy_keys"),
+        hyperattn_h.C_INT.withName("reserved")
     ).withName("ha_index_params");
 
     /**
@@ -170,6 +174,94 @@ public class ha_index_params {
      */
     public static void seed(MemorySegment struct, long fieldValue) {
         struct.set(seed$LAYOUT, seed$OFFSET, fieldValue);
+    }
+
+    private static final OfInt copy_keys$LAYOUT = (OfInt)$LAYOUT.select(groupElement("copy_keys"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t copy_keys
+     * }
+     */
+    public static final OfInt copy_keys$layout() {
+        return copy_keys$LAYOUT;
+    }
+
+    private static final long copy_keys$OFFSET = 16;
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t copy_keys
+     * }
+     */
+    public static final long copy_keys$offset() {
+        return copy_keys$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t copy_keys
+     * }
+     */
+    public static int copy_keys(MemorySegment struct) {
+        return struct.get(copy_keys$LAYOUT, copy_keys$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t copy_keys
+     * }
+     */
+    public static void copy_keys(MemorySegment struct, int fieldValue) {
+        struct.set(copy_keys$LAYOUT, copy_keys$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static final OfInt reserved$layout() {
+        return reserved$LAYOUT;
+    }
+
+    private static final long reserved$OFFSET = 20;
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static final long reserved$offset() {
+        return reserved$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static int reserved(MemorySegment struct) {
+        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static void reserved(MemorySegment struct, int fieldValue) {
+        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
     }
 
     /**

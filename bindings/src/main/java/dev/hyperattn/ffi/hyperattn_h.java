@@ -98,10 +98,10 @@ public class hyperattn_h {
      */
     public static final OfLong uint64_t = hyperattn_h.C_LONG;
 
-    private static final int HA_ABI_VERSION = (int)2L;
+    private static final int HA_ABI_VERSION = (int)3L;
     /**
      * {@snippet lang=c :
-     * #define HA_ABI_VERSION 2
+     * #define HA_ABI_VERSION 3
      * }
      */
     public static int HA_ABI_VERSION() {

@@ -172,7 +172,7 @@ public final class Main {
         KeyIndex index;
         long t0 = System.nanoTime();
         try {
-            index = KeyIndex.build(k, v);
+            index = KeyIndex.build(k, v, KeyIndex.Options.DEFAULTS.withCopyKeys(o.hsrKeyCopy));
         } catch (HyperattnException e) {
             if (e.status() != HyperattnException.Status.UNSUPPORTED) {
                 throw e;
@@ -185,8 +185,9 @@ public final class Main {
         try (index) {
             double buildMs = (System.nanoTime() - t0) / 1e6;
             KeyIndex.Info info = index.info();
-            out.printf(Locale.ROOT, "%-34s %11.3f %8s  %d sealed blocks of %d keys, %.1f MiB%n", "hsr key index build",
-                    buildMs, "", info.blocks(), info.blockSize(), info.bytes() / 1048576.0);
+            out.printf(Locale.ROOT, "%-34s %11.3f %8s  %d sealed blocks of %d keys, %.1f MiB (%s)%n",
+                    "hsr key index build", buildMs, "", info.blocks(), info.blockSize(), info.bytes() / 1048576.0,
+                    o.hsrKeyCopy ? "keys copied" : "keys read in place");
             HsrStats stats = HsrStats.allocate(arena, rows);
             Tensor sparse = operand(arena, o, o.heads, o.n);
 

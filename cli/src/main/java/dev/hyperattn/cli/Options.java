@@ -32,6 +32,7 @@ final class Options {
     int hsrAlpha = 1;
     double hsrBias = Double.NaN; // NaN: the paper's threshold for the data at hand
     double hsrEps = 1e-3;
+    boolean hsrKeyCopy = true;
 
     int samples() {
         return sampleRows;
@@ -77,6 +78,9 @@ final class Options {
               --hsr-bias X      ReLU bias in scaled-score units (default: the paper's
                                 sigma*sqrt(0.4*ln Nk), sigma measured on the inputs)
               --hsr-eps X       softmax dropped-mass bound, in (0, 1) (default 1e-3)
+              --hsr-no-key-copy the key index reads sealed keys in place through its block
+                                permutation instead of keeping a block-ordered copy (saves
+                                memory as large as K, slower: random row reads)
               --help            this text
             """;
 
@@ -97,6 +101,7 @@ final class Options {
                 case "--no-causal" -> o.causal = noValue(name, inline, false);
                 case "--no-hyper" -> o.hyper = noValue(name, inline, false);
                 case "--no-hsr" -> o.hsr = noValue(name, inline, false);
+                case "--hsr-no-key-copy" -> o.hsrKeyCopy = noValue(name, inline, false);
                 default -> {
                     String value = inline;
                     if (value == null) {

@@ -56,8 +56,9 @@ constexpr int kRound0Blocks = 8;          // highest-bound blocks per row visite
 constexpr int kChunkItems = 16;           // blocks per visit task
 constexpr int64_t kBoundChunks = 64;      // centre chunks (of 16 blocks) per bound task
 // Fraction of the keys beyond which a dense pass is cheaper: gathering rows through the
-// permutation reads memory at about a third of the streaming rate (decode is memory-bound);
-// prefill is compute-bound, where the dense kernel's GEMMs are much faster per key.
+// permutation (values always, keys without the index's copy) reads memory at about a third of
+// the streaming rate (decode is memory-bound); prefill is compute-bound, where the dense
+// kernel's GEMMs are much faster per key. (Tuned before the key copy; not re-tuned since.)
 constexpr double kFallbackDecode = 0.3;
 constexpr double kFallbackPrefill = 0.2;
 constexpr double kBoxWindow = 12.0;       // box refinement for bounds within 2^12 of the top

@@ -4,9 +4,10 @@
 // Storage slots: sealed keys are numbered by block (block b holds slots bstart[b] ..
 // bstart[b+1], at most block_size of them); perm[s] is the key's position in the cache. With
 // copy_keys the sealed keys are also copied by slot (HeadIndex::keys); otherwise they are read
-// in place through perm (each row a random access: about a third of the streaming rate). Slots at and past bstart[nb] are the
-// tail, in cache order (slot == position). Regrouping keeps separate clusters in separate
-// blocks, so blocks may be smaller than block_size; blocks sealed by appending are full.
+// in place through perm (each row a random access: about a third of the streaming rate).
+// Slots at and past bstart[nb] are the tail, in cache order (slot == position). Regrouping
+// keeps separate clusters in separate blocks, so blocks may be smaller than block_size; blocks
+// sealed by appending are full.
 //
 // Bounds of block b (all computed in double from the stored keys and rounded outward, so a
 // bound evaluated in float and widened by guard_up() is never below the true q·k):

@@ -671,7 +671,6 @@ void visit(const Ctx& cx, const Unit& u, const Item* items, int64_t n, Partial& 
     if (cx.q.mode == Mode::Report) p.lists.assign(size_t(R), {});
     float* S = w.S.data();
     float* P = w.P.data();
-    const int64_t* lim = cx.q.causal ? u.lim : nullptr;
     const bool softmax = cx.q.mode == Mode::Softmax;
     // The next item's rows are requested (into L2) while this one is computed: gathered rows
     // defeat the hardware prefetchers.
@@ -695,11 +694,9 @@ void visit(const Ctx& cx, const Unit& u, const Item* items, int64_t n, Partial& 
             if (softmax) prefetch_item(vs, items[t + dist], cx.D);
         }
         const KeyRows kr = key_rows(cx, h, ks, it);
-        const bool by_slot = kr.pos != it.pos;  // the kernel cannot see positions: mask here
         const unsigned all = (1u << R) - 1u, need = it.rows & all;
         if (need == all) {
-            cx.kr.scores(R, u.Q.data(), cx.Dp, cx.D, kr.src, kr.pos, kr.first, it.n,
-                         by_slot ? nullptr : lim, S, cx.kL);
+            cx.kr.scores(R, u.Q.data(), cx.Dp, cx.D, kr.src, kr.pos, kr.first, it.n, S, cx.kL);
         } else {
             // Only the rows whose bound reaches the threshold, in runs of consecutive rows.
             for (int r = 0; r < R;) {
@@ -711,12 +708,11 @@ void visit(const Ctx& cx, const Unit& u, const Item* items, int64_t n, Partial& 
                 int e = r + 1;
                 while (e < R && (need >> e & 1u)) ++e;
                 cx.kr.scores(e - r, u.Q.data() + r * cx.Dp, cx.Dp, cx.D, kr.src, kr.pos,
-                             kr.first, it.n, by_slot || !lim ? nullptr : lim + r, S + r * cx.kL,
-                             cx.kL);
+                             kr.first, it.n, S + r * cx.kL, cx.kL);
                 r = e;
             }
         }
-        if (by_slot && lim) mask_causal(u, it, S, cx.kL);
+        if (cx.q.causal) mask_causal(u, it, S, cx.kL);
         switch (cx.q.mode) {
             case Mode::Report:
                 report_item(cx, u, h, it, S, w, p);

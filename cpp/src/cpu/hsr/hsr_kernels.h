@@ -20,10 +20,10 @@ constexpr int kChunkBlocks = 16; // blocks per centre chunk ([chunk][D][16] bf16
 // Keys of a call are pos[0..n) when pos != nullptr, else first + [0..n). Query rows are fp32,
 // zero-padded to a multiple of 16 elements; so are the P, S and O rows.
 struct Kernels {
-    // S[r*lds + j] = q_r·k_j (raw float dot product); -inf where lim && position >= lim[r].
+    // S[r*lds + j] = q_r·k_j (raw float dot product). Causal masking is the caller's: the
+    // rows may come from the index's key copy, whose slots are not cache positions.
     void (*scores)(int R, const float* Q, int64_t ldq, int64_t D, const RowSrc& k,
-                   const int32_t* pos, int64_t first, int n, const int64_t* lim, float* S,
-                   int64_t lds);
+                   const int32_t* pos, int64_t first, int n, float* S, int64_t lds);
     // O_r = O_r·rescale[r] + Σ_j P[r*ldp + j]·v_j; keys whose weights are all 0 are not read.
     void (*pv)(int R, const float* P, int64_t ldp, int n, const RowSrc& v, const int32_t* pos,
                int64_t first, int64_t D, const float* rescale, float* O, int64_t ldo);

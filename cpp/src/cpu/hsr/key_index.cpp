@@ -293,7 +293,7 @@ struct Clusterer {
             }
             const float thr = static_cast<float>((n1 - n0) / 2);
             kr.scores(1, w.data(), Dp, Dp, RowSrc{rows, Dp, 1, true}, nullptr, 0, int(S),
-                      nullptr, proj.data(), S);
+                      proj.data(), S);
             std::fill(s0.begin(), s0.end(), 0.f);
             std::fill(s1.begin(), s1.end(), 0.f);
             int64_t m0 = 0, m1 = 0;
@@ -356,7 +356,7 @@ struct Clusterer {
             const float thr = direction(lo, cnt);
             proj.resize(std::max<size_t>(proj.size(), size_t(cnt)));
             kr.scores(1, w.data(), Dp, Dp, RowSrc{row(lo), Dp, 1, true}, nullptr, 0, int(cnt),
-                      nullptr, proj.data(), cnt);
+                      proj.data(), cnt);
             int64_t left = 0;
             side.resize(size_t(cnt));
             for (int64_t t = 0; t < cnt; ++t) {

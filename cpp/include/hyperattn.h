@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct layout or a function signature changes. */
-#define HA_ABI_VERSION 3
+#define HA_ABI_VERSION 4
 
 /* ---- status codes (int32_t) ------------------------------------------------------------ */
 enum {
@@ -337,6 +337,65 @@ HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, cons
 HA_API int32_t ha_attention_hsr(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                 const ha_tensor* out, const ha_key_index* index,
                                 const ha_hsr_params* params, ha_hsr_stats* stats);
+
+/* ---- error-controlled approximate attention (CPU) ---------------------------------------- */
+
+/* Parameters of ha_attention_approx. Initialise with ha_approx_params_init(). */
+typedef struct ha_approx_params {
+    float scale;          /* softmax scale; 0 means 1/sqrt(head_dim) */
+    int32_t causal;       /* 0 or 1, bottom-right aligned as in ha_exact_params */
+    int32_t sinks;        /* the first `sinks` keys are always exact, >= 0; default 4 */
+    int32_t window;       /* local keys computed exactly, >= 0; default 256. A query at cache
+                             position p (p = i + Nk - Nq) sees keys p-window < j <= p exactly
+                             (not causal: |j - p| <= window/2) */
+    int32_t samples;      /* keys sampled from the remaining tail per group of query rows,
+                             >= 0; default 256. 0 drops the tail (the estimate is then only
+                             finite where a certified tail bound exists) */
+    int32_t heavy_budget; /* most heavy keys (found by the key sketches, then scored exactly)
+                             per group of query rows, >= 0; 0 = automatic (Nk / 16) */
+    double target_error;  /* 0: fixed budget, estimates still returned; in (0, 1): rows whose
+                             estimated error exceeds it are recomputed with more samples and
+                             heavy keys, then exactly, so every returned estimate is <= it */
+    uint64_t seed;        /* sketches and samples are a pure function of the seed: results are
+                             bit-identical for any thread count */
+    void* stream;         /* must be NULL (CPU only) */
+} ha_approx_params;
+
+/* Optional per-row outputs of ha_attention_approx, each B*Hq*Nq values in row-major [b][h][i]
+ * order, or NULL. Error unit (the same for the target): e_i = ||o^_i - o_i||_2 /
+ * sqrt(sum_j p_ij ||v_j||_2^2), the error relative to the attention-weighted RMS norm of the
+ * values. */
+typedef struct ha_approx_stats {
+    float* row_error;       /* estimated e_i (about two standard errors of the sampled tail's
+                               ratio estimator; 0 for a row computed exactly); +inf where no
+                               estimate exists (samples 0 and no certificate) */
+    float* tail_mass_bound; /* certified upper bound on the probability mass of the keys that
+                               were not computed exactly (from the index's block bounds); 1 when
+                               nothing better is certified; 0 for an exact row */
+    int64_t* keys_touched;  /* keys whose exact score was computed for the row */
+    int32_t* level;         /* 0: first budget, 1: refined (more samples and heavy keys),
+                               2: computed exactly */
+} ha_approx_stats;
+
+HA_API void ha_approx_params_init(ha_approx_params* params);
+
+/*
+ * Softmax attention as an exact part plus a sampled tail, with a per-row error estimate.
+ * Operands as in ha_attention_exact (CPU, f32 or bf16, GQA without expanding K/V, Nq != Nk,
+ * causal bottom-right); lse may be NULL (when given: log of the estimated denominator).
+ * Exact part: the first `sinks` keys, the local window, and heavy keys: candidates whose
+ * estimated score (from 64-bit sign sketches of the keys kept by the index) may carry a large
+ * share of the mass, scored exactly. Tail: every other visible key, estimated from `samples`
+ * keys drawn uniformly (stratified) per group of query rows, each weighted by the keys it
+ * stands for; merged with the exact part by log-sum-exp.
+ * index: NULL (a temporary index with cache-order blocks is built), or built over exactly this
+ * k (as for ha_attention_hsr), for example a decoding cache kept current with
+ * ha_key_index_append. stats may be NULL.
+ */
+HA_API int32_t ha_attention_approx(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                   const ha_tensor* out, const ha_tensor* lse,
+                                   const ha_key_index* index, const ha_approx_params* params,
+                                   ha_approx_stats* stats);
 
 /* ---- devices (CUDA) -------------------------------------------------------------------- */
 /* Number of visible CUDA devices. *count is always written (0 when none); when there is none

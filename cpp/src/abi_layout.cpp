@@ -38,6 +38,15 @@ const Field kHsrFields[] = {HA_FIELD(ha_hsr_params, mode),    HA_FIELD(ha_hsr_pa
 const Field kStatsFields[] = {HA_FIELD(ha_hsr_stats, dropped_mass),
                               HA_FIELD(ha_hsr_stats, error_bound),
                               HA_FIELD(ha_hsr_stats, keys_touched)};
+const Field kApproxFields[] = {
+    HA_FIELD(ha_approx_params, scale),        HA_FIELD(ha_approx_params, causal),
+    HA_FIELD(ha_approx_params, sinks),        HA_FIELD(ha_approx_params, window),
+    HA_FIELD(ha_approx_params, samples),      HA_FIELD(ha_approx_params, heavy_budget),
+    HA_FIELD(ha_approx_params, target_error), HA_FIELD(ha_approx_params, seed),
+    HA_FIELD(ha_approx_params, stream)};
+const Field kApproxStatsFields[] = {
+    HA_FIELD(ha_approx_stats, row_error), HA_FIELD(ha_approx_stats, tail_mass_bound),
+    HA_FIELD(ha_approx_stats, keys_touched), HA_FIELD(ha_approx_stats, level)};
 const Field kIndexParamsFields[] = {HA_FIELD(ha_index_params, block_size),
                                     HA_FIELD(ha_index_params, kmeans_iters),
                                     HA_FIELD(ha_index_params, seed),
@@ -64,7 +73,9 @@ const Struct kStructs[] = {HA_STRUCT(ha_tensor, kTensorFields),
                            HA_STRUCT(ha_hsr_stats, kStatsFields),
                            HA_STRUCT(ha_index_params, kIndexParamsFields),
                            HA_STRUCT(ha_key_index_info, kIndexInfoFields),
-                           HA_STRUCT(ha_device_props, kPropsFields)};
+                           HA_STRUCT(ha_device_props, kPropsFields),
+                           HA_STRUCT(ha_approx_params, kApproxFields),
+                           HA_STRUCT(ha_approx_stats, kApproxStatsFields)};
 #undef HA_STRUCT
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <exception>
 #include <new>
 #include <utility>
+#include <vector>
 
 #include "cpu/cpu_backend.h"
 #include "error.h"
@@ -95,6 +96,17 @@ using DtypeCheck = int32_t (*)(const char* name, const ha_tensor* t);
 int32_t check_attention_operands(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                  const ha_tensor* out, const ha_tensor* lse, Placement where,
                                  DtypeCheck check_dtype);
+
+// The index was built over a tensor with t's data address and strides (what: "keys"/"values").
+int32_t check_same_layout(const char* name, const ha_tensor* t, const void* data,
+                          const int64_t* strides, const char* what);
+// The index describes exactly this k (address, strides, shape, dtype, key count) and, when
+// check_v and the index was built with values, this v. Defined in api_index_checks.cpp.
+int32_t check_index_for(const ha_key_index* x, const ha_tensor* k, const ha_tensor* v,
+                        bool check_v);
+// An optional per-row output array of n elements of es bytes: aligned, disjoint from others.
+int32_t check_stats_array(const char* name, const void* p, int64_t n, int64_t es,
+                          const std::vector<std::pair<const char*, ha::Span>>& others);
 
 }  // namespace ha::api
 

@@ -1,0 +1,3 @@
+# Sources of error-controlled approximate attention (cpp/src/cpu/approx), added to ha_cpu.
+target_sources(ha_cpu PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/approx_engine.cpp)

@@ -158,7 +158,7 @@ bool hyper(Inputs& in, Tensor& o, bool causal, uint64_t seed) {
     p.causal = causal;
     p.seed = seed;
     ha_tensor tq = in.q.view(), tk = in.k.view(), tv = in.v.view(), to = o.view();
-    if (ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p) == HA_OK) return true;
+    if (ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p, nullptr) == HA_OK) return true;
     std::fprintf(stderr, "ha_attention_hyper: %s\n", ha_last_error());
     return false;
 }

@@ -88,7 +88,7 @@ public:
         block_ = hp.block_size;
         r_ = hp.lsh_projections;
         stats_ = hp.row_error != nullptr;
-        NkP_ = Nk_ + 64;  // a key-norm row, padded by at least a tile (tile_keys <= 64)
+        Dc_ = (D_ + 15) / 16 * 16;  // a value centre, zero-padded like the packed values
     }
 
     int32_t run() {
@@ -127,7 +127,7 @@ public:
         const int64_t groups = B_ * Hkv_;
         const size_t per_group = size_t(Nk_) * 2 + size_t(ktotal_) * 4 + size_t(stotal_) * 12 +
                                  tbytes_ + 64 +
-                                 (stats_ ? size_t(NkP_) * 8 + size_t(sxtotal_) * 8 : 0);
+                                 (stats_ ? size_t(Dc_) * 4 + size_t(sxtotal_) * 8 : 0);
         const int64_t gpc = std::clamp<int64_t>(int64_t(kBudget / per_group), 1, groups);
         for (int64_t g0 = 0; g0 < groups; g0 += gpc) {
             HA_TRY_(key_side(g0, std::min(gpc, groups - g0)));
@@ -181,18 +181,12 @@ private:
 
         const int64_t chunks = (Nk_ + kHashChunk - 1) / kHashChunk;
         if (stats_) {
-            vnorm2_.resize(size_t(ng * NkP_));
-            vdist_.resize(size_t(ng * NkP_));
-            vcentre_.resize(size_t(ng * D_));
-            csum_.assign(size_t(ng * chunks * D_), 0.0);
+            vcentre_.resize(size_t(ng * Dc_));
             snv2_.resize(size_t(ng * sxtotal_));
             snd_.resize(size_t(ng * sxtotal_));
         }
         HA_TRY_(par(ng * chunks, [&](int64_t t, int) {
             const int64_t gl = t / chunks, c = t % chunks, grp = g0 + gl;
-            if (stats_) value_norms(grp / Hkv_, grp % Hkv_, c * kHashChunk,
-                                    std::min(kHashChunk, Nk_ - c * kHashChunk),
-                                    vnorm2_.data() + gl * NkP_, csum_.data() + (gl * chunks + c) * D_);
             HashJob j{};
             j.dtype = p_.dtype;
             j.x = p_.k;
@@ -207,33 +201,8 @@ private:
             K_.hash_rows(j);
         }));
 
-        if (stats_) {  // the value centre of each group: chunk sums added in a fixed order
-            for (int64_t gl = 0; gl < ng; ++gl) {
-                float* vn = vnorm2_.data() + gl * NkP_;
-                float* vd = vdist_.data() + gl * NkP_;
-                for (int64_t x = Nk_; x < NkP_; ++x) vn[x] = vd[x] = 0.f;
-                for (int64_t d = 0; d < D_; ++d) {
-                    double sum = 0.0;
-                    for (int64_t c = 0; c < chunks; ++c) sum += csum_[size_t((gl * chunks + c) * D_ + d)];
-                    vcentre_.data()[gl * D_ + d] = float(sum / double(Nk_));
-                }
-            }
-            HA_TRY_(par(ng * chunks, [&](int64_t t, int) {
-                const int64_t gl = t / chunks, c = t % chunks, grp = g0 + gl;
-                const float* cv = vcentre_.data() + gl * D_;
-                float* vd = vdist_.data() + gl * NkP_;
-                float row[256];
-                for (int64_t i = c * kHashChunk; i < std::min(Nk_, (c + 1) * kHashChunk); ++i) {
-                    value_row(grp / Hkv_, grp % Hkv_, i, row);
-                    double sq = 0.0;
-                    for (int64_t d = 0; d < D_; ++d) sq += (double(row[d]) - cv[d]) * (double(row[d]) - cv[d]);
-                    vd[i] = float(std::sqrt(sq));
-                }
-            }));
-        }
-
         const int64_t nr = int64_t(plan_.rects.size());
-        return par(ng * nr, [&](int64_t t, int slot) {
+        HA_TRY_(par(ng * nr, [&](int64_t t, int slot) {
             const int64_t gl = t / nr, ri = t % nr, grp = g0 + gl;
             const Rect& rc = plan_.rects[size_t(ri)];
             int32_t* perm = kperm_.data() + gl * ktotal_ + koff_[size_t(ri)];
@@ -250,7 +219,6 @@ private:
             for (int64_t x = 0; x < m; ++x) pos[x] = s.inv[size_t(drawn[size_t(x)])];
             std::sort(pos, pos + m);
             for (int64_t x = 0; x < m; ++x) idx[x] = perm[pos[x]];
-            if (stats_) sample_norms(gl, rc.k0, idx, m, sxoff_[size_t(ri)]);
             PackJob pj{};
             pj.dtype = p_.dtype;
             pj.k = p_.k;
@@ -263,6 +231,35 @@ private:
             pj.count = m;
             pj.tiles = tiles_.data() + size_t(gl) * tbytes_ + toff_[size_t(ri)];
             K_.pack_keys(pj);
+        }));
+        if (!stats_) return HA_OK;
+        // The value centre of each group (any fixed point serves the bound; this one is near
+        // the mean): the mean of the first sampled rect's sampled values.
+        for (int64_t gl = 0; gl < ng; ++gl) {
+            const int64_t grp = g0 + gl;
+            float* c = vcentre_.data() + gl * Dc_;
+            std::fill(c, c + Dc_, 0.f);
+            for (int64_t ri = 0; ri < nr; ++ri) {
+                const int64_t m = m_[size_t(ri)];
+                if (m == 0) continue;
+                std::vector<double> sum(size_t(D_), 0.0);
+                std::vector<float> row(static_cast<size_t>(D_));
+                const int32_t* idx = sidx_.data() + gl * stotal_ + soff_[size_t(ri)];
+                for (int64_t x = 0; x < m; ++x) {
+                    value_row(grp / Hkv_, grp % Hkv_, plan_.rects[size_t(ri)].k0 + idx[x], row.data());
+                    for (int64_t d = 0; d < D_; ++d) sum[size_t(d)] += row[size_t(d)];
+                }
+                for (int64_t d = 0; d < D_; ++d) c[d] = float(sum[size_t(d)] / double(m));
+                break;
+            }
+        }
+        return par(ng * nr, [&](int64_t t, int) {  // ||v||^2, ||v - centre|| of the samples
+            const int64_t gl = t / nr, ri = t % nr;
+            const int64_t m = m_[size_t(ri)];
+            if (m == 0) return;
+            const int64_t so = gl * sxtotal_ + sxoff_[size_t(ri)];
+            K_.value_norms(p_.dtype, tiles_.data() + size_t(gl) * tbytes_ + toff_[size_t(ri)], m, D_,
+                           vcentre_.data() + gl * Dc_, snv2_.data() + so, snd_.data() + so);
         });
     }
 
@@ -327,7 +324,7 @@ private:
             j.row_error = hp_.row_error;
             j.Hq = Hq_;
             j.Nq = Nq_;
-            j.vcentre = vcentre_.data() + (hd.b * Hkv_ + hd.h / G_ - g0_) * D_;
+            j.vcentre = vcentre_.data() + (hd.b * Hkv_ + hd.h / G_ - g0_) * Dc_;
         }
         return j;
     }
@@ -384,14 +381,13 @@ private:
             if (stats_) {  // ||v||^2 of the packed keys, in packed order, padded by a tile
                 std::vector<float>& v = slots_[size_t(slot)].wnorm2;
                 std::vector<float>& vd = slots_[size_t(slot)].wdist;
-                v.assign(size_t(pj.count + 64), 0.f);
-                vd.assign(size_t(pj.count + 64), 0.f);
-                const float* vn = vnorm2_.data() + tk.gl * NkP_ + rc.k0;
-                const float* vdk = vdist_.data() + tk.gl * NkP_ + rc.k0;
-                for (int64_t x = 0; x < pj.count; ++x) {
-                    v[size_t(x)] = vn[pj.idx[x]];
-                    vd[size_t(x)] = vdk[pj.idx[x]];
+                const size_t len = size_t((pj.count + NT - 1) / NT * NT + 64);
+                if (v.size() < len) {
+                    v.resize(len);
+                    vd.resize(len);
                 }
+                K_.value_norms(p_.dtype, pj.tiles, pj.count, D_, vcentre_.data() + tk.gl * Dc_,
+                               v.data(), vd.data());
                 wn = v.data();
                 wd = vd.data();
             }
@@ -485,9 +481,7 @@ private:
             j.has_state = has_state_.data() + tk.hl * Nq_;
             j.load = true;
             if (stats_) {
-                const Head& hd = heads_[size_t(tk.hl)];
                 j.sacc = sacc_.data() + tk.hl * Nq_ * stats_floats(D_);
-                j.knorm2 = vnorm2_.data() + (hd.b * Hkv_ + hd.h / G_ - g0_) * NkP_ + lf.k0;
             }
             K_.run_rows(j);
         });
@@ -507,46 +501,18 @@ private:
         }
     }
 
-    // ||v||^2 of keys [i0, i0 + n) of (b, hk) into vn[i0 ..], their sum into csum (D doubles).
-    void value_norms(int64_t b, int64_t hk, int64_t i0, int64_t n, float* vn, double* csum) const {
-        float row[256];
-        for (int64_t i = i0; i < i0 + n; ++i) {
-            value_row(b, hk, i, row);
-            float s = 0.f;
-            for (int64_t d = 0; d < D_; ++d) {
-                s += row[d] * row[d];
-                csum[d] += double(row[d]);
-            }
-            vn[i] = s;
-        }
-    }
-
-    // Per sample of a rect (packed order): ||v||^2 and ||v - centre||, padded with zeros.
-    void sample_norms(int64_t gl, int64_t k0, const int32_t* idx, int64_t m, int64_t off) {
-        float* nv = snv2_.data() + gl * sxtotal_ + off;
-        float* nd = snd_.data() + gl * sxtotal_ + off;
-        const float* vn = vnorm2_.data() + gl * NkP_ + k0;
-        const float* vd = vdist_.data() + gl * NkP_ + k0;
-        const int64_t padded = (m + 63) / 64 * 64 + 64;
-        for (int64_t x = 0; x < padded; ++x) {
-            nv[x] = x < m ? vn[idx[x]] : 0.f;
-            nd[x] = x < m ? vd[idx[x]] : 0.f;
-        }
-    }
-
     const HyperProblem& hp_;
     const ExactProblem& p_;
     const Kernels& K_;
     int64_t B_, Hq_, Nq_, D_, Hkv_, Nk_, G_, SF_, block_;
     int r_;
     bool causal_ = false;
-    // error estimates (row_error): per group ||v||^2 of every key (NkP_ apart), the value
-    // centre, per-chunk value sums, and per sample (sxoff_ layout) ||v||^2 and ||v - centre||
+    // error estimates (row_error): per group the value centre (Dc_ floats, zero-padded),
+    // per sample (sxoff_ layout, zero-padded to whole tiles) ||v||^2 and ||v - centre||
     bool stats_ = false;
-    int64_t NkP_ = 0, sxtotal_ = 0;
+    int64_t Dc_ = 0, sxtotal_ = 0;
     std::vector<int64_t> sxoff_;
-    Array<float> vnorm2_, vdist_, vcentre_, snv2_, snd_, sacc_;
-    std::vector<double> csum_;
+    Array<float> vcentre_, snv2_, snd_, sacc_;
     Plan plan_;
     std::vector<float> planes_;
     std::vector<int64_t> koff_, qoff_, m_, soff_;

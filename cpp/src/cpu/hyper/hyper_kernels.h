@@ -87,11 +87,10 @@ struct RowsJob {
     int64_t lse_strides[3];
     void* scratch;             // rows_scratch_bytes(dtype, D), 64-byte aligned
     // Error estimates (ha_hyper_stats), only when stats: sacc rows next to acc rows
-    // (stats_floats(D) each), ||v||^2 of the contiguous keys from k0 (zero-padded by a tile),
-    // the value centre of (b, hk) (D floats), and the output row_error [b][h][i] of Hq x Nq.
+    // (stats_floats(D) each), the value centre of (b, hk) (D floats), and the output
+    // row_error [b][h][i] of Hq x Nq.
     bool stats;
     float* sacc;
-    const float* knorm2;
     const float* vcentre;
     float* row_error;
     int64_t Hq, Nq;
@@ -104,6 +103,10 @@ struct Kernels {
     void (*pack_keys)(const PackJob& j);
     size_t (*rows_scratch_bytes)(int32_t dtype, int64_t D);
     void (*run_rows)(const RowsJob& j);
+    // Error estimates: ||v||^2 and, with centre (padded to a multiple of 16 floats with zeros),
+    // ||v - centre|| of the first `count` keys of packed tiles, zeros up to whole tiles.
+    void (*value_norms)(int32_t dtype, const void* tiles, int64_t count, int64_t D,
+                        const float* centre, float* n2, float* dist);
 };
 
 namespace generic { const Kernels& kernels(); }

@@ -115,21 +115,27 @@ typedef struct ha_hyper_params {
 } ha_hyper_params;
 
 /* Optional per-query output of ha_attention_hyper. A non-NULL array holds B*Hq*Nq values in
- * row-major [b][h][i] order. */
+ * row-major [b][h][i] order (it must not overlap q, k, v, out or lse). */
 typedef struct ha_hyper_stats {
-    float* row_error; /* estimated error of the row, about two standard errors:
-                         2 * SE(o^_i) / sqrt(sum_j p_ij ||v_j||^2), i.e. in units of the
-                         attention-weighted RMS norm of the values (p the exact softmax). The
-                         estimate is e_i = ||o^_i - o_i||_2 / sqrt(sum_j p_ij ||v_j||^2)'s
-                         sampling standard error by the delta method, estimated from the
-                         row's own samples: with a_s = (Nk/m) e^{s_s} (0 for a sample inside
-                         the row's window) and y_s = a_s (v_s - o^), Var(o^) ~ (1 - m/Nk)
-                         m/(m-1) sum_s ||y_s - mean(y)||^2 / Z^2, summed over the independent
-                         sampled pieces of a causal row (the denominator likewise: exact keys
-                         exactly plus the weighted samples). It covers the sampling variance
-                         of the residual, not a key missing from the windows (the residual
-                         estimator is unbiased over every key outside the window). 0 for
-                         rows computed exactly (Nk <= min_seq_len, rows that see no key) */
+    float* row_error; /* estimated error of each row, about two standard errors, in units of the
+                         attention-weighted RMS norm of the values: the true error is
+                         e_i = ||o^_i - o_i||_2 / sqrt(sum_j p_ij ||v_j||_2^2) (p the exact
+                         softmax), and row_error[i] = 2 SE(o^_i) / sqrt(sum_j p_ij ||v_j||^2)^,
+                         both estimated from the row's own computation. Only the uniformly
+                         sampled residual keys add variance; by the delta method on the ratio
+                         o^ = N^/Z^, with a_s = (Nk/m) e^{s_s} (0 for a sample inside the row's
+                         window) and y_s = a_s (v_s - o^), a sampled piece (m draws without
+                         replacement from n keys) adds (1 - m/n) m/(m-1) sum_s ||y_s - ybar||^2
+                         to Z^2 Var(o^); the pieces of a causal row are independent and add, all
+                         at the final o^. To stay cheap, ||v_s - o^|| is bounded by
+                         ||v_s - c|| + ||o^ - c|| (c: a value centre of the kv head), and the
+                         first and last tiles of each sampled piece's window also count as if
+                         sampled (a prior for the sorted neighbours just outside the window),
+                         so the estimate leans high. The denominator: exact keys exactly plus
+                         the weighted samples. It covers the sampling variance of the residual,
+                         not a heavy key that no sample hit (the residual estimator is unbiased
+                         over every key outside the window). 0 for rows computed exactly
+                         (Nk <= min_seq_len, a block spanning the keys, rows that see no key) */
 } ha_hyper_stats;
 
 /* Weighting of HSR sparse attention (int32_t). */

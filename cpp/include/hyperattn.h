@@ -129,8 +129,9 @@ typedef struct ha_hyper_stats {
                          to Z^2 Var(o^); the pieces of a causal row are independent and add, all
                          at the final o^. To stay cheap, ||v_s - o^|| is bounded by
                          ||v_s - c|| + ||o^ - c|| (c: a value centre of the kv head), and the
-                         first and last tiles of each sampled piece's window also count as if
-                         sampled (a prior for the sorted neighbours just outside the window),
+                         first and last tiles of each sampled piece's window also count, at half
+                         weight, as if sampled (a prior for the sorted neighbours just outside
+                         the window),
                          so the estimate leans high. The denominator: exact keys exactly plus
                          the weighted samples. It covers the sampling variance of the residual,
                          not a heavy key that no sample hit (the residual estimator is unbiased

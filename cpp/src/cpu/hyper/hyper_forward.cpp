@@ -418,8 +418,9 @@ private:
                             w.vnorm2 = wn + (wf - first);
                             w.vdist = wd + (wf - first);
                             // the window's edge tiles stand for the sorted neighbours just
-                            // outside it: each would count with weight n/m if sampled
-                            w.edge_c = m > 0 ? float(double(rc.nk) / double(m) - 1.0) : 0.f;
+                            // outside it (half a tile's worth on each side): each would
+                            // count with weight n/m if sampled
+                            w.edge_c = m > 0 ? float(0.5 * (double(rc.nk) / double(m) - 1.0)) : 0.f;
                         }
                         if (m > 0) {
                             PackedSet& ss = j.sets[j.n_sets++];

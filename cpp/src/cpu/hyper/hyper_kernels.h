@@ -48,7 +48,7 @@ struct PackedSet {
     const float* vnorm2;
     const float* vdist;
     float est_c;           // samples: (1 - m/n) m/(m-1) (the variance factor); 0: exact keys
-    float edge_c;          // window of a sampled rect: n/m - 1 (its edge tiles' factor); else 0
+    float edge_c;          // window of a sampled rect: (n/m - 1)/2 (its edge tiles' factor); else 0
 };
 
 // Per-row error-estimate state kept between the pieces of a causal problem (see

@@ -188,6 +188,15 @@ int32_t run(const Problem& p) {
         for (int64_t c = 0; c < chunks; ++c) k2 = std::max(k2, chunk_kmax[size_t(bh * chunks + c)]);
         hin[size_t(bh)].kmax = std::sqrt(k2) * (1.0 + 1e-6);
     }
+    std::vector<uint8_t> classes(size_t(heads * Nk));
+    st = parallel_for(heads * chunks, pool_threads(), [&](int64_t t, int) {
+        HeadInputs& h = hin[size_t(t / chunks)];
+        const int64_t j0 = (t % chunks) * kPrepChunk, j1 = std::min(Nk, j0 + kPrepChunk);
+        uint8_t* c = classes.data() + (t / chunks) * Nk;
+        for (int64_t j = j0; j < j1; ++j) c[j] = norm_class(h.knorm[j], h.kmax);
+    });
+    if (st != HA_OK) return st;
+    for (int64_t bh = 0; bh < heads; ++bh) hin[size_t(bh)].ncls = classes.data() + bh * Nk;
 
     // Groups: up to 8 rows of one kv head — its query heads (in chunks of 8), times as many
     // consecutive positions as fit.

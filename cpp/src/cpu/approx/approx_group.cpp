@@ -144,41 +144,44 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
     }
     for (int i = 0; i < np; ++i) probe[i] = far.at(int64_t((double(i) + 0.5) * double(nF) / np));
     uint64_t qs[8];
-    int thr[8];
-    double cq[8], tau[8];
+    int thr[8 * kNormClasses];
+    double cq[8], cut[8];
     bool any_row = false;
+    float sup[kPilot];
     for (int r = 0; r < R; ++r) {
         const float* q = s.Q.data() + r * ci.Dp;
         qs[r] = query_sketch(ci, q, s);
-        hamming_many(qs[r], hi.sketch, probe, np, hs);
-        int count[kSketchBits + 2] = {0};
-        for (int i = 0; i < np; ++i) ++count[hs[i]];
-        const int64_t allowed = 8 * per_row * np / nF;
-        thr[r] = -1;
-        for (int64_t c = 0; thr[r] < kSketchBits && c + count[thr[r] + 1] <= allowed;)
-            c += count[++thr[r]];
         double qn = 0.0;
         for (int64_t d = 0; d < ci.D; ++d) qn += double(q[d]) * q[d];
         cq[r] = double(ci.c) * std::sqrt(qn);  // log2 units per unit of ||k||·cos
-        tau[r] = -INFINITY;
-        if (std::isfinite(log2_total[r]) && m > 0) {
-            tau[r] = log2_total[r] + std::log2(kShare * double(m) / double(nF));
-            const double gamma = tau[r] / (cq[r] * hi.kmax);
-            if (!(cq[r] * hi.kmax > 0.0) || gamma > 1.0)
-                thr[r] = -1;
-            else if (gamma > -1.0)
-                thr[r] = std::min(thr[r], int(std::acos(gamma) * (kSketchBits / M_PI)) + kMargin);
+        // (a) budget: the score bound that about 8x the row's share of the probe exceeds.
+        hamming_many(qs[r], hi.sketch, probe, np, hs);
+        for (int i = 0; i < np; ++i) sup[i] = float(cq[r] * hi.knorm[probe[i]] * up_tab[hs[i]]);
+        const int64_t allowed = std::min<int64_t>(np - 1, 8 * per_row * np / nF);
+        std::nth_element(sup, sup + (np - 1 - allowed), sup + np);
+        double c = sup[np - 1 - allowed];
+        if (allowed == 0) c = std::nextafter(c, double(INFINITY));
+        // (b) relevance: what one draw standing for nF/m keys may carry.
+        if (std::isfinite(log2_total[r]) && m > 0)
+            c = std::max(c, log2_total[r] + std::log2(kShare * double(m) / double(nF)));
+        cut[r] = c;
+        // Per norm class, the largest Hamming distance whose bound still reaches the cut.
+        for (int k = 0; k < kNormClasses; ++k) {
+            const double top = cq[r] * class_norm(k, hi.kmax);
+            int t = -1;
+            while (t < kSketchBits && top * up_tab[t + 1] >= c) ++t;
+            thr[r * kNormClasses + k] = t;
+            any_row |= t >= 0;
         }
-        any_row |= thr[r] >= 0;
     }
     if (!any_row) return;
     const size_t cap = size_t(16 * budget);
     for (;;) {
         hits.clear();
-        if (sketch_scan(hi.sketch, far.a1, far.b1, qs, thr, R, hits, cap) &&
-            sketch_scan(hi.sketch, far.a2, far.b2, qs, thr, R, hits, cap))
+        if (sketch_scan(hi.sketch, hi.ncls, far.a1, far.b1, qs, thr, R, hits, cap) &&
+            sketch_scan(hi.sketch, hi.ncls, far.a2, far.b2, qs, thr, R, hits, cap))
             break;
-        for (int r = 0; r < R; ++r) thr[r] -= 2;
+        for (int i = 0; i < R * kNormClasses; ++i) thr[i] -= 2;
     }
     // Relevance with each hit's own norm, and its best estimated score over the rows.
     s.rank.assign(hits.size(), -INFINITY);
@@ -186,13 +189,11 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
     std::vector<uint8_t>& relevant = s.keep;
     relevant.assign(hits.size(), 0);
     for (int r = 0; r < R; ++r) {
-        if (thr[r] < 0) continue;
         hamming_list(qs[r], hi.sketch, hits.data(), hits.size(), s.hd.data());
         for (size_t i = 0; i < hits.size(); ++i) {
             const int h = s.hd[i];
-            if (h > thr[r]) continue;
             const float kn = hi.knorm[hits[i]];
-            if (cq[r] * kn * up_tab[h] < tau[r]) continue;
+            if (cq[r] * kn * up_tab[h] < cut[r]) continue;
             relevant[i] = 1;
             s.rank[i] = std::max(s.rank[i], float(cq[r]) * kn * cos_tab[h]);
         }

@@ -15,6 +15,7 @@ struct HeadInputs {
     hsr::RowSrc k, v;             // rows of this (batch, kv head)
     const uint64_t* sketch;       // [Nk] key sketches by position
     const float* knorm;           // [Nk] key norms by position
+    const uint8_t* ncls;          // [Nk] norm classes by position (sketch.h)
     const float* vnorm2;          // [Nk] ||v_j||^2 by position, or nullptr (computed per use)
     double kmax;                  // largest key norm: bounds every score from the sketches
     int64_t b, hk;

@@ -86,13 +86,15 @@ void hamming_many(uint64_t q, const uint64_t* ksk, const int64_t* pos, int n, in
 namespace {
 
 template <int R>
-__attribute__((target("popcnt"))) bool scan_fixed(const uint64_t* ksk, int64_t a, int64_t b,
-                                                  const uint64_t* qs, const int* thr,
-                                                  std::vector<int32_t>& hits, size_t cap) {
+__attribute__((target("popcnt"))) bool scan_fixed(const uint64_t* ksk, const uint8_t* cls,
+                                                  int64_t a, int64_t b, const uint64_t* qs,
+                                                  const int* thr, std::vector<int32_t>& hits,
+                                                  size_t cap) {
     for (int64_t j = a; j < b; ++j) {
         const uint64_t kk = ksk[j];
+        const int c = cls[j];
         bool hit = false;
-        for (int r = 0; r < R; ++r) hit |= __builtin_popcountll(qs[r] ^ kk) <= thr[r];
+        for (int r = 0; r < R; ++r) hit |= __builtin_popcountll(qs[r] ^ kk) <= thr[r * kNormClasses + c];
         if (hit) {
             if (hits.size() >= cap) return false;
             hits.push_back(int32_t(j));
@@ -101,22 +103,31 @@ __attribute__((target("popcnt"))) bool scan_fixed(const uint64_t* ksk, int64_t a
     return true;
 }
 
-// Eight keys per step: one XOR and one vector popcount per row, a mask compare, and the hits
-// compressed out of the mask (the common case, no hit, costs no branch per key).
+// GCC 12's AVX-512 headers start some conversions from an "undefined" vector and then warn
+// that it may be used uninitialised; the intrinsics define every lane.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Eight keys per step: per row one XOR, one vector popcount, the row's threshold for each key's
+// norm class (one permute), a mask compare; the hits are taken from the mask (the common
+// case, no hit, costs no branch per key).
 __attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) bool scan_avx512(
-    const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs, const int* thr, int R,
-    std::vector<int32_t>& hits, size_t cap) {
-    __m512i qv[8], tv[8];
+    const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b, const uint64_t* qs,
+    const int* thr, int R, std::vector<int32_t>& hits, size_t cap) {
+    __m512i qv[8] = {}, tv[8] = {};
     for (int r = 0; r < R; ++r) {
         qv[r] = _mm512_set1_epi64(int64_t(qs[r]));
-        tv[r] = _mm512_set1_epi64(int64_t(thr[r]));
+        alignas(64) int64_t t[kNormClasses];
+        for (int c = 0; c < kNormClasses; ++c) t[c] = thr[r * kNormClasses + c];
+        tv[r] = _mm512_load_si512(t);
     }
     int64_t j = a;
     for (; j + 8 <= b; j += 8) {
         const __m512i k = _mm512_loadu_si512(ksk + j);
+        const __m512i c = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(cls + j)));
         __mmask8 hit = 0;
         for (int r = 0; r < R; ++r)
-            hit |= _mm512_cmple_epi64_mask(_mm512_popcnt_epi64(_mm512_xor_si512(k, qv[r])), tv[r]);
+            hit |= _mm512_cmple_epi64_mask(_mm512_popcnt_epi64(_mm512_xor_si512(k, qv[r])),
+                                           _mm512_permutexvar_epi64(c, tv[r]));
         while (hit) {
             if (hits.size() >= cap) return false;
             hits.push_back(int32_t(j + __builtin_ctz(hit)));
@@ -125,7 +136,8 @@ __attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) bool scan_avx512(
     }
     for (; j < b; ++j) {
         bool h = false;
-        for (int r = 0; r < R; ++r) h |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r];
+        for (int r = 0; r < R; ++r)
+            h |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r * kNormClasses + cls[j]];
         if (h) {
             if (hits.size() >= cap) return false;
             hits.push_back(int32_t(j));
@@ -134,11 +146,15 @@ __attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) bool scan_avx512(
     return true;
 }
 
-bool scan_generic(const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs, const int* thr,
-                  int R, std::vector<int32_t>& hits, size_t cap) {
+#pragma GCC diagnostic pop
+
+bool scan_generic(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
+                  const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
+                  size_t cap) {
     for (int64_t j = a; j < b; ++j) {
         bool hit = false;
-        for (int r = 0; r < R; ++r) hit |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r];
+        for (int r = 0; r < R; ++r)
+            hit |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r * kNormClasses + cls[j]];
         if (hit) {
             if (hits.size() >= cap) return false;
             hits.push_back(int32_t(j));
@@ -149,21 +165,22 @@ bool scan_generic(const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs,
 
 }  // namespace
 
-bool sketch_scan(const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs, const int* thr,
-                 int R, std::vector<int32_t>& hits, size_t cap) {
+bool sketch_scan(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
+                 const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
+                 size_t cap) {
     if (a >= b) return true;
     if (get_isa() == HA_CPU_ISA_AVX512 && have_vpopcnt())
-        return scan_avx512(ksk, a, b, qs, thr, R, hits, cap);
-    if (!have_popcnt()) return scan_generic(ksk, a, b, qs, thr, R, hits, cap);
+        return scan_avx512(ksk, cls, a, b, qs, thr, R, hits, cap);
+    if (!have_popcnt()) return scan_generic(ksk, cls, a, b, qs, thr, R, hits, cap);
     switch (R) {
-        case 1: return scan_fixed<1>(ksk, a, b, qs, thr, hits, cap);
-        case 2: return scan_fixed<2>(ksk, a, b, qs, thr, hits, cap);
-        case 3: return scan_fixed<3>(ksk, a, b, qs, thr, hits, cap);
-        case 4: return scan_fixed<4>(ksk, a, b, qs, thr, hits, cap);
-        case 5: return scan_fixed<5>(ksk, a, b, qs, thr, hits, cap);
-        case 6: return scan_fixed<6>(ksk, a, b, qs, thr, hits, cap);
-        case 7: return scan_fixed<7>(ksk, a, b, qs, thr, hits, cap);
-        default: return scan_fixed<8>(ksk, a, b, qs, thr, hits, cap);
+        case 1: return scan_fixed<1>(ksk, cls, a, b, qs, thr, hits, cap);
+        case 2: return scan_fixed<2>(ksk, cls, a, b, qs, thr, hits, cap);
+        case 3: return scan_fixed<3>(ksk, cls, a, b, qs, thr, hits, cap);
+        case 4: return scan_fixed<4>(ksk, cls, a, b, qs, thr, hits, cap);
+        case 5: return scan_fixed<5>(ksk, cls, a, b, qs, thr, hits, cap);
+        case 6: return scan_fixed<6>(ksk, cls, a, b, qs, thr, hits, cap);
+        case 7: return scan_fixed<7>(ksk, cls, a, b, qs, thr, hits, cap);
+        default: return scan_fixed<8>(ksk, cls, a, b, qs, thr, hits, cap);
     }
 }
 

@@ -3,6 +3,8 @@
 // their angle (θ ≈ π·h/64), which is how approximate attention finds heavy-key candidates
 // without a dot product per key: one XOR and one popcount per (row, key).
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -33,10 +35,25 @@ void hamming_list(uint64_t q, const uint64_t* ksk, const int32_t* pos, size_t n,
 // True when this CPU has the POPCNT instruction (every x86-64-v2 CPU).
 bool have_popcnt();
 
-// Appends to `hits` every position j of [a, b) whose sketch is within thr[r] bits of the
-// query sketch qs[r] for at least one r < R (thr[r] < 0: row r takes none), stopping after
-// `cap` hits in total. Returns false when it stopped at the cap.
-bool sketch_scan(const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs, const int* thr,
-                 int R, std::vector<int32_t>& hits, size_t cap);
+// Keys fall into norm classes: class c holds norms in (kmax·2^-(c+1)/2, kmax·2^-c/2], the last
+// class everything shorter. A key's score can reach ||q||·||k||·cos θ, so the Hamming
+// distance that still lets a key matter depends on its length: long keys (needles often are)
+// are admitted at larger angles.
+constexpr int kNormClasses = 8;
+inline uint8_t norm_class(float norm, double kmax) {
+    if (!(kmax > 0.0) || !(norm > 0.f)) return kNormClasses - 1;
+    const double r = 2.0 * std::log2(kmax / double(norm));
+    return uint8_t(std::min<double>(kNormClasses - 1, std::max(0.0, std::floor(r))));
+}
+// The largest norm of class c.
+inline double class_norm(int c, double kmax) { return kmax * std::exp2(-0.5 * c); }
+
+// Appends to `hits` every position j of [a, b) whose sketch is within
+// thr[r * kNormClasses + cls[j]] bits of the query sketch qs[r] for at least one r < R
+// (a negative threshold admits nothing), stopping after `cap` hits in total. Returns false
+// when it stopped at the cap.
+bool sketch_scan(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
+                 const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
+                 size_t cap);
 
 }  // namespace ha::cpu::approx

@@ -204,11 +204,13 @@ TEST(approx_is_exact_when_window_or_sinks_cover_every_key) {
                     s.B = z.B; s.Hq = z.Hq; s.Hkv = z.Hkv; s.Nq = z.Nq; s.Nk = z.Nk; s.D = z.D;
                     s.causal = causal;
                     Case c = make_case(fam, dt, s, layout, 100 + uint64_t(n));
-                    begin_case(format("exact parts (%s) %s", mode == 0 ? "window >= 2 Nk" : "sinks >= Nk",
+                    begin_case(format("exact parts (%s) %s", mode == 0 ? "window covers every key" : "sinks >= Nk",
                                       c.label.c_str()));
                     ha_approx_params p = params(causal, 3);
                     if (mode == 0) {
-                        p.window = int32_t(2 * s.Nk + 2);
+                        // non-causal rows see |j - p| <= window/2 with p = i + Nk - Nq, which
+                        // is negative for the first rows when Nq > Nk
+                        p.window = int32_t(2 * (s.Nk + s.Nq) + 2);
                     } else {
                         p.sinks = int32_t(s.Nk + (n % 2));
                         p.window = 0;

@@ -152,7 +152,7 @@ bool evaluate(const Case& c, const Result& r, const std::vector<int64_t>& rows, 
             pool->err.push_back(e);
             pool->floor.push_back(floor_of(c.dt));
             pool->level.push_back(lv);
-            const int64_t nk = c.in.needle_key[size_t(row)];
+            const int64_t nk = size_t(row) < c.in.needle_key.size() ? c.in.needle_key[size_t(row)] : -1;
             pool->where.push_back(format("[%s] row %lld (level %d, %lld keys touched of %lld visible%s)",
                                          c.label.c_str(), (long long)row, lv, (long long)t,
                                          (long long)refs[n].visible,
@@ -515,6 +515,10 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
             sub.s.Nq = nq;
             sub.s.Nk = n;
             sub.q.resize(size_t(Hq * nq * D));
+            sub.needle_key.resize(size_t(Hq * nq));
+            for (int64_t h = 0; h < Hq; ++h)
+                for (int64_t i = 0; i < nq; ++i)
+                    sub.needle_key[size_t(h * nq + i)] = full.needle_key[size_t(h * total + n - nq + i)];
             for (int64_t h = 0; h < Hq; ++h)
                 for (int64_t i = 0; i < nq; ++i)
                     std::copy_n(full.qrow(0, h, n - nq + i), D, &sub.q[size_t((h * nq + i) * D)]);

@@ -10,7 +10,7 @@
 //                         compared
 //   speedup               exact / approx
 //   frob                  ||O^ - O||_F / ||O||_F over the evaluated rows
-//   e mean, e p99         e_i = ||o^_i - o_i|| / sqrt(sum_j p_ij ||v_j||^2) over the evaluated rows
+//   e mean, e p99, e max  e_i = ||o^_i - o_i|| / sqrt(sum_j p_ij ||v_j||^2) over the evaluated rows
 //   triv e                mean e_i of the trivial estimator (each row = mean of its visible values)
 //   est mean              mean of the library's estimate (stats.row_error) over all rows
 //   touched               mean over all rows of keys_touched / visible keys
@@ -248,9 +248,9 @@ hametrics::ErrorSummary errors_of(const Tensor& out, const std::vector<int64_t>&
 
 // ---- prefill rows ----------------------------------------------------------------------------------
 void run_prefill(const Options& o) {
-    std::printf("%-9s %7s %4s %6s %6s | %9s %9s %7s | %8s %8s %8s %7s %8s %7s | %-14s",
+    std::printf("%-9s %7s %4s %6s %6s | %9s %9s %7s | %8s %8s %8s %8s %7s %8s %7s | %-14s",
                 "family", "n", "d", "causal", "target", "exact ms", "approx ms", "speedup", "frob",
-                "e mean", "e p99", "triv e", "est mean", "touched", "L0/L1/L2 %");
+                "e mean", "e p99", "e max", "triv e", "est mean", "touched", "L0/L1/L2 %");
     if (o.hyper) std::printf(" | %9s %8s %8s", "hyper ms", "h frob", "h e mean");
     std::printf("\n");
     for (int64_t n : o.sizes)
@@ -341,9 +341,9 @@ void run_prefill(const Options& o) {
                         else std::snprintf(sp, sizeof sp, "%7s", "-");
                         std::snprintf(lvs, sizeof lvs, "%.0f/%.0f/%.0f", 100.0 * double(lv[0]) / double(total_rows),
                                       100.0 * double(lv[1]) / double(total_rows), 100.0 * double(lv[2]) / double(total_rows));
-                        std::printf("%-9s %7lld %4lld %6s %6s | %9s %9.1f %7s | %8.2e %8.2e %8.2e %7.3f %8.2e %6.1f%% | %-14s",
+                        std::printf("%-9s %7lld %4lld %6s %6s | %9s %9.1f %7s | %8.2e %8.2e %8.2e %8.2e %7.3f %8.2e %6.1f%% | %-14s",
                                     hafam::family_name(fam), (long long)n, (long long)d, causal ? "yes" : "no", tgt, ex,
-                                    am, sp, errs[t].frobenius, errs[t].mean, errs[t].p99, errs[t].trivial_mean, est,
+                                    am, sp, errs[t].frobenius, errs[t].mean, errs[t].p99, errs[t].max, errs[t].trivial_mean, est,
                                     100 * touched, lvs);
                         if (o.hyper) std::printf(" | %9.1f %8.2e %8.2e", hyper_ms, herr.frobenius, herr.mean);
                         std::printf("\n");

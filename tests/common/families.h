@@ -262,8 +262,8 @@ inline double llm_content_mass(const LlmConstants& c, int64_t D, int64_t visible
 // norm sqrt(D)); a key at position j is RoPE_j(sqrt(0.95) c(j) + sqrt(0.05) noise) and a query
 // at position p is g RoPE_p(sqrt(0.95) c(p) + sqrt(0.05) noise) with RoPE base 10000 on pairs of
 // dims and the gain g chosen so that a query scores 14 on average against the key at its own
-// position (g = 1.84 at D = 64, 1.30 at D = 128): nearby keys score high (content correlation times the RoPE
-// decay), far keys about N(0, g^2), i.e. strong locality. Four sink keys at positions 0..3 lie
+// position (g = 1.84 at D = 64, 1.30 at D = 128): nearby keys score high (content correlation
+// times the RoPE decay), far keys about N(0, g^2), i.e. strong locality. Four sink keys at positions 0..3 lie
 // along a shared sink direction that every query has a component on (all other keys and the
 // queries' content are orthogonal to it), at a score set from the expected mass of the rest of
 // the row so that they take about 30% of the mass of a row at the end of the cache. About 1%

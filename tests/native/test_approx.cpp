@@ -662,3 +662,56 @@ TEST(approx_stats_overlapping_operands_are_rejected) {
     CHECK(st == HA_OK, "status %d: %s", st, ha_last_error());
     end_case();
 }
+
+// ---- the families themselves ---------------------------------------------------------------------
+// Guards the shape of the inputs the other tests (and approx_bench) rely on; prints the shares.
+TEST(approx_families_have_their_documented_shape) {
+    for (int64_t D : {64, 128}) {
+        hafam::Shape s;
+        s.Hq = 4; s.Hkv = 1; s.Nq = 512; s.Nk = 8192; s.D = D; s.causal = true;
+        {
+            const hafam::Inputs in = hafam::make_inputs(hafam::LLM, s, 5);
+            const auto rows = hametrics::sample_rows(s.Hq * s.Nq, 256, 5);
+            const auto refs = hametrics::reference_rows(in, rows, true, 0, 2);
+            std::vector<double> a, b, c, nd;
+            for (const auto& r : refs) {
+                a.push_back(r.share_sinks);
+                b.push_back(r.share_local);
+                c.push_back(r.share_far);
+            }
+            // the planted keys, over all rows that have one
+            std::vector<int64_t> planted;
+            for (int64_t row = 0; row < s.Hq * s.Nq; ++row)
+                if (in.needle_key[size_t(row)] >= 0) planted.push_back(row);
+            for (const auto& r : hametrics::reference_rows(in, planted, true, 0, 2)) nd.push_back(r.share_needle);
+            const double ms = hametrics::quantile(a, 0.5), ml = hametrics::quantile(b, 0.5), mf = hametrics::quantile(c, 0.5);
+            begin_case(format("llm D=%lld, 8k keys: sinks 20-45%%, local 256 most of the rest, far tail < 10%%, planted keys heavy",
+                              (long long)D));
+            CHECK(ms >= 0.20 && ms <= 0.45, "median sink share %.3f", ms);
+            CHECK(ml >= 0.45, "median local share %.3f", ml);
+            CHECK(mf > 0.001 && mf < 0.10, "median far-tail share %.4f", mf);
+            CHECK(!nd.empty() && hametrics::quantile(nd, 0.5) > 0.3, "%zu planted rows, median planted-key share %.3f",
+                  nd.size(), nd.empty() ? 0.0 : hametrics::quantile(nd, 0.5));
+            std::printf("     llm D=%lld 8k: median shares sinks %.1f%%, local %.1f%%, far %.2f%%; %zu planted rows, "
+                        "median planted-key share %.1f%%\n", (long long)D, 100 * ms, 100 * ml, 100 * mf, nd.size(),
+                        nd.empty() ? 0.0 : 100 * hametrics::quantile(nd, 0.5));
+            end_case();
+        }
+        {
+            s.causal = false;
+            const hafam::Inputs in = hafam::make_inputs(hafam::NEEDLE, s, 6);
+            std::vector<int64_t> planted;
+            for (int64_t row = 0; row < s.Hq * s.Nq; row += 7)
+                if (in.needle_key[size_t(row)] >= 0) planted.push_back(row);
+            std::vector<double> nd;
+            for (const auto& r : hametrics::reference_rows(in, planted, false, 0, 2)) nd.push_back(r.share_needle);
+            begin_case(format("needle D=%lld, 8k keys: every group has its key, which holds most of the mass", (long long)D));
+            CHECK(planted.size() == size_t((s.Hq * s.Nq + 6) / 7), "%zu of %lld rows have a planted key", planted.size(),
+                  (long long)((s.Hq * s.Nq + 6) / 7));
+            const double m = nd.empty() ? 0.0 : hametrics::quantile(nd, 0.5);
+            CHECK(m > 0.5 && m < 0.9, "median planted-key share %.3f", m);
+            std::printf("     needle D=%lld 8k: median planted-key share %.1f%%\n", (long long)D, 100 * m);
+            end_case();
+        }
+    }
+}

@@ -272,9 +272,10 @@ inline double llm_content_mass(const LlmConstants& c, int64_t D, int64_t visible
 // expected mass of the row, so that it carries most of its row's mass (median ~70%, from ~15% to
 // ~95% between the 10th and 90th percentile). v is i.i.d. N(0, 1) plus a small mean shared by the
 // head (entries N(0, 0.25^2)). Measured median shares of a causal row near the end of the cache
-// (default scale; approx_bench --shares prints them): 32k keys: sinks 35% / 34%, last 256 keys
-// 60% / 64%, far tail 4.4% / 2.2% (D = 64 / 128); 131k keys: sinks 39% / 37%, last 256 44% /
-// 54%, far tail 17% / 9%; the tail grows with the cache, as it does in trained models.
+// (default scale, 512 rows of the last 512 positions; approx_bench --shares prints them): 32k
+// keys: sinks 37% / 32%, last 256 keys 58% / 66%, far tail 4.4% / 2.3% (D = 64 / 128); 131k
+// keys: sinks 38% / 32%, last 256 46% / 60%, far tail 16% / 7.5%; the tail grows with the
+// cache, as it does in trained models.
 inline void make_llm(Inputs& in, uint64_t seed, const LlmConstants& c = LlmConstants()) {
     const Shape& s = in.s;
     const int64_t D = s.D, G = s.Hq / s.Hkv, Nq = s.Nq, Nk = s.Nk;

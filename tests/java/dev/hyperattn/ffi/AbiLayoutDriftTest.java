@@ -47,7 +47,8 @@ class AbiLayoutDriftTest {
             "ha_hsr_stats", ha_hsr_stats.layout(),
             "ha_index_params", ha_index_params.layout(),
             "ha_key_index_info", ha_key_index_info.layout(),
-            "ha_device_props", ha_device_props.layout());
+            "ha_device_props", ha_device_props.layout(),
+            "ha_hyper_stats", ha_hyper_stats.layout());
 
     /** One declared C field or parameter: its type (without const) and array extent (0: none). */
     private record CDecl(String type, String name, long extent) {

@@ -19,6 +19,8 @@
 // --decode: one token over a cache of --decode-keys (1M) keys, 32 q heads over 8 kv heads,
 // D = 128, bf16, llm family; the index is built once (time reported separately); exact decode
 // ms vs approx ms per token (median of --runs), mean e_i over the 32 rows.
+// --hyper: also HyperAttention with its defaults on the same inputs (ms, Frobenius error, mean
+// e_i, mean of its own row estimate).
 // --shares: the families' measured mass shares (sinks / last 256 keys / far tail) per row.
 #include <algorithm>
 #include <chrono>
@@ -152,7 +154,8 @@ void usage() {
         "of e_i, the trivial estimator's mean e_i, mean estimate, mean keys touched (fraction of the\n"
         "visible keys), share of rows per level. Errors on --rows (default 512) random rows against a\n"
         "float64 reference. --target E: error target (default none); --targets: a sweep, one row per\n"
-        "target. --hyper adds HyperAttention's defaults on the same inputs. --no-exact skips exact\n"
+        "target. --hyper adds HyperAttention's defaults on the same inputs (time, errors, its own\n"
+        "mean row estimate). --no-exact skips exact\n"
         "timing (speedup '-'). n=131k exact costs tens of seconds per run: lower --runs there.\n"
         "--decode: one token over a --decode-keys cache, 32 q / 8 kv heads, D=128, bf16 (unless\n"
         "--dtype f32), llm family; index built once (timed separately); exact vs approx per token.\n"
@@ -257,7 +260,7 @@ void run_prefill(const Options& o) {
     std::printf("%-9s %7s %4s %6s %6s | %9s %9s %7s | %8s %8s %8s %8s %7s %8s %7s | %-14s",
                 "family", "n", "d", "causal", "target", "exact ms", "approx ms", "speedup", "frob",
                 "e mean", "e p99", "e max", "triv e", "est mean", "touched", "L0/L1/L2 %");
-    if (o.hyper) std::printf(" | %9s %8s %8s", "hyper ms", "h frob", "h e mean");
+    if (o.hyper) std::printf(" | %9s %8s %8s %8s", "hyper ms", "h frob", "h e mean", "h est");
     std::printf("\n");
     for (int64_t n : o.sizes)
         for (int64_t d : o.dims)
@@ -313,17 +316,22 @@ void run_prefill(const Options& o) {
                             if (r == 0) errs[t] = errors_of(out, rows, refs);
                         }
                     }
-                    double hyper_ms = NAN;
+                    double hyper_ms = NAN, hyper_est = NAN;
                     hametrics::ErrorSummary herr;
                     if (o.hyper) {
                         ha_hyper_params hp;
                         ha_hyper_params_init(&hp);
                         hp.causal = causal;
                         hp.seed = o.seed;
+                        std::vector<float> hre(static_cast<size_t>(total_rows));
+                        ha_hyper_stats hs{hre.data()};
                         const auto t0 = Clock::now();
-                        check(ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &hp), "ha_attention_hyper");
+                        check(ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &hp, &hs), "ha_attention_hyper");
                         hyper_ms = ms_since(t0);
                         herr = errors_of(out, rows, refs);
+                        hyper_est = 0;
+                        for (float x : hre) hyper_est += double(x);
+                        hyper_est /= double(total_rows);
                     }
                     const double exact_ms = o.exact ? median(tex) : NAN;
                     for (size_t t = 0; t < o.targets.size(); ++t) {
@@ -351,7 +359,8 @@ void run_prefill(const Options& o) {
                                     hafam::family_name(fam), (long long)n, (long long)d, causal ? "yes" : "no", tgt, ex,
                                     am, sp, errs[t].frobenius, errs[t].mean, errs[t].p99, errs[t].max, errs[t].trivial_mean, est,
                                     100 * touched, lvs);
-                        if (o.hyper) std::printf(" | %9.1f %8.2e %8.2e", hyper_ms, herr.frobenius, herr.mean);
+                        if (o.hyper)
+                            std::printf(" | %9.1f %8.2e %8.2e %8.2e", hyper_ms, herr.frobenius, herr.mean, hyper_est);
                         std::printf("\n");
                         std::fflush(stdout);
                     }

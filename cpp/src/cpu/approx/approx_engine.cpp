@@ -196,19 +196,19 @@ int32_t run(const Problem& p) {
     std::vector<uint8_t> exact_row(p.target > 0.0 ? size_t(rows_total) : 0, 0);
     auto stat_index = [&](int64_t b, int64_t h, int64_t i) { return (b * Hq + h) * Nq + i; };
 
-    st = parallel_for(groups, pool_threads(), [&](int64_t task, int slot) {
-        Scratch& s = scratch[size_t(slot)];
+    // The rows of a group task; rows that see no key are written here (0, -inf) and left out.
+    auto build_group = [&](int64_t task, Scratch& s, GroupRows& g, bool write_empty) {
         const int64_t bh = task / (nhc * npos);
         const int64_t hc = (task / npos) % nhc;
         const int64_t i0 = (task % npos) * P;
         const HeadInputs& hi = hin[size_t(bh)];
-        GroupRows g;
         s.Q.assign(size_t(8 * ci.Dp), 0.f);
         const int64_t h0 = hi.hk * G + hc * hchunk, h1 = std::min(hi.hk * G + G, h0 + hchunk);
         for (int64_t i = i0; i < std::min(Nq, i0 + P); ++i)
             for (int64_t h = h0; h < h1; ++h) {
                 int64_t pos = i + Nk - Nq;
                 if (e.causal && (pos < 0 || Nk == 0)) {  // sees no key: 0 and -inf
+                    if (!write_empty) continue;
                     std::vector<float> zero(size_t(D), 0.f);
                     store_row(p, hi.b, h, i, D, zero.data(), -INFINITY);
                     const int64_t si = stat_index(hi.b, h, i);
@@ -225,6 +225,62 @@ int32_t run(const Problem& p) {
                 g.pos[r] = pos;
                 load_query(p, hi.b, h, i, D, s.Q.data() + r * ci.Dp);
             }
+    };
+
+    // With a target, a few probe groups per head (fixed positions, so the decision does not
+    // depend on threads) tell whether sampling can serve it: when most of their rows miss the
+    // target at the first budget (diffuse inputs, say), the whole head goes to the tiled exact
+    // kernel at once instead of paying for a first pass that would be thrown away.
+    constexpr int64_t kProbes = 8;
+    std::vector<uint8_t> head_exact(size_t(heads * nhc), 0);
+    std::vector<int64_t> head_draws(size_t(heads * nhc), p.samples);
+    if (p.target > 0.0 && npos >= 8 * kProbes) {
+        std::vector<float> est(size_t(heads * nhc * kProbes * 8), -1.f);
+        st = parallel_for(heads * nhc * kProbes, pool_threads(), [&](int64_t t, int slot) {
+            Scratch& s = scratch[size_t(slot)];
+            const int64_t hh = t / kProbes, k = t % kProbes;
+            const int64_t ipos = npos / 4 + (3 * npos / 4) * (2 * k + 1) / (2 * kProbes);
+            GroupRows g;
+            build_group(hh * npos + ipos, s, g, false);
+            if (g.R == 0) return;
+            Budget bud;
+            bud.draws = p.samples;
+            bud.heavy = default_budget(p, Nk);
+            RowResult res[8];
+            solve_group(ci, hin[size_t(hh / nhc)], g, bud, s, res);
+            for (int r = 0; r < g.R; ++r)
+                est[size_t(t * 8 + r)] = std::isfinite(res[r].err) ? res[r].err : 1e30f;
+        });
+        if (st != HA_OK) return st;
+        // Draws for the head: what the 90th percentile of the probes' estimates asks for (the
+        // standard error falls as 1/sqrt(draws)); exact when that is not much cheaper: a
+        // gathered key costs several keys of the tiled kernel (about 8 measured on Zen 4).
+        const int64_t typical_far = e.causal ? Nk / 2 : Nk;
+        for (int64_t hh = 0; hh < heads * nhc; ++hh) {
+            std::vector<float> v;
+            for (int64_t i = 0; i < kProbes * 8; ++i)
+                if (est[size_t(hh * kProbes * 8 + i)] >= 0.f) v.push_back(est[size_t(hh * kProbes * 8 + i)]);
+            if (v.empty()) continue;
+            std::sort(v.begin(), v.end());
+            const double x = double(v[v.size() * 9 / 10]) / p.target;
+            const double want = double(std::max<int64_t>(p.samples, 16)) * std::max(1.0, 1.3 * x * x);
+            if (8.0 * want > double(typical_far))
+                head_exact[size_t(hh)] = 1;
+            else
+                head_draws[size_t(hh)] = int64_t(std::ceil(want));
+        }
+    }
+
+    st = parallel_for(groups, pool_threads(), [&](int64_t task, int slot) {
+        Scratch& s = scratch[size_t(slot)];
+        const int64_t bh = task / (nhc * npos);
+        const HeadInputs& hi = hin[size_t(bh)];
+        GroupRows g;
+        build_group(task, s, g, true);
+        if (g.R > 0 && head_exact[size_t(task / npos)]) {
+            for (int r = 0; r < g.R; ++r) exact_row[size_t(stat_index(hi.b, g.head[r], g.row[r]))] = 1;
+            return;
+        }
         if (g.R == 0) return;
         // Rows whose estimate misses the target are solved again, on their own (a smaller
         // group costs less), with more draws and heavy keys, and at the last level exactly.
@@ -241,7 +297,7 @@ int32_t run(const Problem& p) {
             return p.target > 0.0 && !(double(res.err) <= p.target);
         };
         Budget bud;
-        bud.draws = p.samples;
+        bud.draws = head_draws[size_t(task / npos)];
         bud.heavy = default_budget(p, Nk);
         RowResult res[8];
         solve_group(ci, hi, todo, bud, s, res);
@@ -258,18 +314,16 @@ int32_t run(const Problem& p) {
             again.row[a] = todo.row[r];
             again.pos[a] = todo.pos[r];
         }
-        // Rows that miss the target are solved again together (the kernels are widest with
-        // several rows) with the draws the worst of them needs by its standard error (which
-        // falls as 1/sqrt(draws)), with a margin, and 4x the heavy keys — while that stays
-        // cheap: a gathered key costs about three keys of the tiled exact kernel (measured on
-        // Zen 4). Rows that still miss, or would cost more, go to the exact kernel.
+        // Rows that miss the target: when most rows of the group miss it, the input is not
+        // one that sampling serves (neighbouring groups will miss too), and the rows go to the
+        // tiled exact kernel, which is efficient on such runs of rows. Otherwise they are solved
+        // again together with the draws the worst of them needs by its standard error (which
+        // falls as 1/sqrt(draws)), with a margin, and 4x the heavy keys (a far range that many
+        // draws would cover is computed exactly in place); rows that still miss go to the
+        // exact kernel.
         if (again.R > 0) {
             double worst = 0.0;
-            int64_t visible = Nk;
-            for (int a = 0; a < again.R; ++a) {
-                worst = std::max(worst, double(res_of[a].err) / p.target);
-                if (e.causal) visible = std::min(visible, again.pos[a] + 1);
-            }
+            for (int a = 0; a < again.R; ++a) worst = std::max(worst, double(res_of[a].err) / p.target);
             Budget rb;
             rb.draws = std::isfinite(worst)
                            ? int64_t(std::min(1e15, std::ceil(double(std::max<int64_t>(p.samples, 16)) * 1.3 * worst * worst)))
@@ -279,7 +333,7 @@ int32_t run(const Problem& p) {
             rb.level = 1;
             bool refined = false;
             RowResult r1[8];
-            if (3 * (rb.draws + rb.heavy) <= visible) {
+            if (2 * again.R < todo.R || (again.R < todo.R && todo.R <= 2)) {
                 s.Q.assign(size_t(8 * ci.Dp), 0.f);
                 for (int a = 0; a < again.R; ++a)
                     load_query(p, hi.b, again.head[a], again.row[a], D, s.Q.data() + a * ci.Dp);

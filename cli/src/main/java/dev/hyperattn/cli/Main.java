@@ -25,6 +25,9 @@ import java.util.SplittableRandom;
  * GQA prefill: Hq=32, Hkv=8, D=128, N=4096, causal, fp32) on the CPU, with timing, throughput
  * and an accuracy check against a float64 reference; then HyperAttention and HSR sparse
  * attention on the same inputs beside it (time, speedup over exact, error, keys touched).
+ * Part 2 ({@link Tradeoff}): exact, HyperAttention, HSR softmax and approximate attention with
+ * an error target on long causal inputs of several {@link InputFamily families}, a table and an
+ * SVG chart; PASS needs exact to match its reference and approx's target to hold.
  */
 public final class Main {
 

@@ -42,8 +42,8 @@ final class Options {
     List<InputFamily> families = List.of(InputFamily.LLM, InputFamily.CLUSTERED, InputFamily.NEEDLE,
             InputFamily.DIFFUSE);
     long[] tradeoffSizes = {4096, 8192, 16384, 32768};
-    long tradeoffHeads = 4;
-    long tradeoffKvHeads = 2;
+    long tradeoffHeads = 2;
+    long tradeoffKvHeads = 1;
     long tradeoffD = 64;
     int evalRows = 512;
     double target = 0.05;
@@ -108,8 +108,8 @@ final class Options {
               --families LIST   comma-separated input families: llm, clustered, needle, diffuse
                                 (default llm,clustered,needle,diffuse)
               --tradeoff-sizes LIST  comma-separated sequence lengths (default 4096,8192,16384,32768)
-              --tradeoff-heads N     query heads (default 4)
-              --tradeoff-kv-heads N  key/value heads, divides the query heads (default 2)
+              --tradeoff-heads N     query heads (default 2)
+              --tradeoff-kv-heads N  key/value heads, divides the query heads (default 1)
               --tradeoff-d N    head dimension (default 64)
               --eval-rows N     rows per input scored against the float64 reference (default 512)
               --target X        approx's error target e_i, in (0, 1) (default 0.05)

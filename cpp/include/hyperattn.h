@@ -352,10 +352,11 @@ typedef struct ha_approx_params {
                              >= 0; default 256. 0 drops the tail (the estimate is then only
                              finite where a certified tail bound exists) */
     int32_t heavy_budget; /* most heavy keys (found by the key sketches, then scored exactly)
-                             per group of query rows, >= 0; 0 = automatic (Nk / 16) */
+                             per group of query rows, >= 0; 0 = automatic (max(64, Nk/512)) */
     double target_error;  /* 0: fixed budget, estimates still returned; in (0, 1): rows whose
-                             estimated error exceeds it are recomputed with more samples and
-                             heavy keys, then exactly, so every returned estimate is <= it */
+                             estimated error exceeds it are recomputed once with as many draws
+                             as the estimate says they need (and twice the heavy keys), then
+                             exactly, so every returned estimate is <= it */
     uint64_t seed;        /* sketches and samples are a pure function of the seed: results are
                              bit-identical for any thread count */
     void* stream;         /* must be NULL (CPU only) */
@@ -373,8 +374,8 @@ typedef struct ha_approx_stats {
                                were not computed exactly (from the index's block bounds); 1 when
                                nothing better is certified; 0 for an exact row */
     int64_t* keys_touched;  /* keys whose exact score was computed for the row */
-    int32_t* level;         /* 0: first budget, 1: refined (more samples and heavy keys),
-                               2: computed exactly */
+    int32_t* level;         /* 0: first budget, 1: refined (more draws and heavy keys),
+                               2: recomputed exactly because of the target */
 } ha_approx_stats;
 
 HA_API void ha_approx_params_init(ha_approx_params* params);

@@ -1,0 +1,158 @@
+#include "cpu/approx/sketch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <immintrin.h>
+
+#include "cpu/cpu_backend.h"
+#include "hyperattn.h"
+
+#include "cpu/hyper/hyper_random.h"
+
+namespace ha::cpu::approx {
+
+std::vector<float> sketch_planes(uint64_t seed, int64_t D, int64_t Dp) {
+    // A tag of its own keeps these planes independent of HyperAttention's for the same seed.
+    const std::vector<float> h = hyper::hyperplanes(seed ^ 0x736b65746368ull, kSketchBits, D);
+    std::vector<float> out(size_t(kSketchBits * Dp), 0.f);
+    for (int t = 0; t < kSketchBits; ++t)
+        std::copy(h.begin() + t * D, h.begin() + (t + 1) * D, out.begin() + t * Dp);
+    return out;
+}
+
+void sketch_rows(const hsr::Kernels& kr, const float* planes, int64_t D, int64_t Dp,
+                 const hsr::RowSrc& k, int64_t first, int64_t n, uint64_t* out) {
+    constexpr int kChunk = 256;
+    alignas(64) float S[hsr::kMaxRows * kChunk];
+    for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
+        const int m = int(std::min<int64_t>(kChunk, n - j0));
+        for (int j = 0; j < m; ++j) out[j0 + j] = 0;
+        for (int t0 = 0; t0 < kSketchBits; t0 += hsr::kMaxRows) {
+            kr.scores(hsr::kMaxRows, planes + t0 * Dp, Dp, D, k, nullptr, first + j0, m, S, kChunk);
+            for (int r = 0; r < hsr::kMaxRows; ++r)
+                for (int j = 0; j < m; ++j)
+                    if (S[r * kChunk + j] > 0.f) out[j0 + j] |= uint64_t(1) << (t0 + r);
+        }
+    }
+}
+
+uint64_t sketch_one(const float* planes, int64_t Dp, const float* x) {
+    uint64_t s = 0;
+    for (int t = 0; t < kSketchBits; ++t) {
+        float acc = 0.f;
+        for (int64_t d = 0; d < Dp; ++d) acc += planes[t * Dp + d] * x[d];
+        if (acc > 0.f) s |= uint64_t(1) << t;
+    }
+    return s;
+}
+
+bool have_popcnt() {
+    static const bool yes = __builtin_cpu_supports("popcnt");
+    return yes;
+}
+
+namespace {
+bool have_vpopcnt() {
+    static const bool yes = __builtin_cpu_supports("avx512f") &&
+                            __builtin_cpu_supports("avx512vpopcntdq");
+    return yes;
+}
+}  // namespace
+
+namespace {
+__attribute__((target("popcnt"))) void hamming_popcnt(uint64_t q, const uint64_t* ksk,
+                                                      const int64_t* pos, int n, int* out) {
+    for (int i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
+}
+}  // namespace
+
+void hamming_many(uint64_t q, const uint64_t* ksk, const int64_t* pos, int n, int* out) {
+    if (have_popcnt()) return hamming_popcnt(q, ksk, pos, n, out);
+    for (int i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
+}
+
+namespace {
+
+template <int R>
+__attribute__((target("popcnt"))) bool scan_fixed(const uint64_t* ksk, int64_t a, int64_t b,
+                                                  const uint64_t* qs, const int* thr,
+                                                  std::vector<int32_t>& hits, size_t cap) {
+    for (int64_t j = a; j < b; ++j) {
+        const uint64_t kk = ksk[j];
+        bool hit = false;
+        for (int r = 0; r < R; ++r) hit |= __builtin_popcountll(qs[r] ^ kk) <= thr[r];
+        if (hit) {
+            if (hits.size() >= cap) return false;
+            hits.push_back(int32_t(j));
+        }
+    }
+    return true;
+}
+
+// Eight keys per step: one XOR and one vector popcount per row, a mask compare, and the hits
+// compressed out of the mask (the common case, no hit, costs no branch per key).
+__attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) bool scan_avx512(
+    const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs, const int* thr, int R,
+    std::vector<int32_t>& hits, size_t cap) {
+    __m512i qv[8], tv[8];
+    for (int r = 0; r < R; ++r) {
+        qv[r] = _mm512_set1_epi64(int64_t(qs[r]));
+        tv[r] = _mm512_set1_epi64(int64_t(thr[r]));
+    }
+    int64_t j = a;
+    for (; j + 8 <= b; j += 8) {
+        const __m512i k = _mm512_loadu_si512(ksk + j);
+        __mmask8 hit = 0;
+        for (int r = 0; r < R; ++r)
+            hit |= _mm512_cmple_epi64_mask(_mm512_popcnt_epi64(_mm512_xor_si512(k, qv[r])), tv[r]);
+        while (hit) {
+            if (hits.size() >= cap) return false;
+            hits.push_back(int32_t(j + __builtin_ctz(hit)));
+            hit &= __mmask8(hit - 1);
+        }
+    }
+    for (; j < b; ++j) {
+        bool h = false;
+        for (int r = 0; r < R; ++r) h |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r];
+        if (h) {
+            if (hits.size() >= cap) return false;
+            hits.push_back(int32_t(j));
+        }
+    }
+    return true;
+}
+
+bool scan_generic(const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs, const int* thr,
+                  int R, std::vector<int32_t>& hits, size_t cap) {
+    for (int64_t j = a; j < b; ++j) {
+        bool hit = false;
+        for (int r = 0; r < R; ++r) hit |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r];
+        if (hit) {
+            if (hits.size() >= cap) return false;
+            hits.push_back(int32_t(j));
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool sketch_scan(const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs, const int* thr,
+                 int R, std::vector<int32_t>& hits, size_t cap) {
+    if (a >= b) return true;
+    if (get_isa() == HA_CPU_ISA_AVX512 && have_vpopcnt())
+        return scan_avx512(ksk, a, b, qs, thr, R, hits, cap);
+    if (!have_popcnt()) return scan_generic(ksk, a, b, qs, thr, R, hits, cap);
+    switch (R) {
+        case 1: return scan_fixed<1>(ksk, a, b, qs, thr, hits, cap);
+        case 2: return scan_fixed<2>(ksk, a, b, qs, thr, hits, cap);
+        case 3: return scan_fixed<3>(ksk, a, b, qs, thr, hits, cap);
+        case 4: return scan_fixed<4>(ksk, a, b, qs, thr, hits, cap);
+        case 5: return scan_fixed<5>(ksk, a, b, qs, thr, hits, cap);
+        case 6: return scan_fixed<6>(ksk, a, b, qs, thr, hits, cap);
+        case 7: return scan_fixed<7>(ksk, a, b, qs, thr, hits, cap);
+        default: return scan_fixed<8>(ksk, a, b, qs, thr, hits, cap);
+    }
+}
+
+}  // namespace ha::cpu::approx

@@ -1,0 +1,40 @@
+// 64-bit sign sketches of key and query rows (SimHash): bit t is set when the row lies on the
+// positive side of random hyperplane t. The Hamming distance h between two sketches estimates
+// their angle (θ ≈ π·h/64), which is how approximate attention finds heavy-key candidates
+// without a dot product per key: one XOR and one popcount per (row, key).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/hsr/hsr_kernels.h"
+
+namespace ha::cpu::approx {
+
+constexpr int kSketchBits = 64;
+
+// The hyperplanes, [64][Dp] fp32, zero-padded from D to Dp (a multiple of 16): a pure function
+// of the seed and D.
+std::vector<float> sketch_planes(uint64_t seed, int64_t D, int64_t Dp);
+
+// Sketches of keys [first, first + n) of one (batch, kv head) (k.data points at its row 0).
+// planes as from sketch_planes; out[j] for j < n.
+void sketch_rows(const hsr::Kernels& kr, const float* planes, int64_t D, int64_t Dp,
+                 const hsr::RowSrc& k, int64_t first, int64_t n, uint64_t* out);
+
+// The sketch of one fp32 row (zero-padded to Dp).
+uint64_t sketch_one(const float* planes, int64_t Dp, const float* x);
+
+// out[i] = Hamming distance between q and ksk[pos[i]], i < n.
+void hamming_many(uint64_t q, const uint64_t* ksk, const int64_t* pos, int n, int* out);
+
+// True when this CPU has the POPCNT instruction (every x86-64-v2 CPU).
+bool have_popcnt();
+
+// Appends to `hits` every position j of [a, b) whose sketch is within thr[r] bits of the
+// query sketch qs[r] for at least one r < R (thr[r] < 0: row r takes none), stopping after
+// `cap` hits in total. Returns false when it stopped at the cap.
+bool sketch_scan(const uint64_t* ksk, int64_t a, int64_t b, const uint64_t* qs, const int* thr,
+                 int R, std::vector<int32_t>& hits, size_t cap);
+
+}  // namespace ha::cpu::approx

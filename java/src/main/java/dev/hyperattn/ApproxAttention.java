@@ -41,14 +41,14 @@ import java.util.Arrays;
  *       merged with the exact part by log-sum-exp.</li>
  * </ul>
  * With a {@link #targetError(double) target}, rows whose estimated error exceeds it are
- * recomputed with more samples and heavy keys, then exactly, so every returned estimate is at
- * most the target. The estimate is about two standard errors of the sampled tail's estimator:
+ * recomputed once with as many draws as their estimate says they need (and twice the heavy
+ * keys), then, if still above, exactly, so every returned estimate is at most the target. The estimate is about two standard errors of the sampled tail's estimator:
  * an honest estimate, not a certificate. The certified quantity is
  * {@link ApproxStats#tailMassBound(long)}, a bound on the probability mass left to sampling.
  *
  * <p><b>Defaults</b> are those of the native {@code ha_approx_params_init} (read from the
  * library, not restated here; the accessors report them): at the time of writing 4 sinks, a
- * window of 256, 256 samples, an automatic heavy budget (Nk / 16), no error target, seed 0,
+ * window of 256, 256 samples, an automatic heavy budget (max(64, Nk / 512)), no error target, seed 0,
  * non-causal, scale {@code 1/√head_dim}.
  *
  * <p>Operands as for {@link ExactAttention} (F32 or BF16, GQA without expanding K/V,
@@ -175,7 +175,7 @@ public final class ApproxAttention {
 
     /**
      * Most heavy keys (found by the key sketches, then scored exactly) per group of query rows,
-     * {@code >= 0}; 0 means automatic ({@code Nk / 16}).
+     * {@code >= 0}; 0 means automatic ({@code max(64, Nk / 512)}).
      *
      * @throws IllegalArgumentException if negative
      */
@@ -238,7 +238,7 @@ public final class ApproxAttention {
         return samples != null ? samples : NativeDefaults.SAMPLES;
     }
 
-    /** The heavy-key budget; 0 means automatic ({@code Nk / 16}). */
+    /** The heavy-key budget; 0 means automatic ({@code max(64, Nk / 512)}). */
     public int heavyBudget() {
         return heavyBudget != null ? heavyBudget : NativeDefaults.HEAVY_BUDGET;
     }

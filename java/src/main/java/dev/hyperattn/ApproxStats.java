@@ -22,8 +22,9 @@ import java.util.Objects;
  *       the keys that were not computed exactly (1 when nothing better is certified, 0 for an
  *       exact row).</li>
  *   <li>{@link #keysTouched(long)}: keys whose exact score was computed for the row.</li>
- *   <li>{@link #level(long)}: 0 first budget, 1 refined (more samples and heavy keys),
- *       2 computed exactly.</li>
+ *   <li>{@link #level(long)}: 0 first budget, 1 refined (more draws and heavy keys),
+ *       2 recomputed exactly because of the target (a row that the sinks and window cover is
+ *       exact at level 0, with estimate 0).</li>
  * </ul>
  * A stats object may be reused by later calls with the same number of rows; each call
  * overwrites it.
@@ -32,9 +33,9 @@ public final class ApproxStats {
 
     /** {@link #level(long)}: the row kept its first budget. */
     public static final int LEVEL_FIRST = 0;
-    /** {@link #level(long)}: the row was refined with more samples and heavy keys. */
+    /** {@link #level(long)}: the row was refined with more draws and heavy keys. */
     public static final int LEVEL_REFINED = 1;
-    /** {@link #level(long)}: the row was computed exactly. */
+    /** {@link #level(long)}: the row was recomputed exactly because of the target. */
     public static final int LEVEL_EXACT = 2;
 
     private final long rows;

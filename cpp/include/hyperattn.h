@@ -389,9 +389,11 @@ HA_API void ha_approx_params_init(ha_approx_params* params);
  * share of the mass, scored exactly. Tail: every other visible key, estimated from `samples`
  * keys drawn uniformly (stratified) per group of query rows, each weighted by the keys it
  * stands for; merged with the exact part by log-sum-exp.
- * index: NULL (a temporary index with cache-order blocks is built), or built over exactly this
- * k (as for ha_attention_hsr), for example a decoding cache kept current with
- * ha_key_index_append. stats may be NULL.
+ * index: NULL (the key sketches are made for this call from params.seed: O(Nk * D * 64) work),
+ * or built over exactly this k (as for ha_attention_hsr), for example a decoding cache kept
+ * current with ha_key_index_append: every index keeps the 64-bit sketch and norm of each key
+ * (12 bytes a key, hyperplanes from the index's seed), so a decoding step reads 8 bytes of
+ * sketch per key instead of the key. stats may be NULL.
  */
 HA_API int32_t ha_attention_approx(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                    const ha_tensor* out, const ha_tensor* lse,

@@ -64,13 +64,15 @@ int32_t run(const Problem& p) {
     ci.D = D;
     ci.Dp = (D + 15) / 16 * 16;
     ci.c = float(double(e.scale) * 1.4426950408889634);
-    const std::vector<float> planes = sketch_planes(p.seed, D, ci.Dp);
-    ci.planes = planes.data();
+    // With an index, its sketches (and so its hyperplanes) serve; otherwise they are made here.
+    const ha_key_index* ix = p.index;
+    const std::vector<float> planes = ix ? std::vector<float>() : sketch_planes(p.seed, D, ci.Dp);
+    ci.planes = ix ? ix->sketch_planes.data() : planes.data();
 
     // Per (batch, kv head): sketches of every key, and value norms when enough rows reuse them.
     const int64_t heads = B * Hkv;
     const bool norms_up_front = Nq * G >= 64;
-    std::vector<uint64_t> sketches(size_t(heads * Nk));
+    std::vector<uint64_t> sketches(ix ? 0 : size_t(heads * Nk));
     std::vector<float> vnorms(norms_up_front ? size_t(heads * Nk) : 0);
     std::vector<HeadInputs> hin(static_cast<size_t>(heads));
     constexpr int64_t kPrepChunk = 4096;
@@ -82,18 +84,26 @@ int32_t run(const Problem& p) {
         h.hk = bh % Hkv;
         h.k = rows_of(e.k, e.dtype, h.b, h.hk);
         h.v = rows_of(e.v, e.dtype, h.b, h.hk);
-        h.sketch = sketches.data() + bh * Nk;
+        h.sketch = ix ? ix->heads[size_t(bh)].sketch.data() : sketches.data() + bh * Nk;
         h.vnorm2 = norms_up_front ? vnorms.data() + bh * Nk : nullptr;
     }
     int32_t st = parallel_for(heads * chunks, pool_threads(), [&](int64_t t, int) {
         const HeadInputs& h = hin[size_t(t / chunks)];
         const int64_t j0 = (t % chunks) * kPrepChunk, n = std::min(kPrepChunk, Nk - j0);
-        sketch_rows(*ci.kr, ci.planes, D, ci.Dp, h.k, j0, n, const_cast<uint64_t*>(h.sketch) + j0);
         std::vector<float> row(size_t(ci.Dp));
         double kmax2 = 0.0;
+        if (ix) {
+            const float* pn = ix->heads[size_t(t / chunks)].pnorm.data();
+            for (int64_t j = std::max(j0, p.sinks); j < j0 + n; ++j)
+                kmax2 = std::max(kmax2, double(pn[j]) * pn[j]);
+        } else {
+            sketch_rows(*ci.kr, ci.planes, D, ci.Dp, h.k, j0, n, const_cast<uint64_t*>(h.sketch) + j0);
+        }
         for (int64_t j = j0; j < j0 + n; ++j) {
-            ci.kr->load_rows(h.k, nullptr, j, 1, D, ci.Dp, row.data());
-            if (j >= p.sinks) kmax2 = std::max(kmax2, ci.kr->sumsq(row.data(), ci.Dp));
+            if (!ix) {
+                ci.kr->load_rows(h.k, nullptr, j, 1, D, ci.Dp, row.data());
+                if (j >= p.sinks) kmax2 = std::max(kmax2, ci.kr->sumsq(row.data(), ci.Dp));
+            }
             if (norms_up_front) {
                 ci.kr->load_rows(h.v, nullptr, j, 1, D, ci.Dp, row.data());
                 const_cast<float*>(h.vnorm2)[j] = float(ci.kr->sumsq(row.data(), ci.Dp));

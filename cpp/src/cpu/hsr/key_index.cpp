@@ -13,6 +13,8 @@
 // count; heads are built in parallel, one per thread, within a memory budget.
 #include "cpu/hsr/key_index.h"
 
+#include "cpu/approx/sketch.h"
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -437,6 +439,19 @@ bool build_head(const ha_key_index& x, HeadIndex& h, int64_t g, int64_t* bad) {
     return true;
 }
 
+// Sketches and norms of keys [j0, j1) by position (approximate attention reads them).
+void sketch_keys(const ha_key_index& x, HeadIndex& h, const RowSrc& ks, int64_t j0, int64_t j1) {
+    h.sketch.resize(size_t(j1));
+    h.pnorm.resize(size_t(j1));
+    approx::sketch_rows(active(), x.sketch_planes.data(), x.D, x.Dp, ks, j0, j1 - j0,
+                        h.sketch.data() + j0);
+    std::vector<float> r(static_cast<size_t>(x.Dp));
+    for (int64_t j = j0; j < j1; ++j) {
+        active().load_rows(ks, nullptr, j, 1, x.D, x.Dp, r.data());
+        h.pnorm[size_t(j)] = float(std::sqrt(active().sumsq(r.data(), x.D)));
+    }
+}
+
 int32_t report_bad_key(const ha_key_index& x, const std::vector<int64_t>& bad) {
     for (size_t g = 0; g < bad.size(); ++g)
         if (bad[g] >= 0)
@@ -475,8 +490,10 @@ int32_t index_build(const Tensor4& k, const Tensor4* v, const IndexOptions& opt,
     const int64_t seg = opt.segment > 0 ? std::min(opt.segment, x->N) : x->N;
     const int64_t per_group = std::max<int64_t>(1, seg * (x->Dp * 2 + 16));
     const int slots = int(std::clamp<int64_t>(kBuildBudget / per_group, 1, pool_threads()));
+    x->sketch_planes = approx::sketch_planes(opt.seed, x->D, x->Dp);
     int32_t st = parallel_for(groups, slots, [&](int64_t g, int) {
-        build_head(*x, x->heads[size_t(g)], g, &bad[size_t(g)]);
+        if (build_head(*x, x->heads[size_t(g)], g, &bad[size_t(g)]))
+            sketch_keys(*x, x->heads[size_t(g)], head_src(*x, false, g / x->H, g % x->H), 0, x->N);
     });
     if (st != HA_OK)
         return fail(st, "ha_key_index_create: %s",
@@ -515,6 +532,7 @@ int32_t index_append(ha_key_index* x, const Tensor4& k, const Tensor4* v) {
     st = parallel_for(groups, slots, [&](int64_t g, int) {
         HeadIndex& h = x->heads[size_t(g)];
         h.knorm.insert(h.knorm.end(), norms.begin() + g * add, norms.begin() + (g + 1) * add);
+        sketch_keys(*x, h, head_src(*x, false, g / x->H, g % x->H), x->N, N);
         if (h.bstart.empty()) h.bstart.assign(1, 0);
         if (N - h.bstart[size_t(h.nb)] < bs) {
             h.n_keys = N;
@@ -565,8 +583,9 @@ int64_t index_bytes(const ha_key_index& x) {
                      h.rho.capacity() * 4 + h.maxnorm.capacity() * 4 + h.beta.capacity() * 4 +
                      h.lo.capacity() * 2 + h.hi.capacity() * 2 + h.minpos.capacity() * 4 +
                      h.maxpos.capacity() * 4 + h.vlo.capacity() * 2 + h.vhi.capacity() * 2 +
-                     h.vmin.capacity() * 4 + h.vmax.capacity() * 4 + h.keys.capacity());
-    return n;
+                     h.vmin.capacity() * 4 + h.vmax.capacity() * 4 + h.keys.capacity() +
+                     h.sketch.capacity() * 8 + h.pnorm.capacity() * 4);
+    return n + int64_t(x.sketch_planes.capacity() * 4);
 }
 
 }  // namespace ha::cpu::hsr

@@ -60,6 +60,10 @@ struct HeadIndex {
     std::vector<int32_t> minpos, maxpos;  // [nb] smallest / largest position inside
     std::vector<uint16_t> vlo, vhi; // [nb][Dp] bf16 value ranges (index built with v)
     std::vector<float> vmin, vmax;  // [D] value range over all sealed keys (with v)
+    // For approximate attention (cpu/approx): every key's 64-bit sign sketch and norm, by
+    // position (sealed and tail alike), kept current by append.
+    std::vector<uint64_t> sketch;
+    std::vector<float> pnorm;
 };
 
 // A validated (batch, heads, seq, head_dim) view with its element type.
@@ -89,6 +93,7 @@ struct ha_key_index {
     int64_t vstr[4] = {0, 0, 0, 0};
     ha::cpu::hsr::IndexOptions opt;
     std::vector<ha::cpu::hsr::HeadIndex> heads;  // [B*H]
+    std::vector<float> sketch_planes;  // [64][Dp] hyperplanes of the key sketches (from opt.seed)
 };
 
 namespace ha::cpu::hsr {

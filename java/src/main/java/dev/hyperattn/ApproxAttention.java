@@ -34,7 +34,7 @@ import java.util.Arrays;
  *   <li>exactly: the first {@link #sinks(int)} keys (attention sinks), the local
  *       {@link #window(int)} around the row's cache position, and up to
  *       {@link #heavyBudget(int)} heavy keys per group of rows (keys whose sketched score may
- *       carry a large share of the mass, found through a {@link KeyIndex}'s key sketches, then
+ *       carry a large share of the mass, found from 64-bit sign sketches of the keys, then
  *       scored exactly);</li>
  *   <li>sampled: every other visible key, estimated from {@link #samples(int)} keys drawn
  *       uniformly (stratified) per group of rows, each standing for the keys it represents;
@@ -42,22 +42,25 @@ import java.util.Arrays;
  * </ul>
  * With a {@link #targetError(double) target}, rows whose estimated error exceeds it are
  * recomputed once with as many draws as their estimate says they need (and twice the heavy
- * keys), then, if still above, exactly, so every returned estimate is at most the target. The estimate is about two standard errors of the sampled tail's estimator:
- * an honest estimate, not a certificate. The certified quantity is
- * {@link ApproxStats#tailMassBound(long)}, a bound on the probability mass left to sampling.
+ * keys), then, if still above, exactly, so every returned estimate is at most the target. The
+ * estimate is about two standard errors of the sampled tail's estimator: an honest estimate,
+ * not a certificate. The certified quantity is {@link ApproxStats#tailMassBound(long)}, a bound
+ * on the probability mass left to sampling.
  *
  * <p><b>Defaults</b> are those of the native {@code ha_approx_params_init} (read from the
  * library, not restated here; the accessors report them): at the time of writing 4 sinks, a
- * window of 256, 256 samples, an automatic heavy budget (max(64, Nk / 512)), no error target, seed 0,
- * non-causal, scale {@code 1/√head_dim}.
+ * window of 256, 256 samples, an automatic heavy budget (max(64, Nk / 512)), no error target,
+ * seed 0, non-causal, scale {@code 1/√head_dim}.
  *
  * <p>Operands as for {@link ExactAttention} (F32 or BF16, GQA without expanding K/V,
  * {@code Nq != Nk}, causal bottom-right aligned, optional log-sum-exp: the log of the estimated
- * denominator), on the CPU only. Without an {@link #index(KeyIndex) index} a temporary one is
- * built for each call; with one, it must have been built over exactly this {@code k} (and this
- * {@code v} if it was built with values), e.g. a decoding cache kept current with
- * {@link KeyIndex#append}. Results are a pure function of the inputs and {@link #seed(long)}:
- * bit-identical for any thread count.
+ * denominator), on the CPU only. Without an {@link #index(KeyIndex) index} the keys' sketches
+ * are made for each call from the seed (O(Nk·D·64) work); with one, it must have been built
+ * over exactly this {@code k} (and this {@code v} if it was built with values), e.g. a decoding
+ * cache kept current with {@link KeyIndex#append}: every index keeps each key's 64-bit sketch
+ * and norm, so a decoding step reads 8 bytes of sketch per key instead of the key. Results are
+ * a pure function of the inputs and {@link #seed(long)} (and the index's seed): bit-identical
+ * for any thread count.
  */
 public final class ApproxAttention {
 
@@ -215,8 +218,8 @@ public final class ApproxAttention {
 
     /**
      * Uses {@code index} (built over the {@code k} of the calls, and their {@code v} if it has
-     * values) instead of building a temporary one per call; null (the default) builds one per
-     * call.
+     * values) and the key sketches it keeps, instead of sketching the keys in every call; null
+     * (the default) sketches them per call.
      */
     public ApproxAttention index(KeyIndex index) {
         return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);

@@ -227,6 +227,44 @@ class ApproxAttentionTest {
         }
     }
 
+    /**
+     * Decoding over a cache whose index is kept current with append: each step's single query
+     * (which sees every key) meets the target, with the index's stored sketches.
+     */
+    @Test
+    void decodingOverAnAppendedIndex() {
+        long seed = TestData.nextSeed();
+        int n = 2600, start = 2000, steps = 8;
+        try (Arena arena = Arena.ofConfined()) {
+            Problem all = problem(arena, DType.F32, InputFamily.LLM, 4, 2, n, n, 64, seed);
+            Tensor lse = Tensor.allocate(arena, DType.F32, 1, 4, 1);
+            int above = 0;
+            StringBuilder seen = new StringBuilder();
+            try (KeyIndex index = KeyIndex.build(all.k().slice(2, 0, start), all.v().slice(2, 0, start))) {
+                for (int t = start; t < start + steps; t++) {
+                    Tensor k = all.k().slice(2, 0, t + 1), v = all.v().slice(2, 0, t + 1);
+                    index.append(k, v);
+                    Tensor q = all.q().slice(2, t, 1), out = all.out().slice(2, t, 1);
+                    ApproxStats stats = ApproxStats.allocateFor(arena, q);
+                    runOrSkip(() -> Attention.approx().causal(true).targetError(TARGET).index(index).run(q, k, v, out,
+                            lse, stats));
+                    RowErrors ref = RowErrors.reference(q, k, v, true, 0.125f, RowErrors.sampleRows(q, k, true, 4, 1),
+                            null);
+                    RowErrors.Summary s = ref.evaluate(out);
+                    for (int h = 0; h < 4; h++) {
+                        assertTrue(stats.rowError(h) <= TARGET, "step " + t + " head " + h);
+                        if (s.rowErrors()[h] > TARGET) {
+                            above++;
+                        }
+                        seen.append(String.format(" %.3g/%.3g", s.rowErrors()[h], stats.rowError(h)));
+                    }
+                }
+            }
+            assertTrue(above <= 1, above + " of " + 4 * steps + " decode rows above the target (true/estimate:" + seen
+                    + "); " + TestData.seedNote(seed));
+        }
+    }
+
     /** An index built by the caller (e.g. a decoding cache's) serves as well as the temporary one. */
     @Test
     void withAPrebuiltIndex() {

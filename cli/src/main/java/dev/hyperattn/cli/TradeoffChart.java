@@ -64,7 +64,7 @@ final class TradeoffChart {
         for (Tradeoff.Method m : Tradeoff.Method.values()) {
             String c = COLORS[m.ordinal()];
             s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\""
-                    + " stroke-width=\"2\"/>%n", cx, y, cx + 24, y, c));
+                    + " stroke-width=\"%d\"/>%n", cx, y, cx + 24, y, c, m == Tradeoff.Method.EXACT ? 5 : 2));
             s.append(String.format(Locale.ROOT, "<circle cx=\"%d\" cy=\"%d\" r=\"3\" fill=\"%s\"/>%n", cx + 12, y, c));
             s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", cx + 30, y + 4, esc(m.label)));
             cx += 40 + 8 * m.label.length() + 20;
@@ -135,12 +135,13 @@ final class TradeoffChart {
         for (Tradeoff.Method m : Tradeoff.Method.values()) {
             List<Tradeoff.Row> line = rows.stream().filter(r -> r.method() == m).sorted(
                     (a, b) -> Long.compare(a.n(), b.n())).toList();
-            polyline(s, sc, line, r -> value(r, error), COLORS[m.ordinal()], false);
+            // exact is drawn first and wider, so it stays visible where a method coincides with it
+            polyline(s, sc, line, r -> value(r, error), COLORS[m.ordinal()], false, m == Tradeoff.Method.EXACT ? 5 : 2);
         }
         if (error) {
             List<Tradeoff.Row> triv = rows.stream().filter(r -> r.method() == Tradeoff.Method.EXACT).sorted(
                     (a, b) -> Long.compare(a.n(), b.n())).toList();
-            polyline(s, sc, triv, Tradeoff.Row::trivialError, "#888888", true);
+            polyline(s, sc, triv, Tradeoff.Row::trivialError, "#888888", true, 2);
         }
     }
 
@@ -152,7 +153,7 @@ final class TradeoffChart {
     }
 
     private static void polyline(StringBuilder s, Scale sc, List<Tradeoff.Row> rows,
-            java.util.function.ToDoubleFunction<Tradeoff.Row> f, String color, boolean dashed) {
+            java.util.function.ToDoubleFunction<Tradeoff.Row> f, String color, boolean dashed, int width) {
         StringBuilder pts = new StringBuilder();
         List<String> markers = new ArrayList<>();
         for (Tradeoff.Row r : rows) {
@@ -170,8 +171,8 @@ final class TradeoffChart {
         if (pts.length() == 0) {
             return;
         }
-        s.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"%s\"/>%n",
-                color, dashed ? " stroke-dasharray=\"5,4\"" : "", pts));
+        s.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%d\"%s points=\"%s\"/>%n",
+                color, width, dashed ? " stroke-dasharray=\"5,4\"" : "", pts));
         for (String mk : markers) {
             s.append(mk).append('\n');
         }

@@ -7,6 +7,7 @@ import java.util.Locale;
  * A one-line progress bar on stderr, redrawn in place with {@code \r}: overall steps done of
  * the whole trade-off run, the current step's label and, within long steps, its own fraction.
  * At most a few redraws per second; thread-safe (the reference rows report from worker threads).
+ * When stderr is not a terminal (a log file, CI), it prints one plain line per step instead.
  */
 final class Progress {
 
@@ -21,10 +22,24 @@ final class Progress {
     private double within;
     private long lastDraw;
     private int lastLength;
+    private String lastPlain = "";
+
+    private final boolean redraw;
 
     Progress(PrintStream err, int totalSteps) {
+        this(err, totalSteps, err != System.err || isTerminal());
+    }
+
+    Progress(PrintStream err, int totalSteps, boolean redraw) {
         this.err = err;
         this.totalSteps = Math.max(1, totalSteps);
+        this.redraw = redraw;
+    }
+
+    /** Whether the process's stderr is an interactive terminal (Console.isTerminal is JDK 22+). */
+    private static boolean isTerminal() {
+        java.io.Console c = System.console();
+        return c != null && c.isTerminal();
     }
 
     /** Starts step {@code label} (the previous one counts as done). */
@@ -58,6 +73,14 @@ final class Progress {
 
     private void draw(boolean force) {
         long now = System.nanoTime();
+        if (!redraw) {
+            if (force && within == 0 && !label.equals(lastPlain)) {
+                err.printf(Locale.ROOT, "[%3.0f%%] %6.1fs  %s%n", 100.0 * step / totalSteps, (now - startNanos) / 1e9,
+                        label);
+                lastPlain = label;
+            }
+            return;
+        }
         if (!force && now - lastDraw < MIN_REDRAW_NANOS) {
             return;
         }

@@ -187,13 +187,19 @@ final class Tradeoff {
         return rows;
     }
 
-    /** Share of the evaluated rows whose true e_i exceeds twice the estimate. */
+    /**
+     * e_i of float32 rounding alone: an exactly computed row has estimate 0 and a true e_i of
+     * about 1e-6 at 32k keys, which is not an under-estimate.
+     */
+    static final double ROUNDING = 1e-4;
+
+    /** Share of the evaluated rows whose true e_i exceeds twice the estimate (plus rounding). */
     private static double underEstimated(RowErrors ref, Tensor out, ApproxStats stats) {
         double[] e = ref.rowErrors(out);
         long[] rows = ref.rows();
         int bad = 0;
         for (int i = 0; i < rows.length; i++) {
-            if (e[i] > 2 * stats.rowError(rows[i]) + 1e-6) {
+            if (e[i] > 2 * stats.rowError(rows[i]) + ROUNDING) {
                 bad++;
             }
         }
@@ -235,7 +241,7 @@ final class Tradeoff {
             }
             String note = r.note();
             if (r.method() == Method.APPROX) {
-                note = String.format(Locale.ROOT, "%.1f%% of rows e_i <= %.3g; %.1f%% rows e_i > 2x estimate%s",
+                note = String.format(Locale.ROOT, "%.1f%% of rows e_i <= %.3g; %.1f%% rows e_i > 2x estimate + 1e-4%s",
                         100 * r.errors().fractionWithin(o.target), o.target, 100 * r.underEstimated(),
                         note.isEmpty() ? "" : "; " + note);
             }

@@ -73,6 +73,7 @@ int32_t run(const Problem& p) {
     const int64_t heads = B * Hkv;
     const bool norms_up_front = Nq * G >= 64;
     std::vector<uint64_t> sketches(ix ? 0 : size_t(heads * Nk));
+    std::vector<float> knorms(ix ? 0 : size_t(heads * Nk));
     std::vector<float> vnorms(norms_up_front ? size_t(heads * Nk) : 0);
     std::vector<HeadInputs> hin(static_cast<size_t>(heads));
     constexpr int64_t kPrepChunk = 4096;
@@ -85,6 +86,7 @@ int32_t run(const Problem& p) {
         h.k = rows_of(e.k, e.dtype, h.b, h.hk);
         h.v = rows_of(e.v, e.dtype, h.b, h.hk);
         h.sketch = ix ? ix->heads[size_t(bh)].sketch.data() : sketches.data() + bh * Nk;
+        h.knorm = ix ? ix->heads[size_t(bh)].pnorm.data() : knorms.data() + bh * Nk;
         h.vnorm2 = norms_up_front ? vnorms.data() + bh * Nk : nullptr;
     }
     int32_t st = parallel_for(heads * chunks, pool_threads(), [&](int64_t t, int) {
@@ -93,16 +95,22 @@ int32_t run(const Problem& p) {
         std::vector<float> row(size_t(ci.Dp));
         double kmax2 = 0.0;
         if (ix) {
-            const float* pn = ix->heads[size_t(t / chunks)].pnorm.data();
-            for (int64_t j = std::max(j0, p.sinks); j < j0 + n; ++j)
-                kmax2 = std::max(kmax2, double(pn[j]) * pn[j]);
+            const hsr::HeadIndex& xh = ix->heads[size_t(t / chunks)];
+            if (p.sinks <= hsr::HeadIndex::kNormAfter) {
+                kmax2 = double(xh.norm_after[p.sinks]) * xh.norm_after[p.sinks];
+            } else {
+                for (int64_t j = std::max(j0, p.sinks); j < j0 + n; ++j)
+                    kmax2 = std::max(kmax2, double(xh.pnorm[size_t(j)]) * xh.pnorm[size_t(j)]);
+            }
         } else {
             sketch_rows(*ci.kr, ci.planes, D, ci.Dp, h.k, j0, n, const_cast<uint64_t*>(h.sketch) + j0);
         }
         for (int64_t j = j0; j < j0 + n; ++j) {
             if (!ix) {
                 ci.kr->load_rows(h.k, nullptr, j, 1, D, ci.Dp, row.data());
-                if (j >= p.sinks) kmax2 = std::max(kmax2, ci.kr->sumsq(row.data(), ci.Dp));
+                const double n2 = ci.kr->sumsq(row.data(), ci.Dp);
+                const_cast<float*>(h.knorm)[j] = float(std::sqrt(n2));
+                if (j >= p.sinks) kmax2 = std::max(kmax2, n2);
             }
             if (norms_up_front) {
                 ci.kr->load_rows(h.v, nullptr, j, 1, D, ci.Dp, row.data());
@@ -166,12 +174,17 @@ int32_t run(const Problem& p) {
         Budget bud;
         bud.draws = p.samples;
         bud.heavy = default_budget(p, Nk);
-        for (int level = 0; todo.R > 0; ++level) {
+        // Passes: the first budget, up to two refinements (reported as level 1), then exact.
+        constexpr int kRefinePasses = 2;
+        for (int pass = 0; todo.R > 0; ++pass) {
+            const int level = pass == 0 ? 0 : pass <= kRefinePasses ? 1 : 2;
             RowResult res[8];
             bud.level = level;
+            bud.pass = pass;
             solve_group(ci, hi, todo, bud, s, res);
             // The standard error falls as 1/sqrt(draws): ask for as many as the worst failing
-            // row needs, with a margin, and twice the heavy keys; if that fails, exact.
+            // row needs, with a margin, and twice the heavy keys (a far range that many draws
+            // would cover is then computed exactly by solve_group itself).
             double worst = 0.0;
             for (int r = 0; r < todo.R; ++r)
                 if (!(double(res[r].err) <= p.target)) worst = std::max(worst, double(res[r].err));

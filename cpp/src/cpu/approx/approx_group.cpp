@@ -51,40 +51,45 @@ void value_norms(const CallInputs& ci, const HeadInputs& hi, const int32_t* pos,
 // Adds keys (a range, or a position list) to the exact part. With mask, a key after a row's
 // own position is invisible to that row (causal rows of one group sit at different positions).
 void exact_keys(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g, Scratch& s,
-                ExactAcc& acc, const int32_t* pos, int64_t first, int64_t n, bool mask) {
-    const int R = g.R;
+                ExactAcc& acc, const int32_t* pos, int64_t first, int64_t n, bool mask,
+                int r0 = 0, int nr = -1) {
+    const int R = nr < 0 ? g.R - r0 : nr;
     float* S = s.S.data();
     float* P = s.P.data();
     float* vn = s.svn.data();
+    const float* Q = s.Q.data() + r0 * ci.Dp;
+    float* O = s.O.data() + r0 * ci.Dp;
     for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
         const int m = int(std::min<int64_t>(kChunk, n - j0));
         const int32_t* pp = pos ? pos + j0 : nullptr;
         const int64_t f0 = first + j0;
-        ci.kr->scores(R, s.Q.data(), ci.Dp, ci.D, hi.k, pp, f0, m, S, kChunk);
+        ci.kr->scores(R, Q, ci.Dp, ci.D, hi.k, pp, f0, m, S, kChunk);
         for (int r = 0; r < R; ++r) {
             if (!mask) {
-                acc.touched[r] += m;
+                acc.touched[r0 + r] += m;
                 continue;
             }
             float* sr = S + r * kChunk;
             int64_t seen = 0;
             for (int j = 0; j < m; ++j) {
                 const int64_t kp = pp ? pp[j] : f0 + j;
-                if (kp > g.pos[r])
+                if (kp > g.pos[r0 + r])
                     sr[j] = -INFINITY;
                 else
                     ++seen;
             }
-            acc.touched[r] += seen;
+            acc.touched[r0 + r] += seen;
         }
-        ci.kr->softmax_weights(R, S, kChunk, m, ci.c, acc.m, acc.alpha, acc.bsum, P, kChunk);
-        ci.kr->pv(R, P, kChunk, m, hi.v, pp, f0, ci.D, acc.alpha, s.O.data(), ci.Dp);
+        ci.kr->softmax_weights(R, S, kChunk, m, ci.c, acc.m + r0, acc.alpha + r0, acc.bsum + r0,
+                               P, kChunk);
+        ci.kr->pv(R, P, kChunk, m, hi.v, pp, f0, ci.D, acc.alpha + r0, O, ci.Dp);
         value_norms(ci, hi, pp, f0, m, s, vn);
         for (int r = 0; r < R; ++r) {
             double sv = 0.0;
             for (int j = 0; j < m; ++j) sv += double(P[r * kChunk + j]) * vn[j];
-            acc.Z[r] = acc.Z[r] * acc.alpha[r] + acc.bsum[r];
-            acc.Sv[r] = float(acc.Sv[r] * acc.alpha[r] + sv);
+            const int q = r0 + r;
+            acc.Z[q] = acc.Z[q] * acc.alpha[q] + acc.bsum[q];
+            acc.Sv[q] = float(acc.Sv[q] * acc.alpha[q] + sv);
         }
     }
 }
@@ -100,77 +105,111 @@ uint64_t query_sketch(const CallInputs& ci, const float* q, Scratch& s) {
     return out;
 }
 
-// Heavy-key candidates among the far keys. Per row, a Hamming threshold that is the tighter
-// of two: (1) budget — a strided probe of the far range sets it so that about budget/R keys
-// pass; (2) relevance — a key can only matter to the sampled estimate if one draw of it,
-// standing for nF/m keys, would carry a noticeable share of the exact part's mass; its score is
-// at most c·||q||·kmax·cos(θ), and θ is at least the sketch angle minus a noise margin. Then
-// one scan over the sketches. The candidates are scored exactly; whatever the sketches miss
-// stays in the sampled tail, whose estimator is unbiased over every non-candidate far key.
-// log2_total: the row's estimated log2 denominator (exact part plus the draws).
+// Heavy-key candidates among the far keys, shared by the rows of the group (scored for all of
+// them at once, which keeps the kernels at their widest):
+//  1. per row, a Hamming threshold: the tighter of (a) what admits about 8x the row's share
+//     of the budget on a strided probe of the far range, and (b) relevance with the longest
+//     key: a key can only matter to the sampled estimate if one draw of it, standing for nF/m
+//     keys, would carry a noticeable share of the row's mass; its score is at most
+//     c·||q||·kmax·cos(θ), and θ is at least the sketch angle minus a noise margin;
+//  2. one scan over the sketches for the whole group;
+//  3. the relevance test again with each hit's own norm, then the best `budget` hits by
+//     estimated score ||q||·||k||·cos(π h / 64), best over the rows (the Hamming distance
+//     alone would rank a long key, a needle, like any other).
+// The candidates are scored exactly; whatever the sketches miss stays in the sampled tail,
+// whose estimator is unbiased over every non-candidate far key.
+// log2_total: each row's estimated log2 denominator (exact part plus the draws).
 void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
                 const FarRange& far, int64_t budget, int64_t m, const double* log2_total,
                 Scratch& s) {
-    constexpr double kShare = 0.1;   // one draw may carry this share of the exact mass
+    constexpr double kShare = 0.1;   // one draw may carry this share of the row's mass
     constexpr int kMargin = 8;       // sketch noise: ~2 standard deviations of h near θ = π/2
-    s.heavy.clear();
+    std::vector<int32_t>& hits = s.heavy;
+    hits.clear();
     const int R = g.R;
     const int64_t nF = far.size();
     const int64_t per_row = std::max<int64_t>(1, budget / R);
     const int np = int(std::min<int64_t>(kPilot, nF));
-    uint64_t qs[8];
-    int thr[8];
     int64_t probe[kPilot];
     int hs[kPilot];
+    float cos_tab[kSketchBits + 1], up_tab[kSketchBits + 1];
+    for (int h = 0; h <= kSketchBits; ++h) {
+        cos_tab[h] = float(std::cos(M_PI * h / kSketchBits));
+        up_tab[h] = float(std::cos(M_PI * std::max(0, h - kMargin) / kSketchBits));
+    }
     for (int i = 0; i < np; ++i) probe[i] = far.at(int64_t((double(i) + 0.5) * double(nF) / np));
+    uint64_t qs[8];
+    int thr[8];
+    double cq[8], tau[8];
+    bool any_row = false;
     for (int r = 0; r < R; ++r) {
         const float* q = s.Q.data() + r * ci.Dp;
         qs[r] = query_sketch(ci, q, s);
-        // (1) budget: the smallest h whose probe count exceeds the allowance, minus one.
         hamming_many(qs[r], hi.sketch, probe, np, hs);
         int count[kSketchBits + 2] = {0};
         for (int i = 0; i < np; ++i) ++count[hs[i]];
-        const int64_t allowed = per_row * np / nF;
-        int t_budget = -1;
-        for (int64_t c = 0; t_budget < kSketchBits && c + count[t_budget + 1] <= allowed;)
-            c += count[++t_budget];
-        // (2) relevance, in log2 units like the accumulators.
+        const int64_t allowed = 8 * per_row * np / nF;
+        thr[r] = -1;
+        for (int64_t c = 0; thr[r] < kSketchBits && c + count[thr[r] + 1] <= allowed;)
+            c += count[++thr[r]];
         double qn = 0.0;
         for (int64_t d = 0; d < ci.D; ++d) qn += double(q[d]) * q[d];
-        const double top = double(ci.c) * std::sqrt(qn) * hi.kmax;  // largest possible score
-        int t_rel = kSketchBits;
-        if (std::isfinite(log2_total[r]) && top > 0.0 && m > 0) {
-            const double tau = log2_total[r] + std::log2(kShare * double(m) / double(nF));
-            const double gamma = tau / top;
-            if (gamma > 1.0)
-                t_rel = -1;
+        cq[r] = double(ci.c) * std::sqrt(qn);  // log2 units per unit of ||k||·cos
+        tau[r] = -INFINITY;
+        if (std::isfinite(log2_total[r]) && m > 0) {
+            tau[r] = log2_total[r] + std::log2(kShare * double(m) / double(nF));
+            const double gamma = tau[r] / (cq[r] * hi.kmax);
+            if (!(cq[r] * hi.kmax > 0.0) || gamma > 1.0)
+                thr[r] = -1;
             else if (gamma > -1.0)
-                t_rel = std::min(kSketchBits, int(std::acos(gamma) * (kSketchBits / M_PI)) + kMargin);
+                thr[r] = std::min(thr[r], int(std::acos(gamma) * (kSketchBits / M_PI)) + kMargin);
         }
-        thr[r] = std::min(t_budget, t_rel);
+        any_row |= thr[r] >= 0;
     }
-    // Keep the `budget` candidates that clear their row's threshold by the most bits. The scan
-    // collects up to 8x that; past it, every threshold is tightened by a bit and it runs again.
-    const size_t cap = size_t(8 * budget);
+    if (!any_row) return;
+    const size_t cap = size_t(16 * budget);
     for (;;) {
-        s.heavy.clear();
-        if (sketch_scan(hi.sketch, far.a1, far.b1, qs, thr, R, s.heavy, cap) &&
-            sketch_scan(hi.sketch, far.a2, far.b2, qs, thr, R, s.heavy, cap))
+        hits.clear();
+        if (sketch_scan(hi.sketch, far.a1, far.b1, qs, thr, R, hits, cap) &&
+            sketch_scan(hi.sketch, far.a2, far.b2, qs, thr, R, hits, cap))
             break;
-        for (int r = 0; r < R; ++r) --thr[r];
+        for (int r = 0; r < R; ++r) thr[r] -= 2;
     }
-    if (s.heavy.size() > size_t(budget)) {
-        std::vector<std::pair<int, int32_t>> ranked(s.heavy.size());
-        for (size_t i = 0; i < s.heavy.size(); ++i) {
-            int best = -1000;
-            for (int r = 0; r < R; ++r)
-                best = std::max(best, thr[r] - __builtin_popcountll(qs[r] ^ hi.sketch[s.heavy[i]]));
-            ranked[i] = {-best, s.heavy[i]};
+    // Relevance with each hit's own norm, and its best estimated score over the rows.
+    s.rank.assign(hits.size(), -INFINITY);
+    s.hd.resize(hits.size());
+    std::vector<uint8_t>& relevant = s.keep;
+    relevant.assign(hits.size(), 0);
+    for (int r = 0; r < R; ++r) {
+        if (thr[r] < 0) continue;
+        hamming_list(qs[r], hi.sketch, hits.data(), hits.size(), s.hd.data());
+        for (size_t i = 0; i < hits.size(); ++i) {
+            const int h = s.hd[i];
+            if (h > thr[r]) continue;
+            const float kn = hi.knorm[hits[i]];
+            if (cq[r] * kn * up_tab[h] < tau[r]) continue;
+            relevant[i] = 1;
+            s.rank[i] = std::max(s.rank[i], float(cq[r]) * kn * cos_tab[h]);
         }
-        std::nth_element(ranked.begin(), ranked.begin() + budget, ranked.end());
-        s.heavy.resize(size_t(budget));
-        for (int64_t i = 0; i < budget; ++i) s.heavy[size_t(i)] = ranked[size_t(i)].second;
-        std::sort(s.heavy.begin(), s.heavy.end());
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < hits.size(); ++i)
+        if (relevant[i]) {
+            hits[kept] = hits[i];
+            s.rank[kept++] = s.rank[i];
+        }
+    hits.resize(kept);
+    if (int64_t(kept) > budget) {  // the best `budget` by estimated score, in cache order
+        s.cut.assign(s.rank.begin(), s.rank.begin() + kept);
+        std::nth_element(s.cut.begin(), s.cut.begin() + (kept - budget), s.cut.end());
+        const float cutoff = s.cut[size_t(kept - budget)];
+        int64_t above = 0;
+        for (size_t i = 0; i < kept; ++i) above += s.rank[i] > cutoff;
+        int64_t ties = budget - above;
+        size_t o = 0;
+        for (size_t i = 0; i < kept; ++i)
+            if (s.rank[i] > cutoff || (s.rank[i] == cutoff && ties-- > 0)) hits[o++] = hits[i];
+        hits.resize(o);
     }
 }
 
@@ -244,11 +283,12 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
     // are scored first: their sum tells how much mass the tail holds, which decides which
     // far keys are worth scoring exactly. Draws that turn out to be heavy keys then count
     // with weight 0 (they are in the exact part).
-    float M[8], Zt[8], Svt[8];
-    int64_t ms = 0;  // draws that are not heavy keys
+    float M[8], Zt[8], Svt[8], mt[8];
+    int64_t ms = 0;  // draws scored (all m of them when the tail is sampled)
     const float w = tail && m > 0 ? float(double(nF) / double(m)) : 0.f;
     for (int r = 0; r < R; ++r) {
         M[r] = -INFINITY;
+        mt[r] = -INFINITY;
         Zt[r] = 0.f;
         Svt[r] = 0.f;
     }
@@ -256,7 +296,7 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
     std::vector<float>& SS = s.buf;  // [R][mpad] draw scores (log2 units), then weights
     if (tail && m > 0) {
         hyper::Stream rng{0x617070726f78ull, p.seed, uint64_t(hi.b), uint64_t(hi.hk),
-                          uint64_t(g.head[0]), uint64_t(g.row[0]), uint64_t(level)};
+                          uint64_t(g.head[0]), uint64_t(g.row[0]), uint64_t(bud.pass)};
         const double u = rng.unit() - 0x1p-53;  // [0, 1)
         s.spos.resize(size_t(m));
         for (int64_t t = 0; t < m; ++t)
@@ -271,32 +311,47 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         }
     }
     if (tail) {
+        // Each row's draws relative to their own max (one vector exp), and the row's estimated
+        // log2 denominator from the exact part plus the draws.
         double l2tot[8];
         for (int r = 0; r < R; ++r) {
-            double mx = acc.m[r];
-            for (int64_t j = 0; j < m; ++j) mx = std::max(mx, double(SS[size_t(r * mpad + j)]));
-            double z = acc.m[r] == -INFINITY ? 0.0 : double(acc.Z[r]) * std::exp2(acc.m[r] - mx);
-            for (int64_t j = 0; j < m; ++j) z += double(w) * std::exp2(SS[size_t(r * mpad + j)] - mx);
-            l2tot[r] = z > 0.0 ? mx + std::log2(z) : -INFINITY;
+            float* x = SS.data() + r * mpad;
+            float mx = -INFINITY;
+            for (int64_t j = 0; j < m; ++j) mx = std::max(mx, x[j]);
+            mt[r] = mx;
+            if (mx == -INFINITY) {
+                std::fill(x, x + mpad, 0.f);
+            } else {
+                for (int64_t j = 0; j < m; ++j) x[j] -= mx;
+                ci.kr->exp2v(x, x, m);
+            }
+            double z = 0.0;
+            for (int64_t j = 0; j < m; ++j) z += x[j];
+            const double ze = acc.Z[r], zt = double(w) * z;
+            const double top = std::max(double(acc.m[r]), double(mx));
+            const double tot = (ze > 0.0 ? ze * std::exp2(acc.m[r] - top) : 0.0) +
+                               (zt > 0.0 ? zt * std::exp2(mx - top) : 0.0);
+            l2tot[r] = tot > 0.0 ? top + std::log2(tot) : -INFINITY;
         }
         find_heavy(ci, hi, g, far, budget, m, l2tot, s);
         exact_keys(ci, hi, g, s, acc, s.heavy.data(), 0, int64_t(s.heavy.size()), false);
-        // Drop the draws that are heavy keys (their columns too); m still counts them.
-        int64_t keep = 0;
-        for (int64_t j = 0; j < m; ++j) {
-            if (std::binary_search(s.heavy.begin(), s.heavy.end(), s.spos[size_t(j)])) continue;
-            s.spos[size_t(keep)] = s.spos[size_t(j)];
-            for (int r = 0; r < R; ++r) SS[size_t(r * mpad + keep)] = SS[size_t(r * mpad + j)];
-            ++keep;
+        // A draw that is a heavy key weighs 0 (it is in the exact part).
+        {
+            const std::vector<int32_t>& hv = s.heavy;
+            size_t h = 0;  // both lists ascend: one merge walk
+            for (int64_t j = 0; j < m && h < hv.size(); ++j) {
+                while (h < hv.size() && hv[h] < s.spos[size_t(j)]) ++h;
+                if (h < hv.size() && hv[h] == s.spos[size_t(j)])
+                    for (int r = 0; r < R; ++r) SS[size_t(r * mpad + j)] = 0.f;
+            }
         }
-        ms = keep;
-        s.spos.resize(size_t(ms));
+        ms = m;
     }
     for (int r = 0; r < R; ++r) M[r] = acc.m[r];
     if (tail && m > 0) {
+        // One frame for both parts: the larger of the exact max and the draws' max.
         for (int r = 0; r < R; ++r) {
-            float mx = acc.m[r];
-            for (int64_t j = 0; j < ms; ++j) mx = std::max(mx, SS[size_t(r * mpad + j)]);
+            const float mx = std::max(acc.m[r], mt[r]);
             M[r] = mx;
             const float f = acc.m[r] == -INFINITY ? 0.f : std::exp2(acc.m[r] - mx);
             if (f != 1.f) {
@@ -304,10 +359,10 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
                 acc.Z[r] *= f;
                 acc.Sv[r] *= f;
             }
-            for (int64_t j = 0; j < mpad; ++j) {
-                float& x = SS[size_t(r * mpad + j)];
-                x = (j < ms && mx != -INFINITY) ? w * std::exp2(x - mx) : 0.f;
-            }
+            const float ft = mt[r] == -INFINITY ? 0.f : w * std::exp2(mt[r] - mx);
+            float* x = SS.data() + r * mpad;
+            for (int64_t j = 0; j < ms; ++j) x[j] *= ft;
+            std::fill(x + ms, x + mpad, 0.f);
         }
         std::vector<float> vn(static_cast<size_t>(ms));
         value_norms(ci, hi, s.spos.data(), 0, int(ms), s, vn.data());
@@ -339,7 +394,7 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         for (int64_t d = 0; d < Dp; ++d) o[d] = (o[d] + ot[d]) * inv;
         res[r].lse = Zh[r] > 0.f ? float((double(M[r]) + std::log2(double(Zh[r]))) * 0.6931471805599453)
                                  : -INFINITY;
-        res[r].touched = acc.touched[r] + (tail ? int64_t(s.heavy.size()) + ms : 0);
+        res[r].touched = acc.touched[r] + (tail ? ms : 0);
         res[r].err = 0.f;
         res[r].tail = tail;
     }

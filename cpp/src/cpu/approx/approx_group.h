@@ -14,6 +14,7 @@ namespace ha::cpu::approx {
 struct HeadInputs {
     hsr::RowSrc k, v;             // rows of this (batch, kv head)
     const uint64_t* sketch;       // [Nk] key sketches by position
+    const float* knorm;           // [Nk] key norms by position
     const float* vnorm2;          // [Nk] ||v_j||^2 by position, or nullptr (computed per use)
     double kmax;                  // largest key norm: bounds every score from the sketches
     int64_t b, hk;
@@ -44,7 +45,10 @@ struct RowResult {
 
 struct Scratch {
     std::vector<float> Q, O, OT, S, P, buf, row;
-    std::vector<int32_t> heavy, spos;
+    std::vector<int32_t> spos, heavy;  // draws; heavy candidates (ascending positions)
+    std::vector<uint8_t> keep;
+    std::vector<int> hd;            // Hamming distances of a row's scan hits
+    std::vector<float> rank, cut;   // their estimated scores, and a copy to select from
     std::vector<float> svn;
 };
 
@@ -54,6 +58,7 @@ struct Scratch {
 struct Budget {
     int64_t draws = 0, heavy = 0;
     int level = 0;
+    int pass = 0;  // keys the draws' random stream: each pass draws afresh
 };
 
 // Heavy keys per group at level 0 (params.heavy_budget, or automatic).

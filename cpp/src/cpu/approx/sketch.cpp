@@ -66,6 +66,18 @@ __attribute__((target("popcnt"))) void hamming_popcnt(uint64_t q, const uint64_t
 }
 }  // namespace
 
+namespace {
+__attribute__((target("popcnt"))) void hamming_list_popcnt(uint64_t q, const uint64_t* ksk,
+                                                           const int32_t* pos, size_t n, int* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
+}
+}  // namespace
+
+void hamming_list(uint64_t q, const uint64_t* ksk, const int32_t* pos, size_t n, int* out) {
+    if (have_popcnt()) return hamming_list_popcnt(q, ksk, pos, n, out);
+    for (size_t i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
+}
+
 void hamming_many(uint64_t q, const uint64_t* ksk, const int64_t* pos, int n, int* out) {
     if (have_popcnt()) return hamming_popcnt(q, ksk, pos, n, out);
     for (int i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);

@@ -28,6 +28,8 @@ uint64_t sketch_one(const float* planes, int64_t Dp, const float* x);
 // out[i] = Hamming distance between q and ksk[pos[i]], i < n.
 void hamming_many(uint64_t q, const uint64_t* ksk, const int64_t* pos, int n, int* out);
 
+void hamming_list(uint64_t q, const uint64_t* ksk, const int32_t* pos, size_t n, int* out);
+
 // True when this CPU has the POPCNT instruction (every x86-64-v2 CPU).
 bool have_popcnt();
 

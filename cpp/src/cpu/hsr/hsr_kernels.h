@@ -1,6 +1,6 @@
 // The per-instruction-set inner loops of HSR (scores, weights, P·V, block bounds, index
 // statistics). hsr_kernels_impl.inc is compiled once per ISA in its own namespace; the
-// orchestration (engine.cpp, key_index.cpp) is baseline code that calls through this table.
+// orchestration (hsr_*.cpp, key_index.cpp) is baseline code that calls through this table.
 #pragma once
 #include <cstdint>
 

@@ -449,6 +449,8 @@ void sketch_keys(const ha_key_index& x, HeadIndex& h, const RowSrc& ks, int64_t 
     for (int64_t j = j0; j < j1; ++j) {
         active().load_rows(ks, nullptr, j, 1, x.D, x.Dp, r.data());
         h.pnorm[size_t(j)] = float(std::sqrt(active().sumsq(r.data(), x.D)));
+        for (int64_t s = 0; s <= std::min<int64_t>(j, HeadIndex::kNormAfter); ++s)
+            h.norm_after[s] = std::max(h.norm_after[s], h.pnorm[size_t(j)]);
     }
 }
 

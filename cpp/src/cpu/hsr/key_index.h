@@ -64,6 +64,10 @@ struct HeadIndex {
     // position (sealed and tail alike), kept current by append.
     std::vector<uint64_t> sketch;
     std::vector<float> pnorm;
+    // norm_after[s] = the largest key norm at positions >= s, for s <= kNormAfter: sink keys are
+    // often much longer than the rest, and a decoding step must not rescan every norm.
+    static constexpr int kNormAfter = 64;
+    float norm_after[kNormAfter + 1] = {};
 };
 
 // A validated (batch, heads, seq, head_dim) view with its element type.

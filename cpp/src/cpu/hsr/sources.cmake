@@ -3,7 +3,12 @@
 target_sources(ha_cpu PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/hsr_dispatch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/key_index.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hsr_driver.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hsr_plan.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hsr_certificate.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hsr_visit.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hsr_results.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hsr_fallback.cpp
   ${CMAKE_CURRENT_LIST_DIR}/hsr_kernels_generic.cpp
   ${CMAKE_CURRENT_LIST_DIR}/hsr_kernels_avx2.cpp
   ${CMAKE_CURRENT_LIST_DIR}/hsr_kernels_avx512.cpp)

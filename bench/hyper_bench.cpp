@@ -4,7 +4,7 @@
 //
 //   ha_bench_hyper [--quick] [--min-n N] [--max-n N] [--d 64|128] [--causal 0|1]
 //                  [--heads H] [--exact-heads E] [--threads T] [--runs R] [--seed S]
-//                  [--hyper-only] [--projections R] [--block B] [--samples M]
+//                  [--hyper-only] [--projections R] [--block B] [--samples M] [--stats]
 //
 // Exact attention at n >= 32768 is timed on --exact-heads heads (default 1) and scaled to the
 // head count linearly (heads are independent, equal work); the table says when it was. There,
@@ -149,7 +149,7 @@ bool exact(Tensor& q, Tensor& k, Tensor& v, Tensor& o, bool causal, int64_t head
 
 int g_projections = 0, g_block = 0, g_samples = 0;  // 0: the default
 
-bool hyper(Inputs& in, Tensor& o, bool causal, uint64_t seed) {
+bool hyper(Inputs& in, Tensor& o, bool causal, uint64_t seed, float* row_error = nullptr) {
     ha_hyper_params p;
     ha_hyper_params_init(&p);  // the defaults: r=7, block 256, 256 samples, min_seq_len 4096
     if (g_projections) p.lsh_projections = g_projections;
@@ -158,7 +158,9 @@ bool hyper(Inputs& in, Tensor& o, bool causal, uint64_t seed) {
     p.causal = causal;
     p.seed = seed;
     ha_tensor tq = in.q.view(), tk = in.k.view(), tv = in.v.view(), to = o.view();
-    if (ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p) == HA_OK) return true;
+    ha_hyper_stats st{row_error};
+    if (ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p, row_error ? &st : nullptr) == HA_OK)
+        return true;
     std::fprintf(stderr, "ha_attention_hyper: %s\n", ha_last_error());
     return false;
 }
@@ -238,7 +240,8 @@ void usage() {
         "                      [--heads H] [--exact-heads E] [--threads T] [--runs R] [--seed S]\n"
         "                      [--hyper-only] [--projections R] [--block B] [--samples M]\n"
         "  --hyper-only skips timing exact attention (errors are still measured); the other three\n"
-        "  override the defaults to show what each parameter trades\n");
+        "  override the defaults to show what each parameter trades; --stats times HyperAttention\n"
+        "  with and without ha_hyper_stats.row_error (interleaved runs) instead\n");
 }
 
 }  // namespace
@@ -247,7 +250,7 @@ int main(int argc, char** argv) {
     int64_t min_n = 4096, max_n = 131072, heads = 2, exact_heads = 1;
     int threads = 0, runs = 3, only_d = 0, only_causal = -1;
     uint64_t seed = 1;
-    bool quick = false, hyper_only = false;
+    bool quick = false, hyper_only = false, stats = false;
     int projections = 0, block = 0, samples = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -260,6 +263,7 @@ int main(int argc, char** argv) {
         };
         if (a == "--quick") quick = true;
         else if (a == "--hyper-only") hyper_only = true;
+        else if (a == "--stats") stats = hyper_only = true;
         else if (a == "--projections") projections = std::atoi(next());
         else if (a == "--block") block = std::atoi(next());
         else if (a == "--samples") samples = std::atoi(next());
@@ -339,6 +343,28 @@ int main(int argc, char** argv) {
                     ce.push_back((cpu_seconds() - c0) * double(heads) / double(eh));
                     te.push_back(seconds_since(t0) * double(heads) / double(eh));
                     if (te.back() > 2.0) break;
+                }
+                if (stats) {  // with and without row_error, runs interleaved
+                    std::vector<float> re(static_cast<size_t>(heads * nn));
+                    std::vector<double> t0s, t1s, c0s, c1s;
+                    if (!hyper(g, oh, causal, seed) || !hyper(g, oh, causal, seed, re.data())) return 1;
+                    for (int r = 0; r < std::max(runs, 7); ++r)
+                        for (int with = 0; with < 2; ++with) {
+                            const auto t0 = Clock::now();
+                            const double c0 = cpu_seconds();
+                            if (!hyper(g, oh, causal, seed, with ? re.data() : nullptr)) return 1;
+                            (with ? c1s : c0s).push_back(cpu_seconds() - c0);
+                            (with ? t1s : t0s).push_back(seconds_since(t0));
+                        }
+                    std::vector<double> sorted_re(re.begin(), re.end());
+                    const double mt0 = median(t0s), mt1 = median(t1s);
+                    std::printf("%7lld %4lld %6s  hyper %9.2f ms  with row_error %9.2f ms  "
+                                "overhead wall %+6.1f%%  cpu %+6.1f%%  median row_error %.3g\n",
+                                (long long)nn, (long long)d, causal ? "yes" : "no", mt0 * 1e3,
+                                mt1 * 1e3, (mt1 / mt0 - 1) * 100,
+                                (median(c1s) / median(c0s) - 1) * 100, median(sorted_re));
+                    std::fflush(stdout);
+                    continue;
                 }
                 // HyperAttention, timed on the Gaussian inputs after a warm-up.
                 if (!hyper(g, oh, causal, seed)) return 1;

@@ -114,6 +114,31 @@ typedef struct ha_hyper_params {
     void* stream;            /* reserved for device streams; must be NULL (CPU only) */
 } ha_hyper_params;
 
+/* Optional per-query output of ha_attention_hyper. A non-NULL array holds B*Hq*Nq values in
+ * row-major [b][h][i] order (it must not overlap q, k, v, out or lse). */
+typedef struct ha_hyper_stats {
+    float* row_error; /* estimated error of each row, about two standard errors, in units of the
+                         attention-weighted RMS norm of the values: the true error is
+                         e_i = ||o^_i - o_i||_2 / sqrt(sum_j p_ij ||v_j||_2^2) (p the exact
+                         softmax), and row_error[i] = 2 SE(o^_i) / sqrt(sum_j p_ij ||v_j||^2)^,
+                         both estimated from the row's own computation. Only the uniformly
+                         sampled residual keys add variance; by the delta method on the ratio
+                         o^ = N^/Z^, with a_s = (Nk/m) e^{s_s} (0 for a sample inside the row's
+                         window) and y_s = a_s (v_s - o^), a sampled piece (m draws without
+                         replacement from n keys) adds (1 - m/n) m/(m-1) sum_s ||y_s - ybar||^2
+                         to Z^2 Var(o^); the pieces of a causal row are independent and add, all
+                         at the final o^. To stay cheap, ||v_s - o^|| is bounded by
+                         ||v_s - c|| + ||o^ - c|| (c: a value centre of the kv head), and the
+                         first and last tiles of each sampled piece's window also count, at half
+                         weight, as if sampled (a prior for the sorted neighbours just outside
+                         the window),
+                         so the estimate leans high. The denominator: exact keys exactly plus
+                         the weighted samples. It covers the sampling variance of the residual,
+                         not a heavy key that no sample hit (the residual estimator is unbiased
+                         over every key outside the window). 0 for rows computed exactly
+                         (Nk <= min_seq_len, a block spanning the keys, rows that see no key) */
+} ha_hyper_stats;
+
 /* Weighting of HSR sparse attention (int32_t). */
 enum {
     HA_HSR_RELU = 0,   /* w = ReLU(scale*q.k - bias)^alpha, exact */
@@ -269,11 +294,13 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params);
  * (output 0, lse -inf). The square part is exact when it has at most min_seq_len rows;
  * otherwise its two diagonal halves are solved the same way and the second-half rows attend
  * to the first-half keys as a non-causal piece (always approximated, whatever its size).
- * lse, when given, is the log of the estimated softmax denominator.
+ * lse, when given, is the log of the estimated softmax denominator. stats may be NULL (no
+ * extra work); with stats->row_error, every row also gets its error estimate (see
+ * ha_hyper_stats). out and lse are the same bytes with or without stats.
  */
 HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
-                                  const ha_hyper_params* params);
+                                  const ha_hyper_params* params, ha_hyper_stats* stats);
 
 /* ---- HSR sparse attention (CPU) -------------------------------------------------------- */
 HA_API void ha_index_params_init(ha_index_params* params);

@@ -62,6 +62,7 @@ const Field kPropsFields[] = {
     HA_FIELD(ha_device_props, name),          HA_FIELD(ha_device_props, total_memory),
     HA_FIELD(ha_device_props, compute_major), HA_FIELD(ha_device_props, compute_minor),
     HA_FIELD(ha_device_props, multiprocessors), HA_FIELD(ha_device_props, reserved)};
+const Field kHyperStatsFields[] = {HA_FIELD(ha_hyper_stats, row_error)};
 #undef HA_FIELD
 
 #define HA_STRUCT(S, F) \
@@ -75,7 +76,8 @@ const Struct kStructs[] = {HA_STRUCT(ha_tensor, kTensorFields),
                            HA_STRUCT(ha_key_index_info, kIndexInfoFields),
                            HA_STRUCT(ha_device_props, kPropsFields),
                            HA_STRUCT(ha_approx_params, kApproxFields),
-                           HA_STRUCT(ha_approx_stats, kApproxStatsFields)};
+                           HA_STRUCT(ha_approx_stats, kApproxStatsFields),
+                           HA_STRUCT(ha_hyper_stats, kHyperStatsFields)};
 #undef HA_STRUCT
 
 }  // namespace

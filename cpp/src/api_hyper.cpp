@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "api_common.h"
+#include "tensor_check.h"
 
 namespace {
 
@@ -33,12 +34,31 @@ int32_t check_params(const ha_hyper_params* p) {
 }
 
 int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
-                   const ha_tensor* out, const ha_tensor* lse, const ha_hyper_params* params) {
+                   const ha_tensor* out, const ha_tensor* lse, const ha_hyper_params* params,
+                   ha_hyper_stats* stats) {
     HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::CpuOnly, check_backend_dtype));
     ha_hyper_params defaults;
     ha_hyper_params_init(&defaults);
     const ha_hyper_params* p = params ? params : &defaults;
     HA_TRY(check_params(p));
+
+    if (stats && stats->row_error) {  // B*Hq*Nq floats, overlapping no operand
+        const int64_t rows = q->shape[0] * q->shape[1] * q->shape[2];
+        const uintptr_t a = reinterpret_cast<uintptr_t>(stats->row_error);
+        if (a % 4 != 0)
+            return fail(HA_ERR_INVALID_ARGUMENT, "stats.row_error: not aligned to its element size 4");
+        const ha::Span sr{a, a + uintptr_t(rows * 4)};
+        const ha_tensor* ops[5] = {q, k, v, out, lse};
+        static const char* const names[5] = {"q", "k", "v", "out", "lse"};
+        for (int i = 0; i < 5; ++i) {
+            if (!ops[i] || rows == 0) continue;
+            ha::Span so;
+            HA_TRY(ha::check_tensor(names[i], ops[i], &so));
+            if (sr.overlaps(so))
+                return fail(HA_ERR_INVALID_ARGUMENT, "stats.row_error: memory overlaps %s %s",
+                            i < 3 ? "input" : "output", names[i]);
+        }
+    }
 
     if (q->shape[2] == 0) return HA_OK;
     ha::cpu::HyperProblem prob{};
@@ -49,6 +69,7 @@ int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     prob.sample_size = p->sample_size;
     prob.min_seq_len = p->min_seq_len;
     prob.seed = p->seed;
+    if (stats) prob.row_error = stats->row_error;
     return ha::cpu::hyper_forward(prob);
 }
 
@@ -70,8 +91,8 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params) {
 
 HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
-                                  const ha_hyper_params* params) {
-    return guarded([&] { return hyper_impl(q, k, v, out, lse, params); });
+                                  const ha_hyper_params* params, ha_hyper_stats* stats) {
+    return guarded([&] { return hyper_impl(q, k, v, out, lse, params, stats); });
 }
 
 }  // extern "C"

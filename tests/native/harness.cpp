@@ -1,3 +1,4 @@
+#include <cstring>
 #include "harness.h"
 
 #include <chrono>
@@ -154,9 +155,13 @@ ha_tensor HostTensor::desc() {
 
 }  // namespace hat
 
-int main() {
+int main(int argc, char** argv) {
     hat::rng();  // prints the seed first
     for (auto& t : hat::Registry::tests()) {
+        // Arguments, if any, filter the tests: a test runs when its name contains one of them.
+        bool wanted = argc < 2;
+        for (int a = 1; a < argc && !wanted; ++a) wanted = std::strstr(t.name, argv[a]) != nullptr;
+        if (!wanted) continue;
         std::printf("== %s\n", t.name);
         std::fflush(stdout);
         t.fn();

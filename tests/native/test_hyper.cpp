@@ -225,7 +225,7 @@ int32_t run_hyper(Operands& o, const ha_hyper_params& p, bool with_lse = true) {
     o.out.poison();
     o.lse.poison();
     ha_tensor tq = o.q.desc(), tk = o.k.desc(), tv = o.v.desc(), to = o.out.desc(), tl = o.lse.desc();
-    return ha_attention_hyper(&tq, &tk, &tv, &to, with_lse ? &tl : nullptr, &p);
+    return ha_attention_hyper(&tq, &tk, &tv, &to, with_lse ? &tl : nullptr, &p, nullptr);
 }
 
 // The logical elements' bytes of out and lse, in order (storage offsets differ).
@@ -633,7 +633,7 @@ TEST(bad_hyper_arguments_are_rejected_with_a_reason) {
         ha_tensor t[5] = {o.q.desc(), o.k.desc(), o.v.desc(), o.out.desc(), o.lse.desc()};
         edit(o, t);
         ha_hyper_params p = params_of(c, 1);
-        const int32_t st = ha_attention_hyper(&t[0], &t[1], &t[2], &t[3], &t[4], &p);
+        const int32_t st = ha_attention_hyper(&t[0], &t[1], &t[2], &t[3], &t[4], &p, nullptr);
         CHECK(st == want, "status %d (%s)", st, ha_last_error());
         const std::string msg = ha_last_error();
         CHECK(msg.find(needle) != std::string::npos, "message '%s' should mention '%s'", msg.c_str(), needle);
@@ -655,7 +655,7 @@ TEST(bad_hyper_arguments_are_rejected_with_a_reason) {
     Operands o = make_operands(c, HA_DTYPE_F32, BHSD);
     o.out.poison();
     ha_tensor t[4] = {o.q.desc(), o.k.desc(), o.v.desc(), o.out.desc()};
-    CHECK(ha_attention_hyper(&t[0], &t[1], &t[2], &t[3], nullptr, nullptr) == HA_OK, "%s", ha_last_error());
+    CHECK(ha_attention_hyper(&t[0], &t[1], &t[2], &t[3], nullptr, nullptr, nullptr) == HA_OK, "%s", ha_last_error());
     CHECK(std::string(ha_last_error()).empty(), "message not cleared: %s", ha_last_error());
     // 10 keys <= default min_seq_len 4096: exact.
     compare_output(o.out, reference_attention(o.q, o.k, o.v, 0.25, false), out_tolerance(HA_DTYPE_F32, max_abs(o.v)));
@@ -664,5 +664,318 @@ TEST(bad_hyper_arguments_are_rejected_with_a_reason) {
     CHECK(d.lsh_projections == 7 && d.block_size == 256 && d.sample_size == 256 &&
               d.min_seq_len == 4096 && d.causal == 0 && d.scale == 0.f && d.seed == 0 && !d.stream,
           "defaults");
+    end_case();
+}
+
+// ---- per-row error estimates (ha_hyper_stats::row_error) ----------------------------------
+
+namespace {
+
+int32_t run_hyper_stats(Operands& o, const ha_hyper_params& p, std::vector<float>& row_error) {
+    o.out.poison();
+    o.lse.poison();
+    row_error.assign(size_t(o.q.shape[0] * o.q.shape[1] * o.q.shape[2]), std::nanf(""));
+    ha_hyper_stats st{row_error.data()};
+    ha_tensor tq = o.q.desc(), tk = o.k.desc(), tv = o.v.desc(), to = o.out.desc(), tl = o.lse.desc();
+    return ha_attention_hyper(&tq, &tk, &tv, &to, &tl, &p, &st);
+}
+
+// The true error of row i of head h in the estimate's unit: ||o^ - o|| / sqrt(sum_j p_j ||v_j||^2),
+// o and p in float64; K and V dense [b][hk][j][d] float64 (dense()).
+double true_row_error(const Operands& o, const std::vector<double>& K, const std::vector<double>& V,
+                      int64_t b, int64_t h, int64_t i, bool causal, double scale) {
+    const int64_t Nq = o.q.shape[2], Nk = o.k.shape[2], D = o.q.shape[3], Hkv = o.k.shape[1];
+    const int64_t hk = h / (o.q.shape[1] / Hkv);
+    const int64_t lim = causal ? std::min(Nk, std::max<int64_t>(0, i + Nk - Nq + 1)) : Nk;
+    const double* Kh = K.data() + (b * Hkv + hk) * Nk * D;
+    const double* Vh = V.data() + (b * Hkv + hk) * Nk * D;
+    std::vector<double> q(static_cast<size_t>(D)), s(static_cast<size_t>(lim)), acc(static_cast<size_t>(D), 0.0);
+    for (int64_t d = 0; d < D; ++d) q[size_t(d)] = o.q.get(b, h, i, d);
+    double mx = -kInf;
+    for (int64_t j = 0; j < lim; ++j) {
+        double x = 0;
+        for (int64_t d = 0; d < D; ++d) x += q[size_t(d)] * Kh[j * D + d];
+        s[size_t(j)] = x * scale;
+        mx = std::max(mx, s[size_t(j)]);
+    }
+    double z = 0, vv = 0;
+    for (int64_t j = 0; j < lim; ++j) {
+        const double p = std::exp(s[size_t(j)] - mx);
+        z += p;
+        double n2 = 0;
+        for (int64_t d = 0; d < D; ++d) {
+            const double v = Vh[j * D + d];
+            acc[size_t(d)] += p * v;
+            n2 += v * v;
+        }
+        vv += p * n2;
+    }
+    if (z == 0 || vv == 0) return 0;
+    double e2 = 0;
+    for (int64_t d = 0; d < D; ++d) {
+        const double e = double(o.out.get(b, h, i, d)) - acc[size_t(d)] / z;
+        e2 += e * e;
+    }
+    return std::sqrt(e2 / (vv / z));
+}
+
+// Rotary position embedding on (x[2f], x[2f+1]) by position * 10000^(-2f/D), in place.
+void rope(std::vector<float>& x, int64_t pos) {
+    const int64_t D = int64_t(x.size());
+    for (int64_t f = 0; f + 1 < D; f += 2) {
+        const double th = double(pos) * std::pow(10000.0, -double(f) / double(D));
+        const double c = std::cos(th), s = std::sin(th), a = x[size_t(f)], b = x[size_t(f + 1)];
+        x[size_t(f)] = float(a * c - b * s);
+        x[size_t(f + 1)] = float(a * s + b * c);
+    }
+}
+
+enum class Family { Diffuse, Clustered, LlmLike };
+const char* family_name(Family f) {
+    return f == Family::Diffuse ? "diffuse (Gaussian q, k, v)"
+           : f == Family::Clustered ? "clustered keys, queries near the centres"
+                                    : "LLM-like (4 sinks, RoPE, locality)";
+}
+
+// Fresh inputs of one family into o (float32, any layout).
+void fill_family(Operands& o, Family fam) {
+    std::normal_distribution<float> nd(0.f, 1.f);
+    const int64_t B = o.q.shape[0], Hq = o.q.shape[1], Hkv = o.k.shape[1], Nq = o.q.shape[2],
+                  Nk = o.k.shape[2], D = o.q.shape[3], G = Hq / Hkv;
+    if (fam == Family::Diffuse) {
+        o.q.fill_normal(1);
+        o.k.fill_normal(1);
+        o.v.fill_normal(1);
+        return;
+    }
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t hk = 0; hk < Hkv; ++hk) {
+            if (fam == Family::Clustered) {
+                // 64 centres of norm ~sqrt(D); keys: centre + noise; queries: near a centre.
+                const int64_t C = 64;
+                std::vector<float> centre(size_t(C * D));
+                for (float& x : centre) x = nd(rng());
+                for (int64_t j = 0; j < Nk; ++j) {
+                    const int64_t c = int64_t(rng()() % uint64_t(C));
+                    for (int64_t d = 0; d < D; ++d) {
+                        o.k.set(b, hk, j, d, centre[size_t(c * D + d)] + 0.5f * nd(rng()));
+                        o.v.set(b, hk, j, d, nd(rng()));
+                    }
+                }
+                for (int64_t g = 0; g < G; ++g)
+                    for (int64_t i = 0; i < Nq; ++i) {
+                        const int64_t c = int64_t(rng()() % uint64_t(C));
+                        for (int64_t d = 0; d < D; ++d)
+                            o.q.set(b, hk * G + g, i, d, centre[size_t(c * D + d)] + 0.3f * nd(rng()));
+                    }
+                continue;
+            }
+            // LLM-like: content drifts slowly along the sequence (AR(1), so nearby positions
+            // are alike), q and k are RoPE-rotated by position, and every query carries a
+            // component on the lowest-frequency pair that the 4 sink keys (positions 0..3)
+            // share, so they score high for every row; sink values are small.
+            const float rho = 0.98f, w = std::sqrt(1.f - rho * rho);
+            std::vector<float> state(static_cast<size_t>(D)), x(static_cast<size_t>(D));
+            for (float& s : state) s = nd(rng());
+            const int64_t N = std::max(Nq, Nk);
+            std::vector<float> content(size_t(N * D));
+            for (int64_t i = 0; i < N; ++i)
+                for (int64_t d = 0; d < D; ++d) {
+                    state[size_t(d)] = rho * state[size_t(d)] + w * nd(rng());
+                    content[size_t(i * D + d)] = state[size_t(d)];
+                }
+            for (int64_t j = 0; j < Nk; ++j) {
+                for (int64_t d = 0; d < D; ++d) x[size_t(d)] = content[size_t(j * D + d)] + 0.5f * nd(rng());
+                if (j < 4) {
+                    for (float& e : x) e = 0.2f * nd(rng());
+                    x[size_t(D - 2)] = 6.f;
+                }
+                rope(x, j);
+                for (int64_t d = 0; d < D; ++d) {
+                    o.k.set(b, hk, j, d, x[size_t(d)]);
+                    o.v.set(b, hk, j, d, j < 4 ? 0.1f * nd(rng()) : content[size_t(j * D + d)] + 0.5f * nd(rng()));
+                }
+            }
+            for (int64_t g = 0; g < G; ++g)
+                for (int64_t i = 0; i < Nq; ++i) {
+                    for (int64_t d = 0; d < D; ++d) x[size_t(d)] = content[size_t(i * D + d)] + 0.5f * nd(rng());
+                    x[size_t(D - 2)] += 1.5f;
+                    rope(x, i + Nk - Nq);
+                    for (int64_t d = 0; d < D; ++d) o.q.set(b, hk * G + g, i, d, x[size_t(d)]);
+                }
+        }
+}
+
+}  // namespace
+
+TEST(hyper_row_error_estimates_are_honest) {
+    // n = 8192, d = 32, 2 query heads on 1 kv head, min_seq_len lowered so every piece is
+    // approximated; 256 random rows per head checked against float64.
+    const double kRounding = 1e-5;  // fp32 rounding of the output, in the estimate's unit
+    for (Family fam : {Family::Diffuse, Family::Clustered, Family::LlmLike})
+        for (bool causal : {false, true}) {
+            HyperCase c{1, 2, 1, 8192, 8192, 32, causal, 256, 256, 1024, 7};
+            begin_case(format("true error > 2x estimate on <= 5%% of rows, median estimate <= 4x "
+                              "median true error: %s, %s",
+                              family_name(fam), causal ? "causal" : "non-causal"));
+            Operands o = make_operands(c, HA_DTYPE_F32, BHSD);
+            fill_family(o, fam);
+            std::vector<float> est;
+            CHECK(run_hyper_stats(o, params_of(c, rng()()), est) == HA_OK, "%s", ha_last_error());
+            const double scale = 1.0 / std::sqrt(double(c.D));
+            const std::vector<double> K = dense(o.k), V = dense(o.v);
+            int64_t rows = 0, under = 0, exact_rows = 0;
+            std::vector<double> e_true, e_est;
+            double worst = 0;
+            for (int64_t h = 0; h < c.Hq; ++h)
+                for (int t = 0; t < 512; ++t) {
+                    // causal: rows of the first (exact) leaf are checked by the next test
+                    const int64_t lo = causal ? c.min_seq_len : 0;
+                    const int64_t i = lo + int64_t(rng()() % uint64_t(c.Nq - lo));
+                    const double tr = true_row_error(o, K, V, 0, h, i, causal, scale);
+                    const double es = est[size_t(h * c.Nq + i)];
+                    CHECK(std::isfinite(es) && es >= 0, "row_error[%lld] = %g", (long long)i, es);
+                    ++rows;
+                    if (es == 0) ++exact_rows;
+                    if (tr > 2 * es + kRounding) {
+                        ++under;
+                        if (std::getenv("HA_DEBUG_EST")) std::printf("      under: h %lld row %lld true %.4g est %.4g\n", (long long)h, (long long)i, tr, es);
+                    }
+                    worst = std::max(worst, tr / std::max(es, 1e-30));
+                    if (tr > kRounding) {
+                        e_true.push_back(tr);
+                        e_est.push_back(es);
+                    }
+                }
+            auto med = [](std::vector<double> x) {
+                std::sort(x.begin(), x.end());
+                return x.empty() ? 0.0 : x[x.size() / 2];
+            };
+            const double mt = med(e_true), me = med(e_est);
+            std::printf("    %s %s: %lld rows, true > 2x estimate on %lld, median true %.3g, "
+                        "median estimate %.3g (%.2fx), worst true/estimate %.3g\n",
+                        family_name(fam), causal ? "causal" : "full", (long long)rows,
+                        (long long)under, mt, me, mt > 0 ? me / mt : 0.0, worst);
+            CHECK(exact_rows == 0, "%lld approximated rows report 0", (long long)exact_rows);
+            CHECK(under * 20 <= rows, "true error above twice the estimate on %lld of %lld rows",
+                  (long long)under, (long long)rows);
+            CHECK(e_true.size() * 2 >= size_t(rows), "true errors at rounding level: not a test");
+            CHECK(me <= 4 * mt, "median estimate %.3g > 4x the median true error %.3g", me, mt);
+            end_case();
+        }
+}
+
+TEST(hyper_row_error_is_zero_on_exact_rows) {
+    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        begin_case(format("Nk <= min_seq_len: every row 0 (%s)", dtype == HA_DTYPE_F32 ? "f32" : "bf16"));
+        HyperCase c{1, 2, 1, 300, 300, 32, false, 64, 32, 300, 7};
+        Operands o = make_operands(c, dtype, BHSD);
+        std::vector<float> est;
+        CHECK(run_hyper_stats(o, params_of(c, 3), est) == HA_OK, "%s", ha_last_error());
+        CHECK(std::all_of(est.begin(), est.end(), [](float x) { return x == 0.f; }), "a row is not 0");
+        end_case();
+    }
+    begin_case("causal: rows of the first leaf and rows that see no key are 0, the rest > 0");
+    HyperCase c{1, 2, 1, 1300, 1000, 32, true, 64, 64, 200, 7};  // 300 rows see no key
+    Operands o = make_operands(c, HA_DTYPE_F32, BHSD);
+    std::vector<float> est;
+    CHECK(run_hyper_stats(o, params_of(c, 4), est) == HA_OK, "%s", ha_last_error());
+    // The square of 1000 halves to leaves of 125 rows: rows 300 .. 424 are an exact leaf.
+    for (int64_t h = 0; h < c.Hq; ++h)
+        for (int64_t i = 0; i < c.Nq; ++i) {
+            const float e = est[size_t(h * c.Nq + i)];
+            if (i < 425) CHECK(e == 0.f, "row %lld: %g", (long long)i, double(e));
+            else CHECK(e > 0.f && std::isfinite(e), "row %lld: %g", (long long)i, double(e));
+        }
+    end_case();
+    begin_case("a block spanning the sequence: exact, 0");
+    HyperCase c2{1, 1, 1, 500, 500, 16, false, 512, 32, 16, 7};
+    Operands o2 = make_operands(c2, HA_DTYPE_F32, BHSD);
+    CHECK(run_hyper_stats(o2, params_of(c2, 5), est) == HA_OK, "%s", ha_last_error());
+    CHECK(std::all_of(est.begin(), est.end(), [](float x) { return x == 0.f; }), "a row is not 0");
+    end_case();
+}
+
+TEST(hyper_row_error_is_bit_identical_for_any_thread_count) {
+    const HyperCase cases[] = {{2, 4, 2, 1500, 1500, 64, true, 128, 64, 256, 7},
+                               {1, 4, 1, 2000, 3000, 64, false, 256, 256, 512, 7},
+                               {1, 2, 1, 900, 2500, 128, true, 64, 128, 300, 5}};
+    for (const HyperCase& c : cases)
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+            begin_case("threads 1, 2, 3: same row_error bytes; out and lse as without stats: " +
+                       describe(c, dtype, BHSD));
+            Operands o = make_operands(c, dtype, BHSD);
+            const int before = ha_get_num_threads();
+            ha_set_num_threads(1);
+            CHECK(run_hyper(o, params_of(c, 42)) == HA_OK, "%s", ha_last_error());
+            const std::vector<unsigned char> plain = result_bytes(o);
+            std::vector<float> one, other;
+            CHECK(run_hyper_stats(o, params_of(c, 42), one) == HA_OK, "%s", ha_last_error());
+            CHECK(result_bytes(o) == plain, "out/lse differ with stats");
+            CHECK(std::any_of(one.begin(), one.end(), [](float x) { return x > 0.f; }), "all 0");
+            for (int t : {2, 3}) {
+                ha_set_num_threads(t);
+                CHECK(run_hyper_stats(o, params_of(c, 42), other) == HA_OK, "%s", ha_last_error());
+                CHECK(result_bytes(o) == plain, "%d threads: out/lse differ", t);
+                CHECK(std::memcmp(one.data(), other.data(), one.size() * 4) == 0,
+                      "%d threads: row_error differs from 1", t);
+            }
+            ha_set_num_threads(before);
+            end_case();
+        }
+    ha_set_num_threads(0);
+    // Every instruction-set path: the same checks on one case, and estimates that agree with
+    // the active path's to within the rounding of the inputs' sums (not bit for bit).
+    const HyperCase c{1, 2, 1, 1200, 1200, 48, true, 128, 64, 256, 6};
+    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        Operands o = make_operands(c, dtype, BHSD);
+        std::vector<float> ref, one, other;
+        CHECK(run_hyper_stats(o, params_of(c, 7), ref) == HA_OK, "%s", ha_last_error());
+        for (int32_t isa : supported_isas()) {
+            begin_case(format("[%s] threads 1 and 3, stats on and off: ", isa_name(isa)) + describe(c, dtype, BHSD));
+            CHECK(ha_set_cpu_isa(isa) == HA_OK, "set isa %d", isa);
+            ha_set_num_threads(1);
+            CHECK(run_hyper(o, params_of(c, 7)) == HA_OK, "%s", ha_last_error());
+            const std::vector<unsigned char> plain = result_bytes(o);
+            CHECK(run_hyper_stats(o, params_of(c, 7), one) == HA_OK, "%s", ha_last_error());
+            CHECK(result_bytes(o) == plain, "out/lse differ with stats");
+            ha_set_num_threads(3);
+            CHECK(run_hyper_stats(o, params_of(c, 7), other) == HA_OK, "%s", ha_last_error());
+            CHECK(std::memcmp(one.data(), other.data(), one.size() * 4) == 0, "3 threads differ from 1");
+            int far = 0;
+            for (size_t x = 0; x < one.size(); ++x)
+                if (!(std::fabs(one[x] - ref[x]) <= 0.05f * ref[x] + 1e-6f)) ++far;
+            CHECK(far * 100 <= int(one.size()), "%d rows differ by > 5%% from the default path", far);
+            end_case();
+        }
+        ha_set_cpu_isa(HA_CPU_ISA_AUTO);
+    }
+    ha_set_num_threads(0);
+}
+
+TEST(bad_hyper_row_error_is_rejected_with_a_reason) {
+    HyperCase c{1, 2, 1, 64, 64, 16, false, 16, 16, 8, 7};
+    Operands o = make_operands(c, HA_DTYPE_F32, BHSD);
+    ha_hyper_params p = params_of(c, 1);
+    ha_tensor tq = o.q.desc(), tk = o.k.desc(), tv = o.v.desc(), to = o.out.desc(), tl = o.lse.desc();
+    auto expect = [&](const char* label, float* ptr, const char* needle) {
+        begin_case(label);
+        ha_hyper_stats st{ptr};
+        const int32_t s = ha_attention_hyper(&tq, &tk, &tv, &to, &tl, &p, &st);
+        CHECK(s == HA_ERR_INVALID_ARGUMENT, "status %d (%s)", s, ha_last_error());
+        const std::string msg = ha_last_error();
+        CHECK(msg.find(needle) != std::string::npos, "message '%s' should mention '%s'", msg.c_str(), needle);
+        end_case();
+    };
+    std::vector<float> buf(200);
+    expect("misaligned", reinterpret_cast<float*>(reinterpret_cast<char*>(buf.data()) + 2),
+           "stats.row_error: not aligned");
+    expect("overlaps q", static_cast<float*>(o.q.data()), "stats.row_error: memory overlaps input q");
+    expect("overlaps out", static_cast<float*>(o.out.data()), "stats.row_error: memory overlaps output out");
+    expect("overlaps lse", static_cast<float*>(o.lse.data()), "stats.row_error: memory overlaps output lse");
+    begin_case("stats NULL, or row_error NULL: fine");
+    ha_hyper_stats none{nullptr};
+    CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, &tl, &p, &none) == HA_OK, "%s", ha_last_error());
+    CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, &tl, &p, nullptr) == HA_OK, "%s", ha_last_error());
     end_case();
 }

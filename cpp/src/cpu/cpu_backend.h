@@ -37,6 +37,7 @@ struct HyperProblem {
     int32_t lsh_projections; // 1..16
     int64_t block_size, sample_size, min_seq_len;  // >= 1
     uint64_t seed;
+    float* row_error;        // nullable; B*Hq*Nq floats, row-major [b][h][i] (ha_hyper_stats)
 };
 
 int32_t exact_forward(const ExactProblem& p);

@@ -49,6 +49,62 @@ void store_row(const Problem& p, int64_t b, int64_t h, int64_t i, int64_t D, con
                    i * p.base.lse_strides[2]] = lse;
 }
 
+// Computes the marked rows with the tiled exact kernel, one call per run of rows of a head
+// (runs closer than kGap rows are joined: recomputing a row exactly is always allowed).
+int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
+    constexpr int64_t kGap = 4;
+    const ExactProblem& e = p.base;
+    const int64_t B = e.q.shape[0], Hq = e.q.shape[1], Nq = e.q.shape[2];
+    const int64_t Hkv = e.k.shape[1], Nk = e.k.shape[2];
+    const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < Hq; ++h) {
+            const uint8_t* mk = marked.data() + (b * Hq + h) * Nq;
+            for (int64_t i = 0; i < Nq;) {
+                if (!mk[i]) {
+                    ++i;
+                    continue;
+                }
+                int64_t j = i + 1, last = i;
+                while (j < Nq && j - last <= kGap) {
+                    if (mk[j]) last = j;
+                    ++j;
+                }
+                const int64_t a = i, n = last - i + 1;
+                ExactProblem sub = e;
+                auto slice = [&](View& v, int64_t head, int64_t row0) {
+                    v.data = static_cast<char*>(v.data) +
+                             (b * v.strides[0] + head * v.strides[1] + row0 * v.strides[2]) * es;
+                    v.shape[0] = 1;
+                    v.shape[1] = 1;
+                };
+                const int64_t hk = h / (Hq / Hkv);
+                slice(sub.q, h, a);
+                sub.q.shape[2] = n;
+                slice(sub.out, h, a);
+                sub.out.shape[2] = n;
+                slice(sub.k, hk, 0);
+                slice(sub.v, hk, 0);
+                if (e.causal) {  // row a + t sees keys <= a + t + Nk - Nq
+                    const int64_t keys = last + Nk - Nq + 1;
+                    sub.k.shape[2] = keys;
+                    sub.v.shape[2] = keys;
+                }
+                if (e.lse) sub.lse = e.lse + b * e.lse_strides[0] + h * e.lse_strides[1] + a * e.lse_strides[2];
+                if (int32_t st = exact_forward(sub); st != HA_OK) return st;
+                for (int64_t t = a; t <= last; ++t) {
+                    const int64_t si = (b * Hq + h) * Nq + t;
+                    if (p.row_error) p.row_error[si] = 0.f;
+                    if (p.tail_bound) p.tail_bound[si] = 0.f;
+                    if (p.touched) p.touched[si] = e.causal ? std::max<int64_t>(0, t + Nk - Nq + 1) : Nk;
+                    if (p.level) p.level[si] = 2;
+                }
+                i = last + 1;
+            }
+        }
+    return HA_OK;
+}
+
 }  // namespace
 
 int32_t run(const Problem& p) {
@@ -135,21 +191,24 @@ int32_t run(const Problem& p) {
     const int64_t groups = heads * nhc * npos;
     std::vector<Scratch> scratch(size_t(std::max(1, pool_threads())));
     const int64_t rows_total = B * Hq * Nq;
+    // Rows sent to the exact kernel after the groups (the target made sampling dearer than
+    // computing them exactly): marked here, computed in bulk below with the tiled kernel.
+    std::vector<uint8_t> exact_row(p.target > 0.0 ? size_t(rows_total) : 0, 0);
     auto stat_index = [&](int64_t b, int64_t h, int64_t i) { return (b * Hq + h) * Nq + i; };
 
-    st = parallel_for(groups, pool_threads(), [&](int64_t task, int slot) {
-        Scratch& s = scratch[size_t(slot)];
+    // The rows of a group task; rows that see no key are written here (0, -inf) and left out.
+    auto build_group = [&](int64_t task, Scratch& s, GroupRows& g, bool write_empty) {
         const int64_t bh = task / (nhc * npos);
         const int64_t hc = (task / npos) % nhc;
         const int64_t i0 = (task % npos) * P;
         const HeadInputs& hi = hin[size_t(bh)];
-        GroupRows g;
         s.Q.assign(size_t(8 * ci.Dp), 0.f);
         const int64_t h0 = hi.hk * G + hc * hchunk, h1 = std::min(hi.hk * G + G, h0 + hchunk);
         for (int64_t i = i0; i < std::min(Nq, i0 + P); ++i)
             for (int64_t h = h0; h < h1; ++h) {
                 int64_t pos = i + Nk - Nq;
                 if (e.causal && (pos < 0 || Nk == 0)) {  // sees no key: 0 and -inf
+                    if (!write_empty) continue;
                     std::vector<float> zero(size_t(D), 0.f);
                     store_row(p, hi.b, h, i, D, zero.data(), -INFINITY);
                     const int64_t si = stat_index(hi.b, h, i);
@@ -166,57 +225,131 @@ int32_t run(const Problem& p) {
                 g.pos[r] = pos;
                 load_query(p, hi.b, h, i, D, s.Q.data() + r * ci.Dp);
             }
+    };
+
+    // With a target, a few probe groups per head (fixed positions, so the decision does not
+    // depend on threads) tell whether sampling can serve it: when most of their rows miss the
+    // target at the first budget (diffuse inputs, say), the whole head goes to the tiled exact
+    // kernel at once instead of paying for a first pass that would be thrown away.
+    constexpr int64_t kProbes = 8;
+    std::vector<uint8_t> head_exact(size_t(heads * nhc), 0);
+    std::vector<int64_t> head_draws(size_t(heads * nhc), p.samples);
+    if (p.target > 0.0 && npos >= 8 * kProbes) {
+        std::vector<float> est(size_t(heads * nhc * kProbes * 8), -1.f);
+        st = parallel_for(heads * nhc * kProbes, pool_threads(), [&](int64_t t, int slot) {
+            Scratch& s = scratch[size_t(slot)];
+            const int64_t hh = t / kProbes, k = t % kProbes;
+            const int64_t ipos = npos / 4 + (3 * npos / 4) * (2 * k + 1) / (2 * kProbes);
+            GroupRows g;
+            build_group(hh * npos + ipos, s, g, false);
+            if (g.R == 0) return;
+            Budget bud;
+            bud.draws = p.samples;
+            bud.heavy = default_budget(p, Nk);
+            RowResult res[8];
+            solve_group(ci, hin[size_t(hh / nhc)], g, bud, s, res);
+            for (int r = 0; r < g.R; ++r)
+                est[size_t(t * 8 + r)] = std::isfinite(res[r].err) ? res[r].err : 1e30f;
+        });
+        if (st != HA_OK) return st;
+        // Draws for the head: what the 90th percentile of the probes' estimates asks for (the
+        // standard error falls as 1/sqrt(draws)); exact when that is not much cheaper: a
+        // gathered key costs several keys of the tiled kernel (about 8 measured on Zen 4).
+        const int64_t typical_far = e.causal ? Nk / 2 : Nk;
+        for (int64_t hh = 0; hh < heads * nhc; ++hh) {
+            std::vector<float> v;
+            for (int64_t i = 0; i < kProbes * 8; ++i)
+                if (est[size_t(hh * kProbes * 8 + i)] >= 0.f) v.push_back(est[size_t(hh * kProbes * 8 + i)]);
+            if (v.empty()) continue;
+            std::sort(v.begin(), v.end());
+            const double x = double(v[v.size() * 9 / 10]) / p.target;
+            const double want = double(std::max<int64_t>(p.samples, 16)) * std::max(1.0, 1.3 * x * x);
+            if (8.0 * want > double(typical_far))
+                head_exact[size_t(hh)] = 1;
+            else
+                head_draws[size_t(hh)] = int64_t(std::ceil(want));
+        }
+    }
+
+    st = parallel_for(groups, pool_threads(), [&](int64_t task, int slot) {
+        Scratch& s = scratch[size_t(slot)];
+        const int64_t bh = task / (nhc * npos);
+        const HeadInputs& hi = hin[size_t(bh)];
+        GroupRows g;
+        build_group(task, s, g, true);
+        if (g.R > 0 && head_exact[size_t(task / npos)]) {
+            for (int r = 0; r < g.R; ++r) exact_row[size_t(stat_index(hi.b, g.head[r], g.row[r]))] = 1;
+            return;
+        }
         if (g.R == 0) return;
         // Rows whose estimate misses the target are solved again, on their own (a smaller
         // group costs less), with more draws and heavy keys, and at the last level exactly.
-        GroupRows todo = g;
-        std::vector<float> qsave(s.Q);
+        const GroupRows& todo = g;
+        auto emit = [&](const GroupRows& rows, int r, const RowResult& res, const float* o, int level) {
+            store_row(p, hi.b, rows.head[r], rows.row[r], D, o, res.lse);
+            const int64_t si = stat_index(hi.b, rows.head[r], rows.row[r]);
+            if (p.row_error) p.row_error[si] = res.err;
+            if (p.tail_bound) p.tail_bound[si] = res.tail ? 1.f : 0.f;
+            if (p.touched) p.touched[si] = res.touched;
+            if (p.level) p.level[si] = level;
+        };
+        auto misses = [&](const RowResult& res) {
+            return p.target > 0.0 && !(double(res.err) <= p.target);
+        };
         Budget bud;
-        bud.draws = p.samples;
+        bud.draws = head_draws[size_t(task / npos)];
         bud.heavy = default_budget(p, Nk);
-        // Passes: the first budget, up to two refinements (reported as level 1), then exact.
-        constexpr int kRefinePasses = 2;
-        for (int pass = 0; todo.R > 0; ++pass) {
-            const int level = pass == 0 ? 0 : pass <= kRefinePasses ? 1 : 2;
-            RowResult res[8];
-            bud.level = level;
-            bud.pass = pass;
-            solve_group(ci, hi, todo, bud, s, res);
-            // The standard error falls as 1/sqrt(draws): ask for as many as the worst failing
-            // row needs, with a margin, and twice the heavy keys (a far range that many draws
-            // would cover is then computed exactly by solve_group itself).
-            double worst = 0.0;
-            for (int r = 0; r < todo.R; ++r)
-                if (!(double(res[r].err) <= p.target)) worst = std::max(worst, double(res[r].err));
-            const double grow = std::isfinite(worst) ? 1.3 * (worst / p.target) * (worst / p.target) : 1e30;
-            bud.draws = int64_t(std::min(1e15, std::ceil(double(std::max<int64_t>(bud.draws, 16)) * grow)));
-            bud.heavy *= 2;
-            GroupRows again;
-            std::vector<float> qnext(size_t(8 * ci.Dp), 0.f);
-            for (int r = 0; r < todo.R; ++r) {
-                if (p.target > 0.0 && level < 2 && !(double(res[r].err) <= p.target)) {
-                    const int a = again.R++;
-                    again.head[a] = todo.head[r];
-                    again.row[a] = todo.row[r];
-                    again.pos[a] = todo.pos[r];
-                    std::copy(qsave.begin() + r * ci.Dp, qsave.begin() + (r + 1) * ci.Dp,
-                              qnext.begin() + a * ci.Dp);
-                    continue;
-                }
-                store_row(p, hi.b, todo.head[r], todo.row[r], D, s.O.data() + r * ci.Dp, res[r].lse);
-                const int64_t si = stat_index(hi.b, todo.head[r], todo.row[r]);
-                if (p.row_error) p.row_error[si] = res[r].err;
-                if (p.tail_bound) p.tail_bound[si] = res[r].tail ? 1.f : 0.f;
-                if (p.touched) p.touched[si] = res[r].touched;
-                if (p.level) p.level[si] = level;
+        RowResult res[8];
+        solve_group(ci, hi, todo, bud, s, res);
+        GroupRows again;
+        RowResult res_of[8];
+        for (int r = 0; r < todo.R; ++r) {
+            if (!misses(res[r])) {
+                emit(todo, r, res[r], s.O.data() + r * ci.Dp, 0);
+                continue;
             }
-            todo = again;
-            qsave = qnext;
-            s.Q = qnext;
+            const int a = again.R++;
+            res_of[a] = res[r];
+            again.head[a] = todo.head[r];
+            again.row[a] = todo.row[r];
+            again.pos[a] = todo.pos[r];
+        }
+        // Rows that miss the target: when most rows of the group miss it, the input is not
+        // one that sampling serves (neighbouring groups will miss too), and the rows go to the
+        // tiled exact kernel, which is efficient on such runs of rows. Otherwise they are solved
+        // again together with the draws the worst of them needs by its standard error (which
+        // falls as 1/sqrt(draws)), with a margin, and 4x the heavy keys (a far range that many
+        // draws would cover is computed exactly in place); rows that still miss go to the
+        // exact kernel.
+        if (again.R > 0) {
+            double worst = 0.0;
+            for (int a = 0; a < again.R; ++a) worst = std::max(worst, double(res_of[a].err) / p.target);
+            Budget rb;
+            rb.draws = std::isfinite(worst)
+                           ? int64_t(std::min(1e15, std::ceil(double(std::max<int64_t>(p.samples, 16)) * 1.3 * worst * worst)))
+                           : int64_t(1e15);
+            rb.heavy = 4 * bud.heavy;
+            rb.pass = 1;
+            rb.level = 1;
+            bool refined = false;
+            RowResult r1[8];
+            if (2 * again.R < todo.R || (again.R < todo.R && todo.R <= 2)) {
+                s.Q.assign(size_t(8 * ci.Dp), 0.f);
+                for (int a = 0; a < again.R; ++a)
+                    load_query(p, hi.b, again.head[a], again.row[a], D, s.Q.data() + a * ci.Dp);
+                solve_group(ci, hi, again, rb, s, r1);
+                refined = true;
+            }
+            for (int a = 0; a < again.R; ++a) {
+                if (refined && !misses(r1[a]))
+                    emit(again, a, r1[a], s.O.data() + a * ci.Dp, 1);
+                else
+                    exact_row[size_t(stat_index(hi.b, again.head[a], again.row[a]))] = 1;
+            }
         }
     });
-    (void)rows_total;
-    return st;
+    if (st != HA_OK || exact_row.empty()) return st;
+    return exact_rows(p, exact_row);
 }
 
 }  // namespace ha::cpu::approx

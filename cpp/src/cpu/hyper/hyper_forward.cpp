@@ -48,6 +48,8 @@ struct Slot {
     Buffer window;              // packed sorted keys of a run of blocks
     std::vector<int64_t> hist;  // counting sort
     std::vector<int32_t> inv;   // inverse of a key permutation
+    std::vector<float> wnorm2;  // error estimates: ||v||^2 of a packed window
+    std::vector<float> wdist;   // and ||v - centre||
 };
 
 constexpr size_t kBudget = size_t(256) << 20;  // extra memory per chunk of groups / heads
@@ -85,6 +87,8 @@ public:
         SF_ = state_floats(D_);
         block_ = hp.block_size;
         r_ = hp.lsh_projections;
+        stats_ = hp.row_error != nullptr;
+        Dc_ = (D_ + 15) / 16 * 16;  // a value centre, zero-padded like the packed values
     }
 
     int32_t run() {
@@ -108,6 +112,8 @@ public:
             m_.push_back(m);
             soff_.push_back(stotal_);
             toff_.push_back(tbytes_);
+            sxoff_.push_back(sxtotal_);
+            sxtotal_ += (m + 63) / 64 * 64 + 64;
             stotal_ += m;
             tbytes_ += size_t((m + K_.tile_keys - 1) / K_.tile_keys) * tile_bytes;
             bias_.push_back(m > 0 ? float(std::log2(double(rc.nk) / double(m))) : 0.f);
@@ -120,13 +126,15 @@ public:
 
         const int64_t groups = B_ * Hkv_;
         const size_t per_group = size_t(Nk_) * 2 + size_t(ktotal_) * 4 + size_t(stotal_) * 12 +
-                                 tbytes_ + 64;
+                                 tbytes_ + 64 +
+                                 (stats_ ? size_t(Dc_) * 4 + size_t(sxtotal_) * 8 : 0);
         const int64_t gpc = std::clamp<int64_t>(int64_t(kBudget / per_group), 1, groups);
         for (int64_t g0 = 0; g0 < groups; g0 += gpc) {
             HA_TRY_(key_side(g0, std::min(gpc, groups - g0)));
             const int64_t nheads = ng_ * G_;
             const size_t per_head = size_t(Nq_) * 2 + size_t(qtotal_) * 4 +
-                                    (causal_ ? size_t(Nq_) * (size_t(SF_) * 4 + 1) : 0) + 64;
+                                    (causal_ ? size_t(Nq_) * (size_t(SF_) * 4 + 1) : 0) +
+                                    (causal_ && stats_ ? size_t(Nq_) * size_t(stats_floats(D_)) * 4 : 0) + 64;
             const int64_t hpc = std::clamp<int64_t>(int64_t(kBudget / per_head), 1, nheads);
             for (int64_t h0 = 0; h0 < nheads; h0 += hpc) {
                 heads_.clear();
@@ -157,6 +165,7 @@ private:
                     for (int64_t d = 0; d < D_; ++d) std::memset(row + d * p_.out.strides[3] * es, 0, size_t(es));
                     if (p_.lse)
                         p_.lse[b * p_.lse_strides[0] + h * p_.lse_strides[1] + i * p_.lse_strides[2]] = -INFINITY;
+                    if (stats_) hp_.row_error[(b * Hq_ + h) * Nq_ + i] = 0.f;
                 }
     }
 
@@ -171,6 +180,11 @@ private:
         tiles_.get(size_t(ng) * tbytes_);
 
         const int64_t chunks = (Nk_ + kHashChunk - 1) / kHashChunk;
+        if (stats_) {
+            vcentre_.resize(size_t(ng * Dc_));
+            snv2_.resize(size_t(ng * sxtotal_));
+            snd_.resize(size_t(ng * sxtotal_));
+        }
         HA_TRY_(par(ng * chunks, [&](int64_t t, int) {
             const int64_t gl = t / chunks, c = t % chunks, grp = g0 + gl;
             HashJob j{};
@@ -188,7 +202,7 @@ private:
         }));
 
         const int64_t nr = int64_t(plan_.rects.size());
-        return par(ng * nr, [&](int64_t t, int slot) {
+        HA_TRY_(par(ng * nr, [&](int64_t t, int slot) {
             const int64_t gl = t / nr, ri = t % nr, grp = g0 + gl;
             const Rect& rc = plan_.rects[size_t(ri)];
             int32_t* perm = kperm_.data() + gl * ktotal_ + koff_[size_t(ri)];
@@ -217,6 +231,35 @@ private:
             pj.count = m;
             pj.tiles = tiles_.data() + size_t(gl) * tbytes_ + toff_[size_t(ri)];
             K_.pack_keys(pj);
+        }));
+        if (!stats_) return HA_OK;
+        // The value centre of each group (any fixed point serves the bound; this one is near
+        // the mean): the mean of the first sampled rect's sampled values.
+        for (int64_t gl = 0; gl < ng; ++gl) {
+            const int64_t grp = g0 + gl;
+            float* c = vcentre_.data() + gl * Dc_;
+            std::fill(c, c + Dc_, 0.f);
+            for (int64_t ri = 0; ri < nr; ++ri) {
+                const int64_t m = m_[size_t(ri)];
+                if (m == 0) continue;
+                std::vector<double> sum(size_t(D_), 0.0);
+                std::vector<float> row(static_cast<size_t>(D_));
+                const int32_t* idx = sidx_.data() + gl * stotal_ + soff_[size_t(ri)];
+                for (int64_t x = 0; x < m; ++x) {
+                    value_row(grp / Hkv_, grp % Hkv_, plan_.rects[size_t(ri)].k0 + idx[x], row.data());
+                    for (int64_t d = 0; d < D_; ++d) sum[size_t(d)] += row[size_t(d)];
+                }
+                for (int64_t d = 0; d < D_; ++d) c[d] = float(sum[size_t(d)] / double(m));
+                break;
+            }
+        }
+        return par(ng * nr, [&](int64_t t, int) {  // ||v||^2, ||v - centre|| of the samples
+            const int64_t gl = t / nr, ri = t % nr;
+            const int64_t m = m_[size_t(ri)];
+            if (m == 0) return;
+            const int64_t so = gl * sxtotal_ + sxoff_[size_t(ri)];
+            K_.value_norms(p_.dtype, tiles_.data() + size_t(gl) * tbytes_ + toff_[size_t(ri)], m, D_,
+                           vcentre_.data() + gl * Dc_, snv2_.data() + so, snd_.data() + so);
         });
     }
 
@@ -228,6 +271,7 @@ private:
         if (causal_) {
             acc_.resize(size_t(nh * Nq_ * SF_));
             has_state_.resize(size_t(nh * Nq_));
+            if (stats_) sacc_.resize(size_t(nh * Nq_ * stats_floats(D_)));
         }
 
         const int64_t chunks = (Nq_ + kHashChunk - 1) / kHashChunk;
@@ -275,6 +319,13 @@ private:
         j.lse = p_.lse;
         for (int i = 0; i < 3; ++i) j.lse_strides[i] = p_.lse_strides[i];
         j.scratch = slots_[size_t(slot)].rows.get(rows_bytes_);
+        if (stats_) {
+            j.stats = true;
+            j.row_error = hp_.row_error;
+            j.Hq = Hq_;
+            j.Nq = Nq_;
+            j.vcentre = vcentre_.data() + (hd.b * Hkv_ + hd.h / G_ - g0_) * Dc_;
+        }
         return j;
     }
 
@@ -326,6 +377,20 @@ private:
             pj.tiles = slots_[size_t(slot)].window.get(size_t((pj.count + NT - 1) / NT) * tile_bytes_);
             K_.pack_keys(pj);
             const char* tiles = static_cast<const char*>(pj.tiles);
+            float *wn = nullptr, *wd = nullptr;
+            if (stats_) {  // ||v||^2 of the packed keys, in packed order, padded by a tile
+                std::vector<float>& v = slots_[size_t(slot)].wnorm2;
+                std::vector<float>& vd = slots_[size_t(slot)].wdist;
+                const size_t len = size_t((pj.count + NT - 1) / NT * NT + 64);
+                if (v.size() < len) {
+                    v.resize(len);
+                    vd.resize(len);
+                }
+                K_.value_norms(p_.dtype, pj.tiles, pj.count, D_, vcentre_.data() + tk.gl * Dc_,
+                               v.data(), vd.data());
+                wn = v.data();
+                wd = vd.data();
+            }
 
             const int64_t m = m_[size_t(tk.ri)];
             const int64_t* pos = spos_.data() + tk.gl * stotal_ + soff_[size_t(tk.ri)];
@@ -349,6 +414,14 @@ private:
                         w.count = b - wf;
                         w.hole_lo = 0;
                         w.hole_hi = a - wf;
+                        if (stats_) {
+                            w.vnorm2 = wn + (wf - first);
+                            w.vdist = wd + (wf - first);
+                            // the window's edge tiles stand for the sorted neighbours just
+                            // outside it (half a tile's worth on each side): each would
+                            // count with weight n/m if sampled
+                            w.edge_c = m > 0 ? float(0.5 * (double(rc.nk) / double(m) - 1.0)) : 0.f;
+                        }
                         if (m > 0) {
                             PackedSet& ss = j.sets[j.n_sets++];
                             ss.tiles = tiles_.data() + size_t(tk.gl) * tbytes_ + toff_[size_t(tk.ri)];
@@ -356,11 +429,20 @@ private:
                             ss.bias_log2 = bias_[size_t(tk.ri)];
                             ss.hole_lo = std::lower_bound(pos, pos + m, a) - pos;
                             ss.hole_hi = std::lower_bound(pos, pos + m, b) - pos;
+                            if (stats_) {
+                                const int64_t so = tk.gl * sxtotal_ + sxoff_[size_t(tk.ri)];
+                                ss.vnorm2 = snv2_.data() + so;
+                                ss.vdist = snd_.data() + so;
+                                ss.est_c = m > 1 ? float((1.0 - double(m) / double(rc.nk)) *
+                                                         double(m) / double(m - 1))
+                                                 : 0.f;
+                            }
                         }
                         if (causal_) {
                             j.acc = acc_.data() + hl * Nq_ * SF_;
                             j.has_state = has_state_.data() + hl * Nq_;
                             j.load = j.store = true;
+                            if (stats_) j.sacc = sacc_.data() + hl * Nq_ * stats_floats(D_);
                         }
                         K_.run_rows(j);
                     }
@@ -399,15 +481,39 @@ private:
             j.acc = acc_.data() + tk.hl * Nq_ * SF_;
             j.has_state = has_state_.data() + tk.hl * Nq_;
             j.load = true;
+            if (stats_) {
+                j.sacc = sacc_.data() + tk.hl * Nq_ * stats_floats(D_);
+            }
             K_.run_rows(j);
         });
     }
+    // Value row `key` of (b, hk) as floats.
+    void value_row(int64_t b, int64_t hk, int64_t key, float* dst) const {
+        const View& v = p_.v;
+        const int64_t off = b * v.strides[0] + hk * v.strides[1] + key * v.strides[2];
+        for (int64_t d = 0; d < D_; ++d) {
+            const int64_t e = off + d * v.strides[3];
+            if (p_.dtype == HA_DTYPE_BF16) {
+                const uint32_t bits = uint32_t(static_cast<const uint16_t*>(v.data)[e]) << 16;
+                std::memcpy(dst + d, &bits, 4);
+            } else {
+                dst[d] = static_cast<const float*>(v.data)[e];
+            }
+        }
+    }
+
     const HyperProblem& hp_;
     const ExactProblem& p_;
     const Kernels& K_;
     int64_t B_, Hq_, Nq_, D_, Hkv_, Nk_, G_, SF_, block_;
     int r_;
     bool causal_ = false;
+    // error estimates (row_error): per group the value centre (Dc_ floats, zero-padded),
+    // per sample (sxoff_ layout, zero-padded to whole tiles) ||v||^2 and ||v - centre||
+    bool stats_ = false;
+    int64_t Dc_ = 0, sxtotal_ = 0;
+    std::vector<int64_t> sxoff_;
+    Array<float> vcentre_, snv2_, snd_, sacc_;
     Plan plan_;
     std::vector<float> planes_;
     std::vector<int64_t> koff_, qoff_, m_, soff_;
@@ -442,7 +548,11 @@ int32_t hyper_forward(const HyperProblem& hp) {
     const ExactProblem& p = hp.base;
     if (p.q.shape[0] == 0 || p.q.shape[1] == 0 || p.q.shape[2] == 0) return HA_OK;
     // At or below min_seq_len keys the answer is exact attention itself.
-    if (p.k.shape[2] <= hp.min_seq_len) return exact_forward(p);
+    if (p.k.shape[2] <= hp.min_seq_len) {
+        if (hp.row_error)
+            std::fill(hp.row_error, hp.row_error + p.q.shape[0] * p.q.shape[1] * p.q.shape[2], 0.f);
+        return exact_forward(p);
+    }
     if (p.q.shape[2] > INT32_MAX || p.k.shape[2] > INT32_MAX)
         return fail(HA_ERR_UNSUPPORTED, "hyper: sequences longer than 2^31-1 rows are not supported");
     try {

@@ -43,7 +43,17 @@ struct PackedSet {
     int64_t count;
     float bias_log2;
     int64_t hole_lo, hole_hi;
+    // Error estimates (RowsJob::stats) only: per key of the set (read in whole tiles, so
+    // zero-padded to a multiple of tile_keys), ||v||^2 and, for samples, ||v - centre||.
+    const float* vnorm2;
+    const float* vdist;
+    float est_c;           // samples: (1 - m/n) m/(m-1) (the variance factor); 0: exact keys
+    float edge_c;          // window of a sampled rect: (n/m - 1)/2 (its edge tiles' factor); else 0
 };
+
+// Per-row error-estimate state kept between the pieces of a causal problem (see
+// hyper_rows.inc): D floats of sum c/m A1 U1, then E, SQ, SR, SA, SU, SA1.
+inline int64_t stats_floats(int64_t D) { return D + 6; }
 
 // Per-row online-softmax state kept between the pieces of a causal problem: D floats of
 // unnormalised output, then the running max (log2 units of scaled scores) and the sum.
@@ -76,6 +86,14 @@ struct RowsJob {
     float* lse;                // nullable
     int64_t lse_strides[3];
     void* scratch;             // rows_scratch_bytes(dtype, D), 64-byte aligned
+    // Error estimates (ha_hyper_stats), only when stats: sacc rows next to acc rows
+    // (stats_floats(D) each), the value centre of (b, hk) (D floats), and the output
+    // row_error [b][h][i] of Hq x Nq.
+    bool stats;
+    float* sacc;
+    const float* vcentre;
+    float* row_error;
+    int64_t Hq, Nq;
 };
 
 struct Kernels {
@@ -85,6 +103,10 @@ struct Kernels {
     void (*pack_keys)(const PackJob& j);
     size_t (*rows_scratch_bytes)(int32_t dtype, int64_t D);
     void (*run_rows)(const RowsJob& j);
+    // Error estimates: ||v||^2 and, with centre (padded to a multiple of 16 floats with zeros),
+    // ||v - centre|| of the first `count` keys of packed tiles, zeros up to whole tiles.
+    void (*value_norms)(int32_t dtype, const void* tiles, int64_t count, int64_t D,
+                        const float* centre, float* n2, float* dist);
 };
 
 namespace generic { const Kernels& kernels(); }

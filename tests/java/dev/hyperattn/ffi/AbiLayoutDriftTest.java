@@ -39,17 +39,19 @@ import org.junit.jupiter.api.Test;
  */
 class AbiLayoutDriftTest {
 
-    private static final Map<String, GroupLayout> STRUCTS = Map.of(
-            "ha_tensor", ha_tensor.layout(),
-            "ha_exact_params", ha_exact_params.layout(),
-            "ha_hyper_params", ha_hyper_params.layout(),
-            "ha_hsr_params", ha_hsr_params.layout(),
-            "ha_hsr_stats", ha_hsr_stats.layout(),
-            "ha_index_params", ha_index_params.layout(),
-            "ha_key_index_info", ha_key_index_info.layout(),
-            "ha_device_props", ha_device_props.layout(),
-            "ha_approx_params", ha_approx_params.layout(),
-            "ha_approx_stats", ha_approx_stats.layout());
+    // Map.ofEntries: Map.of stops at 10 pairs.
+    private static final Map<String, GroupLayout> STRUCTS = Map.ofEntries(
+            Map.entry("ha_tensor", ha_tensor.layout()),
+            Map.entry("ha_exact_params", ha_exact_params.layout()),
+            Map.entry("ha_hyper_params", ha_hyper_params.layout()),
+            Map.entry("ha_hsr_params", ha_hsr_params.layout()),
+            Map.entry("ha_hsr_stats", ha_hsr_stats.layout()),
+            Map.entry("ha_index_params", ha_index_params.layout()),
+            Map.entry("ha_key_index_info", ha_key_index_info.layout()),
+            Map.entry("ha_device_props", ha_device_props.layout()),
+            Map.entry("ha_hyper_stats", ha_hyper_stats.layout()),
+            Map.entry("ha_approx_params", ha_approx_params.layout()),
+            Map.entry("ha_approx_stats", ha_approx_stats.layout()));
 
     /** One declared C field or parameter: its type (without const) and array extent (0: none). */
     private record CDecl(String type, String name, long extent) {

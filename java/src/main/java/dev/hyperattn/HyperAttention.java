@@ -3,6 +3,7 @@ package dev.hyperattn;
 import static dev.hyperattn.OperandChecks.cpuOnly;
 
 import dev.hyperattn.ffi.ha_hyper_params;
+import dev.hyperattn.ffi.ha_hyper_stats;
 import dev.hyperattn.ffi.hyperattn_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -42,6 +43,13 @@ import java.lang.ref.Reference;
  * <p>Cost O(n·(blockSize + sampleSize)·d) plus hashing and sorting, against O(n²·d) for
  * exact attention. Operands as for {@link ExactAttention} (F32 or BF16, GQA without expanding
  * K/V, optional log-sum-exp), on the CPU only.
+ *
+ * <p>Error estimates: {@link #run(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)} also writes,
+ * per query row, an estimate of that row's error, about two standard errors of the sampled
+ * residual, in units of the attention-weighted RMS norm of the values:
+ * {@code rowError[i] ≈ 2·SE(ô_i) / sqrt(Σ_j p_ij ‖v_j‖²)}, so {@code ‖ô_i − o_i‖ / sqrt(Σ_j p_ij
+ * ‖v_j‖²)} is below it for most rows (p the exact softmax). Rows computed exactly get 0. It covers
+ * the sampling variance of the residual keys; see the README for what it does not cover.
  */
 public final class HyperAttention {
 
@@ -194,8 +202,28 @@ public final class HyperAttention {
      * @throws HyperattnException if the library fails
      */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        run(q, k, v, out, lse, null);
+    }
+
+    /**
+     * As {@link #run(Tensor, Tensor, Tensor, Tensor, Tensor)}, also writing each row's error
+     * estimate to {@code rowError}: float32 {@code [B, Hq, Nq, 1]} (or {@code [B, Hq, Nq]}),
+     * contiguous, like a log-sum-exp tensor; {@code lse} and {@code rowError} may be null. The
+     * estimate is about two standard errors of the row's output, relative to the attention-weighted
+     * RMS norm of the values, {@code 2·SE(ô_i) / sqrt(Σ_j p_ij ‖v_j‖²)}; 0 for rows computed exactly.
+     * {@code out} and {@code lse} are the same with or without it.
+     *
+     * @throws IllegalArgumentException for inconsistent or unusable operands (the message names
+     *     which), including operands not on the CPU
+     * @throws IllegalStateException if an operand's arena is closed
+     * @throws HyperattnException if the library fails
+     */
+    public void run(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor rowError) {
         Native.ensureLoaded();
         validate(q, k, v, out, lse);
+        if (rowError != null) {
+            validateRowError(rowError, q, k, v, out, lse);
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = ha_hyper_params.allocate(arena);
             hyperattn_h.ha_hyper_params_init(params);
@@ -206,8 +234,14 @@ public final class HyperAttention {
             ha_hyper_params.sample_size(params, sampleSize);
             ha_hyper_params.min_seq_len(params, minSeqLen);
             ha_hyper_params.seed(params, seed);
+            MemorySegment stats = MemorySegment.NULL;
+            if (rowError != null) {
+                stats = ha_hyper_stats.allocate(arena);
+                ha_hyper_stats.row_error(stats, rowError.segment());
+            }
             int status = hyperattn_h.ha_attention_hyper(Descriptors.of(arena, q), Descriptors.of(arena, k),
-                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params);
+                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params,
+                    stats);
             Native.check(status, "ha_attention_hyper");
         } finally {
             Reference.reachabilityFence(q);
@@ -215,7 +249,27 @@ public final class HyperAttention {
             Reference.reachabilityFence(v);
             Reference.reachabilityFence(out);
             Reference.reachabilityFence(lse);
+            Reference.reachabilityFence(rowError);
         }
+    }
+
+    /** The per-row error output: an LSE-shaped float32 output, contiguous, sharing no memory. */
+    static void validateRowError(Tensor rowError, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        String name = "rowError";
+        OperandChecks.usable(name, rowError);
+        OperandChecks.sameDevice(name, rowError, "q", q);
+        OperandChecks.lse(name, rowError, q.shape(0), q.shape(1), q.shape(2), "q's [batch, heads, seq]");
+        OperandChecks.addressable(name, rowError);
+        if (!rowError.isContiguous()) {
+            throw new IllegalArgumentException(name + ": strides " + java.util.Arrays.toString(rowError.strides())
+                    + " are not contiguous row-major; the library writes B*Hq*Nq consecutive floats");
+        }
+        OperandChecks.writableOutput(name, rowError);
+        OperandChecks.disjoint(name, rowError, "q", q);
+        OperandChecks.disjoint(name, rowError, "k", k);
+        OperandChecks.disjoint(name, rowError, "v", v);
+        OperandChecks.disjoint(name, rowError, "out", out);
+        OperandChecks.disjoint(name, rowError, "lse", lse);
     }
 
     static void validate(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {

@@ -1023,6 +1023,7 @@ public class hyperattn_h {
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER
         );
 
@@ -1034,7 +1035,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params)
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats)
      * }
      */
     public static FunctionDescriptor ha_attention_hyper$descriptor() {
@@ -1044,7 +1045,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params)
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats)
      * }
      */
     public static MethodHandle ha_attention_hyper$handle() {
@@ -1054,7 +1055,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params)
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats)
      * }
      */
     public static MemorySegment ha_attention_hyper$address() {
@@ -1063,16 +1064,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params)
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats)
      * }
      */
-    public static int ha_attention_hyper(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params) {
+    public static int ha_attention_hyper(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params, MemorySegment stats) {
         var mh$ = ha_attention_hyper.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_attention_hyper", q, k, v, out, lse, params);
+                traceDowncall("ha_attention_hyper", q, k, v, out, lse, params, stats);
             }
-            return (int)mh$.invokeExact(q, k, v, out, lse, params);
+            return (int)mh$.invokeExact(q, k, v, out, lse, params, stats);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -49,56 +49,63 @@ void store_row(const Problem& p, int64_t b, int64_t h, int64_t i, int64_t D, con
                    i * p.base.lse_strides[2]] = lse;
 }
 
-// Computes the marked rows with the tiled exact kernel, one call per run of rows of a head
-// (runs closer than kGap rows are joined: recomputing a row exactly is always allowed).
+// Computes the marked rows with the tiled exact kernel: per (batch, kv head), one call per run
+// of positions where any of its query heads is marked (runs closer than kGap positions are
+// joined), for all of the kv head's query heads at once, so K and V are read once for them (the
+// decoding kernel packs a kv head's query heads). Recomputing a row exactly is always allowed.
 int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
     constexpr int64_t kGap = 4;
     const ExactProblem& e = p.base;
     const int64_t B = e.q.shape[0], Hq = e.q.shape[1], Nq = e.q.shape[2];
-    const int64_t Hkv = e.k.shape[1], Nk = e.k.shape[2];
+    const int64_t Hkv = e.k.shape[1], Nk = e.k.shape[2], G = Hq / Hkv;
     const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    auto any = [&](int64_t b, int64_t hk, int64_t i) {
+        for (int64_t h = hk * G; h < hk * G + G; ++h)
+            if (marked[size_t((b * Hq + h) * Nq + i)]) return true;
+        return false;
+    };
     for (int64_t b = 0; b < B; ++b)
-        for (int64_t h = 0; h < Hq; ++h) {
-            const uint8_t* mk = marked.data() + (b * Hq + h) * Nq;
+        for (int64_t hk = 0; hk < Hkv; ++hk) {
             for (int64_t i = 0; i < Nq;) {
-                if (!mk[i]) {
+                if (!any(b, hk, i)) {
                     ++i;
                     continue;
                 }
                 int64_t j = i + 1, last = i;
                 while (j < Nq && j - last <= kGap) {
-                    if (mk[j]) last = j;
+                    if (any(b, hk, j)) last = j;
                     ++j;
                 }
                 const int64_t a = i, n = last - i + 1;
                 ExactProblem sub = e;
-                auto slice = [&](View& v, int64_t head, int64_t row0) {
+                auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {
                     v.data = static_cast<char*>(v.data) +
                              (b * v.strides[0] + head * v.strides[1] + row0 * v.strides[2]) * es;
                     v.shape[0] = 1;
-                    v.shape[1] = 1;
+                    v.shape[1] = heads_n;
                 };
-                const int64_t hk = h / (Hq / Hkv);
-                slice(sub.q, h, a);
+                slice(sub.q, hk * G, G, a);
                 sub.q.shape[2] = n;
-                slice(sub.out, h, a);
+                slice(sub.out, hk * G, G, a);
                 sub.out.shape[2] = n;
-                slice(sub.k, hk, 0);
-                slice(sub.v, hk, 0);
+                slice(sub.k, hk, 1, 0);
+                slice(sub.v, hk, 1, 0);
                 if (e.causal) {  // row a + t sees keys <= a + t + Nk - Nq
                     const int64_t keys = last + Nk - Nq + 1;
                     sub.k.shape[2] = keys;
                     sub.v.shape[2] = keys;
                 }
-                if (e.lse) sub.lse = e.lse + b * e.lse_strides[0] + h * e.lse_strides[1] + a * e.lse_strides[2];
+                if (e.lse)
+                    sub.lse = e.lse + b * e.lse_strides[0] + hk * G * e.lse_strides[1] + a * e.lse_strides[2];
                 if (int32_t st = exact_forward(sub); st != HA_OK) return st;
-                for (int64_t t = a; t <= last; ++t) {
-                    const int64_t si = (b * Hq + h) * Nq + t;
-                    if (p.row_error) p.row_error[si] = 0.f;
-                    if (p.tail_bound) p.tail_bound[si] = 0.f;
-                    if (p.touched) p.touched[si] = e.causal ? std::max<int64_t>(0, t + Nk - Nq + 1) : Nk;
-                    if (p.level) p.level[si] = 2;
-                }
+                for (int64_t h = hk * G; h < hk * G + G; ++h)
+                    for (int64_t t = a; t <= last; ++t) {
+                        const int64_t si = (b * Hq + h) * Nq + t;
+                        if (p.row_error) p.row_error[si] = 0.f;
+                        if (p.tail_bound) p.tail_bound[si] = 0.f;
+                        if (p.touched) p.touched[si] = e.causal ? std::max<int64_t>(0, t + Nk - Nq + 1) : Nk;
+                        if (p.level) p.level[si] = 2;
+                    }
                 i = last + 1;
             }
         }
@@ -314,26 +321,28 @@ int32_t run(const Problem& p) {
             again.row[a] = todo.row[r];
             again.pos[a] = todo.pos[r];
         }
-        // Rows that miss the target: when most rows of the group miss it, the input is not
-        // one that sampling serves (neighbouring groups will miss too), and the rows go to the
-        // tiled exact kernel, which is efficient on such runs of rows. Otherwise they are solved
-        // again together with the draws the worst of them needs by its standard error (which
-        // falls as 1/sqrt(draws)), with a margin, and 4x the heavy keys (a far range that many
-        // draws would cover is computed exactly in place); rows that still miss go to the
-        // exact kernel.
+        // Rows that miss the target are solved again together with the draws the worst of
+        // them needs by its standard error (which falls as 1/sqrt(draws)), with a margin of 2
+        // (the estimate of a standard error is itself noisy), and
+        // 4x the heavy keys, when that stays well below the cost of the exact kernel (a
+        // gathered key costs several keys of the tiled kernel); otherwise, or when they still
+        // miss, the exact kernel computes them after the groups.
         if (again.R > 0) {
             double worst = 0.0;
             for (int a = 0; a < again.R; ++a) worst = std::max(worst, double(res_of[a].err) / p.target);
             Budget rb;
             rb.draws = std::isfinite(worst)
-                           ? int64_t(std::min(1e15, std::ceil(double(std::max<int64_t>(p.samples, 16)) * 1.3 * worst * worst)))
+                           ? int64_t(std::min(1e15, std::ceil(double(std::max<int64_t>(bud.draws, 16)) * 2.0 * worst * worst)))
                            : int64_t(1e15);
             rb.heavy = 4 * bud.heavy;
             rb.pass = 1;
             rb.level = 1;
             bool refined = false;
             RowResult r1[8];
-            if (2 * again.R < todo.R || (again.R < todo.R && todo.R <= 2)) {
+            int64_t visible = Nk;
+            for (int a = 0; a < again.R; ++a)
+                if (e.causal) visible = std::min(visible, again.pos[a] + 1);
+            if (8 * rb.draws <= visible) {
                 s.Q.assign(size_t(8 * ci.Dp), 0.f);
                 for (int a = 0; a < again.R; ++a)
                     load_query(p, hi.b, again.head[a], again.row[a], D, s.Q.data() + a * ci.Dp);

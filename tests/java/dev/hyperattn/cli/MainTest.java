@@ -24,7 +24,24 @@ class MainTest {
     private record Result(int status, String out, String err) {
     }
 
+    /**
+     * Runs the CLI. Part 2 (the trade-off over long inputs) is skipped unless a test asks for a
+     * trade-off option, so the exact-part tests stay fast.
+     */
     private static Result run(String... args) {
+        boolean tradeoff = java.util.Arrays.stream(args).anyMatch(a -> a.startsWith("--tradeoff")
+                || a.startsWith("--families") || a.startsWith("--chart") || a.startsWith("--target")
+                || a.startsWith("--eval-rows"));
+        return runExactly(tradeoff ? args : append(args, "--no-tradeoff"));
+    }
+
+    private static String[] append(String[] args, String extra) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + 1);
+        all[args.length] = extra;
+        return all;
+    }
+
+    private static Result runExactly(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),

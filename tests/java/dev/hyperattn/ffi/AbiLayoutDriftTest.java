@@ -39,16 +39,19 @@ import org.junit.jupiter.api.Test;
  */
 class AbiLayoutDriftTest {
 
-    private static final Map<String, GroupLayout> STRUCTS = Map.of(
-            "ha_tensor", ha_tensor.layout(),
-            "ha_exact_params", ha_exact_params.layout(),
-            "ha_hyper_params", ha_hyper_params.layout(),
-            "ha_hsr_params", ha_hsr_params.layout(),
-            "ha_hsr_stats", ha_hsr_stats.layout(),
-            "ha_index_params", ha_index_params.layout(),
-            "ha_key_index_info", ha_key_index_info.layout(),
-            "ha_device_props", ha_device_props.layout(),
-            "ha_hyper_stats", ha_hyper_stats.layout());
+    // Map.ofEntries: Map.of stops at 10 pairs.
+    private static final Map<String, GroupLayout> STRUCTS = Map.ofEntries(
+            Map.entry("ha_tensor", ha_tensor.layout()),
+            Map.entry("ha_exact_params", ha_exact_params.layout()),
+            Map.entry("ha_hyper_params", ha_hyper_params.layout()),
+            Map.entry("ha_hsr_params", ha_hsr_params.layout()),
+            Map.entry("ha_hsr_stats", ha_hsr_stats.layout()),
+            Map.entry("ha_index_params", ha_index_params.layout()),
+            Map.entry("ha_key_index_info", ha_key_index_info.layout()),
+            Map.entry("ha_device_props", ha_device_props.layout()),
+            Map.entry("ha_hyper_stats", ha_hyper_stats.layout()),
+            Map.entry("ha_approx_params", ha_approx_params.layout()),
+            Map.entry("ha_approx_stats", ha_approx_stats.layout()));
 
     /** One declared C field or parameter: its type (without const) and array extent (0: none). */
     private record CDecl(String type, String name, long extent) {
@@ -198,6 +201,24 @@ class AbiLayoutDriftTest {
             assertEquals(-3L, idx.get(ValueLayout.JAVA_LONG, ha_index_params.seed$offset()));
             assertEquals(1, idx.get(ValueLayout.JAVA_INT, ha_index_params.copy_keys$offset()));
             assertEquals(5, idx.get(ValueLayout.JAVA_INT, ha_index_params.reserved$offset()));
+
+            MemorySegment ap = ha_approx_params.allocate(arena);
+            ha_approx_params.target_error(ap, 0.0625);
+            ha_approx_params.seed(ap, -5L);
+            ha_approx_params.heavy_budget(ap, 11);
+            ha_approx_params.window(ap, 13);
+            assertEquals(48, ha_approx_params.sizeof());
+            assertEquals(0.0625, ap.get(ValueLayout.JAVA_DOUBLE, ha_approx_params.target_error$offset()));
+            assertEquals(-5L, ap.get(ValueLayout.JAVA_LONG, ha_approx_params.seed$offset()));
+            assertEquals(11, ap.get(ValueLayout.JAVA_INT, ha_approx_params.heavy_budget$offset()));
+            assertEquals(13, ap.get(ValueLayout.JAVA_INT, ha_approx_params.window$offset()));
+
+            MemorySegment as = ha_approx_stats.allocate(arena);
+            MemorySegment levels = arena.allocate(ValueLayout.JAVA_INT, 3);
+            ha_approx_stats.level(as, levels);
+            assertEquals(32, ha_approx_stats.sizeof());
+            assertEquals(levels.address(), as.get(ValueLayout.ADDRESS, ha_approx_stats.level$offset()).address());
+            assertEquals(MemorySegment.NULL, ha_approx_stats.row_error(as));
         }
     }
 
@@ -244,6 +265,19 @@ class AbiLayoutDriftTest {
             assertEquals(0f, ha_exact_params.scale(exact));
             assertEquals(0, ha_exact_params.causal(exact));
             assertEquals(MemorySegment.NULL, ha_exact_params.stream(exact));
+
+            MemorySegment approx = ha_approx_params.allocate(arena);
+            approx.fill((byte) 0x5A);
+            hyperattn_h.ha_approx_params_init(approx);
+            assertEquals(0f, ha_approx_params.scale(approx));
+            assertEquals(0, ha_approx_params.causal(approx));
+            assertEquals(4, ha_approx_params.sinks(approx));
+            assertEquals(256, ha_approx_params.window(approx));
+            assertEquals(256, ha_approx_params.samples(approx));
+            assertEquals(0, ha_approx_params.heavy_budget(approx));
+            assertEquals(0.0, ha_approx_params.target_error(approx));
+            assertEquals(0L, ha_approx_params.seed(approx));
+            assertEquals(MemorySegment.NULL, ha_approx_params.stream(approx));
         }
     }
 

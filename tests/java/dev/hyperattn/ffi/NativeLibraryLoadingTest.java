@@ -28,7 +28,7 @@ class NativeLibraryLoadingTest {
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(List.of(jvmArgs));
         cmd.addAll(List.of("-cp", classes.toString(), "dev.hyperattn.cli.Main",
-                "--n", "16", "--d", "8", "--heads", "2", "--kv-heads", "1", "--iters", "1"));
+                "--n", "16", "--d", "8", "--heads", "2", "--kv-heads", "1", "--iters", "1", "--no-tradeoff"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));

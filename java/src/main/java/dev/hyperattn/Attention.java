@@ -36,6 +36,17 @@ public final class Attention {
     }
 
     /**
+     * Error-controlled approximate softmax attention: sinks, a local window and heavy keys
+     * exactly, the remaining tail sampled, with a per-row error estimate and an optional error
+     * target ({@code Attention.approx().causal(true).targetError(0.05).run(q, k, v, out)}).
+     * Defaults are the native {@code ha_approx_params_init}'s; see {@link ApproxAttention}.
+     * CPU only.
+     */
+    public static ApproxAttention approx() {
+        return ApproxAttention.defaults();
+    }
+
+    /**
      * Merges two partial attention results over disjoint key sets A and B into the result over
      * A ∪ B, using their log-sum-exps:
      * {@code lse = log(e^lseA + e^lseB)}, {@code out = e^(lseA-lse) outA + e^(lseB-lse) outB}.

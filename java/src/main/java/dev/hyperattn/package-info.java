@@ -1,9 +1,10 @@
 /**
  * Fast long-context attention for the JVM, computed in place on off-heap memory by the native
  * hyperattn library through the FFM API: exact attention ({@link dev.hyperattn.Attention#exact()},
- * CPU and CUDA), HyperAttention ({@link dev.hyperattn.Attention#hyper()}) and HSR sparse attention
- * ({@link dev.hyperattn.Attention#hsr()}, with {@link dev.hyperattn.KeyIndex}) on the CPU, and the
- * LSE merge of partial results.
+ * CPU and CUDA), HyperAttention ({@link dev.hyperattn.Attention#hyper()}), HSR sparse attention
+ * ({@link dev.hyperattn.Attention#hsr()}, with {@link dev.hyperattn.KeyIndex}) and approximate
+ * attention with a per-row error estimate and target ({@link dev.hyperattn.Attention#approx()})
+ * on the CPU, and the LSE merge of partial results.
  *
  * <pre>{@code
  * try (Arena arena = Arena.ofConfined()) {

@@ -1577,6 +1577,132 @@ public class hyperattn_h {
         }
     }
 
+    private static class ha_approx_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_approx_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void ha_approx_params_init(ha_approx_params *params)
+     * }
+     */
+    public static FunctionDescriptor ha_approx_params_init$descriptor() {
+        return ha_approx_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void ha_approx_params_init(ha_approx_params *params)
+     * }
+     */
+    public static MethodHandle ha_approx_params_init$handle() {
+        return ha_approx_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void ha_approx_params_init(ha_approx_params *params)
+     * }
+     */
+    public static MemorySegment ha_approx_params_init$address() {
+        return ha_approx_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void ha_approx_params_init(ha_approx_params *params)
+     * }
+     */
+    public static void ha_approx_params_init(MemorySegment params) {
+        var mh$ = ha_approx_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_approx_params_init", params);
+            }
+            mh$.invokeExact(params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_attention_approx {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_attention_approx");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats)
+     * }
+     */
+    public static FunctionDescriptor ha_attention_approx$descriptor() {
+        return ha_attention_approx.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats)
+     * }
+     */
+    public static MethodHandle ha_attention_approx$handle() {
+        return ha_attention_approx.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats)
+     * }
+     */
+    public static MemorySegment ha_attention_approx$address() {
+        return ha_attention_approx.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats)
+     * }
+     */
+    public static int ha_attention_approx(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment index, MemorySegment params, MemorySegment stats) {
+        var mh$ = ha_attention_approx.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_attention_approx", q, k, v, out, lse, index, params, stats);
+            }
+            return (int)mh$.invokeExact(q, k, v, out, lse, index, params, stats);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ha_cuda_device_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             hyperattn_h.C_INT,

@@ -25,6 +25,9 @@ import java.util.SplittableRandom;
  * GQA prefill: Hq=32, Hkv=8, D=128, N=4096, causal, fp32) on the CPU, with timing, throughput
  * and an accuracy check against a float64 reference; then HyperAttention and HSR sparse
  * attention on the same inputs beside it (time, speedup over exact, error, keys touched).
+ * Part 2 ({@link Tradeoff}): exact, HyperAttention, HSR softmax and approximate attention with
+ * an error target on long causal inputs of several {@link InputFamily families}, a table and an
+ * SVG chart; PASS needs exact to match its reference and approx's target to hold.
  */
 public final class Main {
 
@@ -50,7 +53,23 @@ public final class Main {
             return 0;
         }
         try {
-            return benchmark(o, out);
+            if (o.threads > 0) {
+                Hyperattn.setNumThreads(o.threads);
+            }
+            Hyperattn.setCpuIsa(o.isa);
+            out.printf(Locale.ROOT, "hyperattn %s (ABI %d), java %s%n", Hyperattn.version(), Hyperattn.abiVersion(),
+                    Runtime.version());
+            out.printf(Locale.ROOT, "cpu: %s; ISA path %s%s; threads %d%n", cpuModel(), Hyperattn.cpuIsa(),
+                    o.isa == dev.hyperattn.CpuIsa.AUTO ? " (auto)" : " (forced)", Hyperattn.numThreads());
+            boolean pass = true;
+            if (o.exactPart) {
+                pass = benchmark(o, out);
+            }
+            if (o.tradeoff) {
+                pass &= tradeoff(o, out, err);
+            }
+            out.println(pass ? "PASS" : "FAIL");
+            return pass ? 0 : 1;
         } catch (IllegalArgumentException e) {
             // The API rejected the requested shape: an option problem, not a crash.
             err.println("hyperattn: invalid problem: " + e.getMessage());
@@ -67,16 +86,31 @@ public final class Main {
         }
     }
 
-    private static int benchmark(Options o, PrintStream out) {
-        if (o.threads > 0) {
-            Hyperattn.setNumThreads(o.threads);
+    /**
+     * Part 2: the trade-off table and chart; false if exact missed its reference or approx its
+     * target on some input.
+     */
+    private static boolean tradeoff(Options o, PrintStream out, PrintStream err) {
+        long t0 = System.nanoTime();
+        Tradeoff.Result r = Tradeoff.run(o, out, err);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        out.printf(Locale.ROOT, "trade-off: exact %s its float64 reference on every input (max e_i <= %.0e)%n",
+                r.exactOk() ? "matches" : "DOES NOT MATCH", Tradeoff.EXACT_TOLERANCE);
+        if (!r.targetChecked()) {
+            out.printf(Locale.ROOT, "trade-off: approx's target %.3g not checked: approx is not available in this"
+                    + " library build on some input (n/a rows above)%n", o.target);
+        } else {
+            out.printf(Locale.ROOT, "trade-off: approx's target %.3g %s (>= 99%% of evaluated rows with e_i <= target"
+                    + " on every input)%n", o.target, r.targetHeld() ? "held" : "MISSED");
         }
-        Hyperattn.setCpuIsa(o.isa);
+        out.printf(Locale.ROOT, "trade-off: %.1f s%n", seconds);
+        if (r.chart() != null) {
+            out.println("chart: " + r.chart().toAbsolutePath().normalize());
+        }
+        return r.exactOk() && (!r.targetChecked() || r.targetHeld());
+    }
 
-        out.printf(Locale.ROOT, "hyperattn %s (ABI %d), java %s%n", Hyperattn.version(), Hyperattn.abiVersion(),
-                Runtime.version());
-        out.printf(Locale.ROOT, "cpu: %s; ISA path %s%s; threads %d%n", cpuModel(), Hyperattn.cpuIsa(),
-                o.isa == dev.hyperattn.CpuIsa.AUTO ? " (auto)" : " (forced)", Hyperattn.numThreads());
+    private static boolean benchmark(Options o, PrintStream out) {
         out.printf(Locale.ROOT, "problem: exact attention %s [%s] B=%d Hq=%d Hkv=%d Nq=%d Nk=%d D=%d %s, %s inputs%n",
                 o.dtype.name().toLowerCase(Locale.ROOT), o.bshd ? "b,s,h,d" : "b,h,s,d", o.batch, o.heads,
                 o.kvHeads, o.n, o.nk, o.d, o.causal ? "causal" : "non-causal", o.structured ? "structured" : "uniform");
@@ -127,8 +161,8 @@ public final class Main {
                     pass &= hsrRows(o, out, arena, q, k, v, result, median, extra, rnd);
                 }
             }
-            out.println(pass ? "PASS" : "FAIL");
-            return pass ? 0 : 1;
+            out.println("exact part: " + (pass ? "pass" : "FAIL"));
+            return pass;
         }
     }
 

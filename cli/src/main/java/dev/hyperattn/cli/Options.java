@@ -2,6 +2,9 @@ package dev.hyperattn.cli;
 
 import dev.hyperattn.CpuIsa;
 import dev.hyperattn.DType;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /** The CLI's settings, parsed from {@code --name value} or {@code --name=value} arguments. */
@@ -33,6 +36,18 @@ final class Options {
     double hsrBias = Double.NaN; // NaN: the paper's threshold for the data at hand
     double hsrEps = 1e-3;
     boolean hsrKeyCopy = true;
+    // The trade-off comparison (exact, hyper, HSR, approx on long causal inputs).
+    boolean tradeoff = true;
+    boolean exactPart = true;
+    List<InputFamily> families = List.of(InputFamily.LLM, InputFamily.CLUSTERED, InputFamily.NEEDLE,
+            InputFamily.DIFFUSE);
+    long[] tradeoffSizes = {4096, 8192, 16384, 32768};
+    long tradeoffHeads = 2;
+    long tradeoffKvHeads = 1;
+    long tradeoffD = 64;
+    int evalRows = 512;
+    double target = 0.05;
+    Path chart = Path.of("target", "demo", "tradeoff.svg");
 
     int samples() {
         return sampleRows;
@@ -42,11 +57,16 @@ final class Options {
     static final String USAGE = """
             Usage: java -jar hyperattn.jar [options]
 
-            Runs exact attention on the CPU, times it and checks sampled rows against a float64
-            reference; then HyperAttention and HSR sparse attention (ReLU^alpha and softmax) on the
-            same inputs, each with its time, speedup over exact and error. Exit status: 0 PASS,
-            1 FAIL (exact or HSR ReLU off its reference, or an HSR softmax bound broken) or runtime
-            error, 2 bad options.
+            Part 1 (exact): runs exact attention on the CPU, times it and checks sampled rows
+            against a float64 reference; then HyperAttention and HSR sparse attention (ReLU^alpha
+            and softmax) on the same inputs, each with its time, speedup over exact and error.
+            Part 2 (trade-off): exact, HyperAttention (defaults), HSR softmax (eps 1e-3, temporary
+            index) and approximate attention with an error target on long causal inputs of several
+            families and lengths: a table (time, speedup, mean/p99 e_i, Frobenius error, the
+            trivial estimator's error, approx's mean estimate, keys touched) and an SVG chart.
+            Exit status: 0 PASS, 1 FAIL (exact or HSR ReLU off its reference, an HSR softmax bound
+            broken, or approx's target missed on more than 1% of evaluated rows) or runtime error,
+            2 bad options.
 
               --n N             query length Nq (default 4096)
               --nk N            key/value length Nk (default: same as --n)
@@ -81,6 +101,19 @@ final class Options {
               --hsr-no-key-copy the key index reads sealed keys in place through its block
                                 permutation instead of keeping a block-ordered copy (saves
                                 memory as large as K, slower: random row reads)
+
+            Trade-off (part 2):
+              --no-tradeoff     skip part 2
+              --tradeoff-only   skip part 1
+              --families LIST   comma-separated input families: llm, clustered, needle, diffuse
+                                (default llm,clustered,needle,diffuse)
+              --tradeoff-sizes LIST  comma-separated sequence lengths (default 4096,8192,16384,32768)
+              --tradeoff-heads N     query heads (default 2)
+              --tradeoff-kv-heads N  key/value heads, divides the query heads (default 1)
+              --tradeoff-d N    head dimension (default 64)
+              --eval-rows N     rows per input scored against the float64 reference (default 512)
+              --target X        approx's error target e_i, in (0, 1) (default 0.05)
+              --chart PATH      where the SVG chart goes (default target/demo/tradeoff.svg)
               --help            this text
             """;
 
@@ -102,6 +135,8 @@ final class Options {
                 case "--no-hyper" -> o.hyper = noValue(name, inline, false);
                 case "--no-hsr" -> o.hsr = noValue(name, inline, false);
                 case "--hsr-no-key-copy" -> o.hsrKeyCopy = noValue(name, inline, false);
+                case "--no-tradeoff" -> o.tradeoff = noValue(name, inline, false);
+                case "--tradeoff-only" -> o.exactPart = noValue(name, inline, false);
                 default -> {
                     String value = inline;
                     if (value == null) {
@@ -122,6 +157,16 @@ final class Options {
         }
         if (o.d > 256) {
             throw new UsageException("--d " + o.d + " outside 1..256");
+        }
+        if (o.tradeoffHeads % o.tradeoffKvHeads != 0) {
+            throw new UsageException("--tradeoff-heads " + o.tradeoffHeads + " is not divisible by --tradeoff-kv-heads "
+                    + o.tradeoffKvHeads);
+        }
+        if (o.tradeoffD > 256) {
+            throw new UsageException("--tradeoff-d " + o.tradeoffD + " outside 1..256");
+        }
+        if (!o.exactPart && !o.tradeoff) {
+            throw new UsageException("--tradeoff-only and --no-tradeoff leave nothing to run");
         }
         return o;
     }
@@ -189,6 +234,44 @@ final class Options {
                 } catch (IllegalArgumentException e) {
                     throw new UsageException(name + " " + value + ": expected auto, generic, avx2 or avx512");
                 }
+            }
+            case "--families" -> {
+                List<InputFamily> list = new ArrayList<>();
+                for (String f : value.split(",")) {
+                    try {
+                        list.add(InputFamily.parse(f));
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException(name + " " + value + ": " + e.getMessage());
+                    }
+                }
+                families = List.copyOf(list);
+            }
+            case "--tradeoff-sizes" -> {
+                String[] parts = value.split(",");
+                long[] sizes = new long[parts.length];
+                for (int i = 0; i < parts.length; i++) {
+                    sizes[i] = positive(name, parts[i]);
+                    if (sizes[i] > (1L << 22)) {
+                        throw new UsageException(name + " " + value + ": sizes up to " + (1L << 22));
+                    }
+                }
+                tradeoffSizes = sizes;
+            }
+            case "--tradeoff-heads" -> tradeoffHeads = Math.min(positive(name, value), 1024);
+            case "--tradeoff-kv-heads" -> tradeoffKvHeads = Math.min(positive(name, value), 1024);
+            case "--tradeoff-d" -> tradeoffD = positive(name, value);
+            case "--eval-rows" -> evalRows = (int) Math.min(positive(name, value), 1_000_000);
+            case "--target" -> {
+                target = real(name, value);
+                if (!(target > 0 && target < 1)) {
+                    throw new UsageException(name + " " + value + ": expected a number in (0, 1)");
+                }
+            }
+            case "--chart" -> {
+                if (value.isBlank()) {
+                    throw new UsageException(name + ": expected a file path");
+                }
+                chart = Path.of(value);
             }
             default -> throw new UsageException(unknown(name));
         }

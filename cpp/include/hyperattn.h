@@ -379,7 +379,7 @@ typedef struct ha_approx_params {
                              >= 0; default 256. 0 drops the tail (the estimate is then only
                              finite where a certified tail bound exists) */
     int32_t heavy_budget; /* most heavy keys (found by the key sketches, then scored exactly)
-                             per group of query rows, >= 0; 0 = automatic (max(64, Nk/512)) */
+                             per group of query rows, >= 0; 0 = automatic (max(128, Nk/256)) */
     double target_error;  /* 0: fixed budget, estimates still returned; in (0, 1): rows whose
                              estimated error exceeds it are recomputed once with as many draws
                              as the estimate says they need (and twice the heavy keys), then

@@ -222,7 +222,7 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
 }  // namespace
 
 int64_t default_budget(const Problem& p, int64_t Nk) {
-    return p.heavy_budget > 0 ? p.heavy_budget : std::max<int64_t>(64, Nk / 512);
+    return p.heavy_budget > 0 ? p.heavy_budget : std::max<int64_t>(128, Nk / 256);
 }
 
 void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,

@@ -380,10 +380,12 @@ typedef struct ha_approx_params {
                              finite where a certified tail bound exists) */
     int32_t heavy_budget; /* most heavy keys (found by the key sketches, then scored exactly)
                              per group of query rows, >= 0; 0 = automatic (max(128, Nk/256)) */
-    double target_error;  /* 0: fixed budget, estimates still returned; in (0, 1): rows whose
-                             estimated error exceeds it are recomputed once with as many draws
-                             as the estimate says they need (and twice the heavy keys), then
-                             exactly, so every returned estimate is <= it */
+    double target_error;  /* 0: fixed budget, estimates still returned; in (0, 1): a few probe
+                             groups per head measure the estimates and set the head's draws
+                             (or send the head to the exact kernel when sampling would not be
+                             clearly cheaper); rows whose estimate still exceeds the target are
+                             solved again with the draws they need, then exactly, so every
+                             returned estimate is <= it */
     uint64_t seed;        /* sketches and samples are a pure function of the seed: results are
                              bit-identical for any thread count */
     void* stream;         /* must be NULL (CPU only) */
@@ -412,8 +414,8 @@ HA_API void ha_approx_params_init(ha_approx_params* params);
  * Operands as in ha_attention_exact (CPU, f32 or bf16, GQA without expanding K/V, Nq != Nk,
  * causal bottom-right); lse may be NULL (when given: log of the estimated denominator).
  * Exact part: the first `sinks` keys, the local window, and heavy keys: candidates whose
- * estimated score (from 64-bit sign sketches of the keys kept by the index) may carry a large
- * share of the mass, scored exactly. Tail: every other visible key, estimated from `samples`
+ * estimated score (64-bit sign sketch of the key: angle from the Hamming distance, times the
+ * norms) may carry a large share of the mass, the best `heavy_budget` of them scored exactly. Tail: every other visible key, estimated from `samples`
  * keys drawn uniformly (stratified) per group of query rows, each weighted by the keys it
  * stands for; merged with the exact part by log-sum-exp.
  * index: NULL (the key sketches are made for this call from params.seed: O(Nk * D * 64) work),

@@ -415,7 +415,8 @@ HA_API void ha_approx_params_init(ha_approx_params* params);
  * causal bottom-right); lse may be NULL (when given: log of the estimated denominator).
  * Exact part: the first `sinks` keys, the local window, and heavy keys: candidates whose
  * estimated score (64-bit sign sketch of the key: angle from the Hamming distance, times the
- * norms) may carry a large share of the mass, the best `heavy_budget` of them scored exactly. Tail: every other visible key, estimated from `samples`
+ * norms) may carry a large share of the mass, the best `heavy_budget` of them scored exactly.
+ * Tail: every other visible key, estimated from `samples`
  * keys drawn uniformly (stratified) per group of query rows, each weighted by the keys it
  * stands for; merged with the exact part by log-sum-exp.
  * index: NULL (the key sketches are made for this call from params.seed: O(Nk * D * 64) work),

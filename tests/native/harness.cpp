@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdarg>
 #include <cstdlib>
@@ -156,7 +157,20 @@ ha_tensor HostTensor::desc() {
 
 int main() {
     hat::rng();  // prints the seed first
+    // HA_TEST_FILTER=substr[,substr...] runs only the tests whose name contains one of them.
+    const char* filter = std::getenv("HA_TEST_FILTER");
     for (auto& t : hat::Registry::tests()) {
+        if (filter && *filter) {
+            bool hit = false;
+            std::string f(filter);
+            for (size_t at = 0; at <= f.size();) {
+                const size_t comma = std::min(f.find(',', at), f.size());
+                const std::string part = f.substr(at, comma - at);
+                if (!part.empty() && std::string(t.name).find(part) != std::string::npos) hit = true;
+                at = comma + 1;
+            }
+            if (!hit) continue;
+        }
         std::printf("== %s\n", t.name);
         std::fflush(stdout);
         t.fn();

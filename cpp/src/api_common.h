@@ -3,7 +3,9 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <new>
 #include <utility>
 
@@ -82,6 +84,45 @@ inline ha::cpu::ExactProblem cpu_exact_problem(const ha_tensor* q, const ha_tens
     prob.scale = scale;
     prob.causal = causal;
     return prob;
+}
+
+// ABI 5's trailing addresses (hyperattn.h): each must be the one its struct carries.
+struct DataArg {
+    const char* name;
+    const void* in_struct;
+    const void* arg;
+};
+inline const void* data_of(const ha_tensor* t) { return t ? t->data : nullptr; }
+inline int32_t check_data_args(std::initializer_list<DataArg> args) {
+    for (const DataArg& a : args)
+        if (a.in_struct != a.arg)
+            return fail(HA_ERR_INVALID_ARGUMENT,
+                        "%s_data: %p differs from the address %p in %s (each address is passed "
+                        "twice, in the struct and as a trailing argument)",
+                        a.name, a.arg, a.in_struct, a.name);
+    return HA_OK;
+}
+
+// Whether every element of a CPU tensor (f32 or bf16) is finite.
+inline bool all_finite(const ha_tensor* t) {
+    for (int64_t b = 0; b < t->shape[0]; ++b)
+        for (int64_t h = 0; h < t->shape[1]; ++h)
+            for (int64_t s = 0; s < t->shape[2]; ++s) {
+                const int64_t off = b * t->strides[0] + h * t->strides[1] + s * t->strides[2];
+                for (int64_t d = 0; d < t->shape[3]; ++d) {
+                    const int64_t i = off + d * t->strides[3];
+                    uint32_t bits;
+                    if (t->dtype == HA_DTYPE_BF16) {
+                        uint16_t u;
+                        std::memcpy(&u, static_cast<const uint16_t*>(t->data) + i, 2);
+                        bits = uint32_t(u) << 16;
+                    } else {
+                        std::memcpy(&bits, static_cast<const float*>(t->data) + i, 4);
+                    }
+                    if ((bits & 0x7f800000u) == 0x7f800000u) return false;
+                }
+            }
+    return true;
 }
 
 // Where an operation's operands may live: the CPU only (HyperAttention, HSR) or any device,

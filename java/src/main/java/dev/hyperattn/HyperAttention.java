@@ -207,7 +207,9 @@ public final class HyperAttention {
             ha_hyper_params.min_seq_len(params, minSeqLen);
             ha_hyper_params.seed(params, seed);
             int status = hyperattn_h.ha_attention_hyper(Descriptors.of(arena, q), Descriptors.of(arena, k),
-                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params);
+                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params,
+                    Descriptors.data(q), Descriptors.data(k), Descriptors.data(v), Descriptors.data(out),
+                    Descriptors.data(lse));
             Native.check(status, "ha_attention_hyper");
         } finally {
             Reference.reachabilityFence(q);

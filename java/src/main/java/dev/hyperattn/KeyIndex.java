@@ -194,7 +194,7 @@ public final class KeyIndex implements AutoCloseable {
             ha_index_params.reserved(params, 0);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             int status = hyperattn_h.ha_key_index_create(Descriptors.of(arena, k), Descriptors.of(arena, v), params,
-                    out);
+                    out, Descriptors.data(k), Descriptors.data(v));
             Native.check(status, "ha_key_index_create");
             return new KeyIndex(out.get(ValueLayout.ADDRESS, 0), k, v);
         } finally {
@@ -237,7 +237,8 @@ public final class KeyIndex implements AutoCloseable {
                 sameShape("v", v, "k", k);
             }
             try (Arena arena = Arena.ofConfined()) {
-                int status = hyperattn_h.ha_key_index_append(handle, Descriptors.of(arena, k), Descriptors.of(arena, v));
+                int status = hyperattn_h.ha_key_index_append(handle, Descriptors.of(arena, k), Descriptors.of(arena, v),
+                        Descriptors.data(k), Descriptors.data(v));
                 Native.check(status, "ha_key_index_append");
             } finally {
                 Reference.reachabilityFence(k);
@@ -338,14 +339,14 @@ public final class KeyIndex implements AutoCloseable {
     /**
      * Takes the read lock and returns the native handle for a call that uses the index; the
      * caller must {@link #endUse()} in a finally block. A closed index is an
-     * IllegalArgumentException here (it was passed as an argument).
+     * IllegalStateException, as for every use of a closed resource.
      */
     MemorySegment beginUse() {
         lock.readLock().lock();
         synchronized (state) {
             if (state.handle == null) {
                 lock.readLock().unlock();
-                throw new IllegalArgumentException("index: is closed");
+                throw new IllegalStateException("index: this KeyIndex is closed");
             }
             return state.handle;
         }
@@ -372,6 +373,7 @@ public final class KeyIndex implements AutoCloseable {
         rank4("k", k, "[batch, kv_heads, seq, head_dim]");
         attentionDType("k", k);
         headDim("k", k);
+        batchAndHeads("k", k);
         if (k.shape(2) > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("k: seq " + k.shape(2) + " keys, an index holds fewer than 2^31");
         }

@@ -240,7 +240,8 @@ HA_API const char* ha_last_error(void);
 HA_API int32_t ha_abi_layout(const char* struct_name, const char* field, int64_t* out);
 
 /* ---- CPU runtime ----------------------------------------------------------------------- */
-/* Threads used by CPU operations; n == 0 restores the default (all hardware threads). */
+/* Threads used by CPU operations, 0..1024 (more is HA_ERR_INVALID_ARGUMENT); n == 0 restores
+ * the default (the CPUs this process may run on, at most 1024). */
 HA_API int32_t ha_set_num_threads(int32_t n);
 HA_API int32_t ha_get_num_threads(void);
 /* Forces an instruction-set path (HA_CPU_ISA_*), mainly for tests; fails with

@@ -634,12 +634,20 @@ void op_runtime(Reader& r) {
         void* ptr = nullptr;
         check_status(ha_device_alloc(r.range(0, 2), 0, r.range(-1, 64), &ptr), "ha_device_alloc");
         check_status(ha_device_free(HA_DEVICE_CUDA, 0, ptr), "ha_device_free");
+        void* stream = nullptr;
+        const int32_t sc = ha_stream_create(r.range(-1, 1), &stream);
+        check_status(sc, "ha_stream_create");
+        check_status(ha_stream_synchronize(0, stream), "ha_stream_synchronize");
+        check_status(ha_stream_destroy(0, stream), "ha_stream_destroy");
     } else {
         char a[64], b[64];
         std::memset(b, 7, sizeof b);
         check_status(ha_memcpy(a, HA_DEVICE_CPU, 0, b, HA_DEVICE_CPU, 0, r.range(-1, 64), nullptr), "ha_memcpy");
     }
     REQUIRE(ha_abi_version() == HA_ABI_VERSION, "abi version");
+    REQUIRE(ha_version_string() && ha_version_string()[0], "version string");
+    REQUIRE(ha_get_num_threads() >= 1 && ha_get_num_threads() <= 1024, "threads %d", ha_get_num_threads());
+    REQUIRE(ha_get_cpu_isa() != HA_CPU_ISA_AUTO, "isa");
 }
 
 }  // namespace

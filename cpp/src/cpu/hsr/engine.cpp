@@ -158,8 +158,9 @@ struct Ctx {
 
     RowSrc src(const View& v, int32_t dtype, int64_t b, int64_t h) const {
         const int64_t es = dtype == HA_DTYPE_BF16 ? 2 : 4;
-        return RowSrc{static_cast<const char*>(v.data) + (b * v.strides[0] + h * v.strides[1]) * es,
-                      v.strides[2], v.strides[3], dtype == HA_DTYPE_BF16};
+        const char* row0 = static_cast<const char*>(v.data);  // NULL for an empty K: no offset
+        if (row0) row0 += (b * v.strides[0] + h * v.strides[1]) * es;
+        return RowSrc{row0, v.strides[2], v.strides[3], dtype == HA_DTYPE_BF16};
     }
     RowSrc ksrc(int64_t b, int64_t hk) const { return src(q.k.view, q.k.dtype, b, hk); }
     RowSrc vsrc(int64_t b, int64_t hk) const { return src(q.v.view, q.v.dtype, b, hk); }
@@ -940,7 +941,8 @@ View sub_view(const View& v, int32_t dtype, int64_t b, int64_t h, int64_t i, int
               int64_t ni) {
     const int64_t es = dtype == HA_DTYPE_BF16 ? 2 : 4;
     View s = v;
-    s.data = static_cast<char*>(v.data) + (b * v.strides[0] + h * v.strides[1] + i * v.strides[2]) * es;
+    if (v.data)  // NULL for an empty K or V: no offset
+        s.data = static_cast<char*>(v.data) + (b * v.strides[0] + h * v.strides[1] + i * v.strides[2]) * es;
     s.shape[0] = 1;
     s.shape[1] = nh;
     s.shape[2] = ni;

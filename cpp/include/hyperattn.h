@@ -368,7 +368,7 @@ HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, cons
  * float rounding; a row with no key above the bias outputs zeros) or that a per-query
  * threshold keeps (HA_HSR_SOFTMAX: blocks visited in descending order of their bound until the
  * certified dropped mass is <= epsilon). Operands as in ha_attention_exact (CPU, f32 or bf16,
- * q finite); causal is bottom-right aligned. index: NULL (a temporary one is built: regrouped
+ * a query row with a non-finite element: NaN output, +inf bounds); causal is bottom-right aligned. index: NULL (a temporary one is built: regrouped
  * only when many query rows share it, within segments of 1024 keys when causal), or built over
  * exactly this k (same address, strides, shape, dtype, key count), and over this v when it was
  * built with one. stats may be NULL.

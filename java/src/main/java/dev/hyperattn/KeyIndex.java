@@ -176,7 +176,8 @@ public final class KeyIndex implements AutoCloseable {
      * An index over {@code k} (and {@code v}, which may be null) with {@code options}.
      *
      * @throws IllegalArgumentException for an unusable k or v (not rank 4, not on the CPU, F16,
-     *     v of another shape or dtype, heap memory, misaligned)
+     *     v of another shape or dtype, heap memory, misaligned), or a non-finite key (an index
+     *     cannot bound it; the message names the key)
      * @throws IllegalStateException if their memory is no longer valid
      * @throws HyperattnException if the library fails
      */
@@ -280,7 +281,7 @@ public final class KeyIndex implements AutoCloseable {
      * heads, the keys' dtype), the indexed keys k of its kv head with {@code q·k >= threshold}
      * (the raw dot product, unscaled), with exactly 100% recall.
      *
-     * @throws IllegalArgumentException for an unusable q or a non-finite threshold
+     * @throws IllegalArgumentException for an unusable q, a non-finite threshold, or a non-finite element in q
      * @throws IllegalStateException if the index is closed, or the result has more than
      *     {@code Integer.MAX_VALUE - 8} indices
      * @throws HyperattnException if the library fails

@@ -7,7 +7,8 @@
 //  - results equal a float64 reference where one is defined (exact attention, merge,
 //    HyperAttention when it is exact, HSR ReLU, HSR softmax within its certified bound,
 //    half-space reports away from ties), including the non-finite policy of hyperattn.h;
-//  - identical bits at 1 and 3 threads (exact, HyperAttention, HSR);
+//  - identical bits at 1 and 3 threads (exact, HyperAttention, HSR), on the CPU path the bytes
+//    choose (generic, AVX2, AVX-512);
 //  - the key index append path (grown views, appended in steps) reports what a fresh build
 //    over the same keys reports.
 // Built by fuzz/run.sh with clang -fsanitize=fuzzer,address,undefined.
@@ -655,6 +656,11 @@ void op_runtime(Reader& r) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Reader r{data, size};
     Rng rng{r.u64()};
+    // Every CPU path: generic, AVX2, AVX-512 (where the machine has it; otherwise the status
+    // says so and the best path runs).
+    // (Derived from the seed without consuming bytes or values: the corpus keeps its meaning.)
+    Rng isa_rng{rng.s ^ 0x5bd1e9955bd1e995ull};
+    check_status(ha_set_cpu_isa(int32_t(isa_rng.next() % 4)), "ha_set_cpu_isa");
     switch (r.range(0, 9)) {
         case 0: case 1: case 2: op_exact(r, rng); break;
         case 3: case 4: op_hyper(r, rng); break;
@@ -662,5 +668,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case 6: case 7: case 8: op_index(r, rng); break;
         default: op_runtime(r); break;
     }
+    ha_set_cpu_isa(HA_CPU_ISA_AUTO);
     return 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target over the C ABI (fuzz/fuzz_abi.cpp) with clang under
 # AddressSanitizer + UBSan (the library instrumented for coverage too) and runs it for
-# FUZZ_SECONDS (default 180) from the committed seed corpus (fuzz/corpus, copied: the committed
+# FUZZ_SECONDS (default 180; libFuzzer first runs every corpus input once, about 80 s here) from
+# the committed seed corpus (fuzz/corpus, copied: the committed
 # files are never rewritten). Prints libFuzzer's final statistics; exits non-zero on any crash,
 # sanitizer report or violated invariant (the input is left in target/fuzz/artifacts).
 #   FUZZ_SECONDS=600 fuzz/run.sh        # longer
@@ -34,7 +35,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "fuzz/run.sh: fuzzing the C ABI for ${seconds}s (corpus $(ls "$out/corpus" | wc -l) inputs)"
 set +e
-"$out/fuzz_abi" "$out/corpus" fuzz/corpus -max_total_time="$seconds" -max_len=4096 -timeout=60 \
+"$out/fuzz_abi" "$out/corpus" -max_total_time="$seconds" -max_len=4096 -timeout=60 \
     -rss_limit_mb=4096 -print_final_stats=1 -jobs="$jobs" -workers="$jobs" \
     -artifact_prefix="$out/artifacts/" 2>&1 | tee "$out/fuzz.log" | grep -E '^#[0-9]+.*(INITED|DONE|pulse)|stat::|INVARIANT|ERROR|SUMMARY|runtime error' | tail -n 40
 status=${PIPESTATUS[0]}

@@ -291,8 +291,9 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params);
  * Approximate attention in near-linear time: angular-LSH sort, block-diagonal exact attention
  * on the sorted order, uniformly sampled keys for the rest, merged by log-sum-exp; causal
  * problems by recursive halving. Operands as in ha_attention_exact (f32 or bf16, GQA without
- * expanding K/V); lse may be NULL. Exact when Nk <= min_seq_len (the same bytes as
- * ha_attention_exact).
+ * expanding K/V, Nq and Nk < 2^31); lse may be NULL. Exact when Nk <= min_seq_len (the same
+ * bytes as ha_attention_exact), and when q or k holds a non-finite element (the non-finite
+ * policy at the top).
  *
  * Non-causal, per (batch, head): queries and keys are hashed with the same r hyperplanes
  * (sign bits, ranked by the inverse Gray code so neighbouring buckets differ in one bit) and

@@ -34,9 +34,11 @@ cp -n fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "fuzz/run.sh: fuzzing the C ABI for ${seconds}s (corpus $(ls "$out/corpus" | wc -l) inputs)"
+parallel=()  # libFuzzer's -jobs writes per-job logs (fuzz-N.log) into the working directory
+[ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
 set +e
 "$out/fuzz_abi" "$out/corpus" -max_total_time="$seconds" -max_len=4096 -timeout=60 \
-    -rss_limit_mb=4096 -print_final_stats=1 -jobs="$jobs" -workers="$jobs" \
+    -rss_limit_mb=4096 -print_final_stats=1 ${parallel[@]+"${parallel[@]}"} \
     -artifact_prefix="$out/artifacts/" 2>&1 | tee "$out/fuzz.log" | grep -E '^#[0-9]+.*(INITED|DONE|pulse)|stat::|INVARIANT|ERROR|SUMMARY|runtime error' | tail -n 40
 status=${PIPESTATUS[0]}
 set -e

@@ -52,7 +52,9 @@ int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     // Non-finite policy (hyperattn.h): a NaN or +inf score makes its row NaN. An approximation
     // computes only some scores, so with a non-finite q or k element the whole call is exact
     // attention, whose rows then follow the policy exactly (O(n_q n_k): rare inputs only).
-    if (!all_finite(q) || !all_finite(k)) return ha::cpu::exact_forward(prob.base);
+    // (At or below min_seq_len keys the call is exact anyway: no scan.)
+    if (k->shape[2] > p->min_seq_len && (!all_finite(q) || !all_finite(k)))
+        return ha::cpu::exact_forward(prob.base);
     prob.lsh_projections = p->lsh_projections;
     prob.block_size = p->block_size;
     prob.sample_size = p->sample_size;

@@ -101,7 +101,8 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
         }
     }
 
-    const float sl2 = f.scale * 1.4426950408889634f;
+    const float sc = f.scale / f.qscale;  // scores are (qscale * q) . k
+    const float sl2 = sc * 1.4426950408889634f;
     float o[D / 8][4];
 #pragma unroll
     for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
@@ -112,6 +113,10 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
         cp_async_wait<kStages - 2>();  // Q and tiles 0..it have landed
         __syncthreads();               // and every warp is done with tile it-1's buffer
         if (it == 0) {
+            if (f.qscale != 1.f) {
+                scale_q_smem<T>(sQ, RG * D, f.qscale, tid, kThreads);
+                __syncthreads();
+            }
 #pragma unroll
             for (int kk = 0; kk < KSTEPS; ++kk)
                 ldmatrix_x4(qf[kk], smem_addr(sQ + swz<D>(lane & 15, kk * 16 + (lane >> 4) * 8)));
@@ -218,17 +223,17 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
 #pragma unroll
         for (int w = 0; w < kWarps; ++w) M = fmaxf(M, fm[w * RG + row]);
         float L = 0.f, acc = 0.f;
-        if (M != -INFINITY) {
+        // No shortcut for M == -inf: a warp whose scores were all NaN keeps m = -inf and
+        // l = NaN, and 0 * NaN carries that NaN into the row (hyperattn.h's policy).
 #pragma unroll
-            for (int w = 0; w < kWarps; ++w) {
-                const float mw = fm[w * RG + row];
-                const float c = mw == -INFINITY ? 0.f : fast_exp2((mw - M) * sl2);
-                L += c * fl[w * RG + row];
-                acc += c * fo[(w * RG + row) * D + d];
-            }
+        for (int w = 0; w < kWarps; ++w) {
+            const float mw = fm[w * RG + row];
+            const float c = mw == -INFINITY ? 0.f : fast_exp2((mw - M) * sl2);
+            L += c * fl[w * RG + row];
+            acc += c * fo[(w * RG + row) * D + d];
         }
-        const float val = L > 0.f ? acc / L : 0.f;
-        const float lse = L > 0.f ? M * f.scale + logf(L) : -INFINITY;
+        const float val = L > 0.f ? acc / L : L == 0.f ? 0.f : __int_as_float(0x7fc00000);
+        const float lse = L == 0.f ? -INFINITY : M * sc + logf(L);
         const int qh = kvh * G + p % G, qi = p / G;
         if (a.splits == 1) {
             uint16_t* out = static_cast<uint16_t*>(f.out);
@@ -259,7 +264,13 @@ __global__ void __launch_bounds__(128) combine_kernel(const DecodeArgs a) {
     const int b = int(grow / (int64_t(f.Nq) * f.Hq));
 
     float M = -INFINITY;
-    for (int s = lane; s < S; s += 32) M = fmaxf(M, a.partial_lse[s * R_total + grow]);
+    bool bad = false;  // a NaN or +inf partial lse: the row is NaN (hyperattn.h's policy)
+    for (int s = lane; s < S; s += 32) {
+        const float ls = a.partial_lse[s * R_total + grow];
+        bad |= isnan(ls) || ls == INFINITY;
+        M = fmaxf(M, ls);
+    }
+    bad = __any_sync(0xffffffffu, bad);
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) M = fmaxf(M, __shfl_xor_sync(0xffffffffu, M, off));
     float lse = -INFINITY;
@@ -270,6 +281,7 @@ __global__ void __launch_bounds__(128) combine_kernel(const DecodeArgs a) {
         for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
         lse = M + logf(sum);
     }
+    if (bad) lse = __int_as_float(0x7fc00000);
     for (int s = lane; s < S; s += 32) {
         const float ls = a.partial_lse[s * R_total + grow];
         wts[warp][s] = (lse == -INFINITY || ls == -INFINITY) ? 0.f : expf(ls - lse);
@@ -282,6 +294,7 @@ __global__ void __launch_bounds__(128) combine_kernel(const DecodeArgs a) {
             const float w = wts[warp][s];
             if (w != 0.f) acc += w * a.partial_o[(s * R_total + grow) * D + d];
         }
+        if (bad) acc = __int_as_float(0x7fc00000);
         const T tv = Elem<T>::from_float(acc);
         out[d] = *reinterpret_cast<const uint16_t*>(&tv);
     }

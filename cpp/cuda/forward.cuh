@@ -88,7 +88,8 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
     }
     const int ntiles = (n_end + BN - 1) / BN;
 
-    const float sl2 = a.scale * 1.4426950408889634f;  // scale * log2(e), folded into exp2
+    const float sc = a.scale / a.qscale;               // scores are (qscale * q) . k
+    const float sl2 = sc * 1.4426950408889634f;        // scale * log2(e), folded into exp2
     const int wrow0 = m0 + warp * 16;                  // this warp's first query row
 
     float o[DP / 8][4];
@@ -103,9 +104,13 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
         load_tile<Cfg, BN>(sK, k, 0, n_end, a.ks[2], a.ks[3], D, tid);
         load_tile<Cfg, BN>(sV, v, 0, n_end, a.vs[2], a.vs[3], D, tid);
         cp_async_commit();
-        if constexpr (Cfg::QREG) {
-            cp_async_wait<1>();  // Q landed (the first K/V tile may still be in flight)
+        cp_async_wait<1>();  // Q landed (the first K/V tile may still be in flight)
+        __syncthreads();
+        if (a.qscale != 1.f) {
+            scale_q_smem<T>(sQ, BM * DP, a.qscale, tid, Cfg::THREADS);
             __syncthreads();
+        }
+        if constexpr (Cfg::QREG) {
 #pragma unroll
             for (int kk = 0; kk < KSTEPS; ++kk)
                 ldmatrix_x4(qf[kk], smem_addr(sQ + swz<DP>(warp * 16 + (lane & 15),
@@ -217,14 +222,15 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
         __syncthreads();  // every warp is done with buffer it&1 before it is refilled
     }
 
-    // Epilogue: normalise and store; a row that saw no key writes 0 and lse -inf.
+    // Epilogue: normalise and store; a row that saw no key writes 0 and lse -inf, a row whose
+    // sum is NaN (a NaN or +inf score: hyperattn.h's policy) writes NaN to both.
     uint16_t* out = static_cast<uint16_t*>(a.out) + b * a.os[0] + h * a.os[1];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
         const float lsum = quad_sum(l[r]);
         const int row = wrow0 + g + r * 8;
         if (row >= Nq) continue;
-        const float inv = lsum > 0.f ? 1.f / lsum : 0.f;
+        const float inv = lsum > 0.f ? 1.f / lsum : lsum == 0.f ? 0.f : __int_as_float(0x7fc00000);
         uint16_t* orow = out + int64_t(row) * a.os[2];
 #pragma unroll
         for (int dt = 0; dt < DP / 8; ++dt) {
@@ -240,7 +246,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
         }
         if (a.lse && t4 == 0)
             a.lse[b * a.ls[0] + h * a.ls[1] + int64_t(row) * a.ls[2]] =
-                lsum > 0.f ? m[r] * a.scale + logf(lsum) : -INFINITY;
+                lsum == 0.f ? -INFINITY : m[r] * sc + logf(lsum);
     }
 }
 

@@ -23,7 +23,11 @@ struct FwdArgs {
     int B, Hq, Hkv, Nq, Nk, D;
     float scale;   // resolved, > 0
     int causal;    // bottom-right aligned
+    float qscale;  // bf16: the power of two at or below scale*log2(e), applied to Q in shared
+                   // memory (exactly) so q.k accumulates without fp32 overflow in the documented
+                   // range (hyperattn.h); 1 for fp16, whose q.k cannot overflow fp32
 };
+
 
 // Forward kernel variants. The fast ones need D == 64 / 128, 16-byte aligned bases, row, head
 // and batch strides that are multiples of 8 elements and head_dim stride 1 (cp.async tiles);

@@ -22,7 +22,10 @@ __global__ void __launch_bounds__(128) merge_kernel(const MergeArgs a) {
     const float lb = a.lse_b[b * a.lbs[0] + h * a.lbs[1] + i * a.lbs[2]];
     const float mx = fmaxf(la, lb);
     float wa, wb, lse;
-    if (mx == -INFINITY) {
+    const bool bad = isnan(la) || isnan(lb) || la == INFINITY || lb == INFINITY;
+    if (bad) {  // a NaN or +inf log-sum-exp: the row is NaN (hyperattn.h's policy)
+        wa = wb = lse = __int_as_float(0x7fc00000);
+    } else if (mx == -INFINITY) {
         wa = wb = 0.f;
         lse = -INFINITY;
     } else {
@@ -42,7 +45,7 @@ __global__ void __launch_bounds__(128) merge_kernel(const MergeArgs a) {
         const float xa = Elem<T>::to_float(pa[d * a.as[3]]);
         const float xb = Elem<T>::to_float(pb[d * a.bs[3]]);
         // A zero weight drops its side entirely, so an inf/NaN there cannot leak in.
-        const float y = wb == 0.f ? wa * xa : wa == 0.f ? wb * xb : wa * xa + wb * xb;
+        const float y = bad ? lse : lse == -INFINITY ? 0.f : wb == 0.f ? wa * xa : wa == 0.f ? wb * xb : wa * xa + wb * xb;
         po[d * a.os[3]] = Elem<T>::from_float(y);
     }
     if (lane == 0 && a.lse) a.lse[b * a.ls[0] + h * a.ls[1] + i * a.ls[2]] = lse;

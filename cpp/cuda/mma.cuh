@@ -16,6 +16,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cstdint>
+#include <type_traits>
 
 namespace ha::cuda {
 
@@ -46,6 +47,20 @@ struct Elem<__nv_bfloat16> {
         return __bfloat162float(x);
     }
 };
+
+// Multiplies a Q tile in shared memory by qscale (bf16 only; a power of two: exact).
+template <class T>
+__device__ __forceinline__ void scale_q_smem(uint16_t* sq, int n, float qscale, int tid, int nthreads) {
+    if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+        if (qscale == 1.f) return;
+        for (int i = tid; i < n; i += nthreads) {
+            __nv_bfloat16 x = *reinterpret_cast<__nv_bfloat16*>(sq + i);
+            x = __float2bfloat16_rn(__bfloat162float(x) * qscale);
+            sq[i] = *reinterpret_cast<uint16_t*>(&x);
+        }
+    }
+}
+
 
 // ---- tensor cores -----------------------------------------------------------------------
 template <class T>

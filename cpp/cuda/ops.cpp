@@ -2,6 +2,7 @@
 // (fast tiles, wide/strided tiles, split-KV decoding), scratch, launch and, for the NULL stream,
 // the wait for completion.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "cuda_backend.h"
@@ -84,6 +85,12 @@ int32_t exact_forward(const ExactProblem& p) {
     a.Nk = int(p.k.shape[2]);
     a.scale = p.scale;
     a.causal = p.causal ? 1 : 0;
+    a.qscale = 1.f;
+    if (p.dtype == HA_DTYPE_BF16) {  // see FwdArgs::qscale
+        int e;
+        std::frexp(p.scale * 1.4426950408889634f, &e);
+        a.qscale = std::ldexp(1.f, e - 1);
+    }
     if (a.Nq == 0) return HA_OK;
     const bool wait = p.stream == nullptr;
 

@@ -10,6 +10,39 @@
  * Tensors are DLPack-like views: a data pointer, dtype, device, a rank-4 shape
  * [batch, heads, seq, head_dim] and strides counted in elements, so [b,h,s,d] and [b,s,h,d]
  * buffers (and other strided views) are used in place without copies.
+ *
+ * Memory passed in descriptors stays alive (ABI 5): every operation that takes tensors (or a
+ * stats struct) also takes, as its LAST arguments, each memory address those structs carry, in
+ * parameter order, named <name>_data: the data of every ha_tensor parameter (NULL where the
+ * tensor pointer is NULL), then the arrays of a stats struct (NULL where the stats pointer or the
+ * array is NULL). Each must equal the address in its struct, otherwise HA_ERR_INVALID_ARGUMENT.
+ * The library accesses memory only through the structs; the copies exist so that runtimes which
+ * keep memory alive only while it is a call's argument see it: Java's FFM keeps a segment's
+ * arena open during a downcall when the segment itself is an argument, never when its address
+ * sits inside a struct, so closing a shared arena in the middle of a call fails (the JDK's
+ * IllegalStateException) instead of freeing memory in use. C++ callers may use the overloads
+ * at the end of this header, which pass the addresses from the structs.
+ *
+ * Non-finite values (every operation, every CPU path, CUDA), as PyTorch's SDPA:
+ *  - a NaN or +inf scaled score (from a NaN or infinite element of q or k, or from a score
+ *    beyond the range below) makes its row's output and log-sum-exp NaN;
+ *  - a -inf score is a masked key (weight 0); a row whose visible keys all score -inf, or that
+ *    sees no key, gets output 0 and log-sum-exp -inf, and no other row does;
+ *  - non-finite values in v are not checked: they reach every row that gives their key a
+ *    nonzero weight, and may reach rows in the same tile of 64 keys that give it weight 0
+ *    (0 * inf = NaN), as in PyTorch;
+ *  - range: scores are computed as (s * q) . k with s the power of two at or below
+ *    scale * log2(e), so every score is finite (and the result finite for finite v) when
+ *    scale * sum_i |q_i * k_i| <= 1e38 for every visible key, even where the unscaled q . k
+ *    overflows fp32. Beyond it a score may overflow to +inf (row NaN), never silently to 0.
+ *  - ha_merge: a NaN or +inf lse_a or lse_b makes the row NaN; -inf is an empty side.
+ *  - HyperAttention: a non-finite element in q or k makes the whole call exact attention, so
+ *    rows follow the rules above exactly.
+ *  - HSR (ha_attention_hsr): keys must be finite (the index rejects others at build or append,
+ *    HA_ERR_INVALID_ARGUMENT naming the key); a query row with a non-finite element, and any
+ *    row whose output is not finite, is NaN with dropped_mass and error_bound +inf (no
+ *    certificate on a non-finite row). HSR computes q . k unscaled: its range is
+ *    sum_i |q_i * k_i| <= 1e38. ha_hsr_report needs finite queries (HA_ERR_INVALID_ARGUMENT).
  */
 #ifndef HYPERATTN_H
 #define HYPERATTN_H
@@ -27,7 +60,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct layout or a function signature changes. */
-#define HA_ABI_VERSION 4
+#define HA_ABI_VERSION 5
 
 /* ---- status codes (int32_t) ------------------------------------------------------------ */
 enum {
@@ -232,7 +265,8 @@ HA_API const char* ha_last_error(void);
 HA_API int32_t ha_abi_layout(const char* struct_name, const char* field, int64_t* out);
 
 /* ---- CPU runtime ----------------------------------------------------------------------- */
-/* Threads used by CPU operations; n == 0 restores the default (all hardware threads). */
+/* Threads used by CPU operations, 0..1024 (more is HA_ERR_INVALID_ARGUMENT); n == 0 restores
+ * the default (the CPUs this process may run on, at most 1024). */
 HA_API int32_t ha_set_num_threads(int32_t n);
 HA_API int32_t ha_get_num_threads(void);
 /* Forces an instruction-set path (HA_CPU_ISA_*), mainly for tests; fails with
@@ -256,7 +290,9 @@ HA_API void ha_exact_params_init(ha_exact_params* params);
  */
 HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
-                                  const ha_exact_params* params);
+                                  const ha_exact_params* params, const void* q_data,
+                                  const void* k_data, const void* v_data, void* out_data,
+                                  void* lse_data);
 
 /*
  * Merges two partial attention results over disjoint key sets A and B into the result over
@@ -269,7 +305,9 @@ HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const 
  */
 HA_API int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
                         const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,
-                        void* stream);
+                        void* stream, const void* out_a_data, const void* lse_a_data,
+                        const void* out_b_data, const void* lse_b_data, void* out_data,
+                        void* lse_data);
 
 /* ---- HyperAttention (CPU) -------------------------------------------------------------- */
 HA_API void ha_hyper_params_init(ha_hyper_params* params);
@@ -278,8 +316,9 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params);
  * Approximate attention in near-linear time: angular-LSH sort, block-diagonal exact attention
  * on the sorted order, uniformly sampled keys for the rest, merged by log-sum-exp; causal
  * problems by recursive halving. Operands as in ha_attention_exact (f32 or bf16, GQA without
- * expanding K/V); lse may be NULL. Exact when Nk <= min_seq_len (the same bytes as
- * ha_attention_exact).
+ * expanding K/V, Nq and Nk < 2^31); lse may be NULL. Exact when Nk <= min_seq_len (the same
+ * bytes as ha_attention_exact), and when q or k holds a non-finite element (the non-finite
+ * policy at the top).
  *
  * Non-causal, per (batch, head): queries and keys are hashed with the same r hyperplanes
  * (sign bits, ranked by the inverse Gray code so neighbouring buckets differ in one bit) and
@@ -300,7 +339,9 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params);
  */
 HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
-                                  const ha_hyper_params* params, ha_hyper_stats* stats);
+                                  const ha_hyper_params* params, ha_hyper_stats* stats,
+                                  const void* q_data, const void* k_data, const void* v_data,
+                                  void* out_data, void* lse_data, float* row_error_data);
 
 /* ---- HSR sparse attention (CPU) -------------------------------------------------------- */
 HA_API void ha_index_params_init(ha_index_params* params);
@@ -316,14 +357,16 @@ HA_API void ha_hsr_params_init(ha_hsr_params* params);
  * form the recent tail. Room for N/4 more keys is reserved for appending. params may be
  * NULL. */
 HA_API int32_t ha_key_index_create(const ha_tensor* k, const ha_tensor* v,
-                                   const ha_index_params* params, ha_key_index** index);
+                                   const ha_index_params* params, ha_key_index** index,
+                                   const void* k_data, const void* v_data);
 
 /* Extends the index to a longer view of the same cache: k (and v, NULL exactly when the index
  * was built without v) have the index's addresses, strides, batch, heads and head_dim, and
  * N >= the indexed count. New keys join the exact recent tail; each time the tail holds
  * block_size keys they are sealed as one block in cache order (no regrouping), so appending
  * costs O(new keys). The index is unchanged when a new key is not finite. */
-HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k, const ha_tensor* v);
+HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k, const ha_tensor* v,
+                                   const void* k_data, const void* v_data);
 
 HA_API int32_t ha_key_index_get_info(const ha_key_index* index, ha_key_index_info* info);
 
@@ -345,14 +388,15 @@ HA_API void ha_key_index_destroy(ha_key_index* index);
  */
 HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, const ha_tensor* q,
                              float threshold, int64_t* counts, int32_t* indices,
-                             int64_t capacity, int64_t* total);
+                             int64_t capacity, int64_t* total, const void* k_data,
+                             const void* q_data);
 
 /*
  * Sparse attention over the keys that half-space reporting finds (HA_HSR_RELU: exact up to
  * float rounding; a row with no key above the bias outputs zeros) or that a per-query
  * threshold keeps (HA_HSR_SOFTMAX: blocks visited in descending order of their bound until the
  * certified dropped mass is <= epsilon). Operands as in ha_attention_exact (CPU, f32 or bf16,
- * q finite); causal is bottom-right aligned. index: NULL (a temporary one is built: regrouped
+ * a query row with a non-finite element: NaN output, +inf bounds); causal is bottom-right aligned. index: NULL (a temporary one is built: regrouped
  * only when many query rows share it, within segments of 1024 keys when causal), or built over
  * exactly this k (same address, strides, shape, dtype, key count), and over this v when it was
  * built with one. stats may be NULL.
@@ -363,7 +407,10 @@ HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, cons
  */
 HA_API int32_t ha_attention_hsr(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                 const ha_tensor* out, const ha_key_index* index,
-                                const ha_hsr_params* params, ha_hsr_stats* stats);
+                                const ha_hsr_params* params, ha_hsr_stats* stats,
+                                const void* q_data, const void* k_data, const void* v_data,
+                                void* out_data, float* dropped_mass_data,
+                                float* error_bound_data, int64_t* keys_touched_data);
 
 /* ---- error-controlled approximate attention (CPU) ---------------------------------------- */
 
@@ -428,7 +475,11 @@ HA_API void ha_approx_params_init(ha_approx_params* params);
 HA_API int32_t ha_attention_approx(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                    const ha_tensor* out, const ha_tensor* lse,
                                    const ha_key_index* index, const ha_approx_params* params,
-                                   ha_approx_stats* stats);
+                                   ha_approx_stats* stats, const void* q_data,
+                                   const void* k_data, const void* v_data, void* out_data,
+                                   void* lse_data, float* row_error_data,
+                                   float* tail_mass_bound_data, int64_t* keys_touched_data,
+                                   int32_t* level_data);
 
 /* ---- devices (CUDA) -------------------------------------------------------------------- */
 /* Number of visible CUDA devices. *count is always written (0 when none); when there is none
@@ -455,6 +506,61 @@ HA_API int32_t ha_stream_synchronize(int32_t device_id, void* stream);
 HA_API int32_t ha_stream_destroy(int32_t device_id, void* stream);
 
 #ifdef __cplusplus
+}
+
+/* C++ overloads without the trailing addresses (taken from the structs; see the top). */
+inline void* ha_data_of(const ha_tensor* t) { return t ? t->data : nullptr; }
+inline int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                  const ha_tensor* out, const ha_tensor* lse,
+                                  const ha_exact_params* params) {
+    return ha_attention_exact(q, k, v, out, lse, params, ha_data_of(q), ha_data_of(k),
+                              ha_data_of(v), ha_data_of(out), ha_data_of(lse));
+}
+inline int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
+                        const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,
+                        void* stream) {
+    return ha_merge(out_a, lse_a, out_b, lse_b, out, lse, stream, ha_data_of(out_a),
+                    ha_data_of(lse_a), ha_data_of(out_b), ha_data_of(lse_b), ha_data_of(out),
+                    ha_data_of(lse));
+}
+inline int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                  const ha_tensor* out, const ha_tensor* lse,
+                                  const ha_hyper_params* params, ha_hyper_stats* stats = nullptr) {
+    return ha_attention_hyper(q, k, v, out, lse, params, stats, ha_data_of(q), ha_data_of(k),
+                              ha_data_of(v), ha_data_of(out), ha_data_of(lse),
+                              stats ? stats->row_error : nullptr);
+}
+inline int32_t ha_key_index_create(const ha_tensor* k, const ha_tensor* v,
+                                   const ha_index_params* params, ha_key_index** index) {
+    return ha_key_index_create(k, v, params, index, ha_data_of(k), ha_data_of(v));
+}
+inline int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k, const ha_tensor* v) {
+    return ha_key_index_append(index, k, v, ha_data_of(k), ha_data_of(v));
+}
+inline int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, const ha_tensor* q,
+                             float threshold, int64_t* counts, int32_t* indices,
+                             int64_t capacity, int64_t* total) {
+    return ha_hsr_report(index, k, q, threshold, counts, indices, capacity, total, ha_data_of(k),
+                         ha_data_of(q));
+}
+inline int32_t ha_attention_hsr(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                const ha_tensor* out, const ha_key_index* index,
+                                const ha_hsr_params* params, ha_hsr_stats* stats) {
+    return ha_attention_hsr(q, k, v, out, index, params, stats, ha_data_of(q), ha_data_of(k),
+                            ha_data_of(v), ha_data_of(out), stats ? stats->dropped_mass : nullptr,
+                            stats ? stats->error_bound : nullptr,
+                            stats ? stats->keys_touched : nullptr);
+}
+inline int32_t ha_attention_approx(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                                   const ha_tensor* out, const ha_tensor* lse,
+                                   const ha_key_index* index, const ha_approx_params* params,
+                                   ha_approx_stats* stats) {
+    return ha_attention_approx(q, k, v, out, lse, index, params, stats, ha_data_of(q),
+                               ha_data_of(k), ha_data_of(v), ha_data_of(out), ha_data_of(lse),
+                               stats ? stats->row_error : nullptr,
+                               stats ? stats->tail_mass_bound : nullptr,
+                               stats ? stats->keys_touched : nullptr,
+                               stats ? stats->level : nullptr);
 }
 #endif
 

@@ -216,14 +216,30 @@ HA_API void ha_exact_params_init(ha_exact_params* params) {
 
 HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
-                                  const ha_exact_params* params) {
-    return guarded([&] { return exact_impl(q, k, v, out, lse, params); });
+                                  const ha_exact_params* params, const void* q_data,
+                                  const void* k_data, const void* v_data, void* out_data,
+                                  void* lse_data) {
+    return guarded([&] {
+        HA_TRY(check_data_args({{"q", data_of(q), q_data}, {"k", data_of(k), k_data},
+                                {"v", data_of(v), v_data}, {"out", data_of(out), out_data},
+                                {"lse", data_of(lse), lse_data}}));
+        return exact_impl(q, k, v, out, lse, params);
+    });
 }
 
 HA_API int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
                         const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,
-                        void* stream) {
-    return guarded([&] { return merge_impl(out_a, lse_a, out_b, lse_b, out, lse, stream); });
+                        void* stream, const void* out_a_data, const void* lse_a_data,
+                        const void* out_b_data, const void* lse_b_data, void* out_data,
+                        void* lse_data) {
+    return guarded([&] {
+        HA_TRY(check_data_args({{"out_a", data_of(out_a), out_a_data},
+                                {"lse_a", data_of(lse_a), lse_a_data},
+                                {"out_b", data_of(out_b), out_b_data},
+                                {"lse_b", data_of(lse_b), lse_b_data},
+                                {"out", data_of(out), out_data}, {"lse", data_of(lse), lse_data}}));
+        return merge_impl(out_a, lse_a, out_b, lse_b, out, lse, stream);
+    });
 }
 
 }  // extern "C"

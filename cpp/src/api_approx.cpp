@@ -1,6 +1,7 @@
 // Entry point of error-controlled approximate attention: operands validated as for exact
 // attention (CPU), then the index and the parameters, each rejection naming its field.
 #include <cinttypes>
+#include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -65,6 +66,7 @@ int32_t approx_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     if (rows == 0) return HA_OK;
 
     ha::cpu::approx::Problem prob{};
+    const bool finite_inputs = all_finite(q) && all_finite(k);
     prob.base = cpu_exact_problem(q, k, v, out, lse, resolve_scale(p->scale, q->shape[3]),
                                   p->causal != 0);
     prob.index = index;
@@ -80,7 +82,26 @@ int32_t approx_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
         prob.touched = stats->keys_touched;
         prob.level = stats->level;
     }
-    return ha::cpu::approx::run(prob);
+    // The non-finite policy (README): the estimator computes only some scores, so with a
+    // non-finite q or k element the call is exact attention, whose rows follow the policy
+    // exactly; a row whose output is not finite carries no estimate or bound (+inf).
+    float* err = stats ? stats->row_error : nullptr;
+    float* bound = stats ? stats->tail_mass_bound : nullptr;
+    if (!finite_inputs) {
+        HA_TRY(ha::cpu::exact_forward(prob.base));
+        mark_nonfinite_rows(out, err, bound, true);
+        const int64_t Nq = q->shape[2], Nk = k->shape[2];
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t i = r % Nq;
+            if (stats && stats->keys_touched)
+                stats->keys_touched[r] = p->causal ? std::max<int64_t>(0, std::min(Nk, i + Nk - Nq + 1)) : Nk;
+            if (stats && stats->level) stats->level[r] = 2;
+        }
+        return HA_OK;
+    }
+    HA_TRY(ha::cpu::approx::run(prob));
+    mark_nonfinite_rows(out, err, bound, false);
+    return HA_OK;
 }
 
 }  // namespace
@@ -103,8 +124,21 @@ HA_API void ha_approx_params_init(ha_approx_params* params) {
 HA_API int32_t ha_attention_approx(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                    const ha_tensor* out, const ha_tensor* lse,
                                    const ha_key_index* index, const ha_approx_params* params,
-                                   ha_approx_stats* stats) {
-    return guarded([&] { return approx_impl(q, k, v, out, lse, index, params, stats); });
+                                   ha_approx_stats* stats, const void* q_data,
+                                   const void* k_data, const void* v_data, void* out_data,
+                                   void* lse_data, float* row_error_data,
+                                   float* tail_mass_bound_data, int64_t* keys_touched_data,
+                                   int32_t* level_data) {
+    return guarded([&] {
+        HA_TRY(check_data_args(
+            {{"q", data_of(q), q_data}, {"k", data_of(k), k_data}, {"v", data_of(v), v_data},
+             {"out", data_of(out), out_data}, {"lse", data_of(lse), lse_data},
+             {"stats.row_error", stats ? stats->row_error : nullptr, row_error_data},
+             {"stats.tail_mass_bound", stats ? stats->tail_mass_bound : nullptr, tail_mass_bound_data},
+             {"stats.keys_touched", stats ? stats->keys_touched : nullptr, keys_touched_data},
+             {"stats.level", stats ? stats->level : nullptr, level_data}}));
+        return approx_impl(q, k, v, out, lse, index, params, stats);
+    });
 }
 
 }  // extern "C"

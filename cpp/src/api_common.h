@@ -3,12 +3,17 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <algorithm>
+#include <atomic>
 #include <exception>
+#include <initializer_list>
 #include <new>
 #include <utility>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/thread_pool.h"
 #include "error.h"
 #include "hyperattn.h"
 #include "tensor_check.h"
@@ -83,6 +88,83 @@ inline ha::cpu::ExactProblem cpu_exact_problem(const ha_tensor* q, const ha_tens
     prob.scale = scale;
     prob.causal = causal;
     return prob;
+}
+
+// ABI 5's trailing addresses (hyperattn.h): each must be the one its struct carries.
+struct DataArg {
+    const char* name;
+    const void* in_struct;
+    const void* arg;
+};
+inline const void* data_of(const ha_tensor* t) { return t ? t->data : nullptr; }
+inline int32_t check_data_args(std::initializer_list<DataArg> args) {
+    for (const DataArg& a : args)
+        if (a.in_struct != a.arg)
+            return fail(HA_ERR_INVALID_ARGUMENT,
+                        "%s_data: %p differs from the address %p in %s (each address is passed "
+                        "twice, in the struct and as a trailing argument)",
+                        a.name, a.arg, a.in_struct, a.name);
+    return HA_OK;
+}
+
+// Whether every element of a CPU tensor (f32 or bf16) is finite: rows in parallel, each a
+// branch-free loop over the exponent bits (vectorised for unit-stride rows).
+inline bool all_finite(const ha_tensor* t) {
+    const int64_t H = t->shape[1], S = t->shape[2], D = t->shape[3], rows = t->shape[0] * H * S;
+    if (rows <= 0 || D <= 0) return true;
+    const bool bf16 = t->dtype == HA_DTYPE_BF16;
+    constexpr int64_t kRowsPerTask = 256;
+    std::atomic<bool> bad{false};
+    ha::cpu::parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, ha::cpu::pool_threads(),
+                          [&](int64_t task, int) {
+        uint32_t hit = 0;
+        for (int64_t r = task * kRowsPerTask; r < std::min(rows, (task + 1) * kRowsPerTask); ++r) {
+            const int64_t b = r / (H * S), h = (r / S) % H, s = r % S;
+            const int64_t off = b * t->strides[0] + h * t->strides[1] + s * t->strides[2];
+            const int64_t sd = t->strides[3];
+            if (bf16) {
+                const uint16_t* x = static_cast<const uint16_t*>(t->data) + off;
+                for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d * sd] & 0x7f80u) == 0x7f80u);
+            } else {
+                const uint32_t* x = static_cast<const uint32_t*>(t->data) + off;
+                if (sd == 1)
+                    for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d] & 0x7f800000u) == 0x7f800000u);
+                else
+                    for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d * sd] & 0x7f800000u) == 0x7f800000u);
+            }
+        }
+        if (hit) bad.store(true, std::memory_order_relaxed);
+    });
+    return !bad.load();
+}
+
+// No estimate or certificate for an output row that is not finite: writes +inf into each
+// given per-row array ([b][h][i] order) at such rows, and `exact` (when not NaN) at the other
+// rows when `set_others` (a call that fell back to exact attention).
+inline void mark_nonfinite_rows(const ha_tensor* out, float* a, float* b, bool set_others,
+                                float exact = 0.f) {
+    if (!a && !b) return;
+    const int64_t H = out->shape[1], S = out->shape[2], D = out->shape[3];
+    const int64_t rows = out->shape[0] * H * S;
+    const bool bf16 = out->dtype == HA_DTYPE_BF16;
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t bb = r / (H * S), h = (r / S) % H, s = r % S;
+        const int64_t off = bb * out->strides[0] + h * out->strides[1] + s * out->strides[2];
+        uint32_t hit = 0;
+        for (int64_t d = 0; d < D; ++d) {
+            const int64_t e = off + d * out->strides[3];
+            hit |= bf16 ? uint32_t((static_cast<const uint16_t*>(out->data)[e] & 0x7f80u) == 0x7f80u)
+                        : uint32_t((static_cast<const uint32_t*>(out->data)[e] & 0x7f800000u) ==
+                                   0x7f800000u);
+        }
+        if (hit) {
+            if (a) a[r] = INFINITY;
+            if (b) b[r] = INFINITY;
+        } else if (set_others) {
+            if (a) a[r] = exact;
+            if (b) b[r] = exact;
+        }
+    }
 }
 
 // Where an operation's operands may live: the CPU only (HyperAttention, HSR) or any device,

@@ -274,12 +274,47 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
         HA_TRY(check_stats_array("stats.error_bound", stats->error_bound, rows, 4, others));
         HA_TRY(check_stats_array("stats.keys_touched", stats->keys_touched, rows, 8, others));
     }
-    HA_TRY(check_finite_queries(q));
     if (rows == 0) return HA_OK;
+
+    // Non-finite policy (hyperattn.h): a query row with a non-finite element gets a NaN output
+    // and no certificate (+inf bounds). The bounds and reporting need finite queries, so such
+    // rows run as zero rows of a private copy of q and are overwritten afterwards.
+    const int64_t Hq = q->shape[1], Nq = q->shape[2], D = q->shape[3];
+    std::vector<unsigned char> bad_row(size_t(rows), 0);
+    bool any_bad = false;
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t b = r / (Hq * Nq), h = (r / Nq) % Hq, i = r % Nq;
+        for (int64_t d = 0; d < D; ++d)
+            if (!std::isfinite(element(q, b, h, i, d))) {
+                bad_row[size_t(r)] = 1;
+                any_bad = true;
+                break;
+            }
+    }
+    ha_tensor q_clean = *q;
+    std::vector<float> q_copy;
+    if (any_bad) {
+        const int64_t es = q->dtype == HA_DTYPE_BF16 ? 2 : 4;
+        q_copy.assign(size_t((rows * D * es + 3) / 4), 0.f);
+        q_clean.data = q_copy.data();
+        q_clean.strides[3] = 1;
+        q_clean.strides[2] = D;
+        q_clean.strides[1] = Nq * D;
+        q_clean.strides[0] = Hq * Nq * D;
+        for (int64_t r = 0; r < rows; ++r) {
+            if (bad_row[size_t(r)]) continue;
+            const int64_t b = r / (Hq * Nq), h = (r / Nq) % Hq, i = r % Nq;
+            const int64_t src = b * q->strides[0] + h * q->strides[1] + i * q->strides[2];
+            for (int64_t d = 0; d < D; ++d)
+                std::memcpy(reinterpret_cast<unsigned char*>(q_copy.data()) + (r * D + d) * es,
+                            static_cast<const unsigned char*>(q->data) + (src + d * q->strides[3]) * es,
+                            size_t(es));
+        }
+    }
 
     hsr::Query query;
     query.mode = p->mode == HA_HSR_RELU ? hsr::Mode::Relu : hsr::Mode::Softmax;
-    query.q = t4(q);
+    query.q = t4(&q_clean);
     query.k = t4(k);
     query.v = t4(v);
     query.out = t4(out);
@@ -294,7 +329,29 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
         query.error_bound = stats->error_bound;
         query.touched = stats->keys_touched;
     }
-    return hsr::run_query(query);
+    HA_TRY(hsr::run_query(query));
+    // No certificate on a non-finite output: such a row (a bad query row, or scores beyond
+    // the documented range) becomes NaN with +inf dropped mass and error bound.
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t b = r / (Hq * Nq), h = (r / Nq) % Hq, i = r % Nq;
+        bool finite = !bad_row[size_t(r)];
+        for (int64_t d = 0; d < D && finite; ++d) finite = std::isfinite(element(out, b, h, i, d));
+        if (finite) continue;
+        const int64_t off = b * out->strides[0] + h * out->strides[1] + i * out->strides[2];
+        for (int64_t d = 0; d < D; ++d) {
+            const int64_t e = off + d * out->strides[3];
+            if (out->dtype == HA_DTYPE_BF16)
+                static_cast<uint16_t*>(out->data)[e] = 0x7fc0;
+            else
+                static_cast<float*>(out->data)[e] = NAN;
+        }
+        if (stats) {
+            if (stats->dropped_mass) stats->dropped_mass[r] = INFINITY;
+            if (stats->error_bound) stats->error_bound[r] = INFINITY;
+            if (stats->keys_touched && bad_row[size_t(r)]) stats->keys_touched[r] = 0;
+        }
+    }
+    return HA_OK;
 }
 
 }  // namespace
@@ -323,12 +380,20 @@ HA_API void ha_hsr_params_init(ha_hsr_params* params) {
 }
 
 HA_API int32_t ha_key_index_create(const ha_tensor* k, const ha_tensor* v,
-                                   const ha_index_params* params, ha_key_index** index) {
-    return guarded([&] { return create_impl(k, v, params, index); });
+                                   const ha_index_params* params, ha_key_index** index,
+                                   const void* k_data, const void* v_data) {
+    return guarded([&] {
+        HA_TRY(check_data_args({{"k", data_of(k), k_data}, {"v", data_of(v), v_data}}));
+        return create_impl(k, v, params, index);
+    });
 }
 
-HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k, const ha_tensor* v) {
-    return guarded([&] { return append_impl(index, k, v); });
+HA_API int32_t ha_key_index_append(ha_key_index* index, const ha_tensor* k, const ha_tensor* v,
+                                   const void* k_data, const void* v_data) {
+    return guarded([&] {
+        HA_TRY(check_data_args({{"k", data_of(k), k_data}, {"v", data_of(v), v_data}}));
+        return append_impl(index, k, v);
+    });
 }
 
 HA_API int32_t ha_key_index_get_info(const ha_key_index* index, ha_key_index_info* info) {
@@ -339,16 +404,29 @@ HA_API void ha_key_index_destroy(ha_key_index* index) { delete index; }
 
 HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, const ha_tensor* q,
                              float threshold, int64_t* counts, int32_t* indices,
-                             int64_t capacity, int64_t* total) {
+                             int64_t capacity, int64_t* total, const void* k_data,
+                             const void* q_data) {
     return guarded([&] {
+        HA_TRY(check_data_args({{"k", data_of(k), k_data}, {"q", data_of(q), q_data}}));
         return report_impl(index, k, q, threshold, counts, indices, capacity, total);
     });
 }
 
 HA_API int32_t ha_attention_hsr(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                 const ha_tensor* out, const ha_key_index* index,
-                                const ha_hsr_params* params, ha_hsr_stats* stats) {
-    return guarded([&] { return attention_impl(q, k, v, out, index, params, stats); });
+                                const ha_hsr_params* params, ha_hsr_stats* stats,
+                                const void* q_data, const void* k_data, const void* v_data,
+                                void* out_data, float* dropped_mass_data,
+                                float* error_bound_data, int64_t* keys_touched_data) {
+    return guarded([&] {
+        HA_TRY(check_data_args(
+            {{"q", data_of(q), q_data}, {"k", data_of(k), k_data}, {"v", data_of(v), v_data},
+             {"out", data_of(out), out_data},
+             {"stats.dropped_mass", stats ? stats->dropped_mass : nullptr, dropped_mass_data},
+             {"stats.error_bound", stats ? stats->error_bound : nullptr, error_bound_data},
+             {"stats.keys_touched", stats ? stats->keys_touched : nullptr, keys_touched_data}}));
+        return attention_impl(q, k, v, out, index, params, stats);
+    });
 }
 
 }  // extern "C"

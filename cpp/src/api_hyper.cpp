@@ -42,6 +42,11 @@ int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     const ha_hyper_params* p = params ? params : &defaults;
     HA_TRY(check_params(p));
 
+    // Sorting, sampling and the causal recursion index positions with int32.
+    if (q->shape[2] > INT32_MAX || k->shape[2] > INT32_MAX)
+        return fail(HA_ERR_INVALID_ARGUMENT, "%s: seq must be < 2^31 for HyperAttention, got %" PRId64,
+                    q->shape[2] > INT32_MAX ? "q" : "k",
+                    q->shape[2] > INT32_MAX ? q->shape[2] : k->shape[2]);
     if (stats && stats->row_error) {  // B*Hq*Nq floats, overlapping no operand
         const int64_t rows = q->shape[0] * q->shape[1] * q->shape[2];
         const uintptr_t a = reinterpret_cast<uintptr_t>(stats->row_error);
@@ -64,13 +69,24 @@ int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     ha::cpu::HyperProblem prob{};
     prob.base = cpu_exact_problem(q, k, v, out, lse, resolve_scale(p->scale, q->shape[3]),
                                   p->causal != 0);
+    // Non-finite policy (hyperattn.h): a NaN or +inf score makes its row NaN. An approximation
+    // computes only some scores, so with a non-finite q or k element the whole call is exact
+    // attention, whose rows then follow the policy exactly (O(n_q n_k): rare inputs only).
+    // (At or below min_seq_len keys the call is exact anyway: no scan.)
+    if (k->shape[2] > p->min_seq_len && (!all_finite(q) || !all_finite(k))) {
+        HA_TRY(ha::cpu::exact_forward(prob.base));
+        mark_nonfinite_rows(out, stats ? stats->row_error : nullptr, nullptr, true);
+        return HA_OK;
+    }
     prob.lsh_projections = p->lsh_projections;
     prob.block_size = p->block_size;
     prob.sample_size = p->sample_size;
     prob.min_seq_len = p->min_seq_len;
     prob.seed = p->seed;
     if (stats) prob.row_error = stats->row_error;
-    return ha::cpu::hyper_forward(prob);
+    HA_TRY(ha::cpu::hyper_forward(prob));
+    mark_nonfinite_rows(out, stats ? stats->row_error : nullptr, nullptr, false);
+    return HA_OK;
 }
 
 }  // namespace
@@ -91,8 +107,17 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params) {
 
 HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
-                                  const ha_hyper_params* params, ha_hyper_stats* stats) {
-    return guarded([&] { return hyper_impl(q, k, v, out, lse, params, stats); });
+                                  const ha_hyper_params* params, ha_hyper_stats* stats,
+                                  const void* q_data, const void* k_data, const void* v_data,
+                                  void* out_data, void* lse_data, float* row_error_data) {
+    return guarded([&] {
+        HA_TRY(check_data_args({{"q", data_of(q), q_data}, {"k", data_of(k), k_data},
+                                {"v", data_of(v), v_data}, {"out", data_of(out), out_data},
+                                {"lse", data_of(lse), lse_data},
+                                {"stats.row_error", stats ? stats->row_error : nullptr,
+                                 row_error_data}}));
+        return hyper_impl(q, k, v, out, lse, params, stats);
+    });
 }
 
 }  // extern "C"

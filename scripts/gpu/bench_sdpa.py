@@ -44,7 +44,9 @@ class Lib:
         L = self.lib
         L.ha_last_error.restype = ctypes.c_char_p
         L.ha_abi_layout.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int64)]
-        L.ha_attention_exact.argtypes = [ctypes.POINTER(HaTensor)] * 5 + [ctypes.POINTER(HaExactParams)]
+        # ABI 5: the tensors' data addresses again as trailing arguments (q, k, v, out, lse).
+        L.ha_attention_exact.argtypes = ([ctypes.POINTER(HaTensor)] * 5 + [ctypes.POINTER(HaExactParams)]
+                                         + [ctypes.c_void_p] * 5)
         L.ha_attention_exact.restype = ctypes.c_int32
         L.ha_cuda_device_count.argtypes = [ctypes.POINTER(ctypes.c_int32)]
         self.check_layout()
@@ -73,6 +75,7 @@ class Lib:
         p = HaExactParams(0.0, int(causal), stream)
         args = [ctypes.byref(t) for t in ts] + [ctypes.byref(tl) if tl is not None else None,
                                                 ctypes.byref(p)]
+        args += [t.data for t in ts] + [tl.data if tl is not None else None]
         fn = self.lib.ha_attention_exact
         keep = (ts, tl, p)
 

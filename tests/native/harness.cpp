@@ -1,6 +1,7 @@
 #include <cstring>
 #include "harness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdarg>
 #include <cstdlib>
@@ -157,11 +158,25 @@ ha_tensor HostTensor::desc() {
 
 int main(int argc, char** argv) {
     hat::rng();  // prints the seed first
+    // HA_TEST_FILTER=substr[,substr...] runs only the tests whose name contains one of them.
+    const char* filter = std::getenv("HA_TEST_FILTER");
     for (auto& t : hat::Registry::tests()) {
-        // Arguments, if any, filter the tests: a test runs when its name contains one of them.
+        // Arguments, if any, filter the tests: a test runs when its name contains one of them;
+        // so does HA_TEST_FILTER (comma-separated parts).
         bool wanted = argc < 2;
         for (int a = 1; a < argc && !wanted; ++a) wanted = std::strstr(t.name, argv[a]) != nullptr;
         if (!wanted) continue;
+        if (filter && *filter) {
+            bool hit = false;
+            std::string f(filter);
+            for (size_t at = 0; at <= f.size();) {
+                const size_t comma = std::min(f.find(',', at), f.size());
+                const std::string part = f.substr(at, comma - at);
+                if (!part.empty() && std::string(t.name).find(part) != std::string::npos) hit = true;
+                at = comma + 1;
+            }
+            if (!hit) continue;
+        }
         std::printf("== %s\n", t.name);
         std::fflush(stdout);
         t.fn();

@@ -146,3 +146,83 @@ TEST(abi_layout_table) {
     CHECK(ha_abi_layout("ha_nothing", nullptr, &x) == HA_ERR_INVALID_ARGUMENT, "unknown struct");
     CHECK(ha_abi_layout("ha_tensor", "nope", &x) == HA_ERR_INVALID_ARGUMENT, "unknown field");
 }
+
+// ABI 5: the trailing addresses must be the ones in the structs (that is what lets a runtime
+// keep them alive); any mismatch is rejected before anything is read.
+TEST(trailing_data_arguments_must_match_the_structs) {
+    Operands o;
+    const int32_t INV = HA_ERR_INVALID_ARGUMENT;
+    float other = 0.f;
+    expect_rejected("exact q_data", ha_attention_exact(&o.tq, &o.tk, &o.tv, &o.to, &o.tl, &o.params, &other, o.tk.data, o.tv.data, o.to.data, o.tl.data), INV, "q_data");
+    expect_rejected("exact lse_data without lse", ha_attention_exact(&o.tq, &o.tk, &o.tv, &o.to, nullptr, &o.params, o.tq.data, o.tk.data, o.tv.data, o.to.data, o.tl.data), INV, "lse_data");
+    expect_rejected("exact out_data NULL", ha_attention_exact(&o.tq, &o.tk, &o.tv, &o.to, &o.tl, &o.params, o.tq.data, o.tk.data, o.tv.data, nullptr, o.tl.data), INV, "out_data");
+    expect_rejected("hyper v_data", ha_attention_hyper(&o.tq, &o.tk, &o.tv, &o.to, nullptr, nullptr, nullptr, o.tq.data, o.tk.data, &other, o.to.data, nullptr, nullptr), INV, "v_data");
+    {
+        float err[64];
+        ha_hyper_stats hs{err};
+        expect_rejected("hyper row_error_data", ha_attention_hyper(&o.tq, &o.tk, &o.tv, &o.to, nullptr, nullptr, &hs, o.tq.data, o.tk.data, o.tv.data, o.to.data, nullptr, nullptr), INV, "row_error_data");
+        float err2[64];
+        ha_approx_stats as{err, err2, nullptr, nullptr};
+        expect_rejected("approx tail_mass_bound_data", ha_attention_approx(&o.tq, &o.tk, &o.tv, &o.to, nullptr, nullptr, nullptr, &as, o.tq.data, o.tk.data, o.tv.data, o.to.data, nullptr, err, err, nullptr, nullptr), INV, "tail_mass_bound_data");
+        expect_rejected("approx q_data", ha_attention_approx(&o.tq, &o.tk, &o.tv, &o.to, nullptr, nullptr, nullptr, nullptr, &other, o.tk.data, o.tv.data, o.to.data, nullptr, nullptr, nullptr, nullptr, nullptr), INV, "q_data");
+    }
+    expect_rejected("merge out_b_data", ha_merge(&o.to, &o.tl, &o.to, &o.tl, &o.to, &o.tl, nullptr, o.to.data, o.tl.data, &other, o.tl.data, o.to.data, o.tl.data), INV, "out_b_data");
+    ha_key_index* idx = nullptr;
+    expect_rejected("index k_data", ha_key_index_create(&o.tk, nullptr, nullptr, &idx, &other, nullptr), INV, "k_data");
+    CHECK(idx == nullptr, "no index on failure");
+    int64_t counts[32], total = 0;
+    expect_rejected("report q_data", ha_hsr_report(nullptr, &o.tk, &o.tq, 0.f, counts, nullptr, 0, &total, o.tk.data, &other), INV, "q_data");
+    float dropped[32];
+    ha_hsr_stats st{dropped, nullptr, nullptr};
+    expect_rejected("hsr stats array", ha_attention_hsr(&o.tq, &o.tk, &o.tv, &o.to, nullptr, nullptr, &st, o.tq.data, o.tk.data, o.tv.data, o.to.data, nullptr, nullptr, nullptr), INV, "stats.dropped_mass_data");
+    // The same calls with matching addresses succeed (the C++ overloads pass them).
+    begin_case("matching addresses");
+    CHECK(o.run() == HA_OK, "%s", ha_last_error());
+    CHECK(ha_attention_hsr(&o.tq, &o.tk, &o.tv, &o.to, nullptr, nullptr, &st) == HA_OK, "%s", ha_last_error());
+    end_case();
+}
+
+// An empty K may carry a NULL address (n_k = 0 is valid): nothing may offset it (UBSan's
+// "applying non-zero offset to null pointer" in the key index, before the fix).
+TEST(empty_keys_with_null_data) {
+    begin_case("index, report and HSR over zero keys with NULL data");
+    ha_tensor k{};
+    k.data = nullptr;
+    k.dtype = HA_DTYPE_F32;
+    const int64_t shape[4] = {1, 2, 0, 16}, strides[4] = {1000, 500, 16, 1};
+    for (int i = 0; i < 4; ++i) {
+        k.shape[i] = shape[i];
+        k.strides[i] = strides[i];
+    }
+    ha_tensor v = k;
+    ha_key_index* idx = nullptr;
+    CHECK(ha_key_index_create(&k, &v, nullptr, &idx) == HA_OK, "%s", ha_last_error());
+    HostTensor q = make_tensor(HA_DTYPE_F32, 1, 4, 3, 16, BHSD);
+    q.fill_normal(1);
+    ha_tensor tq = q.desc();
+    int64_t counts[12], total = -1;
+    CHECK(ha_hsr_report(idx, &k, &tq, 0.f, counts, nullptr, 0, &total) == HA_OK, "%s", ha_last_error());
+    CHECK(total == 0, "total %lld", (long long)total);
+    CHECK(ha_hsr_report(nullptr, &k, &tq, 0.f, counts, nullptr, 0, &total) == HA_OK, "%s", ha_last_error());
+    HostTensor out = make_tensor(HA_DTYPE_F32, 1, 4, 3, 16, BHSD);
+    ha_tensor to = out.desc();
+    CHECK(ha_attention_hsr(&tq, &k, &v, &to, idx, nullptr, nullptr) == HA_OK, "%s", ha_last_error());
+    CHECK(out.get(0, 0, 0, 0) == 0.f, "empty row is 0");
+    HostTensor lse = make_lse(1, 4, 3, false);
+    ha_tensor tl = lse.desc();
+    CHECK(ha_attention_exact(&tq, &k, &v, &to, &tl, nullptr) == HA_OK, "%s", ha_last_error());
+    CHECK(lse.get(0, 0, 0, 0) == -std::numeric_limits<float>::infinity(), "lse -inf");
+    ha_key_index_destroy(idx);
+    end_case();
+}
+
+// HyperAttention sorts and samples positions in int32: 2^31 keys or more are rejected up front
+// (broadcast views, stride 0, so nothing large is allocated).
+TEST(hyper_rejects_2_pow_31_positions) {
+    Operands o;
+    ha_tensor k = o.tk, v = o.tv;
+    k.shape[2] = v.shape[2] = int64_t(1) << 31;
+    k.strides[2] = v.strides[2] = 0;
+    expect_rejected("hyper 2^31 keys", ha_attention_hyper(&o.tq, &k, &v, &o.to, nullptr, nullptr),
+                    HA_ERR_INVALID_ARGUMENT, "< 2^31");
+}

@@ -24,6 +24,8 @@ std::atomic<int> g_isa{0};  // 0 = not yet resolved
 
 int32_t set_num_threads(int32_t n) {
     if (n < 0) return fail(HA_ERR_INVALID_ARGUMENT, "n: thread count must be >= 0, got %d", n);
+    if (n > 1024)
+        return fail(HA_ERR_INVALID_ARGUMENT, "n: thread count must be at most 1024, got %d", n);
     pool_set_threads(n);
     return HA_OK;
 }

@@ -42,8 +42,10 @@ RowSrc head_src(const ha_key_index& x, bool values, int64_t b, int64_t h) {
     const int64_t* st = values ? x.vstr : x.kstr;
     const void* base = values ? x.vdata : x.kdata;
     const int64_t es = x.dtype == HA_DTYPE_BF16 ? 2 : 4;
-    return RowSrc{static_cast<const char*>(base) + (b * st[0] + h * st[1]) * es, st[2], st[3],
-                  x.dtype == HA_DTYPE_BF16};
+    // An empty K may have a NULL address: no offset is applied to it (UB on a null pointer).
+    const char* row0 = static_cast<const char*>(base);
+    if (row0) row0 += (b * st[0] + h * st[1]) * es;
+    return RowSrc{row0, st[2], st[3], x.dtype == HA_DTYPE_BF16};
 }
 
 uint64_t mix(uint64_t x) {  // splitmix64

@@ -331,13 +331,15 @@ class HsrTest {
                 index.close();
                 withValues.close();
             }
-            // Closed: idempotent close, IllegalStateException on use, IAE as an argument.
+            // Closed: idempotent close, IllegalStateException on every use, as an argument too.
             index.close();
             assertTrue(index.isClosed());
             assertThrows(IllegalStateException.class, () -> index.report(q, 0f));
             assertThrows(IllegalStateException.class, index::info);
             assertThrows(IllegalStateException.class, () -> index.append(cache.slice(2, 0, 60)));
-            iae(() -> Attention.hsr().index(index).run(q, k, v, out), "index: is closed");
+            IllegalStateException closed = assertThrows(IllegalStateException.class,
+                    () -> Attention.hsr().index(index).run(q, k, v, out));
+            assertTrue(closed.getMessage().contains("index: this KeyIndex is closed"), closed.getMessage());
         }
     }
 

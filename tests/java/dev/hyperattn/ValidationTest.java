@@ -109,7 +109,10 @@ class ValidationTest {
                 iae("negative strides", () -> Tensor.wrap(raw, DType.F32, new long[] {1, 1, 4, 4},
                         new long[] {16, 16, 4, -1}), "strides:", "negative"),
                 iae("rank 5", () -> Tensor.allocate(arena, DType.F32, 1, 1, 1, 1, 1), "shape:", "rank 5"),
-                iae("zero extent", () -> Tensor.allocate(arena, DType.F32, 1, 0, 1, 1), "shape:", "not positive"),
+                iae("negative extent", () -> Tensor.allocate(arena, DType.F32, 1, -1, 1, 1), "shape:", "negative"),
+                // Zero extents are tensors (n_k = 0: an empty cache); zero heads are an argument error.
+                iae("zero heads", () -> Attention.exact().run(Tensor.allocate(arena, DType.F32, B, 0, N, D), k, v, out),
+                        "q: heads must be >= 1"),
                 iae("lse shape", () -> Attention.exact().run(q, k, v, out, t(B, HQ, N + 1)), "lse: shape"),
                 iae("lse trailing extent", () -> Attention.exact().run(q, k, v, out, t(B, HQ, N, 2)), "lse: shape"),
                 iae("lse dtype", () -> Attention.exact().run(q, k, v, out, t(DType.BF16, B, HQ, N)), "lse: dtype BF16"),

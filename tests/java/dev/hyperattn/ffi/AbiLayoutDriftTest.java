@@ -372,6 +372,72 @@ class AbiLayoutDriftTest {
         }
     }
 
+    /**
+     * ABI 5's keep-alive rule, for every function of the header (ha_attention_approx included):
+     * a function taking ha_tensor pointers or a stats struct ends with one {@code <name>_data}
+     * pointer per tensor parameter, in parameter order, then one per pointer field of the stats
+     * struct ({@code <field>_data}), so the bindings can pass every segment as an argument.
+     */
+    @Test
+    void everyAddressInAStructIsAlsoATrailingArgument() throws IOException {
+        String h = header();
+        Map<String, List<String>> pointerFields = new LinkedHashMap<>();
+        Matcher st = Pattern.compile("typedef\\s+struct\\s+(\\w+)\\s*\\{(.*?)\\}\\s*(\\w+)\\s*;", Pattern.DOTALL).matcher(h);
+        while (st.find()) {
+            List<String> ptrs = new ArrayList<>();
+            for (String decl : st.group(2).split(";")) {
+                if (!decl.isBlank()) {
+                    for (CDecl c : declarations(decl)) {
+                        if (c.type().contains("*")) {
+                            ptrs.add(c.name());
+                        }
+                    }
+                }
+            }
+            pointerFields.put(st.group(1), ptrs);
+        }
+        Matcher m = Pattern.compile("(?m)^\\s*HA_API\\s+([^;(]*?)(\\w+)\\s*\\(([^)]*)\\)").matcher(h);
+        int checked = 0;
+        while (m.find()) {
+            String fn = m.group(2);
+            String params = m.group(3).trim();
+            if (params.isEmpty() || params.equals("void")) {
+                continue;
+            }
+            List<String> types = new ArrayList<>(), names = new ArrayList<>();
+            for (String p : params.split(",")) {
+                Matcher pm = Pattern.compile("^(.*?)(\\w+)\\s*$", Pattern.DOTALL).matcher(p.trim());
+                assertTrue(pm.find(), fn + ": " + p);
+                types.add(pm.group(1).replaceAll("\\s+", " ").trim());
+                names.add(pm.group(2));
+            }
+            List<String> expected = new ArrayList<>();
+            for (int i = 0; i < types.size(); i++) {
+                if (names.get(i).endsWith("_data")) {
+                    continue;
+                }
+                if (types.get(i).matches(".*\\bha_tensor\\s*\\*")) {
+                    expected.add(names.get(i) + "_data");
+                }
+            }
+            for (int i = 0; i < types.size(); i++) {
+                Matcher stats = Pattern.compile("\\b(ha_\\w+_stats)\\s*\\*").matcher(types.get(i));
+                if (stats.find() && !names.get(i).endsWith("_data")) {
+                    for (String f : pointerFields.getOrDefault(stats.group(1), List.of())) {
+                        expected.add(f + "_data");
+                    }
+                }
+            }
+            if (expected.isEmpty()) {
+                continue;
+            }
+            List<String> trailing = names.subList(Math.max(0, names.size() - expected.size()), names.size());
+            assertEquals(expected, trailing, fn + ": trailing address arguments");
+            checked++;
+        }
+        assertTrue(checked >= 8, "only " + checked + " functions take tensors?");
+    }
+
     /** Enum constants and #defines named HA_*: same set, same values. */
     @Test
     void constantsMatchTheHeader() throws Exception {

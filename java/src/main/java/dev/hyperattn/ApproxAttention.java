@@ -330,7 +330,13 @@ public final class ApproxAttention {
                 ha_approx_params.seed(params, seed);
             }
             MemorySegment st = MemorySegment.NULL;
+            MemorySegment err = MemorySegment.NULL, bound = MemorySegment.NULL;
+            MemorySegment touched = MemorySegment.NULL, level = MemorySegment.NULL;
             if (stats != null) {
+                err = stats.rowErrorSegment();
+                bound = stats.tailMassBoundSegment();
+                touched = stats.keysTouchedSegment();
+                level = stats.levelSegment();
                 st = ha_approx_stats.allocate(arena);
                 ha_approx_stats.row_error(st, stats.rowErrorSegment());
                 ha_approx_stats.tail_mass_bound(st, stats.tailMassBoundSegment());
@@ -339,7 +345,8 @@ public final class ApproxAttention {
             }
             int status = hyperattn_h.ha_attention_approx(Descriptors.of(arena, q), Descriptors.of(arena, k),
                     Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), handle, params,
-                    st);
+                    st, Descriptors.data(q), Descriptors.data(k), Descriptors.data(v), Descriptors.data(out),
+                    Descriptors.data(lse), err, bound, touched, level);
             Native.check(status, "ha_attention_approx");
         } finally {
             if (index != null) {

@@ -80,7 +80,8 @@ public final class Attention {
         try (Arena arena = Arena.ofConfined()) {
             int status = hyperattn_h.ha_merge(Descriptors.of(arena, outA), Descriptors.of(arena, lseA),
                     Descriptors.of(arena, outB), Descriptors.of(arena, lseB), Descriptors.of(arena, out),
-                    Descriptors.of(arena, lse), streamHandle);
+                    Descriptors.of(arena, lse), streamHandle, Descriptors.data(outA), Descriptors.data(lseA),
+                    Descriptors.data(outB), Descriptors.data(lseB), Descriptors.data(out), Descriptors.data(lse));
             Native.check(status, "ha_merge");
         } finally {
             // Descriptors carry raw addresses only; keep the segments reachable until the call ends.

@@ -29,4 +29,14 @@ final class Descriptors {
         }
         return d;
     }
+
+    /**
+     * The segment whose address {@link #of} puts in the descriptor, for the trailing address
+     * arguments of ABI 5: a segment passed as a downcall argument keeps its arena open for the
+     * whole call (closing a shared arena meanwhile throws IllegalStateException), which an
+     * address inside a struct does not. NULL for a null (absent) tensor.
+     */
+    static MemorySegment data(Tensor t) {
+        return t == null ? MemorySegment.NULL : t.segment();
+    }
 }

@@ -103,7 +103,9 @@ public final class ExactAttention {
             ha_exact_params.causal(params, causal ? 1 : 0);
             ha_exact_params.stream(params, OperandChecks.stream(stream, "q", q));
             int status = hyperattn_h.ha_attention_exact(Descriptors.of(arena, q), Descriptors.of(arena, k),
-                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params);
+                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params,
+                    Descriptors.data(q), Descriptors.data(k), Descriptors.data(v), Descriptors.data(out),
+                    Descriptors.data(lse));
             Native.check(status, "ha_attention_exact");
         } finally {
             // The descriptors hold raw addresses, which do not keep segments reachable: without
@@ -144,6 +146,8 @@ public final class ExactAttention {
         present("q", q);
 
         headDim("q", q);
+        batchAndHeads("q", q);
+        batchAndHeads("k", k);
         sameExtent("k", k, "q", q, 0, "batch");
         sameExtent("k", k, "q", q, 3, "head_dim");
         sameExtent("v", v, "k", k, 0, "batch");

@@ -117,6 +117,8 @@ public final class HalfSpaceReport {
         cpuOnly("q", q, "half-space reporting");
         rank4("q", q, "[batch, heads, seq, head_dim]");
         sameDType("q", q, "k", k);
+        batchAndHeads("q", q);
+        batchAndHeads("k", k);
         sameExtent("q", q, "k", k, 0, "batch");
         sameExtent("q", q, "k", k, 3, "head_dim");
         if (q.shape(1) % k.shape(1) != 0) {
@@ -138,7 +140,8 @@ public final class HalfSpaceReport {
             long capacity = Math.min(all, FIRST_CAPACITY);
             for (int attempt = 0; ; attempt++) {
                 MemorySegment indices = arena.allocate(ValueLayout.JAVA_INT, Math.max(1, capacity));
-                int status = hyperattn_h.ha_hsr_report(index, kd, qd, threshold, counts, indices, capacity, total);
+                int status = hyperattn_h.ha_hsr_report(index, kd, qd, threshold, counts, indices, capacity, total,
+                        Descriptors.data(k), Descriptors.data(q));
                 long t = total.get(ValueLayout.JAVA_LONG, 0);
                 if (status == hyperattn_h.HA_ERR_INVALID_ARGUMENT() && attempt == 0 && t > capacity) {
                     if (t > Integer.MAX_VALUE - 8) {

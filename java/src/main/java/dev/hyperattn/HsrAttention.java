@@ -173,8 +173,8 @@ public final class HsrAttention {
      * must be {@code B × Hq × Nq}.
      *
      * @throws IllegalArgumentException for inconsistent or unusable operands (the message names
-     *     which), operands not on the CPU, a closed index or one built for other keys or values
-     * @throws IllegalStateException if an operand's or the stats' arena is closed
+     *     which), operands not on the CPU, an index built for other keys or values
+     * @throws IllegalStateException if an operand's or the stats' arena is closed, or the index is closed
      * @throws HyperattnException if the library fails
      */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out, HsrStats stats) {
@@ -210,14 +210,20 @@ public final class HsrAttention {
             ha_hsr_params.epsilon(params, epsilon);
             ha_hsr_params.causal(params, causal ? 1 : 0);
             MemorySegment st = MemorySegment.NULL;
+            MemorySegment dropped = MemorySegment.NULL, bound = MemorySegment.NULL, touched = MemorySegment.NULL;
             if (stats != null) {
+                dropped = stats.droppedMassSegment();
+                bound = stats.errorBoundSegment();
+                touched = stats.keysTouchedSegment();
                 st = ha_hsr_stats.allocate(arena);
                 ha_hsr_stats.dropped_mass(st, stats.droppedMassSegment());
                 ha_hsr_stats.error_bound(st, stats.errorBoundSegment());
                 ha_hsr_stats.keys_touched(st, stats.keysTouchedSegment());
             }
             int status = hyperattn_h.ha_attention_hsr(Descriptors.of(arena, q), Descriptors.of(arena, k),
-                    Descriptors.of(arena, v), Descriptors.of(arena, out), handle, params, st);
+                    Descriptors.of(arena, v), Descriptors.of(arena, out), handle, params, st,
+                    Descriptors.data(q), Descriptors.data(k), Descriptors.data(v), Descriptors.data(out),
+                    dropped, bound, touched);
             Native.check(status, "ha_attention_hsr");
         } finally {
             if (index != null) {

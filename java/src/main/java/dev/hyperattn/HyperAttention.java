@@ -241,7 +241,9 @@ public final class HyperAttention {
             }
             int status = hyperattn_h.ha_attention_hyper(Descriptors.of(arena, q), Descriptors.of(arena, k),
                     Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params,
-                    stats);
+                    stats, Descriptors.data(q), Descriptors.data(k), Descriptors.data(v),
+                    Descriptors.data(out), Descriptors.data(lse),
+                    rowError == null ? MemorySegment.NULL : rowError.segment());
             Native.check(status, "ha_attention_hyper");
         } finally {
             Reference.reachabilityFence(q);

@@ -40,6 +40,9 @@ public final class Hyperattn {
         return NativeLibrary.loadedFrom();
     }
 
+    /** The most threads {@link #setNumThreads} accepts. */
+    public static final int MAX_THREADS = 1024;
+
     /** Threads CPU operations use. */
     public static int numThreads() {
         Native.ensureLoaded();
@@ -47,13 +50,14 @@ public final class Hyperattn {
     }
 
     /**
-     * Sets the threads CPU operations use; 0 restores the default (all hardware threads).
+     * Sets the threads CPU operations use, at most {@value #MAX_THREADS}; 0 restores the default
+     * (the CPUs this process may run on, at most {@value #MAX_THREADS}).
      *
-     * @throws IllegalArgumentException if {@code n} is negative
+     * @throws IllegalArgumentException if {@code n} is negative or above {@value #MAX_THREADS}
      */
     public static void setNumThreads(int n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("n: " + n + " threads, must be >= 0 (0 = default)");
+        if (n < 0 || n > MAX_THREADS) {
+            throw new IllegalArgumentException("n: " + n + " threads, must be in 0.." + MAX_THREADS + " (0 = default)");
         }
         Native.ensureLoaded();
         Native.check(hyperattn_h.ha_set_num_threads(n), "ha_set_num_threads");

@@ -3,8 +3,9 @@ package dev.hyperattn;
 /**
  * A failure reported by the native library (a status other than {@code HA_OK}), with the
  * library's own message. Argument errors that Java can see are reported before the call as
- * {@link IllegalArgumentException} instead; this is what remains (unsupported requests, out of
- * memory, device errors, and anything the native side rejects that Java did not catch).
+ * {@link IllegalArgumentException} instead, and so are the arguments only the library can judge
+ * (status INVALID_ARGUMENT: an IllegalArgumentException whose cause is this exception); this is
+ * what remains (unsupported requests, out of memory, device errors, internal errors).
  */
 public class HyperattnException extends RuntimeException {
 

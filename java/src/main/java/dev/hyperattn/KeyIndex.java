@@ -176,7 +176,8 @@ public final class KeyIndex implements AutoCloseable {
      * An index over {@code k} (and {@code v}, which may be null) with {@code options}.
      *
      * @throws IllegalArgumentException for an unusable k or v (not rank 4, not on the CPU, F16,
-     *     v of another shape or dtype, heap memory, misaligned)
+     *     v of another shape or dtype, heap memory, misaligned), or a non-finite key (an index
+     *     cannot bound it; the message names the key)
      * @throws IllegalStateException if their memory is no longer valid
      * @throws HyperattnException if the library fails
      */
@@ -194,7 +195,7 @@ public final class KeyIndex implements AutoCloseable {
             ha_index_params.reserved(params, 0);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             int status = hyperattn_h.ha_key_index_create(Descriptors.of(arena, k), Descriptors.of(arena, v), params,
-                    out);
+                    out, Descriptors.data(k), Descriptors.data(v));
             Native.check(status, "ha_key_index_create");
             return new KeyIndex(out.get(ValueLayout.ADDRESS, 0), k, v);
         } finally {
@@ -237,7 +238,8 @@ public final class KeyIndex implements AutoCloseable {
                 sameShape("v", v, "k", k);
             }
             try (Arena arena = Arena.ofConfined()) {
-                int status = hyperattn_h.ha_key_index_append(handle, Descriptors.of(arena, k), Descriptors.of(arena, v));
+                int status = hyperattn_h.ha_key_index_append(handle, Descriptors.of(arena, k), Descriptors.of(arena, v),
+                        Descriptors.data(k), Descriptors.data(v));
                 Native.check(status, "ha_key_index_append");
             } finally {
                 Reference.reachabilityFence(k);
@@ -279,7 +281,7 @@ public final class KeyIndex implements AutoCloseable {
      * heads, the keys' dtype), the indexed keys k of its kv head with {@code q·k >= threshold}
      * (the raw dot product, unscaled), with exactly 100% recall.
      *
-     * @throws IllegalArgumentException for an unusable q or a non-finite threshold
+     * @throws IllegalArgumentException for an unusable q, a non-finite threshold, or a non-finite element in q
      * @throws IllegalStateException if the index is closed, or the result has more than
      *     {@code Integer.MAX_VALUE - 8} indices
      * @throws HyperattnException if the library fails
@@ -338,14 +340,14 @@ public final class KeyIndex implements AutoCloseable {
     /**
      * Takes the read lock and returns the native handle for a call that uses the index; the
      * caller must {@link #endUse()} in a finally block. A closed index is an
-     * IllegalArgumentException here (it was passed as an argument).
+     * IllegalStateException, as for every use of a closed resource.
      */
     MemorySegment beginUse() {
         lock.readLock().lock();
         synchronized (state) {
             if (state.handle == null) {
                 lock.readLock().unlock();
-                throw new IllegalArgumentException("index: is closed");
+                throw new IllegalStateException("index: this KeyIndex is closed");
             }
             return state.handle;
         }
@@ -372,6 +374,7 @@ public final class KeyIndex implements AutoCloseable {
         rank4("k", k, "[batch, kv_heads, seq, head_dim]");
         attentionDType("k", k);
         headDim("k", k);
+        batchAndHeads("k", k);
         if (k.shape(2) > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("k: seq " + k.shape(2) + " keys, an index holds fewer than 2^31");
         }

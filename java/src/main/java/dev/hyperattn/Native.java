@@ -45,11 +45,18 @@ final class Native {
 
     /**
      * Throws for a failed status. Must run on the calling thread right after the call: the
-     * native message is thread-local and overwritten by the next call.
+     * native message is thread-local and overwritten by the next call. An argument the library
+     * rejects (HA_ERR_INVALID_ARGUMENT: what only the data shows, such as a non-finite key at
+     * index build) is an {@link IllegalArgumentException} like every other argument error,
+     * with the {@link HyperattnException} (status and native message) as its cause.
      */
     static void check(int status, String function) {
         if (status != hyperattn_h.HA_OK()) {
-            throw new HyperattnException(status, function, lastError());
+            HyperattnException e = new HyperattnException(status, function, lastError());
+            if (status == hyperattn_h.HA_ERR_INVALID_ARGUMENT()) {
+                throw new IllegalArgumentException(e.nativeMessage().isEmpty() ? e.getMessage() : e.nativeMessage(), e);
+            }
+            throw e;
         }
     }
 

@@ -123,6 +123,19 @@ final class OperandChecks {
         }
     }
 
+    /**
+     * Batch and heads of an attention operand are at least 1 (sequence extents may be 0: a row
+     * that sees no key, or no rows at all).
+     */
+    static void batchAndHeads(String name, Tensor t) {
+        for (int dim = 0; dim < 2; dim++) {
+            if (t.shape(dim) < 1) {
+                throw new IllegalArgumentException(name + ": " + (dim == 0 ? "batch" : "heads") + " must be >= 1, got "
+                        + t.shape(dim));
+            }
+        }
+    }
+
     static void headDim(String name, Tensor t) {
         long d = t.shape(3);
         if (d < 1 || d > MAX_HEAD_DIM) {

@@ -144,9 +144,9 @@ public final class Tensor {
         if (dim < 0 || dim >= shape.length) {
             throw new IllegalArgumentException("dim: " + dim + " outside 0.." + (shape.length - 1));
         }
-        if (start < 0 || length < 1 || start > shape[dim] - length) {
+        if (start < 0 || length < 0 || start > shape[dim] - length) {
             throw new IllegalArgumentException("start, length: [" + start + ", " + start + " + " + length
-                    + ") is not a non-empty range inside 0.." + shape[dim] + " of dim " + dim);
+                    + ") is not a range inside 0.." + shape[dim] + " of dim " + dim);
         }
         long offset = start * strides[dim] * dtype.byteSize();
         long[] sh = shape.clone();
@@ -390,8 +390,8 @@ public final class Tensor {
             throw new IllegalArgumentException("shape: rank " + shape.length + " outside 1..4");
         }
         for (int i = 0; i < shape.length; i++) {
-            if (shape[i] < 1) {
-                throw new IllegalArgumentException("shape: shape[" + i + "] = " + shape[i] + " is not positive");
+            if (shape[i] < 0) {
+                throw new IllegalArgumentException("shape: shape[" + i + "] = " + shape[i] + " is negative");
             }
         }
         try {

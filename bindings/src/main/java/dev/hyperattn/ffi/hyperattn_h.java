@@ -98,10 +98,10 @@ public class hyperattn_h {
      */
     public static final OfLong uint64_t = hyperattn_h.C_LONG;
 
-    private static final int HA_ABI_VERSION = (int)4L;
+    private static final int HA_ABI_VERSION = (int)5L;
     /**
      * {@snippet lang=c :
-     * #define HA_ABI_VERSION 4
+     * #define HA_ABI_VERSION 5
      * }
      */
     public static int HA_ABI_VERSION() {
@@ -833,6 +833,11 @@ public class hyperattn_h {
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER
         );
 
@@ -844,7 +849,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_attention_exact(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_exact_params *params)
+     * int32_t ha_attention_exact(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_exact_params *params, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data)
      * }
      */
     public static FunctionDescriptor ha_attention_exact$descriptor() {
@@ -854,7 +859,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_attention_exact(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_exact_params *params)
+     * int32_t ha_attention_exact(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_exact_params *params, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data)
      * }
      */
     public static MethodHandle ha_attention_exact$handle() {
@@ -864,7 +869,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_attention_exact(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_exact_params *params)
+     * int32_t ha_attention_exact(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_exact_params *params, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data)
      * }
      */
     public static MemorySegment ha_attention_exact$address() {
@@ -873,16 +878,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_attention_exact(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_exact_params *params)
+     * int32_t ha_attention_exact(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_exact_params *params, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data)
      * }
      */
-    public static int ha_attention_exact(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params) {
+    public static int ha_attention_exact(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params, MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment lse_data) {
         var mh$ = ha_attention_exact.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_attention_exact", q, k, v, out, lse, params);
+                traceDowncall("ha_attention_exact", q, k, v, out, lse, params, q_data, k_data, v_data, out_data, lse_data);
             }
-            return (int)mh$.invokeExact(q, k, v, out, lse, params);
+            return (int)mh$.invokeExact(q, k, v, out, lse, params, q_data, k_data, v_data, out_data, lse_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -893,6 +898,12 @@ public class hyperattn_h {
     private static class ha_merge {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
@@ -910,7 +921,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream)
+     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream, const void *out_a_data, const void *lse_a_data, const void *out_b_data, const void *lse_b_data, void *out_data, void *lse_data)
      * }
      */
     public static FunctionDescriptor ha_merge$descriptor() {
@@ -920,7 +931,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream)
+     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream, const void *out_a_data, const void *lse_a_data, const void *out_b_data, const void *lse_b_data, void *out_data, void *lse_data)
      * }
      */
     public static MethodHandle ha_merge$handle() {
@@ -930,7 +941,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream)
+     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream, const void *out_a_data, const void *lse_a_data, const void *out_b_data, const void *lse_b_data, void *out_data, void *lse_data)
      * }
      */
     public static MemorySegment ha_merge$address() {
@@ -939,16 +950,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream)
+     * int32_t ha_merge(const ha_tensor *out_a, const ha_tensor *lse_a, const ha_tensor *out_b, const ha_tensor *lse_b, const ha_tensor *out, const ha_tensor *lse, void *stream, const void *out_a_data, const void *lse_a_data, const void *out_b_data, const void *lse_b_data, void *out_data, void *lse_data)
      * }
      */
-    public static int ha_merge(MemorySegment out_a, MemorySegment lse_a, MemorySegment out_b, MemorySegment lse_b, MemorySegment out, MemorySegment lse, MemorySegment stream) {
+    public static int ha_merge(MemorySegment out_a, MemorySegment lse_a, MemorySegment out_b, MemorySegment lse_b, MemorySegment out, MemorySegment lse, MemorySegment stream, MemorySegment out_a_data, MemorySegment lse_a_data, MemorySegment out_b_data, MemorySegment lse_b_data, MemorySegment out_data, MemorySegment lse_data) {
         var mh$ = ha_merge.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_merge", out_a, lse_a, out_b, lse_b, out, lse, stream);
+                traceDowncall("ha_merge", out_a, lse_a, out_b, lse_b, out, lse, stream, out_a_data, lse_a_data, out_b_data, lse_b_data, out_data, lse_data);
             }
-            return (int)mh$.invokeExact(out_a, lse_a, out_b, lse_b, out, lse, stream);
+            return (int)mh$.invokeExact(out_a, lse_a, out_b, lse_b, out, lse, stream, out_a_data, lse_a_data, out_b_data, lse_b_data, out_data, lse_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1024,6 +1035,12 @@ public class hyperattn_h {
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER
         );
 
@@ -1035,7 +1052,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats)
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, float *row_error_data)
      * }
      */
     public static FunctionDescriptor ha_attention_hyper$descriptor() {
@@ -1045,7 +1062,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats)
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, float *row_error_data)
      * }
      */
     public static MethodHandle ha_attention_hyper$handle() {
@@ -1055,7 +1072,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats)
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, float *row_error_data)
      * }
      */
     public static MemorySegment ha_attention_hyper$address() {
@@ -1064,16 +1081,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats)
+     * int32_t ha_attention_hyper(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_hyper_params *params, ha_hyper_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, float *row_error_data)
      * }
      */
-    public static int ha_attention_hyper(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params, MemorySegment stats) {
+    public static int ha_attention_hyper(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params, MemorySegment stats, MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment lse_data, MemorySegment row_error_data) {
         var mh$ = ha_attention_hyper.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_attention_hyper", q, k, v, out, lse, params, stats);
+                traceDowncall("ha_attention_hyper", q, k, v, out, lse, params, stats, q_data, k_data, v_data, out_data, lse_data, row_error_data);
             }
-            return (int)mh$.invokeExact(q, k, v, out, lse, params, stats);
+            return (int)mh$.invokeExact(q, k, v, out, lse, params, stats, q_data, k_data, v_data, out_data, lse_data, row_error_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1205,6 +1222,8 @@ public class hyperattn_h {
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER
         );
 
@@ -1216,7 +1235,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index)
+     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index, const void *k_data, const void *v_data)
      * }
      */
     public static FunctionDescriptor ha_key_index_create$descriptor() {
@@ -1226,7 +1245,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index)
+     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index, const void *k_data, const void *v_data)
      * }
      */
     public static MethodHandle ha_key_index_create$handle() {
@@ -1236,7 +1255,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index)
+     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index, const void *k_data, const void *v_data)
      * }
      */
     public static MemorySegment ha_key_index_create$address() {
@@ -1245,16 +1264,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index)
+     * int32_t ha_key_index_create(const ha_tensor *k, const ha_tensor *v, const ha_index_params *params, ha_key_index **index, const void *k_data, const void *v_data)
      * }
      */
-    public static int ha_key_index_create(MemorySegment k, MemorySegment v, MemorySegment params, MemorySegment index) {
+    public static int ha_key_index_create(MemorySegment k, MemorySegment v, MemorySegment params, MemorySegment index, MemorySegment k_data, MemorySegment v_data) {
         var mh$ = ha_key_index_create.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_key_index_create", k, v, params, index);
+                traceDowncall("ha_key_index_create", k, v, params, index, k_data, v_data);
             }
-            return (int)mh$.invokeExact(k, v, params, index);
+            return (int)mh$.invokeExact(k, v, params, index, k_data, v_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1265,6 +1284,8 @@ public class hyperattn_h {
     private static class ha_key_index_append {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER
@@ -1278,7 +1299,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v)
+     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v, const void *k_data, const void *v_data)
      * }
      */
     public static FunctionDescriptor ha_key_index_append$descriptor() {
@@ -1288,7 +1309,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v)
+     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v, const void *k_data, const void *v_data)
      * }
      */
     public static MethodHandle ha_key_index_append$handle() {
@@ -1298,7 +1319,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v)
+     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v, const void *k_data, const void *v_data)
      * }
      */
     public static MemorySegment ha_key_index_append$address() {
@@ -1307,16 +1328,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v)
+     * int32_t ha_key_index_append(ha_key_index *index, const ha_tensor *k, const ha_tensor *v, const void *k_data, const void *v_data)
      * }
      */
-    public static int ha_key_index_append(MemorySegment index, MemorySegment k, MemorySegment v) {
+    public static int ha_key_index_append(MemorySegment index, MemorySegment k, MemorySegment v, MemorySegment k_data, MemorySegment v_data) {
         var mh$ = ha_key_index_append.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_key_index_append", index, k, v);
+                traceDowncall("ha_key_index_append", index, k, v, k_data, v_data);
             }
-            return (int)mh$.invokeExact(index, k, v);
+            return (int)mh$.invokeExact(index, k, v, k_data, v_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1454,6 +1475,8 @@ public class hyperattn_h {
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_LONG,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER
         );
 
@@ -1465,7 +1488,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total)
+     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total, const void *k_data, const void *q_data)
      * }
      */
     public static FunctionDescriptor ha_hsr_report$descriptor() {
@@ -1475,7 +1498,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total)
+     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total, const void *k_data, const void *q_data)
      * }
      */
     public static MethodHandle ha_hsr_report$handle() {
@@ -1485,7 +1508,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total)
+     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total, const void *k_data, const void *q_data)
      * }
      */
     public static MemorySegment ha_hsr_report$address() {
@@ -1494,16 +1517,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total)
+     * int32_t ha_hsr_report(const ha_key_index *index, const ha_tensor *k, const ha_tensor *q, float threshold, int64_t *counts, int32_t *indices, int64_t capacity, int64_t *total, const void *k_data, const void *q_data)
      * }
      */
-    public static int ha_hsr_report(MemorySegment index, MemorySegment k, MemorySegment q, float threshold, MemorySegment counts, MemorySegment indices, long capacity, MemorySegment total) {
+    public static int ha_hsr_report(MemorySegment index, MemorySegment k, MemorySegment q, float threshold, MemorySegment counts, MemorySegment indices, long capacity, MemorySegment total, MemorySegment k_data, MemorySegment q_data) {
         var mh$ = ha_hsr_report.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_hsr_report", index, k, q, threshold, counts, indices, capacity, total);
+                traceDowncall("ha_hsr_report", index, k, q, threshold, counts, indices, capacity, total, k_data, q_data);
             }
-            return (int)mh$.invokeExact(index, k, q, threshold, counts, indices, capacity, total);
+            return (int)mh$.invokeExact(index, k, q, threshold, counts, indices, capacity, total, k_data, q_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1514,6 +1537,13 @@ public class hyperattn_h {
     private static class ha_attention_hsr {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
@@ -1531,7 +1561,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats)
+     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, float *dropped_mass_data, float *error_bound_data, int64_t *keys_touched_data)
      * }
      */
     public static FunctionDescriptor ha_attention_hsr$descriptor() {
@@ -1541,7 +1571,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats)
+     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, float *dropped_mass_data, float *error_bound_data, int64_t *keys_touched_data)
      * }
      */
     public static MethodHandle ha_attention_hsr$handle() {
@@ -1551,7 +1581,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats)
+     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, float *dropped_mass_data, float *error_bound_data, int64_t *keys_touched_data)
      * }
      */
     public static MemorySegment ha_attention_hsr$address() {
@@ -1560,16 +1590,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats)
+     * int32_t ha_attention_hsr(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_key_index *index, const ha_hsr_params *params, ha_hsr_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, float *dropped_mass_data, float *error_bound_data, int64_t *keys_touched_data)
      * }
      */
-    public static int ha_attention_hsr(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment index, MemorySegment params, MemorySegment stats) {
+    public static int ha_attention_hsr(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment index, MemorySegment params, MemorySegment stats, MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment dropped_mass_data, MemorySegment error_bound_data, MemorySegment keys_touched_data) {
         var mh$ = ha_attention_hsr.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_attention_hsr", q, k, v, out, index, params, stats);
+                traceDowncall("ha_attention_hsr", q, k, v, out, index, params, stats, q_data, k_data, v_data, out_data, dropped_mass_data, error_bound_data, keys_touched_data);
             }
-            return (int)mh$.invokeExact(q, k, v, out, index, params, stats);
+            return (int)mh$.invokeExact(q, k, v, out, index, params, stats, q_data, k_data, v_data, out_data, dropped_mass_data, error_bound_data, keys_touched_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1646,6 +1676,15 @@ public class hyperattn_h {
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
             hyperattn_h.C_POINTER
         );
 
@@ -1657,7 +1696,7 @@ public class hyperattn_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats)
+     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, float *row_error_data, float *tail_mass_bound_data, int64_t *keys_touched_data, int32_t *level_data)
      * }
      */
     public static FunctionDescriptor ha_attention_approx$descriptor() {
@@ -1667,7 +1706,7 @@ public class hyperattn_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats)
+     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, float *row_error_data, float *tail_mass_bound_data, int64_t *keys_touched_data, int32_t *level_data)
      * }
      */
     public static MethodHandle ha_attention_approx$handle() {
@@ -1677,7 +1716,7 @@ public class hyperattn_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats)
+     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, float *row_error_data, float *tail_mass_bound_data, int64_t *keys_touched_data, int32_t *level_data)
      * }
      */
     public static MemorySegment ha_attention_approx$address() {
@@ -1686,16 +1725,16 @@ public class hyperattn_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats)
+     * int32_t ha_attention_approx(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_key_index *index, const ha_approx_params *params, ha_approx_stats *stats, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, float *row_error_data, float *tail_mass_bound_data, int64_t *keys_touched_data, int32_t *level_data)
      * }
      */
-    public static int ha_attention_approx(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment index, MemorySegment params, MemorySegment stats) {
+    public static int ha_attention_approx(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment index, MemorySegment params, MemorySegment stats, MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment lse_data, MemorySegment row_error_data, MemorySegment tail_mass_bound_data, MemorySegment keys_touched_data, MemorySegment level_data) {
         var mh$ = ha_attention_approx.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ha_attention_approx", q, k, v, out, lse, index, params, stats);
+                traceDowncall("ha_attention_approx", q, k, v, out, lse, index, params, stats, q_data, k_data, v_data, out_data, lse_data, row_error_data, tail_mass_bound_data, keys_touched_data, level_data);
             }
-            return (int)mh$.invokeExact(q, k, v, out, lse, index, params, stats);
+            return (int)mh$.invokeExact(q, k, v, out, lse, index, params, stats, q_data, k_data, v_data, out_data, lse_data, row_error_data, tail_mass_bound_data, keys_touched_data, level_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -411,6 +411,54 @@ void op_hyper(Reader& r, Rng& rng) {
         }
 }
 
+// Approx: statuses, inputs untouched, identical bits at 1 and 3 threads; exact where the window
+// covers every key or an input is not finite (the policy); otherwise no NaN lse from finite
+// inputs, estimates never negative, and with a target every finite row's estimate within it.
+void op_approx(Reader& r, Rng& rng) {
+    Problem p = make_problem(r, rng);
+    const int64_t Hq = p.Hkv * p.G, rows = p.B * Hq * p.Nq;
+    Buf out = make(p.dtype, p.B, Hq, p.Nq, p.D, false);
+    Buf lse = make_lse(p.B, Hq, p.Nq);
+    const auto q0 = p.q.bytes, k0 = p.k.bytes, v0 = p.v.bytes;
+    ha_tensor tq = p.q.desc(), tk = p.k.desc(), tv = p.v.desc(), to = out.desc(), tl = lse.desc();
+    ha_approx_params prm;
+    ha_approx_params_init(&prm);
+    prm.causal = p.causal;
+    prm.scale = p.scale;
+    prm.sinks = r.range(0, 8);
+    prm.window = r.range(0, 64);
+    prm.samples = r.range(0, 40);
+    prm.heavy_budget = r.range(0, 40);
+    prm.target_error = r.flag() ? 0.0 : 0.01 * double(r.range(1, 50));
+    prm.seed = r.u64();
+    if (r.flag(10)) prm.window = -r.range(1, 3);
+    if (r.flag(12)) prm.target_error = 1.0 + r.range(0, 3);
+    const bool covers = r.flag(4);
+    if (covers) prm.window = int32_t(2 * (p.Nk + p.Nq) + 2);
+    std::vector<float> err(size_t(std::max<int64_t>(rows, 1))), bound(err.size());
+    std::vector<int64_t> touched(err.size());
+    std::vector<int32_t> level(err.size());
+    ha_approx_stats stats{err.data(), bound.data(), touched.data(), level.data()};
+    const int32_t st = twice("ha_attention_approx", out, &lse,
+                             [&] { return ha_attention_approx(&tq, &tk, &tv, &to, &tl, nullptr, &prm, &stats); });
+    REQUIRE(q0 == p.q.bytes && k0 == p.k.bytes && v0 == p.v.bytes, "ha_attention_approx wrote an input");
+    if (st != HA_OK) return;
+    const bool finite = all_finite(p.q) && all_finite(p.k);
+    if (covers || !finite) {
+        check_attention("approx(exact)", p.q, p.k, p.v, out, &lse, resolved(p.scale, p.D), p.causal);
+        return;
+    }
+    for (int64_t i = 0; i < rows; ++i) {
+        float l;
+        std::memcpy(&l, lse.bytes.data() + 4 * size_t(i), 4);
+        REQUIRE(!std::isnan(l) || std::isinf(err[size_t(i)]), "approx: NaN lse with a finite estimate");
+        REQUIRE(!(err[size_t(i)] < 0.f), "approx: negative estimate %g", double(err[size_t(i)]));
+        if (prm.target_error > 0.0 && std::isfinite(err[size_t(i)]))
+            REQUIRE(double(err[size_t(i)]) <= prm.target_error, "approx: estimate %g above the target %g",
+                    double(err[size_t(i)]), prm.target_error);
+    }
+}
+
 void op_merge(Reader& r, Rng& rng) {
     const int32_t dtype = r.flag() ? HA_DTYPE_F32 : HA_DTYPE_BF16;
     const int64_t B = r.range(1, 2), H = r.range(1, 3), N = r.range(0, 20), D = r.range(1, 40);
@@ -665,7 +713,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case 0: case 1: case 2: op_exact(r, rng); break;
         case 3: case 4: op_hyper(r, rng); break;
         case 5: op_merge(r, rng); break;
-        case 6: case 7: case 8: op_index(r, rng); break;
+        case 6: case 7: op_index(r, rng); break;
+        case 8: op_approx(r, rng); break;
         default: op_runtime(r); break;
     }
     ha_set_cpu_isa(HA_CPU_ISA_AUTO);

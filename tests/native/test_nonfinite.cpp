@@ -2,7 +2,9 @@
 // output and log-sum-exp NaN, -inf scores are masked keys, a row that sees no key is 0 / -inf;
 // merge, HyperAttention and HSR agree; scores stay finite in the documented range even where
 // the unscaled q.k overflows fp32; HSR certifies nothing about a non-finite row.
+#include <cmath>
 #include <limits>
+#include <vector>
 
 #include "cases.h"
 #include "reference.h"
@@ -213,6 +215,63 @@ TEST(nonfinite_hyper) {
                 CHECK(nan_row == std::isnan(lse.get(0, 0, i, 0)), "row %lld lse %g", (long long)i,
                       double(lse.get(0, 0, i, 0)));
                 CHECK(nan_row == row_all_nan(ex.out, 0, i), "exact row %lld", (long long)i);
+            }
+            end_case();
+        }
+    }
+    ha_set_cpu_isa(HA_CPU_ISA_AUTO);
+}
+
+// Approx and HyperAttention's estimates: a non-finite input follows the same table (the call
+// is exact attention), and a row whose output is not finite carries no estimate or bound
+// (+inf); the other rows are exact (estimate 0, level 2).
+TEST(nonfinite_approx_and_estimates) {
+    const int64_t N = 512, D = 32;
+    for (int32_t isa : supported_isas()) {
+        ha_set_cpu_isa(isa);
+        for (bool causal : {false, true}) {
+            begin_case(format("approx/hyper non-finite %s causal=%d", isa_name(isa), int(causal)));
+            HostTensor q = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
+            HostTensor k = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
+            HostTensor v = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
+            q.fill_normal(1);
+            k.fill_normal(1);
+            v.fill_normal(1);
+            k.set(0, 0, 7, 2, kNaN);
+            q.set(0, 0, 3, 0, kInf);
+            HostTensor out = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
+            HostTensor lse = make_lse(1, 1, N, false);
+            ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
+            std::vector<float> err(N, -1.f), bound(N, -1.f), herr(N, -1.f);
+            std::vector<int32_t> level(N, -1);
+            ha_approx_params ap;
+            ha_approx_params_init(&ap);
+            ap.causal = causal;
+            ap.window = 16;
+            ap.samples = 16;
+            ha_approx_stats as{err.data(), bound.data(), nullptr, level.data()};
+            CHECK(ha_attention_approx(&tq, &tk, &tv, &to, &tl, nullptr, &ap, &as) == HA_OK, "%s",
+                  ha_last_error());
+            for (int64_t i = 0; i < N; ++i) {
+                const bool nan_row = i == 3 || !causal || i >= 7;
+                CHECK(nan_row ? row_all_nan(out, 0, i) : row_finite(out, 0, i), "approx row %lld", (long long)i);
+                CHECK(nan_row == std::isnan(lse.get(0, 0, i, 0)), "approx row %lld lse", (long long)i);
+                CHECK(nan_row ? (std::isinf(err[size_t(i)]) && std::isinf(bound[size_t(i)]))
+                              : (err[size_t(i)] == 0.f && bound[size_t(i)] == 0.f),
+                      "approx row %lld estimate %g bound %g", (long long)i, double(err[size_t(i)]),
+                      double(bound[size_t(i)]));
+                CHECK(level[size_t(i)] == 2, "approx row %lld level %d", (long long)i, level[size_t(i)]);
+            }
+            ha_hyper_params hp;
+            ha_hyper_params_init(&hp);
+            hp.causal = causal;
+            hp.min_seq_len = 64;
+            ha_hyper_stats hs{herr.data()};
+            CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, &tl, &hp, &hs) == HA_OK, "%s", ha_last_error());
+            for (int64_t i = 0; i < N; ++i) {
+                const bool nan_row = i == 3 || !causal || i >= 7;
+                CHECK(nan_row ? std::isinf(herr[size_t(i)]) : herr[size_t(i)] == 0.f,
+                      "hyper row %lld estimate %g", (long long)i, double(herr[size_t(i)]));
             }
             end_case();
         }

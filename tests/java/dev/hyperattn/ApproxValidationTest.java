@@ -113,7 +113,10 @@ class ApproxValidationTest {
             try (other) {
                 rejects("index", () -> a.index(other).run(q, k, v, out));
             }
-            rejects("index", () -> a.index(other).run(q, k, v, out)); // closed
+            // a closed index is a state problem, as everywhere in the API
+            IllegalStateException closedIndex = assertThrows(IllegalStateException.class,
+                    () -> a.index(other).run(q, k, v, out));
+            assertTrue(closedIndex.getMessage().startsWith("index:"), closedIndex.getMessage());
         }
         // a closed arena is a state problem, as elsewhere in the API
         Arena closed = Arena.ofConfined();

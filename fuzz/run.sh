@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 out=target/fuzz
+mkdir -p "$out"
 seconds=${FUZZ_SECONDS:-180}
 jobs=${FUZZ_JOBS:-1}
 CXX=${FUZZ_CXX:-clang++}

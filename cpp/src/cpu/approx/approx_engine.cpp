@@ -51,7 +51,7 @@ void store_row(const Problem& p, int64_t b, int64_t h, int64_t i, int64_t D, con
 
 // Computes the marked rows with the tiled exact kernel: per (batch, kv head), one call per run
 // of positions where any of its query heads is marked (runs closer than kGap positions are
-// joined), for all of the kv head's query heads at once, so K and V are read once for them (the
+// joined; all of them when more than an eighth of the positions are marked), for all of the kv head's query heads at once, so K and V are read once for them (the
 // decoding kernel packs a kv head's query heads). Recomputing a row exactly is always allowed.
 int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
     constexpr int64_t kGap = 4;
@@ -66,13 +66,18 @@ int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
     };
     for (int64_t b = 0; b < B; ++b)
         for (int64_t hk = 0; hk < Hkv; ++hk) {
+            // Many marked positions: one run over all of them (the tiled kernel's best case)
+            // rather than many short runs that each read the keys again.
+            int64_t marked_pos = 0;
+            for (int64_t i = 0; i < Nq; ++i) marked_pos += any(b, hk, i);
+            const int64_t gap = 8 * marked_pos > Nq ? Nq : kGap;
             for (int64_t i = 0; i < Nq;) {
                 if (!any(b, hk, i)) {
                     ++i;
                     continue;
                 }
                 int64_t j = i + 1, last = i;
-                while (j < Nq && j - last <= kGap) {
+                while (j < Nq && j - last <= gap) {
                     if (any(b, hk, j)) last = j;
                     ++j;
                 }

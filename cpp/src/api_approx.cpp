@@ -66,7 +66,9 @@ int32_t approx_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     if (rows == 0) return HA_OK;
 
     ha::cpu::approx::Problem prob{};
-    const bool finite_inputs = all_finite(q) && all_finite(k);
+    // An index holds only finite keys (it rejects others at build and append), so a decoding
+    // step over one scans q alone, not the whole cache.
+    const bool finite_inputs = all_finite(q) && (index != nullptr || all_finite(k));
     prob.base = cpu_exact_problem(q, k, v, out, lse, resolve_scale(p->scale, q->shape[3]),
                                   p->causal != 0);
     prob.index = index;

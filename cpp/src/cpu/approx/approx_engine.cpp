@@ -198,7 +198,16 @@ int32_t run(const Problem& p) {
         HeadInputs& h = hin[size_t(t / chunks)];
         const int64_t j0 = (t % chunks) * kPrepChunk, j1 = std::min(Nk, j0 + kPrepChunk);
         uint8_t* c = classes.data() + (t / chunks) * Nk;
-        for (int64_t j = j0; j < j1; ++j) c[j] = norm_class(h.knorm[j], h.kmax);
+        // The class is the number of class floors kmax·2^-(c+1)/2 that the norm does not
+        // exceed: compares, no logarithm per key (a decoding step classes every key).
+        float floor_of[kNormClasses - 1];
+        for (int k = 0; k < kNormClasses - 1; ++k) floor_of[k] = float(class_norm(k + 1, h.kmax));
+        for (int64_t j = j0; j < j1; ++j) {
+            const float n = h.knorm[j];
+            int k = 0;
+            for (int i = 0; i < kNormClasses - 1; ++i) k += n <= floor_of[i];
+            c[j] = uint8_t(k);
+        }
     });
     if (st != HA_OK) return st;
     for (int64_t bh = 0; bh < heads; ++bh) hin[size_t(bh)].ncls = classes.data() + bh * Nk;

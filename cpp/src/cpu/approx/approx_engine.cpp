@@ -348,8 +348,9 @@ int32_t run(const Problem& p) {
         // them needs by its standard error (which falls as 1/sqrt(draws)), with a margin of 2
         // (the estimate of a standard error is itself noisy), and
         // 4x the heavy keys, when that stays well below the cost of the exact kernel (a
-        // gathered key costs several keys of the tiled kernel); otherwise, or when they still
-        // miss, the exact kernel computes them after the groups.
+        // gathered key costs several keys of the tiled kernel, and a refinement that misses
+        // is paid on top of the exact run: at most a thirty-second of the visible keys);
+        // otherwise, or when they still miss, the exact kernel computes them after the groups.
         if (again.R > 0) {
             double worst = 0.0;
             for (int a = 0; a < again.R; ++a) worst = std::max(worst, double(res_of[a].err) / p.target);
@@ -365,7 +366,7 @@ int32_t run(const Problem& p) {
             int64_t visible = Nk;
             for (int a = 0; a < again.R; ++a)
                 if (e.causal) visible = std::min(visible, again.pos[a] + 1);
-            if (8 * rb.draws <= visible) {
+            if (32 * (rb.draws + rb.heavy) <= visible) {
                 s.Q.assign(size_t(8 * ci.Dp), 0.f);
                 for (int a = 0; a < again.R; ++a)
                     load_query(p, hi.b, again.head[a], again.row[a], D, s.Q.data() + a * ci.Dp);

@@ -51,13 +51,18 @@ int32_t approx_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
 
     const int64_t rows = q->shape[0] * q->shape[1] * q->shape[2];
     if (stats) {
-        ha::Span sq, sk, sv, so;
+        // (Spans only: the tensors were checked above.)
+        ha::Span sq, sk, sv, so, sl;
         HA_TRY(ha::check_tensor("q", q, &sq));
         HA_TRY(ha::check_tensor("k", k, &sk));
         HA_TRY(ha::check_tensor("v", v, &sv));
         HA_TRY(ha::check_tensor("out", out, &so));
-        const std::vector<std::pair<const char*, ha::Span>> others{
+        std::vector<std::pair<const char*, ha::Span>> others{
             {"q", sq}, {"k", sk}, {"v", sv}, {"out", so}};
+        if (lse) {
+            HA_TRY(ha::check_tensor("lse", lse, &sl));
+            others.push_back({"lse", sl});
+        }
         HA_TRY(check_stats_array("stats.row_error", stats->row_error, rows, 4, others));
         HA_TRY(check_stats_array("stats.tail_mass_bound", stats->tail_mass_bound, rows, 4, others));
         HA_TRY(check_stats_array("stats.keys_touched", stats->keys_touched, rows, 8, others));

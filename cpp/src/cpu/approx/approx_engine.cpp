@@ -157,36 +157,42 @@ int32_t run(const Problem& p) {
         h.knorm = ix ? ix->heads[size_t(bh)].pnorm.data() : knorms.data() + bh * Nk;
         h.vnorm2 = norms_up_front ? vnorms.data() + bh * Nk : nullptr;
     }
-    int32_t st = parallel_for(heads * chunks, pool_threads(), [&](int64_t t, int) {
-        const HeadInputs& h = hin[size_t(t / chunks)];
-        const int64_t j0 = (t % chunks) * kPrepChunk, n = std::min(kPrepChunk, Nk - j0);
-        std::vector<float> row(size_t(ci.Dp));
-        double kmax2 = 0.0;
-        if (ix) {
-            const hsr::HeadIndex& xh = ix->heads[size_t(t / chunks)];
-            if (p.sinks <= hsr::HeadIndex::kNormAfter) {
-                kmax2 = double(xh.norm_after[p.sinks]) * xh.norm_after[p.sinks];
-            } else {
-                for (int64_t j = std::max(j0, p.sinks); j < j0 + n; ++j)
-                    kmax2 = std::max(kmax2, double(xh.pnorm[size_t(j)]) * xh.pnorm[size_t(j)]);
-            }
-        } else {
-            sketch_rows(*ci.kr, ci.planes, D, ci.Dp, h.k, j0, n, const_cast<uint64_t*>(h.sketch) + j0);
+    // With an index, the sketches and norms are kept there: only the longest key norm past the
+    // sinks is needed (kept for small sink counts), and value norms when rows reuse them.
+    if (ix)
+        for (int64_t bh = 0; bh < heads; ++bh) {
+            const hsr::HeadIndex& xh = ix->heads[size_t(bh)];
+            double k2 = 0.0;
+            if (p.sinks <= hsr::HeadIndex::kNormAfter)
+                k2 = double(xh.norm_after[p.sinks]) * xh.norm_after[p.sinks];
+            else
+                for (int64_t j = p.sinks; j < Nk; ++j)
+                    k2 = std::max(k2, double(xh.pnorm[size_t(j)]) * xh.pnorm[size_t(j)]);
+            chunk_kmax[size_t(bh * chunks)] = k2;
         }
-        for (int64_t j = j0; j < j0 + n; ++j) {
+    int32_t st = HA_OK;
+    if (!ix || norms_up_front)
+        st = parallel_for(heads * chunks, pool_threads(), [&](int64_t t, int) {
+            const HeadInputs& h = hin[size_t(t / chunks)];
+            const int64_t j0 = (t % chunks) * kPrepChunk, n = std::min(kPrepChunk, Nk - j0);
+            std::vector<float> row(size_t(ci.Dp));
             if (!ix) {
-                ci.kr->load_rows(h.k, nullptr, j, 1, D, ci.Dp, row.data());
-                const double n2 = ci.kr->sumsq(row.data(), ci.Dp);
-                const_cast<float*>(h.knorm)[j] = float(std::sqrt(n2));
-                if (j >= p.sinks) kmax2 = std::max(kmax2, n2);
+                sketch_rows(*ci.kr, ci.planes, D, ci.Dp, h.k, j0, n, const_cast<uint64_t*>(h.sketch) + j0);
+                double kmax2 = 0.0;
+                for (int64_t j = j0; j < j0 + n; ++j) {
+                    ci.kr->load_rows(h.k, nullptr, j, 1, D, ci.Dp, row.data());
+                    const double n2 = ci.kr->sumsq(row.data(), ci.Dp);
+                    const_cast<float*>(h.knorm)[j] = float(std::sqrt(n2));
+                    if (j >= p.sinks) kmax2 = std::max(kmax2, n2);
+                }
+                chunk_kmax[size_t(t)] = kmax2;
             }
-            if (norms_up_front) {
-                ci.kr->load_rows(h.v, nullptr, j, 1, D, ci.Dp, row.data());
-                const_cast<float*>(h.vnorm2)[j] = float(ci.kr->sumsq(row.data(), ci.Dp));
-            }
-        }
-        chunk_kmax[size_t(t)] = kmax2;
-    });
+            if (norms_up_front)
+                for (int64_t j = j0; j < j0 + n; ++j) {
+                    ci.kr->load_rows(h.v, nullptr, j, 1, D, ci.Dp, row.data());
+                    const_cast<float*>(h.vnorm2)[j] = float(ci.kr->sumsq(row.data(), ci.Dp));
+                }
+        });
     if (st != HA_OK) return st;
     for (int64_t bh = 0; bh < heads; ++bh) {
         double k2 = 0.0;

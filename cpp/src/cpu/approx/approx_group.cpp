@@ -135,14 +135,14 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
     const int64_t nF = far.size();
     const int64_t per_row = std::max<int64_t>(1, budget / R);
     const int np = int(std::min<int64_t>(kPilot, nF));
-    int64_t probe[kPilot];
+    int32_t probe[kPilot];
     int hs[kPilot];
     float cos_tab[kSketchBits + 1], up_tab[kSketchBits + 1];
     for (int h = 0; h <= kSketchBits; ++h) {
         cos_tab[h] = float(std::cos(M_PI * h / kSketchBits));
         up_tab[h] = float(std::cos(M_PI * std::max(0, h - kMargin) / kSketchBits));
     }
-    for (int i = 0; i < np; ++i) probe[i] = far.at(int64_t((double(i) + 0.5) * double(nF) / np));
+    for (int i = 0; i < np; ++i) probe[i] = int32_t(far.at(int64_t((double(i) + 0.5) * double(nF) / np)));
     uint64_t qs[8];
     int thr[8 * kNormClasses];
     double cq[8], cut[8];
@@ -155,7 +155,7 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         for (int64_t d = 0; d < ci.D; ++d) qn += double(q[d]) * q[d];
         cq[r] = double(ci.c) * std::sqrt(qn);  // log2 units per unit of ||k||·cos
         // (a) budget: the score bound that about 8x the row's share of the probe exceeds.
-        hamming_many(qs[r], hi.sketch, probe, np, hs);
+        hamming_list(qs[r], hi.sketch, probe, size_t(np), hs);
         for (int i = 0; i < np; ++i) sup[i] = float(cq[r] * hi.knorm[probe[i]] * up_tab[hs[i]]);
         const int64_t allowed = std::min<int64_t>(np - 1, 8 * per_row * np / nF);
         std::nth_element(sup, sup + (np - 1 - allowed), sup + np);

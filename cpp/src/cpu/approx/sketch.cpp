@@ -36,16 +36,6 @@ void sketch_rows(const hsr::Kernels& kr, const float* planes, int64_t D, int64_t
     }
 }
 
-uint64_t sketch_one(const float* planes, int64_t Dp, const float* x) {
-    uint64_t s = 0;
-    for (int t = 0; t < kSketchBits; ++t) {
-        float acc = 0.f;
-        for (int64_t d = 0; d < Dp; ++d) acc += planes[t * Dp + d] * x[d];
-        if (acc > 0.f) s |= uint64_t(1) << t;
-    }
-    return s;
-}
-
 bool have_popcnt() {
     static const bool yes = __builtin_cpu_supports("popcnt");
     return yes;
@@ -60,13 +50,6 @@ bool have_vpopcnt() {
 }  // namespace
 
 namespace {
-__attribute__((target("popcnt"))) void hamming_popcnt(uint64_t q, const uint64_t* ksk,
-                                                      const int64_t* pos, int n, int* out) {
-    for (int i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
-}
-}  // namespace
-
-namespace {
 __attribute__((target("popcnt"))) void hamming_list_popcnt(uint64_t q, const uint64_t* ksk,
                                                            const int32_t* pos, size_t n, int* out) {
     for (size_t i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
@@ -76,11 +59,6 @@ __attribute__((target("popcnt"))) void hamming_list_popcnt(uint64_t q, const uin
 void hamming_list(uint64_t q, const uint64_t* ksk, const int32_t* pos, size_t n, int* out) {
     if (have_popcnt()) return hamming_list_popcnt(q, ksk, pos, n, out);
     for (size_t i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
-}
-
-void hamming_many(uint64_t q, const uint64_t* ksk, const int64_t* pos, int n, int* out) {
-    if (have_popcnt()) return hamming_popcnt(q, ksk, pos, n, out);
-    for (int i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
 }
 
 namespace {

@@ -24,12 +24,7 @@ std::vector<float> sketch_planes(uint64_t seed, int64_t D, int64_t Dp);
 void sketch_rows(const hsr::Kernels& kr, const float* planes, int64_t D, int64_t Dp,
                  const hsr::RowSrc& k, int64_t first, int64_t n, uint64_t* out);
 
-// The sketch of one fp32 row (zero-padded to Dp).
-uint64_t sketch_one(const float* planes, int64_t Dp, const float* x);
-
 // out[i] = Hamming distance between q and ksk[pos[i]], i < n.
-void hamming_many(uint64_t q, const uint64_t* ksk, const int64_t* pos, int n, int* out);
-
 void hamming_list(uint64_t q, const uint64_t* ksk, const int32_t* pos, size_t n, int* out);
 
 // True when this CPU has the POPCNT instruction (every x86-64-v2 CPU).
@@ -40,11 +35,6 @@ bool have_popcnt();
 // distance that still lets a key matter depends on its length: long keys (needles often are)
 // are admitted at larger angles.
 constexpr int kNormClasses = 8;
-inline uint8_t norm_class(float norm, double kmax) {
-    if (!(kmax > 0.0) || !(norm > 0.f)) return kNormClasses - 1;
-    const double r = 2.0 * std::log2(kmax / double(norm));
-    return uint8_t(std::min<double>(kNormClasses - 1, std::max(0.0, std::floor(r))));
-}
 // The largest norm of class c.
 inline double class_norm(int c, double kmax) { return kmax * std::exp2(-0.5 * c); }
 

@@ -197,7 +197,8 @@ TEST(nonfinite_hyper) {
             k.fill_normal(1);
             v.fill_normal(1);
             k.set(0, 0, 7, 2, kNaN);  // rows that see key 7 are NaN
-            q.set(0, 0, 3, 0, kInf);  // row 3 (before key 7 when causal) is NaN too
+            q.set(0, 0, 3, 0, kInf);  // row 3 (before key 7 when causal) is NaN too:
+            k.set(0, 0, 0, 0, 1.f);   // key 0 makes its score +inf (all -inf would be an empty row)
             HostTensor out = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
             HostTensor lse = make_lse(1, 1, N, false);
             ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
@@ -239,6 +240,7 @@ TEST(nonfinite_approx_and_estimates) {
             v.fill_normal(1);
             k.set(0, 0, 7, 2, kNaN);
             q.set(0, 0, 3, 0, kInf);
+            k.set(0, 0, 0, 0, 1.f);  // row 3 has a +inf score whatever the seed
             HostTensor out = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
             HostTensor lse = make_lse(1, 1, N, false);
             ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();

@@ -131,6 +131,7 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
     constexpr int kMargin = 8;       // sketch noise: ~2 standard deviations of h near θ = π/2
     std::vector<int32_t>& hits = s.heavy;
     hits.clear();
+    s.cand.clear();
     const int R = g.R;
     const int64_t nF = far.size();
     const int64_t per_row = std::max<int64_t>(1, budget / R);
@@ -175,7 +176,7 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         }
     }
     if (!any_row) return;
-    const size_t cap = size_t(16 * budget);
+    const size_t cap = size_t(64 * budget);
     for (;;) {
         hits.clear();
         if (sketch_scan(hi.sketch, hi.ncls, far.a1, far.b1, qs, thr, R, hits, cap) &&
@@ -184,27 +185,22 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         for (int i = 0; i < R * kNormClasses; ++i) thr[i] -= 2;
     }
     // Relevance with each hit's own norm, and its best estimated score over the rows.
-    s.rank.assign(hits.size(), -INFINITY);
-    s.hd.resize(hits.size());
-    std::vector<uint8_t>& relevant = s.keep;
-    relevant.assign(hits.size(), 0);
+    float cqf[8], cutf[8];
     for (int r = 0; r < R; ++r) {
-        hamming_list(qs[r], hi.sketch, hits.data(), hits.size(), s.hd.data());
-        for (size_t i = 0; i < hits.size(); ++i) {
-            const int h = s.hd[i];
-            const float kn = hi.knorm[hits[i]];
-            if (cq[r] * kn * up_tab[h] < cut[r]) continue;
-            relevant[i] = 1;
-            s.rank[i] = std::max(s.rank[i], float(cq[r]) * kn * cos_tab[h]);
-        }
+        cqf[r] = float(cq[r]);
+        cutf[r] = float(cut[r]);
     }
+    s.rank.resize(hits.size());
+    rank_hits(hi.sketch, hi.knorm, hits.data(), hits.size(), qs, cqf, cutf, R, up_tab, cos_tab,
+              s.rank.data());
     size_t kept = 0;
     for (size_t i = 0; i < hits.size(); ++i)
-        if (relevant[i]) {
+        if (s.rank[i] > -INFINITY) {
             hits[kept] = hits[i];
             s.rank[kept++] = s.rank[i];
         }
     hits.resize(kept);
+    s.cand.clear();
     if (int64_t(kept) > budget) {  // the best `budget` by estimated score, in cache order
         s.cut.assign(s.rank.begin(), s.rank.begin() + kept);
         std::nth_element(s.cut.begin(), s.cut.begin() + (kept - budget), s.cut.end());
@@ -213,10 +209,34 @@ void find_heavy(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         for (size_t i = 0; i < kept; ++i) above += s.rank[i] > cutoff;
         int64_t ties = budget - above;
         size_t o = 0;
-        for (size_t i = 0; i < kept; ++i)
-            if (s.rank[i] > cutoff || (s.rank[i] == cutoff && ties-- > 0)) hits[o++] = hits[i];
+        for (size_t i = 0; i < kept; ++i) {
+            if (s.rank[i] > cutoff || (s.rank[i] == cutoff && ties-- > 0))
+                hits[o++] = hits[i];
+            else
+                s.cand.push_back(hits[i]);
+        }
         hits.resize(o);
     }
+}
+
+// Scores of the rows Q ([R][Dp]) against rows `pos[0..n)` of src, times mul, into
+// out[r * ld + j].
+void draw_scores(const CallInputs& ci, const float* Q, int R, const hsr::RowSrc& src,
+                 const int32_t* pos, int64_t n, float mul, Scratch& s, float* out, int64_t ld) {
+    for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
+        const int c = int(std::min<int64_t>(kChunk, n - j0));
+        ci.kr->scores(R, Q, ci.Dp, ci.D, src, pos + j0, 0, c, s.S.data(), kChunk);
+        for (int r = 0; r < R; ++r)
+            for (int j = 0; j < c; ++j) out[r * ld + j0 + j] = s.S[r * kChunk + j] * mul;
+    }
+}
+
+// m stratified-uniform draws from the list `from` (size n, ascending): one per stratum of n/m
+// entries, at the offset u in [0, 1) shared by all strata.
+void stratified_draws(const int32_t* from, int64_t n, int64_t m, double u, std::vector<int32_t>& out) {
+    out.resize(size_t(m));
+    for (int64_t t = 0; t < m; ++t)
+        out[size_t(t)] = from[std::min<int64_t>(n - 1, int64_t((double(t) + u) * double(n) / double(m)))];
 }
 
 }  // namespace
@@ -284,23 +304,29 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         exact_keys(ci, hi, g, s, acc, nullptr, far.a1, far.b1 - far.a1, false);
         exact_keys(ci, hi, g, s, acc, nullptr, far.a2, far.b2 - far.a2, false);
     }
-    // The sampled tail: m draws, one from each of m equal strata of the far range (so the
-    // sample follows the position structure of the cache), each standing for nF/m keys. They
-    // are scored first: their sum tells how much mass the tail holds, which decides which
-    // far keys are worth scoring exactly. Draws that turn out to be heavy keys then count
-    // with weight 0 (they are in the exact part).
-    float M[8], Zt[8], Svt[8], mt[8];
-    int64_t ms = 0;  // draws scored (all m of them when the tail is sampled)
-    const float w = tail && m > 0 ? float(double(nF) / double(m)) : 0.f;
+    // The sampled tail, in two strata.
+    //  B, the far range: m draws, one from each of m equal slices of it (so the sample follows
+    //    the position structure of the cache), each standing for nF/m keys. They are scored
+    //    first: their sum tells how much mass the tail holds, which decides which far keys are
+    //    worth a closer look (find_heavy).
+    //  C, the candidates find_heavy found beyond its budget: enumerated when few, else sampled
+    //    on their own (mc draws, each standing for nC/mc keys). Keys that look alike to the
+    //    sketches (a cluster around the query) are then sampled densely among themselves
+    //    instead of sparsely among all far keys, where each would stand for nF/m keys.
+    // Draws of B that are heavy or candidate keys weigh 0 (another part covers them), so the
+    // estimate is unbiased over every far key.
+    float M[8], mb[8], mcx[8];
     for (int r = 0; r < R; ++r) {
-        M[r] = -INFINITY;
-        mt[r] = -INFINITY;
-        Zt[r] = 0.f;
-        Svt[r] = 0.f;
+        M[r] = acc.m[r];
+        mb[r] = -INFINITY;
+        mcx[r] = -INFINITY;
     }
     const int64_t mpad = (m + 15) / 16 * 16;
-    std::vector<float>& SS = s.buf;  // [R][mpad] draw scores (log2 units), then weights
-    if (tail && m > 0) {
+    std::vector<float>& SB = s.buf;   // [R][mpad] B's draw scores (log2 units), then weights
+    std::vector<float>& SC = s.cbuf;  // [R][mcpad] C's
+    int64_t mc = 0, mcpad = 0, nC = 0;
+    float wC = 0.f;
+    if (tail) {
         hyper::Stream rng{0x617070726f78ull, p.seed, uint64_t(hi.b), uint64_t(hi.hk),
                           uint64_t(g.head[0]), uint64_t(g.row[0]), uint64_t(bud.pass)};
         const double u = rng.unit() - 0x1p-53;  // [0, 1)
@@ -308,23 +334,17 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         for (int64_t t = 0; t < m; ++t)
             s.spos[size_t(t)] = int32_t(far.at(std::min<int64_t>(
                 nF - 1, int64_t((double(t) + u) * double(nF) / double(m)))));
-        SS.assign(size_t(R * mpad), -INFINITY);
-        for (int64_t j0 = 0; j0 < m; j0 += kChunk) {
-            const int n = int(std::min<int64_t>(kChunk, m - j0));
-            ci.kr->scores(R, s.Q.data(), Dp, ci.D, hi.k, s.spos.data() + j0, 0, n, s.S.data(), kChunk);
-            for (int r = 0; r < R; ++r)
-                for (int j = 0; j < n; ++j) SS[size_t(r * mpad + j0 + j)] = s.S[r * kChunk + j] * ci.c;
-        }
-    }
-    if (tail) {
+        SB.assign(size_t(R * mpad), -INFINITY);
+        draw_scores(ci, s.Q.data(), R, hi.k, s.spos.data(), m, ci.c, s, SB.data(), mpad);
         // Each row's draws relative to their own max (one vector exp), and the row's estimated
         // log2 denominator from the exact part plus the draws.
-        double l2tot[8];
+        double l2tot[8] = {};
+        const double wB = double(nF) / double(m);
         for (int r = 0; r < R; ++r) {
-            float* x = SS.data() + r * mpad;
+            float* x = SB.data() + r * mpad;
             float mx = -INFINITY;
             for (int64_t j = 0; j < m; ++j) mx = std::max(mx, x[j]);
-            mt[r] = mx;
+            mb[r] = mx;
             if (mx == -INFINITY) {
                 std::fill(x, x + mpad, 0.f);
             } else {
@@ -333,7 +353,7 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
             }
             double z = 0.0;
             for (int64_t j = 0; j < m; ++j) z += x[j];
-            const double ze = acc.Z[r], zt = double(w) * z;
+            const double ze = acc.Z[r], zt = wB * z;
             const double top = std::max(double(acc.m[r]), double(mx));
             const double tot = (ze > 0.0 ? ze * std::exp2(acc.m[r] - top) : 0.0) +
                                (zt > 0.0 ? zt * std::exp2(mx - top) : 0.0);
@@ -341,23 +361,34 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         }
         find_heavy(ci, hi, g, far, budget, m, l2tot, s);
         exact_keys(ci, hi, g, s, acc, s.heavy.data(), 0, int64_t(s.heavy.size()), false);
-        // A draw that is a heavy key weighs 0 (it is in the exact part).
-        {
-            const std::vector<int32_t>& hv = s.heavy;
-            size_t h = 0;  // both lists ascend: one merge walk
-            for (int64_t j = 0; j < m && h < hv.size(); ++j) {
-                while (h < hv.size() && hv[h] < s.spos[size_t(j)]) ++h;
-                if (h < hv.size() && hv[h] == s.spos[size_t(j)])
-                    for (int r = 0; r < R; ++r) SS[size_t(r * mpad + j)] = 0.f;
+        nC = int64_t(s.cand.size());
+        const int64_t mc_max = std::max<int64_t>(2, m / 2);
+        if (nC > 0 && nC <= 2 * mc_max) {
+            exact_keys(ci, hi, g, s, acc, s.cand.data(), 0, nC, false);
+        } else if (nC > 0) {
+            mc = mc_max;
+            mcpad = (mc + 15) / 16 * 16;
+            wC = float(double(nC) / double(mc));
+            hyper::Stream crng{0x63616e64ull, p.seed, uint64_t(hi.b), uint64_t(hi.hk),
+                               uint64_t(g.head[0]), uint64_t(g.row[0]), uint64_t(bud.pass)};
+            stratified_draws(s.cand.data(), nC, mc, crng.unit() - 0x1p-53, s.cpos);
+            SC.assign(size_t(R * mcpad), -INFINITY);
+            draw_scores(ci, s.Q.data(), R, hi.k, s.cpos.data(), mc, ci.c, s, SC.data(), mcpad);
+            for (int r = 0; r < R; ++r)
+                for (int64_t j = 0; j < mc; ++j) mcx[r] = std::max(mcx[r], SC[size_t(r * mcpad + j)]);
+        }
+        // B's draws that another part covers weigh 0 (all three lists ascend: merge walks).
+        for (const std::vector<int32_t>* ex : {&s.heavy, &s.cand}) {
+            size_t h = 0;
+            for (int64_t j = 0; j < m && h < ex->size(); ++j) {
+                while (h < ex->size() && (*ex)[h] < s.spos[size_t(j)]) ++h;
+                if (h < ex->size() && (*ex)[h] == s.spos[size_t(j)])
+                    for (int r = 0; r < R; ++r) SB[size_t(r * mpad + j)] = 0.f;
             }
         }
-        ms = m;
-    }
-    for (int r = 0; r < R; ++r) M[r] = acc.m[r];
-    if (tail && m > 0) {
-        // One frame for both parts: the larger of the exact max and the draws' max.
+        // One frame for every part: the largest of the exact max and the draws' maxima.
         for (int r = 0; r < R; ++r) {
-            const float mx = std::max(acc.m[r], mt[r]);
+            const float mx = std::max(acc.m[r], std::max(mb[r], mcx[r]));
             M[r] = mx;
             const float f = acc.m[r] == -INFINITY ? 0.f : std::exp2(acc.m[r] - mx);
             if (f != 1.f) {
@@ -365,42 +396,62 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
                 acc.Z[r] *= f;
                 acc.Sv[r] *= f;
             }
-            const float ft = mt[r] == -INFINITY ? 0.f : w * std::exp2(mt[r] - mx);
-            float* x = SS.data() + r * mpad;
-            for (int64_t j = 0; j < ms; ++j) x[j] *= ft;
-            std::fill(x + ms, x + mpad, 0.f);
+            const float fb = mb[r] == -INFINITY ? 0.f : float(wB) * std::exp2(mb[r] - mx);
+            float* x = SB.data() + r * mpad;
+            for (int64_t j = 0; j < m; ++j) x[j] *= fb;
+            std::fill(x + m, x + mpad, 0.f);
+            if (mc > 0) {
+                float* y = SC.data() + r * mcpad;
+                if (mx == -INFINITY) {
+                    std::fill(y, y + mcpad, 0.f);
+                } else {
+                    for (int64_t j = 0; j < mc; ++j) y[j] -= mx;
+                    ci.kr->exp2v(y, y, mc);
+                    for (int64_t j = 0; j < mc; ++j) y[j] *= wC;
+                    std::fill(y + mc, y + mcpad, 0.f);
+                }
+            }
         }
-        std::vector<float> vn(static_cast<size_t>(ms));
-        value_norms(ci, hi, s.spos.data(), 0, int(ms), s, vn.data());
-        for (int64_t j0 = 0; j0 < ms; j0 += 1024) {
-            const int n = int(std::min<int64_t>(1024, ms - j0));
-            ci.kr->pv(R, SS.data() + j0, mpad, n, hi.v, s.spos.data() + j0, 0, ci.D, nullptr,
-                      s.OT.data(), Dp);
+    }
+    // The sampled strata's P·V sums, weight sums and Σ p·||v||²: OT/Zt/Svt for B, OC/Zc/Svc
+    // for C.
+    float Zt[8] = {}, Svt[8] = {}, Zc[8] = {}, Svc[8] = {};
+    s.OC.assign(size_t(8 * Dp), 0.f);
+    auto sampled_part = [&](const std::vector<float>& X, int64_t n, int64_t ld,
+                            const std::vector<int32_t>& pos, std::vector<float>& vn,
+                            float* OT, float* Zs, float* Svs) {
+        vn.resize(size_t(n));
+        value_norms(ci, hi, pos.data(), 0, int(n), s, vn.data());
+        for (int64_t j0 = 0; j0 < n; j0 += 1024) {
+            const int c = int(std::min<int64_t>(1024, n - j0));
+            ci.kr->pv(R, X.data() + j0, ld, c, hi.v, pos.data() + j0, 0, ci.D, nullptr, OT, Dp);
         }
         for (int r = 0; r < R; ++r) {
             double z = 0.0, sv = 0.0;
-            for (int64_t j = 0; j < ms; ++j) {
-                const double pj = SS[size_t(r * mpad + j)];
+            for (int64_t j = 0; j < n; ++j) {
+                const double pj = X[size_t(r * ld + j)];
                 z += pj;
                 sv += pj * vn[size_t(j)];
             }
-            Zt[r] = float(z);
-            Svt[r] = float(sv);
+            Zs[r] = float(z);
+            Svs[r] = float(sv);
         }
-        s.svn.swap(vn);  // keep the draws' norms for the variance below
-    }
+    };
+    if (tail && m > 0) sampled_part(SB, m, mpad, s.spos, s.vnb, s.OT.data(), Zt, Svt);
+    if (mc > 0) sampled_part(SC, mc, mcpad, s.cpos, s.vnc, s.OC.data(), Zc, Svc);
 
-    // Ratio estimate o = (O + OT) / (Z + Zt); normalised rows go back into s.O.
+    // Ratio estimate o = (O + OT + OC) / (Z + Zt + Zc); normalised rows go back into s.O.
     float Zh[8];
     for (int r = 0; r < R; ++r) {
-        Zh[r] = acc.Z[r] + Zt[r];
+        Zh[r] = acc.Z[r] + Zt[r] + Zc[r];
         float* o = s.O.data() + r * Dp;
         const float* ot = s.OT.data() + r * Dp;
+        const float* oc = s.OC.data() + r * Dp;
         const float inv = Zh[r] > 0.f ? 1.f / Zh[r] : 0.f;
-        for (int64_t d = 0; d < Dp; ++d) o[d] = (o[d] + ot[d]) * inv;
+        for (int64_t d = 0; d < Dp; ++d) o[d] = (o[d] + ot[d] + oc[d]) * inv;
         res[r].lse = Zh[r] > 0.f ? float((double(M[r]) + std::log2(double(Zh[r]))) * 0.6931471805599453)
                                  : -INFINITY;
-        res[r].touched = acc.touched[r] + (tail ? ms : 0);
+        res[r].touched = acc.touched[r] + (tail ? m + mc : 0);
         res[r].err = 0.f;
         res[r].tail = tail;
     }
@@ -410,35 +461,40 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         return;
     }
 
-    // Delta method for the ratio: with u_k = nF·x_k·(v_k - o) (x_k the draw's weight in the
-    // frame, 0 for heavy draws), o - o_true ≈ mean(u) / Z, so Var ≈ Σ||u_k - ū||² / (m(m-1)Z²).
-    // ||u_k||² expands to (m·P_k)²(||v_k||² - 2 v_k·o + ||o||²), and v_k·o is one more scores
-    // call with the output rows as queries.
-    std::vector<float> VO(size_t(R * mpad), 0.f);
-    for (int64_t j0 = 0; j0 < ms; j0 += kChunk) {
-        const int n = int(std::min<int64_t>(kChunk, ms - j0));
-        ci.kr->scores(R, s.O.data(), Dp, ci.D, hi.v, s.spos.data() + j0, 0, n, s.S.data(), kChunk);
-        for (int r = 0; r < R; ++r)
-            for (int j = 0; j < n; ++j) VO[size_t(r * mpad + j0 + j)] = s.S[r * kChunk + j];
-    }
+    // Delta method for the ratio, per stratum: with y_k = x_k·(v_k - o) (x_k the draw's weight
+    // in the frame, 0 for a covered draw), o - o_true ≈ Σ y / Z, and a stratum of n draws adds
+    // (n·Σ||y_k||² - ||Σ y_k||²) / (n - 1) to Z²·Var. ||y_k||² = x_k²(||v_k||² - 2 v_k·o +
+    // ||o||²), and v_k·o is one more scores call with the output rows as queries; Σ y_k is
+    // that stratum's P·V sum less o times its weight sum.
+    double var[8] = {};
+    auto stratum_variance = [&](const std::vector<float>& X, int64_t n, int64_t ld,
+                                const std::vector<int32_t>& pos, const std::vector<float>& vn,
+                                const float* OT, const float* Zs) {
+        s.vo.assign(size_t(R * ld), 0.f);
+        draw_scores(ci, s.O.data(), R, hi.v, pos.data(), n, 1.f, s, s.vo.data(), ld);
+        for (int r = 0; r < R; ++r) {
+            const float* o = s.O.data() + r * Dp;
+            const float* ot = OT + r * Dp;
+            double on2 = 0.0, ub2 = 0.0;
+            for (int64_t d = 0; d < ci.D; ++d) {
+                on2 += double(o[d]) * o[d];
+                const double ub = double(ot[d]) - double(o[d]) * Zs[r];
+                ub2 += ub * ub;
+            }
+            double sy2 = 0.0;
+            for (int64_t j = 0; j < n; ++j) {
+                const double x = X[size_t(r * ld + j)];
+                sy2 += x * x * (double(vn[size_t(j)]) - 2.0 * s.vo[size_t(r * ld + j)] + on2);
+            }
+            var[r] += std::max(0.0, double(n) * sy2 - ub2) / double(n - 1);
+        }
+    };
+    stratum_variance(SB, m, mpad, s.spos, s.vnb, s.OT.data(), Zt);
+    if (mc > 0) stratum_variance(SC, mc, mcpad, s.cpos, s.vnc, s.OC.data(), Zc);
     for (int r = 0; r < R; ++r) {
-        const float* o = s.O.data() + r * Dp;
-        const float* ot = s.OT.data() + r * Dp;
-        double on2 = 0.0, ub2 = 0.0;
-        for (int64_t d = 0; d < ci.D; ++d) {
-            on2 += double(o[d]) * o[d];
-            const double ub = double(ot[d]) - double(o[d]) * Zt[r];
-            ub2 += ub * ub;
-        }
-        double su2 = 0.0;
-        for (int64_t j = 0; j < ms; ++j) {
-            const double mp = double(m) * SS[size_t(r * mpad + j)];
-            su2 += mp * mp * (double(s.svn[size_t(j)]) - 2.0 * VO[size_t(r * mpad + j)] + on2);
-        }
-        const double var = std::max(0.0, su2 - double(m) * ub2) /
-                           (double(m) * double(m - 1) * double(Zh[r]) * double(Zh[r]));
-        const double rms2 = (double(acc.Sv[r]) + Svt[r]) / double(Zh[r]);
-        res[r].err = rms2 > 0.0 ? float(kErrorScale * std::sqrt(var / rms2)) : 0.f;
+        const double v = var[r] / (double(Zh[r]) * double(Zh[r]));
+        const double rms2 = (double(acc.Sv[r]) + Svt[r] + Svc[r]) / double(Zh[r]);
+        res[r].err = rms2 > 0.0 ? float(kErrorScale * std::sqrt(v / rms2)) : 0.f;
     }
 }
 

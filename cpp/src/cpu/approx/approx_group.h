@@ -45,11 +45,10 @@ struct RowResult {
 };
 
 struct Scratch {
-    std::vector<float> Q, O, OT, S, P, buf, row;
-    std::vector<int32_t> spos, heavy;  // draws; heavy candidates (ascending positions)
-    std::vector<uint8_t> keep;
-    std::vector<int> hd;            // Hamming distances of a row's scan hits
-    std::vector<float> rank, cut;   // their estimated scores, and a copy to select from
+    std::vector<float> Q, O, OT, OC, S, P, buf, cbuf, row, vo, vnb, vnc;
+    // Far-range draws, heavy keys, the other candidates, their draws (ascending positions).
+    std::vector<int32_t> spos, heavy, cand, cpos;
+    std::vector<float> rank, cut;   // heavy candidates' estimated scores, a copy to select from
     std::vector<float> svn;
 };
 

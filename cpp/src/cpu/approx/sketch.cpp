@@ -124,7 +124,56 @@ __attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) bool scan_avx512(
     return true;
 }
 
+// Eight hits per step: their sketches and norms are gathered once, then per row one XOR,
+// one popcount and two table gathers.
+__attribute__((target("avx512f,avx512vl,avx512vpopcntdq,popcnt"))) void rank_avx512(
+    const uint64_t* ksk, const float* knorm, const int32_t* hits, size_t n, const uint64_t* qs,
+    const float* cq, const float* cut, int R, const float* up, const float* mid, float* rank) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hits + i));
+        const __m512i k = _mm512_i32gather_epi64(idx, reinterpret_cast<const long long*>(ksk), 8);
+        const __m256 kn = _mm256_i32gather_ps(knorm, idx, 4);
+        __m256 best = _mm256_set1_ps(-INFINITY);
+        for (int r = 0; r < R; ++r) {
+            const __m256i h = _mm512_cvtepi64_epi32(
+                _mm512_popcnt_epi64(_mm512_xor_si512(k, _mm512_set1_epi64(int64_t(qs[r])))));
+            const __m256 a = _mm256_mul_ps(_mm256_set1_ps(cq[r]), kn);
+            const __m256 hi = _mm256_mul_ps(a, _mm256_i32gather_ps(up, h, 4));
+            const __m256 est = _mm256_mul_ps(a, _mm256_i32gather_ps(mid, h, 4));
+            const __mmask8 ok = _mm256_cmp_ps_mask(hi, _mm256_set1_ps(cut[r]), _CMP_GE_OQ);
+            best = _mm256_mask_max_ps(best, ok, best, est);
+        }
+        _mm256_storeu_ps(rank + i, best);
+    }
+    for (; i < n; ++i) {
+        float best = -INFINITY;
+        const float kn = knorm[hits[i]];
+        for (int r = 0; r < R; ++r) {
+            const int h = __builtin_popcountll(qs[r] ^ ksk[hits[i]]);
+            const float a = cq[r] * kn;
+            if (a * up[h] >= cut[r]) best = std::max(best, a * mid[h]);
+        }
+        rank[i] = best;
+    }
+}
+
 #pragma GCC diagnostic pop
+
+void rank_scalar(const uint64_t* ksk, const float* knorm, const int32_t* hits, size_t n,
+                 const uint64_t* qs, const float* cq, const float* cut, int R, const float* up,
+                 const float* mid, float* rank) {
+    for (size_t i = 0; i < n; ++i) {
+        float best = -INFINITY;
+        const float kn = knorm[hits[i]];
+        for (int r = 0; r < R; ++r) {
+            const int h = __builtin_popcountll(qs[r] ^ ksk[hits[i]]);
+            const float a = cq[r] * kn;
+            if (a * up[h] >= cut[r]) best = std::max(best, a * mid[h]);
+        }
+        rank[i] = best;
+    }
+}
 
 bool scan_generic(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
                   const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
@@ -142,6 +191,14 @@ bool scan_generic(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
 }
 
 }  // namespace
+
+void rank_hits(const uint64_t* ksk, const float* knorm, const int32_t* hits, size_t n,
+               const uint64_t* qs, const float* cq, const float* cut, int R, const float* up,
+               const float* mid, float* rank) {
+    if (get_isa() == HA_CPU_ISA_AVX512 && have_vpopcnt())
+        return rank_avx512(ksk, knorm, hits, n, qs, cq, cut, R, up, mid, rank);
+    rank_scalar(ksk, knorm, hits, n, qs, cq, cut, R, up, mid, rank);
+}
 
 bool sketch_scan(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
                  const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,

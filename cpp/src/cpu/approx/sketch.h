@@ -46,4 +46,14 @@ bool sketch_scan(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
                  const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
                  size_t cap);
 
+// Scores of scan hits as the sketches estimate them, for rows r < R (R <= 8):
+// est_r(j) = cq[r]·knorm[j]·tab(h_r(j)), h_r the Hamming distance to qs[r]. A hit is relevant to
+// row r when est_r with the optimistic table `up` (the angle less the sketch's noise margin)
+// reaches cut[r]; rank[i] is the best est_r with the table `mid` over the rows it is relevant
+// to, -inf when none. Tables have kSketchBits + 1 entries. The AVX-512 path and the scalar one
+// give the same floats (the same operations in the same order).
+void rank_hits(const uint64_t* ksk, const float* knorm, const int32_t* hits, size_t n,
+               const uint64_t* qs, const float* cq, const float* cut, int R, const float* up,
+               const float* mid, float* rank);
+
 }  // namespace ha::cpu::approx

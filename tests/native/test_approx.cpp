@@ -258,6 +258,44 @@ TEST(approx_is_exact_when_window_or_sinks_cover_every_key) {
 }
 
 // ---- honest estimates ---------------------------------------------------------------------------
+// The honesty criterion over a pool: true e_i > 2 x estimate on at most 5% of rows, and the
+// median estimate at most 4 x the median true error over the rows above the rounding floor.
+void check_honest(const Pool& pool, const std::string& label) {
+    CHECK(!pool.err.empty(), "no row was evaluated (calls failed)");
+    if (pool.err.empty()) return;
+    size_t under = 0;
+    std::vector<double> est_above, err_above;
+    std::vector<size_t> flagged;
+    double worst_ratio = 0;
+    for (size_t n = 0; n < pool.err.size(); ++n) {
+        const double e = pool.err[n], est = pool.est[n], fl = pool.floor[n];
+        if (e > std::max(2 * est, fl)) {
+            ++under;
+            flagged.push_back(n);
+        }
+        if (e > fl) {
+            est_above.push_back(est);
+            err_above.push_back(e);
+            worst_ratio = std::max(worst_ratio, e / std::max(est, 1e-30));
+        }
+    }
+    const double share = double(under) / double(pool.err.size());
+    CHECK(share <= 0.05, "%zu of %zu rows (%.1f%%) have a true error above 2 x the estimate "
+          "(worst true/estimate %.3g); largest errors:%s", under, pool.err.size(), 100 * share, worst_ratio,
+          worst_rows(pool, flagged).c_str());
+    if (est_above.size() >= 20) {
+        const double me = hametrics::quantile(est_above, 0.5), mt = hametrics::quantile(err_above, 0.5);
+        CHECK(me <= 4 * mt, "median estimate %.3g > 4 x median true error %.3g over the %zu rows "
+              "above the rounding floor", me, mt, est_above.size());
+        std::printf("     %s: %zu rows, %zu above rounding; median true %.3g, median estimate %.3g, "
+                    "under-estimated x2: %.1f%%\n", label.c_str(), pool.err.size(),
+                    est_above.size(), mt, me, 100 * share);
+    } else {
+        std::printf("     %s: only %zu of %zu rows above the rounding floor; median check not applied\n",
+                    label.c_str(), est_above.size(), pool.err.size());
+    }
+}
+
 TEST(approx_error_estimate_is_honest) {
     for (int fam = 0; fam < hafam::NUM_FAMILIES; ++fam) {
         Pool pool;
@@ -274,45 +312,31 @@ TEST(approx_error_estimate_is_honest) {
         begin_case(format("estimate is honest on %s: true e_i > 2 x estimate on <= 5%% of rows, "
                           "median estimate <= 4 x median true error",
                           hafam::family_name(fam)));
-        CHECK(!pool.err.empty(), "no row was evaluated (calls failed)");
-        if (!pool.err.empty()) {
-            size_t under = 0;
-            std::vector<double> est_above, err_above;
-            std::vector<size_t> flagged;
-            double worst_ratio = 0;
-            for (size_t n = 0; n < pool.err.size(); ++n) {
-                const double e = pool.err[n], est = pool.est[n], fl = pool.floor[n];
-                if (e > std::max(2 * est, fl)) {
-                    ++under;
-                    flagged.push_back(n);
-                }
-                if (e > fl) {
-                    est_above.push_back(est);
-                    err_above.push_back(e);
-                    worst_ratio = std::max(worst_ratio, e / std::max(est, 1e-30));
-                }
-            }
-            const double share = double(under) / double(pool.err.size());
-            CHECK(share <= 0.05, "%zu of %zu rows (%.1f%%) have a true error above 2 x the estimate "
-                  "(worst true/estimate %.3g); largest errors:%s", under, pool.err.size(), 100 * share, worst_ratio,
-                  worst_rows(pool, flagged).c_str());
-            if (est_above.size() >= 20) {
-                const double me = hametrics::quantile(est_above, 0.5), mt = hametrics::quantile(err_above, 0.5);
-                CHECK(me <= 4 * mt, "median estimate %.3g > 4 x median true error %.3g over the %zu rows "
-                      "above the rounding floor", me, mt, est_above.size());
-                std::printf("     %s: %zu rows, %zu above rounding; median true %.3g, median estimate %.3g, "
-                            "under-estimated x2: %.1f%%\n", hafam::family_name(fam), pool.err.size(),
-                            est_above.size(), mt, me, 100 * share);
-            } else {
-                std::printf("     %s: only %zu of %zu rows above the rounding floor; median check not applied\n",
-                            hafam::family_name(fam), est_above.size(), pool.err.size());
-            }
-        }
+        check_honest(pool, hafam::family_name(fam));
         end_case();
     }
 }
 
-// ---- error target --------------------------------------------------------------------------------
+// Every ISA path (the sketch scan and the ranking of its hits have AVX-512 and scalar forms;
+// the scoring kernels have one per ISA) gives honest estimates on the families that lean on
+// them most: keys found by score (clustered, needle).
+TEST(approx_every_isa_path_is_honest) {
+    const Config g = kConfigs[0];
+    for (int32_t isa : supported_isas()) {
+        ha_set_cpu_isa(isa);
+        for (int fam : {int(hafam::CLUSTERED), int(hafam::NEEDLE)}) {
+            Pool pool;
+            Case c = make_case(fam, g.dt, shape_of(g), g.layout, 2000 + uint64_t(fam));
+            begin_case(format("estimate on %s: %s", isa_name(isa), c.label.c_str()));
+            Result r = run_approx(c.q, c.k, c.v, params(g.causal, 5), g.layout);
+            evaluate(c, r, hametrics::sample_rows(g.B * g.Hq * g.Nq, 320, 99), &pool);
+            check_honest(pool, format("%s %s", isa_name(isa), hafam::family_name(fam)));
+            end_case();
+        }
+    }
+    ha_set_cpu_isa(HA_CPU_ISA_AUTO);
+}
+
 TEST(approx_meets_the_error_target) {
     for (int fam = 0; fam < hafam::NUM_FAMILIES; ++fam)
         for (double eps : {0.05, 0.02}) {

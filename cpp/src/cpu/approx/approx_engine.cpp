@@ -388,7 +388,69 @@ int32_t run(const Problem& p) {
         }
     });
     if (st != HA_OK || exact_row.empty()) return st;
-    return exact_rows(p, exact_row);
+
+    // The marked rows. A kv head with many marked positions goes to the tiled kernel in one
+    // run (its best case); scattered marks are computed exactly in chunks of 8 rows of one kv
+    // head (by position), so the keys are read once per chunk instead of once per row as
+    // short tiled runs would: a target met by all but a few rows must not cost many passes
+    // over the cache.
+    std::vector<uint8_t> dense(exact_row.size(), 0);
+    struct Chunk {
+        int64_t bh;
+        GroupRows g;
+    };
+    std::vector<Chunk> todo_exact;
+    for (int64_t bh = 0; bh < heads; ++bh) {
+        const int64_t b = bh / Hkv, hk = bh % Hkv;
+        int64_t marked_pos = 0;
+        for (int64_t i = 0; i < Nq; ++i)
+            for (int64_t h = hk * G; h < hk * G + G; ++h)
+                if (exact_row[size_t(stat_index(b, h, i))]) {
+                    ++marked_pos;
+                    break;
+                }
+        const bool tiled = 8 * marked_pos > Nq;
+        Chunk c{bh, GroupRows{}};
+        for (int64_t i = 0; i < Nq; ++i)
+            for (int64_t h = hk * G; h < hk * G + G; ++h) {
+                const size_t si = size_t(stat_index(b, h, i));
+                if (!exact_row[si]) continue;
+                if (tiled) {
+                    dense[si] = 1;
+                    continue;
+                }
+                const int r = c.g.R++;
+                c.g.head[r] = h;
+                c.g.row[r] = i;
+                c.g.pos[r] = e.causal ? i + Nk - Nq : std::clamp<int64_t>(i + Nk - Nq, 0, Nk - 1);
+                if (c.g.R == 8) {
+                    todo_exact.push_back(c);
+                    c.g = GroupRows{};
+                }
+            }
+        if (c.g.R > 0) todo_exact.push_back(c);
+    }
+    st = parallel_for(int64_t(todo_exact.size()), pool_threads(), [&](int64_t t, int slot) {
+        Scratch& s = scratch[size_t(slot)];
+        const Chunk& c = todo_exact[size_t(t)];
+        const HeadInputs& hi = hin[size_t(c.bh)];
+        s.Q.assign(size_t(8 * ci.Dp), 0.f);
+        for (int r = 0; r < c.g.R; ++r) load_query(p, hi.b, c.g.head[r], c.g.row[r], D, s.Q.data() + r * ci.Dp);
+        Budget bud;
+        bud.level = 2;
+        RowResult res[8];
+        solve_group(ci, hi, c.g, bud, s, res);
+        for (int r = 0; r < c.g.R; ++r) {
+            store_row(p, hi.b, c.g.head[r], c.g.row[r], D, s.O.data() + r * ci.Dp, res[r].lse);
+            const int64_t si = stat_index(hi.b, c.g.head[r], c.g.row[r]);
+            if (p.row_error) p.row_error[si] = 0.f;
+            if (p.tail_bound) p.tail_bound[si] = 0.f;
+            if (p.touched) p.touched[si] = res[r].touched;
+            if (p.level) p.level[si] = 2;
+        }
+    });
+    if (st != HA_OK) return st;
+    return exact_rows(p, dense);
 }
 
 }  // namespace ha::cpu::approx

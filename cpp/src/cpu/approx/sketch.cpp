@@ -81,6 +81,21 @@ __attribute__((target("popcnt"))) bool scan_fixed(const uint64_t* ksk, const uin
     return true;
 }
 
+void rank_scalar(const uint64_t* ksk, const float* knorm, const int32_t* hits, size_t n,
+                 const uint64_t* qs, const float* cq, const float* cut, int R, const float* up,
+                 const float* mid, float* rank) {
+    for (size_t i = 0; i < n; ++i) {
+        float best = -INFINITY;
+        const float kn = knorm[hits[i]];
+        for (int r = 0; r < R; ++r) {
+            const int h = __builtin_popcountll(qs[r] ^ ksk[hits[i]]);
+            const float a = cq[r] * kn;
+            if (a * up[h] >= cut[r]) best = std::max(best, a * mid[h]);
+        }
+        rank[i] = best;
+    }
+}
+
 // GCC 12's AVX-512 headers start some conversions from an "undefined" vector and then warn
 // that it may be used uninitialised; the intrinsics define every lane.
 #pragma GCC diagnostic push
@@ -146,34 +161,10 @@ __attribute__((target("avx512f,avx512vl,avx512vpopcntdq,popcnt"))) void rank_avx
         }
         _mm256_storeu_ps(rank + i, best);
     }
-    for (; i < n; ++i) {
-        float best = -INFINITY;
-        const float kn = knorm[hits[i]];
-        for (int r = 0; r < R; ++r) {
-            const int h = __builtin_popcountll(qs[r] ^ ksk[hits[i]]);
-            const float a = cq[r] * kn;
-            if (a * up[h] >= cut[r]) best = std::max(best, a * mid[h]);
-        }
-        rank[i] = best;
-    }
+    rank_scalar(ksk, knorm, hits + i, n - i, qs, cq, cut, R, up, mid, rank + i);
 }
 
 #pragma GCC diagnostic pop
-
-void rank_scalar(const uint64_t* ksk, const float* knorm, const int32_t* hits, size_t n,
-                 const uint64_t* qs, const float* cq, const float* cut, int R, const float* up,
-                 const float* mid, float* rank) {
-    for (size_t i = 0; i < n; ++i) {
-        float best = -INFINITY;
-        const float kn = knorm[hits[i]];
-        for (int r = 0; r < R; ++r) {
-            const int h = __builtin_popcountll(qs[r] ^ ksk[hits[i]]);
-            const float a = cq[r] * kn;
-            if (a * up[h] >= cut[r]) best = std::max(best, a * mid[h]);
-        }
-        rank[i] = best;
-    }
-}
 
 bool scan_generic(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
                   const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,

@@ -18,7 +18,9 @@ namespace {
 
 hsr::RowSrc rows_of(const View& t, int32_t dtype, int64_t b, int64_t h) {
     const int64_t es = dtype == HA_DTYPE_BF16 ? 2 : 4;
-    const char* base = static_cast<const char*>(t.data) + (b * t.strides[0] + h * t.strides[1]) * es;
+    // An empty tensor (n = 0) may have no data at all: no offset from a null pointer.
+    const char* base = t.data ? static_cast<const char*>(t.data) + (b * t.strides[0] + h * t.strides[1]) * es
+                              : nullptr;
     return hsr::RowSrc{base, t.strides[2], t.strides[3], dtype == HA_DTYPE_BF16};
 }
 
@@ -84,8 +86,9 @@ int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
                 const int64_t a = i, n = last - i + 1;
                 ExactProblem sub = e;
                 auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {
-                    v.data = static_cast<char*>(v.data) +
-                             (b * v.strides[0] + head * v.strides[1] + row0 * v.strides[2]) * es;
+                    if (v.data)  // NULL for an empty K or V: no offset
+                        v.data = static_cast<char*>(v.data) +
+                                 (b * v.strides[0] + head * v.strides[1] + row0 * v.strides[2]) * es;
                     v.shape[0] = 1;
                     v.shape[1] = heads_n;
                 };

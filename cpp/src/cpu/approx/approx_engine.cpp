@@ -356,10 +356,12 @@ int32_t run(const Problem& p) {
         // Rows that miss the target are solved again together with the draws the worst of
         // them needs by its standard error (which falls as 1/sqrt(draws)), with a margin of 2
         // (the estimate of a standard error is itself noisy), and
-        // 4x the heavy keys, when that stays well below the cost of the exact kernel (a
-        // gathered key costs several keys of the tiled kernel, and a refinement that misses
-        // is paid on top of the exact run: at most a thirty-second of the visible keys);
-        // otherwise, or when they still miss, the exact kernel computes them after the groups.
+        // 4x the heavy keys, when that stays well below the cost of computing them exactly (a
+        // gathered key costs several keys of a contiguous pass, and a refinement that misses
+        // is paid on top of the exact one: at most a sixteenth of the visible keys; a
+        // thirty-second, when misses went to short tiled runs, left decoding rows at a 0.02
+        // target exact where a refinement serves); otherwise, or when they still miss, they
+        // are computed exactly after the groups.
         if (again.R > 0) {
             double worst = 0.0;
             for (int a = 0; a < again.R; ++a) worst = std::max(worst, double(res_of[a].err) / p.target);
@@ -375,7 +377,7 @@ int32_t run(const Problem& p) {
             int64_t visible = Nk;
             for (int a = 0; a < again.R; ++a)
                 if (e.causal) visible = std::min(visible, again.pos[a] + 1);
-            if (32 * (rb.draws + rb.heavy) <= visible) {
+            if (16 * (rb.draws + rb.heavy) <= visible) {
                 s.Q.assign(size_t(8 * ci.Dp), 0.f);
                 for (int a = 0; a < again.R; ++a)
                     load_query(p, hi.b, again.head[a], again.row[a], D, s.Q.data() + a * ci.Dp);

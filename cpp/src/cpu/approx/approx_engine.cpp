@@ -51,12 +51,20 @@ void store_row(const Problem& p, int64_t b, int64_t h, int64_t i, int64_t D, con
                    i * p.base.lse_strides[2]] = lse;
 }
 
-// Computes the marked rows with the tiled exact kernel: per (batch, kv head), one call per run
-// of positions where any of its query heads is marked (runs closer than kGap positions are
-// joined; all of them when more than an eighth of the positions are marked), for all of the kv head's query heads at once, so K and V are read once for them (the
-// decoding kernel packs a kv head's query heads). Recomputing a row exactly is always allowed.
+// The statistics of a row computed exactly (level 2): no estimate, no tail.
+void exact_row_stats(const Problem& p, int64_t si, int64_t touched) {
+    if (p.row_error) p.row_error[si] = 0.f;
+    if (p.tail_bound) p.tail_bound[si] = 0.f;
+    if (p.touched) p.touched[si] = touched;
+    if (p.level) p.level[si] = 2;
+}
+
+// Computes the marked rows with the tiled exact kernel: per (batch, kv head) with any marked
+// row, one call from its first to its last marked position, for all of the kv head's query
+// heads at once, so K and V are read once for them. The callers send only kv heads with many
+// marked rows (scattered ones go to chunks of 8): there one run is the kernel's best case, and
+// recomputing the unmarked rows inside it exactly is always allowed.
 int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
-    constexpr int64_t kGap = 4;
     const ExactProblem& e = p.base;
     const int64_t B = e.q.shape[0], Hq = e.q.shape[1], Nq = e.q.shape[2];
     const int64_t Hkv = e.k.shape[1], Nk = e.k.shape[2], G = Hq / Hkv;
@@ -68,54 +76,37 @@ int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
     };
     for (int64_t b = 0; b < B; ++b)
         for (int64_t hk = 0; hk < Hkv; ++hk) {
-            // Many marked positions: one run over all of them (the tiled kernel's best case)
-            // rather than many short runs that each read the keys again.
-            int64_t marked_pos = 0;
-            for (int64_t i = 0; i < Nq; ++i) marked_pos += any(b, hk, i);
-            const int64_t gap = 8 * marked_pos > Nq ? Nq : kGap;
-            for (int64_t i = 0; i < Nq;) {
-                if (!any(b, hk, i)) {
-                    ++i;
-                    continue;
-                }
-                int64_t j = i + 1, last = i;
-                while (j < Nq && j - last <= gap) {
-                    if (any(b, hk, j)) last = j;
-                    ++j;
-                }
-                const int64_t a = i, n = last - i + 1;
-                ExactProblem sub = e;
-                auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {
-                    if (v.data)  // NULL for an empty K or V: no offset
-                        v.data = static_cast<char*>(v.data) +
-                                 (b * v.strides[0] + head * v.strides[1] + row0 * v.strides[2]) * es;
-                    v.shape[0] = 1;
-                    v.shape[1] = heads_n;
-                };
-                slice(sub.q, hk * G, G, a);
-                sub.q.shape[2] = n;
-                slice(sub.out, hk * G, G, a);
-                sub.out.shape[2] = n;
-                slice(sub.k, hk, 1, 0);
-                slice(sub.v, hk, 1, 0);
-                if (e.causal) {  // row a + t sees keys <= a + t + Nk - Nq
-                    const int64_t keys = last + Nk - Nq + 1;
-                    sub.k.shape[2] = keys;
-                    sub.v.shape[2] = keys;
-                }
-                if (e.lse)
-                    sub.lse = e.lse + b * e.lse_strides[0] + hk * G * e.lse_strides[1] + a * e.lse_strides[2];
-                if (int32_t st = exact_forward(sub); st != HA_OK) return st;
-                for (int64_t h = hk * G; h < hk * G + G; ++h)
-                    for (int64_t t = a; t <= last; ++t) {
-                        const int64_t si = (b * Hq + h) * Nq + t;
-                        if (p.row_error) p.row_error[si] = 0.f;
-                        if (p.tail_bound) p.tail_bound[si] = 0.f;
-                        if (p.touched) p.touched[si] = e.causal ? std::max<int64_t>(0, t + Nk - Nq + 1) : Nk;
-                        if (p.level) p.level[si] = 2;
-                    }
-                i = last + 1;
+            int64_t a = 0, last = Nq - 1;
+            while (a < Nq && !any(b, hk, a)) ++a;
+            if (a == Nq) continue;
+            while (!any(b, hk, last)) --last;
+            const int64_t n = last - a + 1;
+            ExactProblem sub = e;
+            auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {
+                if (v.data)  // NULL for an empty K or V: no offset
+                    v.data = static_cast<char*>(v.data) +
+                             (b * v.strides[0] + head * v.strides[1] + row0 * v.strides[2]) * es;
+                v.shape[0] = 1;
+                v.shape[1] = heads_n;
+            };
+            slice(sub.q, hk * G, G, a);
+            sub.q.shape[2] = n;
+            slice(sub.out, hk * G, G, a);
+            sub.out.shape[2] = n;
+            slice(sub.k, hk, 1, 0);
+            slice(sub.v, hk, 1, 0);
+            if (e.causal) {  // row a + t sees keys <= a + t + Nk - Nq
+                const int64_t keys = last + Nk - Nq + 1;
+                sub.k.shape[2] = keys;
+                sub.v.shape[2] = keys;
             }
+            if (e.lse)
+                sub.lse = e.lse + b * e.lse_strides[0] + hk * G * e.lse_strides[1] + a * e.lse_strides[2];
+            if (int32_t st = exact_forward(sub); st != HA_OK) return st;
+            for (int64_t h = hk * G; h < hk * G + G; ++h)
+                for (int64_t t = a; t <= last; ++t)
+                    exact_row_stats(p, (b * Hq + h) * Nq + t,
+                                    e.causal ? std::max<int64_t>(0, t + Nk - Nq + 1) : Nk);
         }
     return HA_OK;
 }
@@ -446,11 +437,7 @@ int32_t run(const Problem& p) {
         solve_group(ci, hi, c.g, bud, s, res);
         for (int r = 0; r < c.g.R; ++r) {
             store_row(p, hi.b, c.g.head[r], c.g.row[r], D, s.O.data() + r * ci.Dp, res[r].lse);
-            const int64_t si = stat_index(hi.b, c.g.head[r], c.g.row[r]);
-            if (p.row_error) p.row_error[si] = 0.f;
-            if (p.tail_bound) p.tail_bound[si] = 0.f;
-            if (p.touched) p.touched[si] = res[r].touched;
-            if (p.level) p.level[si] = 2;
+            exact_row_stats(p, stat_index(hi.b, c.g.head[r], c.g.row[r]), res[r].touched);
         }
     });
     if (st != HA_OK) return st;

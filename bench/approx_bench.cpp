@@ -39,28 +39,21 @@
 
 #include "approx_metrics.h"
 #include "families.h"
+#include "bench_common.h"
 #include "hyperattn.h"
 
 namespace {
+
+using habench::to_bf16;
+using habench::from_bf16;
+using habench::isa_name;
+using habench::cpu_model;
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 double median(std::vector<double> x) { return hametrics::quantile(std::move(x), 0.5); }
-
-uint16_t to_bf16(float f) {
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return uint16_t(u >> 16);
-}
-float from_bf16(uint16_t h) {
-    uint32_t u = uint32_t(h) << 16;
-    float f;
-    std::memcpy(&f, &u, 4);
-    return f;
-}
 
 // A dense [B, H, N, D] tensor in [b,h,s,d] order, 64-byte aligned.
 struct Tensor {
@@ -173,41 +166,6 @@ std::vector<std::string> split(const std::string& s) {
         a = b + 1;
     }
     return out;
-}
-
-std::string cpu_model() {
-    std::string model;
-    if (FILE* f = popen("lscpu 2>/dev/null", "r")) {
-        char line[512];
-        while (std::fgets(line, sizeof line, f))
-            if (std::strncmp(line, "Model name:", 11) == 0) {
-                model = line + 11;
-                break;
-            }
-        pclose(f);
-    }
-    if (model.empty())
-        if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
-            char line[512];
-            while (std::fgets(line, sizeof line, f))
-                if (std::strncmp(line, "model name", 10) == 0) {
-                    const char* c = std::strchr(line, ':');
-                    model = c ? c + 1 : line;
-                    break;
-                }
-            std::fclose(f);
-        }
-    const size_t a = model.find_first_not_of(" \t"), b = model.find_last_not_of(" \t\n");
-    return a == std::string::npos ? std::string("unknown") : model.substr(a, b - a + 1);
-}
-
-const char* isa_name(int32_t isa) {
-    switch (isa) {
-        case HA_CPU_ISA_GENERIC: return "generic";
-        case HA_CPU_ISA_AVX2: return "avx2";
-        case HA_CPU_ISA_AVX512: return "avx512";
-        default: return "?";
-    }
 }
 
 void check(int32_t st, const char* what) {

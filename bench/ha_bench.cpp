@@ -19,9 +19,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench_common.h"
 #include "hyperattn.h"
 
 namespace {
+
+using habench::to_bf16;
+using habench::isa_name;
 
 using Clock = std::chrono::steady_clock;
 
@@ -132,13 +136,6 @@ struct Tensor {
     ha_tensor t{};
 };
 
-uint16_t to_bf16(float f) {
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return uint16_t(u >> 16);
-}
-
 // [b, h, s, d] shape; memory in bhsd or bshd order.
 Tensor make_tensor(int64_t B, int64_t H, int64_t S, int64_t D, int32_t dtype, bool bshd,
                    std::mt19937& rng, bool fill) {
@@ -215,15 +212,6 @@ Result time_case(const Case& c, bool bshd, int runs) {
 double attention_flops(const Case& c) {
     const double f = 4.0 * double(c.Nq) * double(c.Nk) * double(c.D) * double(c.Hq) * double(c.B);
     return c.causal ? f / 2 : f;
-}
-
-const char* isa_name(int32_t isa) {
-    switch (isa) {
-        case HA_CPU_ISA_GENERIC: return "generic";
-        case HA_CPU_ISA_AVX2: return "avx2";
-        case HA_CPU_ISA_AVX512: return "avx512";
-        default: return "?";
-    }
 }
 
 void usage() {

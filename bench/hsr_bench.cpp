@@ -36,9 +36,13 @@
 
 #include <sys/mman.h>
 
+#include "bench_common.h"
 #include "hyperattn.h"
 
 namespace {
+
+using habench::to_bf16;
+using habench::from_bf16;
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -60,19 +64,6 @@ struct Rng {
         return (uniform() + uniform() + uniform() + uniform() - 2.f) * 1.7320508f;
     }
 };
-
-uint16_t to_bf16(float f) {
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return uint16_t(u >> 16);
-}
-float from_bf16(uint16_t h) {
-    uint32_t u = uint32_t(h) << 16;
-    float f;
-    std::memcpy(&f, &u, 4);
-    return f;
-}
 
 template <class F>
 void parallel(int64_t n, int threads, F&& f) {

@@ -24,9 +24,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench_common.h"
 #include "hyperattn.h"
 
 namespace {
+
+using habench::isa_name;
+using habench::cpu_model;
 
 using Clock = std::chrono::steady_clock;
 
@@ -215,23 +219,6 @@ double error_of(Inputs& in, Tensor& oh, bool causal, bool full) {
         e.add(oh.row(0, i0), buf.data(), rows * D);
     }
     return e.rel();
-}
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown CPU";
-}
-
-const char* isa_name(int32_t isa) {
-    switch (isa) {
-        case HA_CPU_ISA_GENERIC: return "generic";
-        case HA_CPU_ISA_AVX2: return "avx2";
-        case HA_CPU_ISA_AVX512: return "avx512";
-        default: return "?";
-    }
 }
 
 void usage() {

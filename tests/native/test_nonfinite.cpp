@@ -183,6 +183,24 @@ TEST(nonfinite_merge) {
     ha_set_cpu_isa(HA_CPU_ISA_AUTO);
 }
 
+// One head of N random rows with non-finite values planted: a NaN in key 7 (every row that
+// sees it is NaN) and +inf in q[3] (row 3, before key 7 when causal, is NaN too: key 0 is made
+// to score +inf there, since with every score -inf it would be an empty row instead).
+struct PlantedInputs {
+    HostTensor q, k, v, out, lse;
+    PlantedInputs(int64_t N, int64_t D)
+        : q(make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0)), k(make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0)),
+          v(make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0)), out(make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0)),
+          lse(make_lse(1, 1, N, false)) {
+        q.fill_normal(1);
+        k.fill_normal(1);
+        v.fill_normal(1);
+        k.set(0, 0, 7, 2, kNaN);
+        q.set(0, 0, 3, 0, kInf);
+        k.set(0, 0, 0, 0, 1.f);
+    }
+};
+
 // HyperAttention's approximate path agrees with exact attention on non-finite inputs.
 TEST(nonfinite_hyper) {
     const int64_t N = 512, D = 32;
@@ -190,17 +208,8 @@ TEST(nonfinite_hyper) {
         ha_set_cpu_isa(isa);
         for (bool causal : {false, true}) {
             begin_case(format("hyper non-finite %s causal=%d", isa_name(isa), int(causal)));
-            HostTensor q = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-            HostTensor k = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-            HostTensor v = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-            q.fill_normal(1);
-            k.fill_normal(1);
-            v.fill_normal(1);
-            k.set(0, 0, 7, 2, kNaN);  // rows that see key 7 are NaN
-            q.set(0, 0, 3, 0, kInf);  // row 3 (before key 7 when causal) is NaN too:
-            k.set(0, 0, 0, 0, 1.f);   // key 0 makes its score +inf (all -inf would be an empty row)
-            HostTensor out = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-            HostTensor lse = make_lse(1, 1, N, false);
+            PlantedInputs in(N, D);
+            HostTensor &q = in.q, &k = in.k, &v = in.v, &out = in.out, &lse = in.lse;
             ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
             ha_hyper_params p;
             ha_hyper_params_init(&p);
@@ -232,17 +241,8 @@ TEST(nonfinite_approx_and_estimates) {
         ha_set_cpu_isa(isa);
         for (bool causal : {false, true}) {
             begin_case(format("approx/hyper non-finite %s causal=%d", isa_name(isa), int(causal)));
-            HostTensor q = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-            HostTensor k = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-            HostTensor v = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-            q.fill_normal(1);
-            k.fill_normal(1);
-            v.fill_normal(1);
-            k.set(0, 0, 7, 2, kNaN);
-            q.set(0, 0, 3, 0, kInf);
-            k.set(0, 0, 0, 0, 1.f);  // row 3 has a +inf score whatever the seed
-            HostTensor out = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-            HostTensor lse = make_lse(1, 1, N, false);
+            PlantedInputs in(N, D);
+            HostTensor &q = in.q, &k = in.k, &v = in.v, &out = in.out, &lse = in.lse;
             ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
             std::vector<float> err(N, -1.f), bound(N, -1.f), herr(N, -1.f);
             std::vector<int32_t> level(N, -1);

@@ -642,16 +642,25 @@ void expect_invalid(const char* label, int32_t status, const char* needle) {
     end_case();
 }
 
-}  // namespace
-
-TEST(approx_bad_parameters_are_rejected_with_a_reason) {
+// A valid small GQA problem (4 query heads over 2 kv heads, 5 rows, 40 keys, D = 16) for the
+// validation tests.
+struct SmallProblem {
     HostTensor q = make_tensor(HA_DTYPE_F32, 1, 4, 5, 16, BHSD);
     HostTensor k = make_tensor(HA_DTYPE_F32, 1, 2, 40, 16, BHSD);
     HostTensor v = make_tensor(HA_DTYPE_F32, 1, 2, 40, 16, BHSD);
     HostTensor out = make_tensor(HA_DTYPE_F32, 1, 4, 5, 16, BHSD);
-    q.fill_normal(1);
-    k.fill_normal(1);
-    v.fill_normal(1);
+    SmallProblem() {
+        q.fill_normal(1);
+        k.fill_normal(1);
+        v.fill_normal(1);
+    }
+};
+
+}  // namespace
+
+TEST(approx_bad_parameters_are_rejected_with_a_reason) {
+    SmallProblem sp;
+    HostTensor &q = sp.q, &k = sp.k, &v = sp.v, &out = sp.out;
     ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc();
     auto call = [&](const ha_approx_params& p) {
         return ha_attention_approx(&tq, &tk, &tv, &to, nullptr, nullptr, &p, nullptr);
@@ -687,13 +696,8 @@ TEST(approx_bad_parameters_are_rejected_with_a_reason) {
 }
 
 TEST(approx_stats_overlapping_operands_are_rejected) {
-    HostTensor q = make_tensor(HA_DTYPE_F32, 1, 4, 5, 16, BHSD);
-    HostTensor k = make_tensor(HA_DTYPE_F32, 1, 2, 40, 16, BHSD);
-    HostTensor v = make_tensor(HA_DTYPE_F32, 1, 2, 40, 16, BHSD);
-    HostTensor out = make_tensor(HA_DTYPE_F32, 1, 4, 5, 16, BHSD);
-    q.fill_normal(1);
-    k.fill_normal(1);
-    v.fill_normal(1);
+    SmallProblem sp;
+    HostTensor &q = sp.q, &k = sp.k, &v = sp.v, &out = sp.out;
     ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc();
     const size_t rows = 4 * 5;
     std::vector<float> re(rows), tb(rows);

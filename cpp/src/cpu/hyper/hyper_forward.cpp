@@ -343,7 +343,12 @@ private:
         int64_t blocks = 0;
         for (const Rect& rc : plan_.rects)
             if (rc.level == level) blocks += block_count(rc.nq, block_);
-        const int64_t run = std::clamp<int64_t>(blocks * (gl1 - gl0) / (4 * int64_t(slots_.size())), 1, 8);
+        // Blocks per task: about four tasks per slot of a nominal 16-thread pool, never the
+        // actual thread count. A task packs the union of its blocks' key windows, so the last
+        // tile of a block holds keys of its neighbours (weight 0) or zeros depending on the
+        // grouping: with NaN/inf in v, 0·inf would make the output depend on the threads.
+        constexpr int64_t kNominalSlots = 16;
+        const int64_t run = std::clamp<int64_t>(blocks * (gl1 - gl0) / (4 * kNominalSlots), 1, 8);
         std::vector<Task> tasks;
         for (int64_t gl = gl0; gl < gl1; ++gl)
             for (int64_t ri = 0; ri < int64_t(plan_.rects.size()); ++ri) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -24,10 +25,12 @@ class NativeLibraryLoadingTest {
 
     private static Run cli(String... jvmArgs) throws IOException, InterruptedException, URISyntaxException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        Path classes = Path.of(NativeLibrary.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        // The library and the CLI are separate jars (or class directories).
+        String classpath = codeSource(NativeLibrary.class) + File.pathSeparator
+                + codeSource(dev.hyperattn.cli.Main.class);
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(List.of(jvmArgs));
-        cmd.addAll(List.of("-cp", classes.toString(), "dev.hyperattn.cli.Main",
+        cmd.addAll(List.of("-cp", classpath, "dev.hyperattn.cli.Main",
                 "--n", "16", "--d", "8", "--heads", "2", "--kv-heads", "1", "--iters", "1", "--no-tradeoff"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
@@ -35,9 +38,15 @@ class NativeLibraryLoadingTest {
         return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
     }
 
+    private static Path codeSource(Class<?> c) throws URISyntaxException {
+        return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
+    }
+
     @Test
     void overridePropertyLoadsTheNamedFile() throws Exception {
-        String lib = Path.of(NativeLibrary.class.getResource("/native/linux-x86_64/libhyperattn.so").toURI()).toString();
+        // A real file: the resource may be inside the library jar, so take the copy this JVM
+        // loaded (the jar's resource, extracted).
+        String lib = NativeLibrary.loadedFrom();
         Run r = cli("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
         assertEquals(0, r.status(), r.output());
         assertTrue(r.output().contains("PASS"), r.output());

@@ -5,11 +5,14 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.infra.Control;
 
 /**
  * Secondary results of the throughput benchmarks. In {@code Mode.Throughput} with seconds as the
  * output unit JMH reports a counter field as its sum per second over all threads, so
- * {@code gflop} reads as GFLOP/s and {@code gbyte} as GB/s (10^9 bytes).
+ * {@code gflop} reads as GFLOP/s and {@code gbyte} as GB/s (10^9 bytes). Work is counted only
+ * inside the measured window ({@link Control}): with {@code -t 2} JMH keeps each thread running
+ * until all have finished, and counting those calls too overstated long calls by a third.
  */
 public final class Counters {
 
@@ -25,6 +28,12 @@ public final class Counters {
         public void reset() {
             gflop = 0;
         }
+
+        void add(Control control, double g) {
+            if (control.startMeasurement && !control.stopMeasurement) {
+                gflop += g;
+            }
+        }
     }
 
     @State(Scope.Thread)
@@ -35,6 +44,12 @@ public final class Counters {
         @Setup(Level.Iteration)
         public void reset() {
             gbyte = 0;
+        }
+
+        void add(Control control, double g) {
+            if (control.startMeasurement && !control.stopMeasurement) {
+                gbyte += g;
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Control;
 
 /**
  * (b) Prefill throughput: causal exact attention over 2048 tokens, 8 query heads / 2 kv heads,
@@ -58,8 +59,8 @@ public class PrefillBenchmark {
     }
 
     @Benchmark
-    public void prefill(Counters.Gflop c) {
+    public void prefill(Counters.Gflop c, Control control) {
         p.run(impl);
-        c.gflop += gflopPerCall;
+        c.add(control, gflopPerCall);
     }
 }

@@ -12,7 +12,10 @@ import org.openjdk.jmh.infra.Control;
  * output unit JMH reports a counter field as its sum per second over all threads, so
  * {@code gflop} reads as GFLOP/s and {@code gbyte} as GB/s (10^9 bytes). Work is counted only
  * inside the measured window ({@link Control}): with {@code -t 2} JMH keeps each thread running
- * until all have finished, and counting those calls too overstated long calls by a third.
+ * until all have finished, and counting those calls too overstated long calls by a third. Even
+ * so, with {@code -t 2} and calls of a few hundred ms (the Java prefill) the counter still
+ * disagreed with the primary result (calls/s) by up to a quarter: read calls/s × work per call
+ * there. Short calls (the ceilings) agree.
  */
 public final class Counters {
 

@@ -19,8 +19,10 @@ import org.openjdk.jmh.infra.Control;
 
 /**
  * (b) Prefill throughput: causal exact attention over 2048 tokens, 8 query heads / 2 kv heads,
- * d = 128, batch 1, float32 and bfloat16. The result to read is the secondary {@code gflop}
- * (GFLOP/s by the README's count: 4·n²·d·heads, halved for causal); the primary is calls/s.
+ * d = 128, batch 1, float32 and bfloat16. With {@code -t 1} the result to read is the secondary
+ * {@code gflop} (GFLOP/s by the README's count: 4·n²·d·heads, halved for causal: 8.59 GFLOP per
+ * call at 2048 tokens); the primary is calls/s, which is the one to scale with {@code -t 2}
+ * (see {@link Counters}).
  * {@code impl}: the library through the Java API on 1 or 2 of its own threads, or the
  * single-threaded {@link JavaAttention} baseline (which JMH's {@code -t 2} runs as two
  * independent prefills, one per thread).

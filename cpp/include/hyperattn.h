@@ -60,7 +60,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct layout or a function signature changes. */
-#define HA_ABI_VERSION 5
+#define HA_ABI_VERSION 6
 
 /* ---- status codes (int32_t) ------------------------------------------------------------ */
 enum {
@@ -109,15 +109,62 @@ typedef struct ha_tensor {
     int64_t strides[4];
 } ha_tensor;
 
-/* Parameters of exact attention. Initialise with ha_exact_params_init(). */
+/* Parameters of exact attention. Initialise with ha_exact_params_init().
+ * Positions are bottom-right aligned: query row i of a sequence with n_q rows and n_k keys sits
+ * at key position p = i + n_k - n_q. Row i sees the keys j with
+ *   p - window_left <= j <= p + window_right   (a bound of -1 is unbounded; causal: j <= p),
+ * 0 <= j < n_k. A query row that sees no key gets output 0 and log-sum-exp -infinity. */
 typedef struct ha_exact_params {
-    float scale;       /* softmax scale; 0 means 1/sqrt(head_dim) */
-    int32_t causal;    /* 0 or 1; causal is bottom-right aligned: query i sees keys
-                          j <= i + n_k - n_q. A query row that sees no key gets output 0 and
-                          log-sum-exp -infinity. */
-    void* stream;      /* device tensors: a stream from ha_stream_create, or NULL to finish
-                          before returning; must be NULL for CPU tensors */
+    float scale;          /* softmax scale; 0 means 1/sqrt(head_dim) */
+    int32_t causal;       /* 0 or 1 (the same as window_right = 0) */
+    void* stream;         /* device tensors: a stream from ha_stream_create, or NULL to finish
+                             before returning; must be NULL for CPU tensors */
+    int32_t window_left;  /* keys before the row's position it may see, >= -1; default -1
+                             (unbounded). Sliding-window models (Mistral: 4095) */
+    int32_t window_right; /* keys after the row's position it may see, >= -1; default -1 */
+    float softcap;        /* >= 0, finite; 0 (default): off. > 0: each scaled score s becomes
+                             softcap * tanh(s / softcap) before the softmax (Gemma 2: 50). With
+                             it, +-inf scores become +-softcap (tanh's limits); a NaN score
+                             still makes its row NaN */
+    int32_t reserved;     /* must be 0 */
 } ha_exact_params;
+
+/* How the rows and keys of one ha_attention_exact_seqs call split into sequences (a batch of
+ * sequences of different lengths, FlashAttention's varlen and paged-KV interfaces).
+ * Initialise with ha_seqs_init(). Query rows (exactly one of):
+ *   cu_seqlens_q != NULL: q and out are packed [1, Hq, total_q, D] (a [total, H, D] buffer:
+ *       shape {1, H, total, D}, strides {0, D, H*D, 1}); sequence b owns rows
+ *       cu_seqlens_q[b] .. cu_seqlens_q[b+1]-1 (int32, count+1 values, non-decreasing, first 0,
+ *       last <= total_q); lse, when given, is [1, Hq, total_q, 1]. Rows of no sequence are not
+ *       written.
+ *   cu_seqlens_q == NULL: q and out are [count, Hq, n_q, D], every sequence n_q rows (decoding:
+ *       n_q = 1).
+ * Keys (exactly one of):
+ *   page_size >= 1 (paged cache): k and v are pages [num_pages, Hkv, page_size, D] (a
+ *       [num_pages, page_size, Hkv, D] buffer: strides {page_size*Hkv*D, D, Hkv*D, 1}; any
+ *       strides work). Sequence b's key j lives in page block_table[b*block_table_stride +
+ *       j / page_size] at row j % page_size; seqlens_k[b] (required) is its cache length,
+ *       <= max_pages * page_size; only the first ceil(seqlens_k[b] / page_size) entries of its
+ *       table row are read (each in [0, num_pages)). cu_seqlens_k must be NULL.
+ *   cu_seqlens_k != NULL (packed keys): k and v are [1, Hkv, total_k, D]; sequence b's keys
+ *       are rows cu_seqlens_k[b] .. cu_seqlens_k[b+1]-1, of which it sees the first
+ *       seqlens_k[b] when seqlens_k is given.
+ *   otherwise (dense cache): k and v are [count, Hkv, n_k, D]; sequence b sees its first
+ *       seqlens_k[b] keys (<= n_k), or all n_k when seqlens_k is NULL.
+ * Every sequence is then one attention problem (causal and the window bottom-right aligned to
+ * its own lengths), and its rows equal those of ha_attention_exact called on that sequence
+ * alone, bit for bit (the paged layout included: keys are visited in the same order). */
+typedef struct ha_seqs {
+    int32_t count;                /* sequences, >= 0 */
+    int32_t page_size;            /* 0: keys not paged; >= 1: keys per page */
+    const int32_t* cu_seqlens_q;  /* [count + 1] or NULL */
+    const int32_t* cu_seqlens_k;  /* [count + 1] or NULL */
+    const int32_t* seqlens_k;     /* [count] or NULL */
+    const int32_t* block_table;   /* paged: [count][block_table_stride], page indices */
+    int64_t block_table_stride;   /* elements between two sequences' rows, >= max_pages */
+    int32_t max_pages;            /* paged: pages each row of block_table holds, >= 1 */
+    int32_t reserved;             /* must be 0 */
+} ha_seqs;
 
 /* Parameters of HyperAttention (Han et al. 2023). Initialise with ha_hyper_params_init().
  * What each trades (default in brackets):
@@ -293,6 +340,26 @@ HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const 
                                   const ha_exact_params* params, const void* q_data,
                                   const void* k_data, const void* v_data, void* out_data,
                                   void* lse_data);
+
+HA_API void ha_seqs_init(ha_seqs* seqs);
+
+/*
+ * Exact attention over a batch of sequences of different lengths (see ha_seqs): packed
+ * queries, packed or paged or padded keys, each sequence its own causal and window alignment.
+ * Operands and dtypes as in ha_attention_exact (CPU: f32, bf16). seqs is required; params may
+ * be NULL. A call with seqs->count == 0 does nothing. Trailing addresses: the data of q, k, v,
+ * out, lse, then seqs' arrays cu_seqlens_q, cu_seqlens_k, seqlens_k, block_table (NULL where
+ * the struct has NULL).
+ */
+HA_API int32_t ha_attention_exact_seqs(const ha_tensor* q, const ha_tensor* k,
+                                       const ha_tensor* v, const ha_tensor* out,
+                                       const ha_tensor* lse, const ha_seqs* seqs,
+                                       const ha_exact_params* params, const void* q_data,
+                                       const void* k_data, const void* v_data, void* out_data,
+                                       void* lse_data, const int32_t* cu_seqlens_q_data,
+                                       const int32_t* cu_seqlens_k_data,
+                                       const int32_t* seqlens_k_data,
+                                       const int32_t* block_table_data);
 
 /*
  * Merges two partial attention results over disjoint key sets A and B into the result over
@@ -515,6 +582,17 @@ inline int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const 
                                   const ha_exact_params* params) {
     return ha_attention_exact(q, k, v, out, lse, params, ha_data_of(q), ha_data_of(k),
                               ha_data_of(v), ha_data_of(out), ha_data_of(lse));
+}
+inline int32_t ha_attention_exact_seqs(const ha_tensor* q, const ha_tensor* k,
+                                       const ha_tensor* v, const ha_tensor* out,
+                                       const ha_tensor* lse, const ha_seqs* seqs,
+                                       const ha_exact_params* params) {
+    return ha_attention_exact_seqs(q, k, v, out, lse, seqs, params, ha_data_of(q), ha_data_of(k),
+                                   ha_data_of(v), ha_data_of(out), ha_data_of(lse),
+                                   seqs ? seqs->cu_seqlens_q : nullptr,
+                                   seqs ? seqs->cu_seqlens_k : nullptr,
+                                   seqs ? seqs->seqlens_k : nullptr,
+                                   seqs ? seqs->block_table : nullptr);
 }
 inline int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
                         const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,

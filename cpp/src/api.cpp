@@ -54,9 +54,7 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     ha_exact_params defaults;
     ha_exact_params_init(&defaults);
     const ha_exact_params* p = params ? params : &defaults;
-    HA_TRY(check_scale(p->scale));
-    if (p->causal != 0 && p->causal != 1)
-        return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
+    HA_TRY(check_exact_params(p, on_cuda));
     const float scale = resolve_scale(p->scale, D);
 
     if (on_cuda) {
@@ -87,7 +85,9 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
         return fail(HA_ERR_INVALID_ARGUMENT, "params.stream: must be NULL for CPU tensors");
 
     if (Nq == 0) return HA_OK;
-    return ha::cpu::exact_forward(cpu_exact_problem(q, k, v, out, lse, scale, p->causal != 0));
+    ha::cpu::ExactProblem prob = cpu_exact_problem(q, k, v, out, lse, scale, p->causal != 0);
+    set_mask_and_cap(&prob, p);
+    return ha::cpu::exact_forward(prob);
 }
 
 // In-place merging is allowed only onto exactly the same view; any other overlap is an error.
@@ -212,6 +212,10 @@ HA_API void ha_exact_params_init(ha_exact_params* params) {
     params->scale = 0.0f;
     params->causal = 0;
     params->stream = nullptr;
+    params->window_left = -1;
+    params->window_right = -1;
+    params->softcap = 0.0f;
+    params->reserved = 0;
 }
 
 HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,

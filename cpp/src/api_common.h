@@ -18,6 +18,12 @@
 #include "hyperattn.h"
 #include "tensor_check.h"
 
+#define HA_TRY(expr)                   \
+    do {                                      \
+        int32_t ha_st_ = (expr);              \
+        if (ha_st_ != HA_OK) return ha_st_;   \
+    } while (0)
+
 namespace ha::api {
 
 // Runs an entry point's body; nothing thrown inside escapes the C ABI.
@@ -88,6 +94,38 @@ inline ha::cpu::ExactProblem cpu_exact_problem(const ha_tensor* q, const ha_tens
     prob.scale = scale;
     prob.causal = causal;
     return prob;
+}
+
+// ha_exact_params beyond the operands: scale, causal, window, soft cap, reserved. The window
+// and the soft cap are CPU-only for now (HA_ERR_UNSUPPORTED on CUDA tensors).
+inline int32_t check_exact_params(const ha_exact_params* p, bool on_cuda) {
+    HA_TRY(check_scale(p->scale));
+    if (p->causal != 0 && p->causal != 1)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
+    if (p->window_left < -1)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.window_left: must be >= 0, or -1 for unbounded, got %d",
+                    p->window_left);
+    if (p->window_right < -1)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.window_right: must be >= 0, or -1 for unbounded, got %d",
+                    p->window_right);
+    if (!(std::isfinite(p->softcap) && p->softcap >= 0.0f))
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.softcap: must be finite and >= 0 (0 = off), got %g",
+                    static_cast<double>(p->softcap));
+    if (p->reserved != 0)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.reserved: must be 0, got %d", p->reserved);
+    if (on_cuda && (p->window_left != -1 || p->window_right != -1 || p->softcap != 0.0f))
+        return fail(HA_ERR_UNSUPPORTED,
+                    "params.window_left/window_right/softcap: not supported on CUDA tensors yet "
+                    "(CPU only)");
+    return HA_OK;
+}
+inline void set_mask_and_cap(ha::cpu::ExactProblem* prob, const ha_exact_params* p) {
+    prob->window_left = p->window_left;
+    prob->window_right = p->window_right;
+    prob->softcap = p->softcap;
 }
 
 // ABI 5's trailing addresses (hyperattn.h): each must be the one its struct carries.
@@ -191,9 +229,3 @@ int32_t check_stats_array(const char* name, const void* p, int64_t n, int64_t es
                           const std::vector<std::pair<const char*, ha::Span>>& others);
 
 }  // namespace ha::api
-
-#define HA_TRY(expr)                          \
-    do {                                      \
-        int32_t ha_st_ = (expr);              \
-        if (ha_st_ != HA_OK) return ha_st_;   \
-    } while (0)

@@ -43,6 +43,7 @@ class AbiLayoutDriftTest {
     private static final Map<String, GroupLayout> STRUCTS = Map.ofEntries(
             Map.entry("ha_tensor", ha_tensor.layout()),
             Map.entry("ha_exact_params", ha_exact_params.layout()),
+            Map.entry("ha_seqs", ha_seqs.layout()),
             Map.entry("ha_hyper_params", ha_hyper_params.layout()),
             Map.entry("ha_hsr_params", ha_hsr_params.layout()),
             Map.entry("ha_hsr_stats", ha_hsr_stats.layout()),

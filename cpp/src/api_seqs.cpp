@@ -213,6 +213,9 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     if (count == 0) return HA_OK;
 
     const float scale = resolve_scale(p->scale, D);
+    std::vector<ha::cpu::ExactProblem> probs;
+    std::vector<double> work;
+    probs.reserve(size_t(count));
     for (int64_t b = 0; b < count; ++b) {
         const int64_t q0 = packed_q ? seqs->cu_seqlens_q[b] : 0;
         const int64_t nq = packed_q ? seqs->cu_seqlens_q[b + 1] - q0 : q->shape[2];
@@ -252,8 +255,37 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
             prob.k.pages = prob.v.pages = table;
             prob.k.page_size = prob.v.page_size = ps;
         }
-        HA_TRY(ha::cpu::exact_forward(prob));
+        probs.push_back(prob);
+        work.push_back(double(nq) * double(std::max<int64_t>(kb.shape[2], 1)));
     }
+
+    // A sequence with at least a thread's share of the work runs alone on every thread; the
+    // others run side by side, one per thread (a nested parallel_for runs on its caller), the
+    // largest first. Each sequence's arithmetic depends on its own shape only, so the results
+    // are the same whichever way it runs.
+    const int threads = std::max(1, ha::cpu::pool_threads());
+    double total = 0;
+    for (double w : work) total += w;
+    std::vector<size_t> shared;
+    for (size_t i = 0; i < probs.size(); ++i) {
+        if (threads > 1 && work[i] * threads >= total && probs.size() > 1) {
+            HA_TRY(ha::cpu::exact_forward(probs[i]));
+        } else if (threads == 1 || probs.size() == 1) {
+            HA_TRY(ha::cpu::exact_forward(probs[i]));
+        } else {
+            shared.push_back(i);
+        }
+    }
+    std::stable_sort(shared.begin(), shared.end(),
+                     [&](size_t a, size_t b) { return work[a] > work[b]; });
+    std::vector<int32_t> status(shared.size(), HA_OK);
+    HA_TRY(ha::cpu::parallel_for(int64_t(shared.size()), threads, [&](int64_t t, int) {
+        status[size_t(t)] = ha::cpu::exact_forward(probs[shared[size_t(t)]]);
+    }));
+    for (size_t t = 0; t < shared.size(); ++t)
+        if (status[t] != HA_OK)
+            return fail(status[t], "sequence %zu: %s", shared[t],
+                        status[t] == HA_ERR_OUT_OF_MEMORY ? "out of memory" : "internal error");
     return HA_OK;
 }
 

@@ -38,6 +38,9 @@ public final class Tensor {
     // distinct addresses (0: not yet known, 1: yes, 2: no; a benign race, as String.hash).
     private final long byteSpan;
     private byte distinct;
+    // This view's ha_tensor descriptor, built on first use by Descriptors (racy but safe: the
+    // holder's final field publishes its contents).
+    Descriptors.Image descriptor;
 
     private Tensor(MemorySegment segment, DType dtype, Device device, long[] shape, long[] strides) {
         this.segment = segment;

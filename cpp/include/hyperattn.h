@@ -14,8 +14,8 @@
  * Memory passed in descriptors stays alive (ABI 5): every operation that takes tensors (or a
  * stats struct) also takes, as its LAST arguments, each memory address those structs carry, in
  * parameter order, named <name>_data: the data of every ha_tensor parameter (NULL where the
- * tensor pointer is NULL), then the arrays of a stats struct (NULL where the stats pointer or the
- * array is NULL). Each must equal the address in its struct, otherwise HA_ERR_INVALID_ARGUMENT.
+ * tensor pointer is NULL), then the arrays of a stats or ha_seqs struct (NULL where the struct
+ * pointer or the array is NULL). Each must equal the address in its struct, otherwise HA_ERR_INVALID_ARGUMENT.
  * The library accesses memory only through the structs; the copies exist so that runtimes which
  * keep memory alive only while it is a call's argument see it: Java's FFM keeps a segment's
  * arena open during a downcall when the segment itself is an argument, never when its address
@@ -35,6 +35,8 @@
  *    scale * log2(e), so every score is finite (and the result finite for finite v) when
  *    scale * sum_i |q_i * k_i| <= 1e38 for every visible key, even where the unscaled q . k
  *    overflows fp32. Beyond it a score may overflow to +inf (row NaN), never silently to 0.
+ *  - exact attention with params.softcap > 0: the rules apply to the capped scores, in which
+ *    +inf and -inf have become +softcap and -softcap; only a NaN score makes its row NaN.
  *  - ha_merge: a NaN or +inf lse_a or lse_b makes the row NaN; -inf is an empty side.
  *  - HyperAttention: a non-finite element in q or k makes the whole call exact attention, so
  *    rows follow the rules above exactly.

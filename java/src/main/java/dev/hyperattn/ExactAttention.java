@@ -27,10 +27,22 @@ import java.lang.foreign.MemorySegment;
  */
 public final class ExactAttention extends AttentionOp {
 
-    private static final ExactAttention DEFAULT = new ExactAttention(UNSET, 0f, null);
+    /** {@link #windowLeft}/{@link #windowRight} not set: the native default (unbounded). */
+    private static final int UNSET_WINDOW = Integer.MIN_VALUE;
 
-    private ExactAttention(byte causal, float scale, CudaStream stream) {
+    private static final ExactAttention DEFAULT = new ExactAttention(UNSET, 0f, null, UNSET_WINDOW, UNSET_WINDOW,
+            Float.NaN);
+
+    private final int windowLeft;
+    private final int windowRight;
+    private final float softcap; // NaN: unset
+
+    private ExactAttention(byte causal, float scale, CudaStream stream, int windowLeft, int windowRight,
+            float softcap) {
         super(causal, scale, stream);
+        this.windowLeft = windowLeft;
+        this.windowRight = windowRight;
+        this.softcap = softcap;
     }
 
     static ExactAttention defaults() {
@@ -39,7 +51,7 @@ public final class ExactAttention extends AttentionOp {
 
     /** With or without the causal mask (default: without). */
     public ExactAttention causal(boolean causal) {
-        return new ExactAttention(causalFlag(causal), scale, stream);
+        return new ExactAttention(causalFlag(causal), scale, stream, windowLeft, windowRight, softcap);
     }
 
     /**
@@ -48,7 +60,7 @@ public final class ExactAttention extends AttentionOp {
      * @throws IllegalArgumentException unless {@code scale} is finite and positive
      */
     public ExactAttention scale(float scale) {
-        return new ExactAttention(causal, checkScale(scale), stream);
+        return new ExactAttention(causal, checkScale(scale), stream, windowLeft, windowRight, softcap);
     }
 
     /**
@@ -57,7 +69,54 @@ public final class ExactAttention extends AttentionOp {
      * default) makes each run finish before it returns.
      */
     public ExactAttention stream(CudaStream stream) {
-        return new ExactAttention(causal, scale, stream);
+        return new ExactAttention(causal, scale, stream, windowLeft, windowRight, softcap);
+    }
+
+    /**
+     * A sliding window: the query row at key position {@code p} (bottom-right aligned, {@code p =
+     * i + Nk - Nq}) sees the keys {@code p - left <= j <= p + right}; -1 leaves a side unbounded
+     * (the default, both sides). Causal masking caps {@code right} at 0. Mistral's window of 4096
+     * is {@code window(4095, 0)}. CPU only for now.
+     *
+     * @throws IllegalArgumentException unless both are {@code >= -1}
+     */
+    public ExactAttention window(int left, int right) {
+        if (left < -1) {
+            throw new IllegalArgumentException("left: must be >= 0, or -1 for unbounded, got " + left);
+        }
+        if (right < -1) {
+            throw new IllegalArgumentException("right: must be >= 0, or -1 for unbounded, got " + right);
+        }
+        return new ExactAttention(causal, scale, stream, left, right, softcap);
+    }
+
+    /**
+     * Logit soft-capping (Gemma 2): each scaled score {@code s} becomes {@code cap · tanh(s / cap)}
+     * before the softmax; 0 turns it off (the default). With a cap, infinite scores become
+     * {@code ±cap}. CPU only for now.
+     *
+     * @throws IllegalArgumentException unless {@code cap} is finite and {@code >= 0}
+     */
+    public ExactAttention softcap(float cap) {
+        if (!(cap >= 0f) || !Float.isFinite(cap)) {
+            throw new IllegalArgumentException("cap: " + cap + " must be finite and >= 0 (0 = off)");
+        }
+        return new ExactAttention(causal, scale, stream, windowLeft, windowRight, cap);
+    }
+
+    /** Keys before its position a row may see; -1 unbounded (the library's default). */
+    public int windowLeft() {
+        return windowLeft != UNSET_WINDOW ? windowLeft : NativeDefaults.exact().windowLeft();
+    }
+
+    /** Keys after its position a row may see; -1 unbounded (the library's default). */
+    public int windowRight() {
+        return windowRight != UNSET_WINDOW ? windowRight : NativeDefaults.exact().windowRight();
+    }
+
+    /** The soft cap; 0 off (the library's default). */
+    public float softcap() {
+        return !Float.isNaN(softcap) ? softcap : NativeDefaults.exact().softcap();
     }
 
     /** Computes {@code out = softmax(scale · q kᵀ [+ mask]) v}. */
@@ -79,6 +138,66 @@ public final class ExactAttention extends AttentionOp {
         call(q, k, v, out, lse, null, null);
     }
 
+    // ---- batches of sequences ----------------------------------------------------------------
+
+    /**
+     * Decodes (or prefills) the sequences of a paged cache in one call: {@code q} and {@code out}
+     * are {@code [B, Hq, n, D]} with B = {@code kv.size()}, row block b belonging to the b-th
+     * sequence of the batch, each sequence n rows (decoding: n = 1) positioned at the end of its
+     * cached keys. Each sequence's rows equal a dense {@link #run} over its keys alone, bit for
+     * bit. CPU only.
+     *
+     * @throws IllegalArgumentException for inconsistent operands (the message names which)
+     * @throws IllegalStateException if the batch is stale (its cache changed since
+     *     {@link KvCache#batch}) or an operand's arena is closed
+     */
+    public void run(Tensor q, KvCache.Batch kv, Tensor out) {
+        run(q, kv, out, null);
+    }
+
+    /** As {@link #run(Tensor, KvCache.Batch, Tensor)}, also writing lse {@code [B, Hq, n]}. */
+    public void run(Tensor q, KvCache.Batch kv, Tensor out, Tensor lse) {
+        SeqsCall c = SeqsCall.paged(q, null, kv, out);
+        call(c.q, c.k, c.v, c.out, lse, null, c);
+    }
+
+    /**
+     * Packed query rows of several sequences over a paged cache (prefilling chunks of different
+     * lengths): {@code q} and {@code out} are {@code [total, Hq, D]}, sequence b owning rows
+     * {@code cuSeqlensQ[b] ..< cuSeqlensQ[b+1]} (B + 1 non-decreasing offsets from 0), positioned
+     * at the end of its cached keys; lse, when given, is {@code [1, Hq, total]}. Rows of no
+     * sequence are not written. CPU only.
+     */
+    public void runPacked(Tensor q, int[] cuSeqlensQ, KvCache.Batch kv, Tensor out, Tensor lse) {
+        SeqsCall c = SeqsCall.paged(q, java.util.Objects.requireNonNull(cuSeqlensQ, "cuSeqlensQ"), kv, out);
+        call(c.q, c.k, c.v, c.out, lse, null, c);
+    }
+
+    /**
+     * Variable-length sequences packed along the token axis (FlashAttention's varlen): q and out
+     * {@code [totalQ, Hq, D]}, k and v {@code [totalK, Hkv, D]}; sequence b owns query rows
+     * {@code cuSeqlensQ[b] ..< cuSeqlensQ[b+1]} and keys {@code cuSeqlensK[b] ..< cuSeqlensK[b+1]}
+     * (B + 1 non-decreasing offsets from 0 each). Causal masking and the window are aligned to
+     * each sequence's own lengths, and each sequence's rows equal a dense {@link #run} on it
+     * alone, bit for bit. lse, when given, is {@code [1, Hq, totalQ]}. CPU only.
+     */
+    public void runPacked(Tensor q, int[] cuSeqlensQ, Tensor k, Tensor v, int[] cuSeqlensK, Tensor out, Tensor lse) {
+        SeqsCall c = SeqsCall.keys(q, java.util.Objects.requireNonNull(cuSeqlensQ, "cuSeqlensQ"), k, v,
+                java.util.Objects.requireNonNull(cuSeqlensK, "cuSeqlensK"), null, out);
+        call(c.q, c.k, c.v, c.out, lse, null, c);
+    }
+
+    /**
+     * A dense cache with a length per sequence (a padded {@code [B, Hkv, capacity, D]} cache):
+     * sequence b sees its first {@code kvLengths[b]} keys, q and out {@code [B, Hq, n, D]}. Each
+     * sequence equals a dense {@link #run} on it alone. CPU only.
+     */
+    public void run(Tensor q, Tensor k, Tensor v, int[] kvLengths, Tensor out, Tensor lse) {
+        SeqsCall c = SeqsCall.keys(q, null, k, v, null, java.util.Objects.requireNonNull(kvLengths, "kvLengths"),
+                out);
+        call(c.q, c.k, c.v, c.out, lse, null, c);
+    }
+
     /** Every operand check, shared with the other attention builders. */
     static void validate(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         attentionOperands(q, k, v, out, lse);
@@ -94,6 +213,19 @@ public final class ExactAttention extends AttentionOp {
     @Override
     String function() {
         return "ha_attention_exact";
+    }
+
+    /** The window and soft cap, where set (the shared fields are written by AttentionOp). */
+    private void writeOwnParams(MemorySegment params) {
+        if (windowLeft != UNSET_WINDOW) {
+            ha_exact_params.window_left(params, windowLeft);
+        }
+        if (windowRight != UNSET_WINDOW) {
+            ha_exact_params.window_right(params, windowRight);
+        }
+        if (!Float.isNaN(softcap)) {
+            ha_exact_params.softcap(params, softcap);
+        }
     }
 
     @Override
@@ -113,12 +245,20 @@ public final class ExactAttention extends AttentionOp {
 
     @Override
     void checkOperands(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Object extra) {
-        attentionOperands(q, k, v, out, lse);
+        if (extra instanceof SeqsCall c) {
+            c.check(lse);
+        } else {
+            attentionOperands(q, k, v, out, lse);
+        }
     }
 
     @Override
     int invoke(CallScratch s, MemorySegment params, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
             MemorySegment index, Object extra) {
+        writeOwnParams(params);
+        if (extra instanceof SeqsCall c) {
+            return c.invoke(s, params, lse);
+        }
         return hyperattn_h.ha_attention_exact(s.describe(0, q), s.describe(1, k), s.describe(2, v),
                 s.describe(3, out), s.describe(4, lse), params, Descriptors.data(q), Descriptors.data(k),
                 Descriptors.data(v), Descriptors.data(out), Descriptors.data(lse));
@@ -126,6 +266,10 @@ public final class ExactAttention extends AttentionOp {
 
     @Override
     public String toString() {
-        return "ExactAttention[" + sharedSettings() + (stream == null ? "" : ", stream=" + stream) + "]";
+        return "ExactAttention[" + sharedSettings()
+                + (windowLeft == UNSET_WINDOW && windowRight == UNSET_WINDOW ? ""
+                        : ", window=(" + windowLeft + ", " + windowRight + ")")
+                + (Float.isNaN(softcap) ? "" : ", softcap=" + softcap)
+                + (stream == null ? "" : ", stream=" + stream) + "]";
     }
 }

@@ -53,12 +53,14 @@ final class NativeDefaults {
         return p.asReadOnly();
     }
 
-    record Exact(MemorySegment template, float scale, boolean causal) {
+    record Exact(MemorySegment template, float scale, boolean causal, int windowLeft, int windowRight,
+            float softcap) {
         static final Exact VALUE;
 
         static {
             MemorySegment p = initialised(ha_exact_params.sizeof(), hyperattn_h::ha_exact_params_init);
-            VALUE = new Exact(p, ha_exact_params.scale(p), ha_exact_params.causal(p) != 0);
+            VALUE = new Exact(p, ha_exact_params.scale(p), ha_exact_params.causal(p) != 0,
+                    ha_exact_params.window_left(p), ha_exact_params.window_right(p), ha_exact_params.softcap(p));
         }
     }
 

@@ -115,7 +115,10 @@ typedef struct ha_tensor {
  * Positions are bottom-right aligned: query row i of a sequence with n_q rows and n_k keys sits
  * at key position p = i + n_k - n_q. Row i sees the keys j with
  *   p - window_left <= j <= p + window_right   (a bound of -1 is unbounded; causal: j <= p),
- * 0 <= j < n_k. A query row that sees no key gets output 0 and log-sum-exp -infinity. */
+ * 0 <= j < n_k. A query row that sees no key gets output 0 and log-sum-exp -infinity.
+ * Both backends honour every field. The CUDA kernels skip key tiles outside every row's window
+ * and evaluate the soft cap's tanh as 1 - 2 / (e^(2|x|) + 1) by the special-function unit
+ * (absolute error about 1e-7, so about softcap * 1e-7 on a logit). */
 typedef struct ha_exact_params {
     float scale;          /* softmax scale; 0 means 1/sqrt(head_dim) */
     int32_t causal;       /* 0 or 1 (the same as window_right = 0) */
@@ -133,7 +136,19 @@ typedef struct ha_exact_params {
 
 /* How the rows and keys of one ha_attention_exact_seqs call split into sequences (a batch of
  * sequences of different lengths, FlashAttention's varlen and paged-KV interfaces).
- * Initialise with ha_seqs_init(). Query rows (exactly one of):
+ * Initialise with ha_seqs_init().
+ * Where the int32 arrays live: with CPU tensors in host memory; with CUDA tensors in DEVICE
+ * memory of the tensors' device (cudaMalloc'd or managed; anything else is
+ * HA_ERR_INVALID_ARGUMENT naming the array), as FlashAttention and vLLM keep them. Every offset,
+ * length and used page index is validated before anything runs, on the host: for CUDA tensors
+ * the call copies the arrays it needs (cu_seqlens_q/k, seqlens_k, then only the table entries
+ * the lengths use) to the host on params.stream and waits for that copy, so the call is
+ * synchronous with respect to the host up to the kernel launches (they are then enqueued on the
+ * stream as usual, or finished before returning when params.stream is NULL), and it cannot be
+ * captured in a CUDA graph. Chosen over validating in a kernel because a kernel could only
+ * report a bad index after the call returned, never as this call's status naming the element;
+ * the copy is a few bytes per sequence. The arrays must not change until the call returns.
+ * Query rows (exactly one of):
  *   cu_seqlens_q != NULL: q and out are packed [1, Hq, total_q, D] (a [total, H, D] buffer:
  *       shape {1, H, total, D}, strides {0, D, H*D, 1}); sequence b owns rows
  *       cu_seqlens_q[b] .. cu_seqlens_q[b+1]-1 (int32, count+1 values, non-decreasing, first 0,
@@ -155,7 +170,16 @@ typedef struct ha_exact_params {
  *       seqlens_k[b] keys (<= n_k), or all n_k when seqlens_k is NULL.
  * Every sequence is then one attention problem (causal and the window bottom-right aligned to
  * its own lengths), and its rows equal those of ha_attention_exact called on that sequence
- * alone, bit for bit (the paged layout included: keys are visited in the same order). */
+ * alone, bit for bit (the paged layout included: keys are visited in the same order).
+ * CUDA: one launch of the forward kernel for the whole batch (grid: sequences x heads x query
+ * tiles of the longest one), plus one split-KV decode launch and one combine for the
+ * decode-shaped sequences (keys, and (Hq/Hkv) * rows <= 64), with each sequence given the
+ * kernel, tiles and split plan ha_attention_exact would give it alone; so the bit-for-bit
+ * equality holds when the per-sequence call would choose the same kernel variant, which it
+ * does whenever q, k, v and out are 16-byte aligned with batch, head and row strides that are
+ * multiples of 8 elements and unit head_dim stride (the alone call's views are then aligned
+ * too; a paged cache is compared with such a contiguous copy). Layouts outside that rule still
+ * give the exact result within rounding. */
 typedef struct ha_seqs {
     int32_t count;                /* sequences, >= 0 */
     int32_t page_size;            /* 0: keys not paged; >= 1: keys per page */
@@ -348,8 +372,9 @@ HA_API void ha_seqs_init(ha_seqs* seqs);
 /*
  * Exact attention over a batch of sequences of different lengths (see ha_seqs): packed
  * queries, packed or paged or padded keys, each sequence its own causal and window alignment.
- * Operands and dtypes as in ha_attention_exact (CPU: f32, bf16). seqs is required; params may
- * be NULL. A call with seqs->count == 0 does nothing. Trailing addresses: the data of q, k, v,
+ * Operands and dtypes as in ha_attention_exact (CPU: f32, bf16; CUDA: f16, bf16, every operand
+ * on one device and seqs' arrays in its memory). seqs is required; params may be NULL. A call
+ * with seqs->count == 0 does nothing (CUDA tensors: after checking that the device exists). Trailing addresses: the data of q, k, v,
  * out, lse, then seqs' arrays cu_seqlens_q, cu_seqlens_k, seqlens_k, block_table (NULL where
  * the struct has NULL).
  */

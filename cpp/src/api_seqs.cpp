@@ -1,8 +1,11 @@
 // ha_attention_exact_seqs: a batch of sequences of different lengths (packed queries; packed,
-// padded or paged keys). Everything is validated here, every offset and page index included,
-// then each sequence runs as one exact problem on sub-views of the caller's tensors, so its rows
-// are those of ha_attention_exact on that sequence alone.
+// padded or paged keys). Everything is validated here, every offset and page index included
+// (for CUDA tensors on copies of the device arrays read back to the host), then the CPU runs
+// each sequence as one exact problem on sub-views of the caller's tensors, and the CUDA backend
+// runs the whole batch in one launch per kernel; either way a sequence's rows are those of
+// ha_attention_exact on that sequence alone.
 #include <cinttypes>
+#include <vector>
 
 #include "api_common.h"
 
@@ -52,6 +55,38 @@ const char* advance(const ha_tensor* t, int64_t rows_off, int dim) {
            rows_off * t->strides[dim] * ha::dtype_size(t->dtype);
 }
 
+// The int32 arrays as the host can read them: the caller's own memory for CPU tensors; for
+// CUDA tensors (whose arrays are device memory) copies read back on params.stream, which the
+// call waits for (hyperattn.h, ha_seqs).
+struct HostArrays {
+    bool on_cuda = false;
+    int32_t device = 0;
+    void* stream = nullptr;
+    std::vector<int32_t> bufs[4];
+
+    // rows x width values, rows `pitch` apart in src; *out points at them, rows `*out_pitch`
+    // apart.
+    int32_t read(int slot, const char* name, const int32_t* src, int64_t rows, int64_t width,
+                 int64_t pitch, const int32_t** out, int64_t* out_pitch = nullptr) {
+        if (!on_cuda) {
+            *out = src;
+            if (out_pitch) *out_pitch = pitch;
+            return HA_OK;
+        }
+#ifdef HA_HAVE_CUDA
+        std::vector<int32_t>& buf = bufs[slot];
+        buf.assign(size_t(std::max<int64_t>(1, rows * width)), 0);
+        HA_TRY(ha::cuda::read_device_ints(device, stream, name, src, rows, width, pitch,
+                                          buf.data()));
+        *out = buf.data();
+        if (out_pitch) *out_pitch = width;
+        return HA_OK;
+#else
+        return fail(HA_ERR_INTERNAL, "%s: CUDA memory reached a build without CUDA", name);
+#endif
+    }
+};
+
 int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                   const ha_tensor* out, const ha_tensor* lse, const ha_seqs* seqs,
                   const ha_exact_params* params) {
@@ -61,17 +96,21 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     const ha_exact_params* p = params ? params : &defaults;
 
     ha::Span sq, sk, sv, so, sl;
-    HA_TRY(ha::check_tensor("q", q, &sq));
-    HA_TRY(ha::check_tensor("k", k, &sk));
-    HA_TRY(ha::check_tensor("v", v, &sv));
-    HA_TRY(ha::check_tensor("out", out, &so));
+    HA_TRY(ha::check_tensor_any_device("q", q, &sq));
+    HA_TRY(ha::check_tensor_any_device("k", k, &sk));
+    HA_TRY(ha::check_tensor_any_device("v", v, &sv));
+    HA_TRY(ha::check_tensor_any_device("out", out, &so));
+    HA_TRY(ha::check_same_device("k", k, "q", q));
+    HA_TRY(ha::check_same_device("v", v, "q", q));
+    HA_TRY(ha::check_same_device("out", out, "q", q));
     for (auto [name, t] : {std::pair{"k", k}, {"v", v}, {"out", out}})
         if (t->dtype != q->dtype)
             return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from q's %s", name,
                         ha::dtype_name(t->dtype), ha::dtype_name(q->dtype));
-    HA_TRY(check_backend_dtype("q", q));
-    HA_TRY(check_exact_params(p, false));
-    if (p->stream)
+    HA_TRY(check_dtype_for_device("q", q));
+    HA_TRY(check_exact_params(p));
+    const bool on_cuda = q->device_type == HA_DEVICE_CUDA;
+    if (p->stream && !on_cuda)
         return fail(HA_ERR_INVALID_ARGUMENT, "params.stream: must be NULL for CPU tensors");
     if (seqs->reserved != 0)
         return fail(HA_ERR_INVALID_ARGUMENT, "seqs.reserved: must be 0, got %d", seqs->reserved);
@@ -115,21 +154,46 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                     " (without cu_seqlens_q every sequence has q's n_q rows)",
                     q->shape[0], count);
     if (lse) {
-        HA_TRY(ha::check_lse("lse", lse, q->shape[0], Hq, q->shape[2], &sl));
+        if (on_cuda) {
+            HA_TRY(ha::check_lse_any_device("lse", lse, q->shape[0], Hq, q->shape[2], &sl));
+            HA_TRY(ha::check_same_device("lse", lse, "q", q));
+        } else {
+            HA_TRY(ha::check_lse("lse", lse, q->shape[0], Hq, q->shape[2], &sl));
+        }
         HA_TRY(ha::check_no_self_overlap("lse", lse));
         HA_TRY(check_disjoint("lse", sl, "q", sq));
         HA_TRY(check_disjoint("lse", sl, "k", sk));
         HA_TRY(check_disjoint("lse", sl, "v", sv));
         HA_TRY(check_disjoint("lse", sl, "out", so));
     }
+    const bool paged = seqs->page_size > 0;
+    const int64_t ps = seqs->page_size;
+#ifdef HA_HAVE_CUDA
+    if (on_cuda) {
+        HA_TRY(check_cuda_seq("q", q->shape[2]));
+        HA_TRY(check_cuda_seq("k", k->shape[2]));
+        if (count * std::max(Hq, Hkv) > (int64_t(1) << 30))
+            return fail(HA_ERR_UNSUPPORTED,
+                        "seqs.count: sequences x heads exceeds 2^30, the CUDA backend's limit");
+        // Everything below reads the arrays, which needs the device.
+        HA_TRY(ha::cuda::require_device("q", q->device_id));
+    }
+#endif
+    HostArrays host;
+    host.on_cuda = on_cuda;
+    host.device = q->device_id;
+    host.stream = p->stream;
+    const int32_t* cu_q = nullptr;
     if (packed_q) {
         HA_TRY(check_int_array("cu_seqlens_q", seqs->cu_seqlens_q, count + 1, so, sl));
-        HA_TRY(check_offsets("cu_seqlens_q", seqs->cu_seqlens_q, count, q->shape[2], "q"));
+        HA_TRY(host.read(0, "seqs.cu_seqlens_q", seqs->cu_seqlens_q, 1, count + 1, count + 1,
+                         &cu_q));
+        HA_TRY(check_offsets("cu_seqlens_q", cu_q, count, q->shape[2], "q"));
     }
 
     // Keys.
-    const bool paged = seqs->page_size > 0;
-    const int64_t ps = seqs->page_size;
+    const int32_t* cu_k = nullptr;
+    const int32_t* lens = nullptr;
     if (paged) {
         if (seqs->cu_seqlens_k)
             return fail(HA_ERR_INVALID_ARGUMENT,
@@ -160,17 +224,28 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
             HA_TRY(check_int_array("block_table", seqs->block_table,
                                    (count - 1) * seqs->block_table_stride + seqs->max_pages, so,
                                    sl));
+            HA_TRY(host.read(2, "seqs.seqlens_k", seqs->seqlens_k, 1, count, count, &lens));
         }
-        const int64_t num_pages = k->shape[0];
+        // Every length first, then the table entries they use (only those are read back).
+        int64_t used_pages = 0;
         for (int64_t b = 0; b < count; ++b) {
-            const int64_t n = seqs->seqlens_k[b];
+            const int64_t n = lens[b];
             if (n < 0 || n > int64_t(seqs->max_pages) * ps)
                 return fail(HA_ERR_INVALID_ARGUMENT,
                             "seqs.seqlens_k[%" PRId64 "]: %" PRId64
                             " is outside 0..max_pages * page_size = %" PRId64,
                             b, n, int64_t(seqs->max_pages) * ps);
-            const int32_t* row = seqs->block_table + b * seqs->block_table_stride;
-            for (int64_t j = 0; j < (n + ps - 1) / ps; ++j)
+            used_pages = std::max(used_pages, (n + ps - 1) / ps);
+        }
+        const int32_t* table = nullptr;
+        int64_t table_pitch = 0;
+        if (used_pages > 0)
+            HA_TRY(host.read(3, "seqs.block_table", seqs->block_table, count, used_pages,
+                             seqs->block_table_stride, &table, &table_pitch));
+        const int64_t num_pages = k->shape[0];
+        for (int64_t b = 0; b < count; ++b) {
+            const int32_t* row = table + b * table_pitch;
+            for (int64_t j = 0; j < (lens[b] + ps - 1) / ps; ++j)
                 if (row[j] < 0 || row[j] >= num_pages)
                     return fail(HA_ERR_INVALID_ARGUMENT,
                                 "seqs.block_table[%" PRId64 "][%" PRId64 "]: page %d is outside "
@@ -194,58 +269,86 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                         k->shape[0], count);
         if (packed_k) {
             HA_TRY(check_int_array("cu_seqlens_k", seqs->cu_seqlens_k, count + 1, so, sl));
-            HA_TRY(check_offsets("cu_seqlens_k", seqs->cu_seqlens_k, count, k->shape[2], "k"));
+            HA_TRY(host.read(1, "seqs.cu_seqlens_k", seqs->cu_seqlens_k, 1, count + 1,
+                             count + 1, &cu_k));
+            HA_TRY(check_offsets("cu_seqlens_k", cu_k, count, k->shape[2], "k"));
         }
         if (seqs->seqlens_k && count > 0) {
             HA_TRY(check_int_array("seqlens_k", seqs->seqlens_k, count, so, sl));
+            HA_TRY(host.read(2, "seqs.seqlens_k", seqs->seqlens_k, 1, count, count, &lens));
             for (int64_t b = 0; b < count; ++b) {
-                const int64_t extent = packed_k ? int64_t(seqs->cu_seqlens_k[b + 1]) -
-                                                      seqs->cu_seqlens_k[b]
-                                                : k->shape[2];
-                if (seqs->seqlens_k[b] < 0 || seqs->seqlens_k[b] > extent)
+                const int64_t extent = packed_k ? int64_t(cu_k[b + 1]) - cu_k[b] : k->shape[2];
+                if (lens[b] < 0 || lens[b] > extent)
                     return fail(HA_ERR_INVALID_ARGUMENT,
                                 "seqs.seqlens_k[%" PRId64 "]: %d is outside 0..%" PRId64
                                 " (the sequence's keys)",
-                                b, seqs->seqlens_k[b], extent);
+                                b, lens[b], extent);
             }
         }
     }
     if (count == 0) return HA_OK;
 
+    // Each sequence's rows and keys.
+    std::vector<int32_t> nq(static_cast<size_t>(count)), nk(static_cast<size_t>(count));
+    for (int64_t b = 0; b < count; ++b) {
+        nq[size_t(b)] = packed_q ? cu_q[b + 1] - cu_q[b] : int32_t(q->shape[2]);
+        nk[size_t(b)] = lens ? lens[b] : cu_k ? cu_k[b + 1] - cu_k[b] : int32_t(k->shape[2]);
+    }
     const float scale = resolve_scale(p->scale, D);
+
+    if (on_cuda) {
+#ifdef HA_HAVE_CUDA
+        for (int64_t b = 0; b < count; ++b)
+            if (nk[size_t(b)] > (int64_t(1) << 30))
+                return fail(HA_ERR_UNSUPPORTED,
+                            "seqs.seqlens_k[%" PRId64 "]: %d keys exceed 2^30, the CUDA "
+                            "backend's limit",
+                            b, nk[size_t(b)]);
+        ha::cuda::SeqsProblem sp{};
+        sp.base = cuda_exact_problem(q, k, v, out, lse, scale, p);
+        sp.count = int32_t(count);
+        sp.cu_seqlens_q = seqs->cu_seqlens_q;
+        sp.cu_seqlens_k = paged ? nullptr : seqs->cu_seqlens_k;
+        sp.seqlens_k = seqs->seqlens_k;
+        sp.block_table = paged ? seqs->block_table : nullptr;
+        sp.block_table_stride = seqs->block_table_stride;
+        sp.page_size = int32_t(ps);
+        sp.nq = nq.data();
+        sp.nk = nk.data();
+        return ha::cuda::exact_seqs(sp);
+#else
+        return fail(HA_ERR_INTERNAL, "q: CUDA tensor reached a build without CUDA");
+#endif
+    }
+
     std::vector<ha::cpu::ExactProblem> probs;
     std::vector<double> work;
     probs.reserve(size_t(count));
     for (int64_t b = 0; b < count; ++b) {
-        const int64_t q0 = packed_q ? seqs->cu_seqlens_q[b] : 0;
-        const int64_t nq = packed_q ? seqs->cu_seqlens_q[b + 1] - q0 : q->shape[2];
-        if (nq == 0) continue;
+        const int64_t q0 = packed_q ? cu_q[b] : 0;
+        const int64_t n_q = nq[size_t(b)];
+        if (n_q == 0) continue;
         ha_tensor qb = *q, ob = *out, lb{};
         const int qdim = packed_q ? 2 : 0;
         const int64_t qoff = packed_q ? q0 : b;
         qb.data = const_cast<char*>(advance(q, qoff, qdim));
         ob.data = const_cast<char*>(advance(out, qoff, qdim));
         qb.shape[0] = ob.shape[0] = 1;
-        qb.shape[2] = ob.shape[2] = nq;
+        qb.shape[2] = ob.shape[2] = n_q;
         if (lse) {
             lb = *lse;
             lb.data = static_cast<float*>(lse->data) + qoff * lse->strides[qdim];
             lb.shape[0] = 1;
-            lb.shape[2] = nq;
+            lb.shape[2] = n_q;
         }
         ha_tensor kb = *k, vb = *v;
         kb.shape[0] = vb.shape[0] = 1;
-        if (paged) {
-            kb.shape[2] = vb.shape[2] = seqs->seqlens_k[b];
-        } else {
-            const bool packed_k = seqs->cu_seqlens_k != nullptr;
-            const int64_t k0 = packed_k ? seqs->cu_seqlens_k[b] : 0;
-            const int64_t extent = packed_k ? seqs->cu_seqlens_k[b + 1] - k0 : k->shape[2];
-            const int kdim = packed_k ? 2 : 0;
-            const int64_t koff = packed_k ? k0 : b;
+        kb.shape[2] = vb.shape[2] = nk[size_t(b)];
+        if (!paged) {
+            const int kdim = cu_k ? 2 : 0;
+            const int64_t koff = cu_k ? cu_k[b] : b;
             kb.data = const_cast<char*>(advance(k, koff, kdim));
             vb.data = const_cast<char*>(advance(v, koff, kdim));
-            kb.shape[2] = vb.shape[2] = seqs->seqlens_k ? seqs->seqlens_k[b] : extent;
         }
         ha::cpu::ExactProblem prob =
             cpu_exact_problem(&qb, &kb, &vb, &ob, lse ? &lb : nullptr, scale, p->causal != 0);
@@ -256,7 +359,7 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
             prob.k.page_size = prob.v.page_size = ps;
         }
         probs.push_back(prob);
-        work.push_back(double(nq) * double(std::max<int64_t>(kb.shape[2], 1)));
+        work.push_back(double(n_q) * double(std::max<int64_t>(kb.shape[2], 1)));
     }
 
     // A sequence with at least a thread's share of the work runs alone on every thread; the

@@ -11,18 +11,19 @@
 # nvcc (CUDA 13 accepts GCC 10) gets the same GCC as host compiler, with the same sysroot.
 # Maven: -Pportable, or HA_PORTABLE=1 in the environment (see pom.xml).
 
-if(NOT HA_SYSROOT)
-  if(DEFINED ENV{HA_SYSROOT})
-    set(HA_SYSROOT "$ENV{HA_SYSROOT}")
-  elseif(DEFINED ENV{XDG_CACHE_HOME})
-    set(HA_SYSROOT "$ENV{XDG_CACHE_HOME}/hyperattn/debian11-root")
-  else()
-    set(HA_SYSROOT "$ENV{HOME}/.cache/hyperattn/debian11-root")
+# The root comes from scripts/portable/sysroot.sh, which makes it on first use (debootstrap,
+# about a minute, needs root) and prints its path (HA_SYSROOT in the environment chooses it).
+# -DHA_SYSROOT=... names an existing one instead. try_compile projects get HA_SYSROOT below.
+if(NOT DEFINED HA_SYSROOT)
+  execute_process(COMMAND "${CMAKE_CURRENT_LIST_DIR}/../scripts/portable/sysroot.sh"
+                  OUTPUT_VARIABLE HA_SYSROOT OUTPUT_STRIP_TRAILING_WHITESPACE
+                  RESULT_VARIABLE ha_sysroot_status)
+  if(NOT ha_sysroot_status EQUAL 0)
+    message(FATAL_ERROR "scripts/portable/sysroot.sh failed: no Debian 11 root to build against")
   endif()
 endif()
 if(NOT EXISTS "${HA_SYSROOT}/.hyperattn-sysroot" OR NOT EXISTS "${HA_SYSROOT}/usr/bin/g++-10")
-  message(FATAL_ERROR "No Debian 11 root at ${HA_SYSROOT}: run scripts/portable/sysroot.sh "
-                      "(or set HA_SYSROOT to where it made one)")
+  message(FATAL_ERROR "No Debian 11 root at ${HA_SYSROOT}: run scripts/portable/sysroot.sh")
 endif()
 # try_compile projects re-read this file: hand them the same root.
 list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES HA_SYSROOT)

@@ -12,7 +12,8 @@
 # Progress goes to stderr; stdout is only the path.
 set -euo pipefail
 
-root=${HA_SYSROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/hyperattn/debian11-root}
+cache=${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}
+root=${HA_SYSROOT:-$cache/hyperattn/debian11-root}
 RECIPE="debian11 minbase+g++ v1"  # bump to force every cached root to be remade
 
 if [ "$(cat "$root/.hyperattn-sysroot" 2>/dev/null)" = "$RECIPE" ]; then

@@ -4,12 +4,21 @@
 # The root is scripts/portable/sysroot.sh's (made on first use, then cached); the smoke program
 # is compiled inside it by Debian 11's own GCC, with /proc mounted in a private mount namespace.
 #
-#   scripts/portable/smoke.sh [FILE]   FILE: libhyperattn.so or a jar carrying one
-#                                      (default: the built jar)
+#   scripts/portable/smoke.sh [--harness] [FILE]
+#       FILE: libhyperattn.so or a jar carrying one (default: the built jar)
+#       --harness: then also the whole native test harness of the portable build
+#                  (target/native-portable/tests/native/ha_native_tests, about a minute) against
+#                  that library, inside the root; only its closing line is printed unless it fails
 # Needs root (chroot, mount).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+harness=
+if [ "${1:-}" = --harness ]; then
+    harness=target/native-portable/tests/native/ha_native_tests
+    [ -x "$harness" ] || { echo "smoke.sh: no $harness (HA_PORTABLE=1 ./hyperattn build)" >&2; exit 2; }
+    shift
+fi
 file=${1:-target/hyperattn-0.1.0-SNAPSHOT.jar}
 [ -f "$file" ] || { echo "smoke.sh: no such file: $file" >&2; exit 2; }
 root=$(scripts/portable/sysroot.sh)
@@ -25,6 +34,7 @@ else
     cp "$file" "$work/libhyperattn.so"
 fi
 cp cpp/include/hyperattn.h tests/portable/smoke.c "$work/"
+[ -z "$harness" ] || cp "$harness" "$work/"
 
 unshare --mount --propagation private -- sh -c '
     mount -t proc proc "$1/proc" &&
@@ -33,5 +43,10 @@ unshare --mount --propagation private -- sh -c '
         echo \"Debian \$(cat /etc/debian_version), \$(ldd --version | head -n 1)\"
         cd /tmp/hyperattn-smoke
         gcc -std=gnu11 -O1 -Wall -I. smoke.c -ldl -lm -o smoke
-        ./smoke ./libhyperattn.so"
+        ./smoke ./libhyperattn.so
+        if [ -x ha_native_tests ]; then
+            echo \"native harness in Debian 11:\"
+            LD_LIBRARY_PATH=. ./ha_native_tests >harness.log 2>&1 || { tail -n 60 harness.log; exit 1; }
+            tail -n 1 harness.log
+        fi"
 ' sh "$root"

@@ -366,9 +366,12 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     // others run side by side, one per thread (a nested parallel_for runs on its caller), the
     // largest first. Each sequence's arithmetic depends on its own shape only, so the results
     // are the same whichever way it runs.
-    const int threads = std::max(1, ha::cpu::pool_threads());
     double total = 0;
     for (double w : work) total += w;
+    // A batch this small (under ~2M multiply-adds: a decode step over short caches) finishes
+    // before a sleeping pool thread would wake up: run it on the caller.
+    const double mads = total * double(Hq) * double(D);
+    const int threads = mads < double(1 << 21) ? 1 : std::max(1, ha::cpu::pool_threads());
     std::vector<size_t> shared;
     for (size_t i = 0; i < probs.size(); ++i) {
         if (threads > 1 && work[i] * threads >= total && probs.size() > 1) {

@@ -209,6 +209,62 @@ Result time_case(const Case& c, bool bshd, int runs) {
     return r;
 }
 
+// Decode over a paged cache: B sequences of lens[b] keys in pages of `ps` positions
+// ([pages, ps, Hkv, D]), the pages of all sequences shuffled through the pool as a serving
+// runtime's allocator leaves them. One ha_attention_exact_seqs call per step.
+Result time_paged_decode(const std::vector<int64_t>& lens, int64_t Hq, int64_t Hkv, int64_t D,
+                         int32_t dtype, int64_t ps, int runs) {
+    std::mt19937 rng(7);
+    const int64_t B = int64_t(lens.size());
+    int64_t pages = 0, max_pages = 1;
+    for (int64_t n : lens) {
+        pages += (n + ps - 1) / ps;
+        max_pages = std::max(max_pages, (n + ps - 1) / ps);
+    }
+    std::vector<int32_t> perm(static_cast<size_t>(pages));
+    for (int64_t i = 0; i < pages; ++i) perm[size_t(i)] = int32_t(i);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<int32_t> table(static_cast<size_t>(B * max_pages), 0), seqlens;
+    int64_t next = 0;
+    for (int64_t b = 0; b < B; ++b) {
+        seqlens.push_back(int32_t(lens[size_t(b)]));
+        for (int64_t j = 0; j < (lens[size_t(b)] + ps - 1) / ps; ++j)
+            table[size_t(b * max_pages + j)] = perm[size_t(next++)];
+    }
+    // [pages, ps, Hkv, D] is make_tensor's bshd layout of [pages, Hkv, ps, D].
+    Tensor k = make_tensor(pages, Hkv, ps, D, dtype, true, rng, true);
+    Tensor v = make_tensor(pages, Hkv, ps, D, dtype, true, rng, true);
+    Tensor q = make_tensor(B, Hq, 1, D, dtype, false, rng, true);
+    Tensor o = make_tensor(B, Hq, 1, D, dtype, false, rng, false);
+    ha_seqs seqs;
+    ha_seqs_init(&seqs);
+    seqs.count = int32_t(B);
+    seqs.page_size = int32_t(ps);
+    seqs.seqlens_k = seqlens.data();
+    seqs.block_table = table.data();
+    seqs.block_table_stride = max_pages;
+    seqs.max_pages = int32_t(max_pages);
+    ha_exact_params params;
+    ha_exact_params_init(&params);
+    params.causal = 1;
+    Result r;
+    if (ha_attention_exact_seqs(&q.t, &k.t, &v.t, &o.t, nullptr, &seqs, &params) != HA_OK) {
+        std::fprintf(stderr, "ha_attention_exact_seqs failed: %s\n", ha_last_error());
+        return r;
+    }
+    std::vector<double> ts;
+    for (int i = 0; i < runs; ++i) {
+        auto t0 = Clock::now();
+        ha_attention_exact_seqs(&q.t, &k.t, &v.t, &o.t, nullptr, &seqs, &params);
+        ts.push_back(seconds_since(t0));
+    }
+    std::sort(ts.begin(), ts.end());
+    r.median_s = ts[ts.size() / 2];
+    r.min_s = ts[0];
+    r.ok = true;
+    return r;
+}
+
 double attention_flops(const Case& c) {
     const double f = 4.0 * double(c.Nq) * double(c.Nk) * double(c.D) * double(c.Hq) * double(c.B);
     return c.causal ? f / 2 : f;
@@ -315,6 +371,28 @@ int main(int argc, char** argv) {
                                 r.median_s * 1e3, gbs, 100.0 * gbs / bw);
                     std::fflush(stdout);
                 }
+        // Paged caches (pages shuffled through the pool): one sequence, then a batch of 8
+        // sequences of different lengths in one call.
+        auto paged_row = [&](const std::vector<int64_t>& lens, int32_t dt, int64_t ps) {
+            Result r = time_paged_decode(lens, 32, 8, 128, dt, ps, std::max(runs, 5));
+            if (!r.ok) return false;
+            int64_t total = 0;
+            for (int64_t n : lens) total += n;
+            const double bytes = 2.0 * double(total) * 8 * 128 * (dt == HA_DTYPE_BF16 ? 2 : 4);
+            const double gbs = bytes / r.median_s * 1e-9;
+            std::printf("%8lld %5s %6s %10.3f %10.1f %7.1f%%  (%zu seq%s, page %lld)\n",
+                        (long long)total, dt == HA_DTYPE_BF16 ? "bf16" : "f32", "paged",
+                        r.median_s * 1e3, gbs, 100.0 * gbs / bw, lens.size(),
+                        lens.size() > 1 ? "s" : "", (long long)ps);
+            std::fflush(stdout);
+            return true;
+        };
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+            for (int64_t ps : {16, 256})
+                if (!paged_row({32768}, dt, ps)) return 1;
+        const std::vector<int64_t> batch = {1500, 9000, 3000, 12000, 700, 6000, 2200, 8000};
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+            if (!paged_row(batch, dt, 16)) return 1;
     }
     return 0;
 }

@@ -24,7 +24,26 @@ struct ExactProblem {
     int64_t lse_strides[3];
     float scale;     // resolved, > 0
     bool causal;
+    int32_t window_left = -1, window_right = -1;  // ha_exact_params' (-1 unbounded)
+    float softcap = 0.f;                          // 0: off
     void* stream;    // NULL: per-thread default stream, finished before returning
+};
+
+// ha_attention_exact_seqs on device: base holds the whole tensors (q/out [1 or count, Hq, *,
+// D], k/v as ha_seqs describes them), lse, scale, mask, cap and stream. The arrays are device
+// memory of base.device that the API layer has read back (read_seq_arrays) and validated; nq
+// and nk are the host's copies of each sequence's rows and keys, for planning the launch.
+struct SeqsProblem {
+    ExactProblem base;
+    int32_t count;
+    const int32_t* cu_seqlens_q;  // device, or null
+    const int32_t* cu_seqlens_k;  // device, or null
+    const int32_t* seqlens_k;     // device, or null
+    const int32_t* block_table;   // device, or null (not paged)
+    int64_t block_table_stride;
+    int32_t page_size;
+    const int32_t* nq;  // host, [count]
+    const int32_t* nk;  // host, [count]
 };
 
 struct MergeProblem {
@@ -52,6 +71,17 @@ int32_t stream_synchronize(int32_t id, void* stream);
 int32_t stream_destroy(int32_t id, void* stream);
 
 int32_t exact_forward(const ExactProblem& p);
+int32_t exact_seqs(const SeqsProblem& p);
+
+// INVALID_ARGUMENT naming `name` unless p is device (or managed) memory of device `id`: the
+// int32 arrays of ha_seqs with CUDA tensors.
+int32_t check_device_array(const char* name, const void* p, int32_t id);
+// Copies rows x width int32 values from device memory (row r at src + r * pitch elements) to
+// dst (dense rows of width), ordered on `stream` (NULL: the per-thread default stream), and
+// waits for them: the host-side validation of ha_seqs' arrays. Also checks that the device is
+// present and the stream is one of its own.
+int32_t read_device_ints(int32_t id, void* stream, const char* name, const int32_t* src,
+                         int64_t rows, int64_t width, int64_t pitch, int32_t* dst);
 int32_t merge(const MergeProblem& p);
 
 }  // namespace ha::cuda

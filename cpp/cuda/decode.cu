@@ -10,6 +10,7 @@
 #include "hyperattn.h"
 #include "launch.h"
 #include "mma.cuh"
+#include "seq.cuh"
 
 namespace ha::cuda {
 namespace {
@@ -26,18 +27,33 @@ constexpr size_t decode_smem() {
     return pipe > fold ? pipe : fold;
 }
 
+// Key rows [k0, k0 + KT) of K and V into one stage; rows >= kend become 0. A key's K and V
+// rows share its page (paged caches), looked up once.
 template <int D>
 __device__ __forceinline__ void load_kv_stage(uint16_t* sk, uint16_t* sv, const uint16_t* k,
                                               const uint16_t* v, int k0, int kend,
-                                              int64_t krs, int64_t vrs, int tid) {
+                                              const FwdArgs& f, const int32_t* pages, int tid) {
     constexpr int CPR = D / 8, TOTAL = KT * CPR;
     static_assert(TOTAL % kThreads == 0, "whole chunks per thread");
 #pragma unroll
     for (int i = 0; i < TOTAL / kThreads; ++i) {
         const int c = tid + i * kThreads, r = c / CPR, ch = c % CPR;
-        const bool ok = k0 + r < kend;
-        cp_async_16(smem_addr(sk + swz<D>(r, ch * 8)), ok ? k + int64_t(k0 + r) * krs + ch * 8 : k, ok);
-        cp_async_16(smem_addr(sv + swz<D>(r, ch * 8)), ok ? v + int64_t(k0 + r) * vrs + ch * 8 : v, ok);
+        const int j = k0 + r;
+        const bool ok = j < kend;
+        const uint16_t* pk = k;
+        const uint16_t* pv = v;
+        if (ok) {
+            if (pages) {
+                const int64_t pg = __ldg(pages + j / f.page_size), in = j % f.page_size;
+                pk += pg * f.ks[0] + in * f.ks[2] + ch * 8;
+                pv += pg * f.vs[0] + in * f.vs[2] + ch * 8;
+            } else {
+                pk += int64_t(j) * f.ks[2] + ch * 8;
+                pv += int64_t(j) * f.vs[2] + ch * 8;
+            }
+        }
+        cp_async_16(smem_addr(sk + swz<D>(r, ch * 8)), pk, ok);
+        cp_async_16(smem_addr(sv + swz<D>(r, ch * 8)), pv, ok);
     }
 }
 
@@ -52,31 +68,47 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
     const FwdArgs& f = a.f;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t4 = lane & 3;
-    const int split = blockIdx.x, rg = blockIdx.y;
-    const int b = int(blockIdx.z) / f.Hkv, kvh = int(blockIdx.z) % f.Hkv;
-    const int G = f.Hq / f.Hkv, Nq = f.Nq, Nk = f.Nk;
+    const int split = int(blockIdx.x) % a.grid_splits, rg = blockIdx.y;
+    const int z = int(blockIdx.x) / a.grid_splits;
+    const int b = z / f.Hkv, kvh = z % f.Hkv;
+    const int G = f.Hq / f.Hkv;
+
+    // This CTA's sequence, row group and split; whole-CTA exits before any barrier for a
+    // sequence the forward kernel serves, a row group past its rows, a split past its plan.
+    const SeqView sv = seq_view(f, b);
+    const int Nq = sv.nq, Nk = sv.nk;
+    if (f.decode_route && !decode_shaped(Nq, Nk, G)) return;
     const int rows = G * Nq;                // packed row p: head kvh*G + p%G, query p/G
     const int p0 = rg * RG;
+    if (p0 >= rows) return;
     const int p_end = min(rows, p0 + RG);
-    const int64_t diag = int64_t(Nk) - Nq;
+    const DecodePlan plan = decode_plan(Nq, Nk, G, f.Hkv, f.wl, f.wr, f.plan_batch, f.sms);
+    if (split >= plan.splits) return;
+    const bool direct = plan.splits == 1;  // no combine: write out and lse here
 
-    int kbeg = split * a.chunk;
-    int kend = int64_t(kbeg) + a.chunk < Nk ? kbeg + a.chunk : Nk;
-    if (f.causal) {
-        const int64_t lim = int64_t((p_end - 1) / G) + diag + 1;  // last row's key limit
-        if (lim < kend) kend = lim < 0 ? 0 : int(lim);
-    }
-    const int ntiles = kend > kbeg ? (kend - kbeg + KT - 1) / KT : 0;
+    // Keys of this split, narrowed to the row group's rows (first row's lower bound, last
+    // row's upper bound), starting on a key tile.
+    const int64_t kbeg = (int64_t(plan.t_lo) + int64_t(split) * plan.chunk_tiles) * KT;
+    int64_t kend = kbeg + int64_t(plan.chunk_tiles) * KT;
+    if (kend > plan.k_hi) kend = plan.k_hi;
+    int g_lo, g_hi, unused;
+    key_bounds(p0 / G, Nq, Nk, f.wl, f.wr, &g_lo, &unused);
+    key_bounds((p_end - 1) / G, Nq, Nk, f.wl, f.wr, &unused, &g_hi);
+    const int64_t kfirst = int64_t(g_lo) / KT * KT;
+    const int kstart = int(kbeg > kfirst ? kbeg : kfirst);
+    const int kstop = int(kend < g_hi ? kend : g_hi);
+    const int ntiles = kstop > kstart ? (kstop - kstart + KT - 1) / KT : 0;
 
-    const uint16_t* k = static_cast<const uint16_t*>(f.k) + b * f.ks[0] + kvh * f.ks[1];
-    const uint16_t* v = static_cast<const uint16_t*>(f.v) + b * f.vs[0] + kvh * f.vs[1];
+    const uint16_t* k = static_cast<const uint16_t*>(f.k) + sv.koff + kvh * f.ks[1];
+    const uint16_t* v = static_cast<const uint16_t*>(f.v) + sv.voff + kvh * f.vs[1];
 
-    // Causal limit of this thread's two rows (rows past the packed count never store).
-    int64_t lim[2];
+    // The key range of this thread's two rows (rows past the packed count never store).
+    int rlo[2], rhi[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
         const int p = p0 + g + r * 8;
-        lim[r] = p < rows ? int64_t(p / G) + diag : INT64_MAX;
+        rlo[r] = rhi[r] = 0;
+        if (p < rows) key_bounds(p / G, Nq, Nk, f.wl, f.wr, &rlo[r], &rhi[r]);
     }
 
     if (ntiles > 0) {
@@ -87,21 +119,25 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
             const bool ok = p < rows;
             const uint16_t* src = static_cast<const uint16_t*>(f.q);
             if (ok)
-                src += b * f.qs[0] + int64_t(kvh * G + p % G) * f.qs[1] +
-                       int64_t(p / G) * f.qs[2] + ch * 8;
+                src += sv.row0(f.qs) + int64_t(kvh * G + p % G) * f.qs[1] + int64_t(p / G) * f.qs[2] +
+                       ch * 8;
             cp_async_16(smem_addr(sQ + swz<D>(r, ch * 8)), src, ok);
         }
         cp_async_commit();
 #pragma unroll
         for (int st = 0; st < kStages - 1; ++st) {
             if (st < ntiles)
-                load_kv_stage<D>(sK + st * KT * D, sV + st * KT * D, k, v, kbeg + st * KT, kend,
-                                 f.ks[2], f.vs[2], tid);
+                load_kv_stage<D>(sK + st * KT * D, sV + st * KT * D, k, v, kstart + st * KT,
+                                 kstop, f, sv.pages, tid);
             cp_async_commit();
         }
     }
 
-    const float sc = f.scale / f.qscale;  // scores are (qscale * q) . k
+    // Soft cap: scores become cap * tanh(score * sc / cap), already in scaled units.
+    const bool capped = f.softcap > 0.f;
+    const float sc_raw = f.scale / f.qscale;  // scores are (qscale * q) . k
+    const float tc = capped ? sc_raw / f.softcap : 0.f;
+    const float sc = capped ? 1.f : sc_raw;
     const float sl2 = sc * 1.4426950408889634f;
     float o[D / 8][4];
 #pragma unroll
@@ -125,14 +161,14 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
             const int nxt = it + kStages - 1;
             if (nxt < ntiles) {
                 const int sb = nxt % kStages;
-                load_kv_stage<D>(sK + sb * KT * D, sV + sb * KT * D, k, v, kbeg + nxt * KT, kend,
-                                 f.ks[2], f.vs[2], tid);
+                load_kv_stage<D>(sK + sb * KT * D, sV + sb * KT * D, k, v, kstart + nxt * KT,
+                                 kstop, f, sv.pages, tid);
             }
             cp_async_commit();
         }
 
-        const int kw = kbeg + it * KT + warp * 16;  // this warp's 16 keys
-        if (kw >= kend) continue;                   // warp-uniform: past the split's end
+        const int kw = kstart + it * KT + warp * 16;  // this warp's 16 keys
+        if (kw >= kstop) continue;                    // warp-uniform: past the split's end
         const uint16_t* cK = sK + (it % kStages) * KT * D + warp * 16 * D;
         const uint16_t* cV = sV + (it % kStages) * KT * D + warp * 16 * D;
         // (warp * 16 rows keep the swizzle phase: 16 is a multiple of 8.)
@@ -146,12 +182,19 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
             mma_16816<T>(s[0], qf[kk], kb[0], kb[1]);
             mma_16816<T>(s[1], qf[kk], kb[2], kb[3]);
         }
+        if (capped) {
+#pragma unroll
+            for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) s[nt][e] = soft_cap(s[nt][e], tc, f.softcap);
+        }
+        // Keys past the split's end belong to the next split; the rest by each row's range.
 #pragma unroll
         for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int key = kw + nt * 8 + 2 * t4 + (e & 1);
-                if (key >= kend || (f.causal && int64_t(key) > lim[e >> 1])) s[nt][e] = -INFINITY;
+                if (key >= kstop || key < rlo[e >> 1] || key >= rhi[e >> 1]) s[nt][e] = -INFINITY;
             }
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
@@ -215,7 +258,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
     }
     __syncthreads();
 
-    const int64_t R_total = int64_t(f.B) * f.Hq * Nq;
+    const int64_t R_part = int64_t(f.B) * f.Hq * a.part_nq;
     for (int e = tid; e < RG * D; e += kThreads) {
         const int row = e / D, d = e % D, p = p0 + row;
         if (p >= rows) continue;
@@ -235,38 +278,43 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
         const float val = L > 0.f ? acc / L : L == 0.f ? 0.f : __int_as_float(0x7fc00000);
         const float lse = L == 0.f ? -INFINITY : M * sc + logf(L);
         const int qh = kvh * G + p % G, qi = p / G;
-        if (a.splits == 1) {
+        if (direct) {
             uint16_t* out = static_cast<uint16_t*>(f.out);
             const T tv = Elem<T>::from_float(val);
-            out[b * f.os[0] + qh * f.os[1] + int64_t(qi) * f.os[2] + d] =
+            out[sv.row0(f.os) + qh * f.os[1] + int64_t(qi) * f.os[2] + d] =
                 *reinterpret_cast<const uint16_t*>(&tv);
-            if (d == 0 && f.lse) f.lse[b * f.ls[0] + qh * f.ls[1] + int64_t(qi) * f.ls[2]] = lse;
+            if (d == 0 && f.lse) f.lse[sv.row0(f.ls) + qh * f.ls[1] + int64_t(qi) * f.ls[2]] = lse;
         } else {
-            const int64_t grow = (int64_t(b) * f.Hq + qh) * Nq + qi;
-            a.partial_o[(split * R_total + grow) * D + d] = val;
-            if (d == 0) a.partial_lse[split * R_total + grow] = lse;
+            const int64_t prow = (int64_t(b) * f.Hq + qh) * a.part_nq + qi;
+            a.partial_o[(split * R_part + prow) * D + d] = val;
+            if (d == 0) a.partial_lse[split * R_part + prow] = lse;
         }
     }
 }
 
-// One warp per output row: weights exp(lse_s - lse) of the splits, then the weighted sum.
+// One warp per output row (b, h, i < part_nq) of the sequences decoded with more than one
+// split: weights exp(lse_s - lse) of the splits, then the weighted sum.
 template <class T>
 __global__ void __launch_bounds__(128) combine_kernel(const DecodeArgs a) {
     __shared__ float wts[4][kMaxSplits];
     const FwdArgs& f = a.f;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int64_t R_total = int64_t(f.B) * f.Hq * f.Nq;
-    const int64_t grow = int64_t(blockIdx.x) * 4 + warp;
-    if (grow >= R_total) return;  // whole warps only; no block-wide barrier below
-    const int S = a.splits, D = f.D;
-    const int qi = int(grow % f.Nq);
-    const int qh = int((grow / f.Nq) % f.Hq);
-    const int b = int(grow / (int64_t(f.Nq) * f.Hq));
+    const int64_t R_part = int64_t(f.B) * f.Hq * a.part_nq;
+    const int64_t prow = int64_t(blockIdx.x) * 4 + warp;
+    if (prow >= R_part) return;  // whole warps only; no block-wide barrier below
+    const int D = f.D, G = f.Hq / f.Hkv;
+    const int qi = int(prow % a.part_nq);
+    const int qh = int((prow / a.part_nq) % f.Hq);
+    const int b = int(prow / (int64_t(a.part_nq) * f.Hq));
+    const SeqView sv = seq_view(f, b);
+    if (qi >= sv.nq || (f.decode_route && !decode_shaped(sv.nq, sv.nk, G))) return;
+    const int S = decode_plan(sv.nq, sv.nk, G, f.Hkv, f.wl, f.wr, f.plan_batch, f.sms).splits;
+    if (S == 1) return;  // written by the decode kernel itself
 
     float M = -INFINITY;
     bool bad = false;  // a NaN or +inf partial lse: the row is NaN (hyperattn.h's policy)
     for (int s = lane; s < S; s += 32) {
-        const float ls = a.partial_lse[s * R_total + grow];
+        const float ls = a.partial_lse[s * R_part + prow];
         bad |= isnan(ls) || ls == INFINITY;
         M = fmaxf(M, ls);
     }
@@ -276,29 +324,29 @@ __global__ void __launch_bounds__(128) combine_kernel(const DecodeArgs a) {
     float lse = -INFINITY;
     if (M != -INFINITY) {
         float sum = 0.f;
-        for (int s = lane; s < S; s += 32) sum += expf(a.partial_lse[s * R_total + grow] - M);
+        for (int s = lane; s < S; s += 32) sum += expf(a.partial_lse[s * R_part + prow] - M);
 #pragma unroll
         for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
         lse = M + logf(sum);
     }
     if (bad) lse = __int_as_float(0x7fc00000);
     for (int s = lane; s < S; s += 32) {
-        const float ls = a.partial_lse[s * R_total + grow];
+        const float ls = a.partial_lse[s * R_part + prow];
         wts[warp][s] = (lse == -INFINITY || ls == -INFINITY) ? 0.f : expf(ls - lse);
     }
     __syncwarp();
-    uint16_t* out = static_cast<uint16_t*>(f.out) + b * f.os[0] + qh * f.os[1] + int64_t(qi) * f.os[2];
+    uint16_t* out = static_cast<uint16_t*>(f.out) + sv.row0(f.os) + qh * f.os[1] + int64_t(qi) * f.os[2];
     for (int d = lane; d < D; d += 32) {
         float acc = 0.f;
         for (int s = 0; s < S; ++s) {
             const float w = wts[warp][s];
-            if (w != 0.f) acc += w * a.partial_o[(s * R_total + grow) * D + d];
+            if (w != 0.f) acc += w * a.partial_o[(s * R_part + prow) * D + d];
         }
         if (bad) acc = __int_as_float(0x7fc00000);
         const T tv = Elem<T>::from_float(acc);
         out[d] = *reinterpret_cast<const uint16_t*>(&tv);
     }
-    if (lane == 0 && f.lse) f.lse[b * f.ls[0] + qh * f.ls[1] + int64_t(qi) * f.ls[2]] = lse;
+    if (lane == 0 && f.lse) f.lse[sv.row0(f.ls) + qh * f.ls[1] + int64_t(qi) * f.ls[2]] = lse;
 }
 
 template <class T, int D>
@@ -309,11 +357,11 @@ cudaError_t launch_decode_t(const DecodeArgs& a, cudaStream_t stream) {
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
     if (e != cudaSuccess) return e;
     const FwdArgs& f = a.f;
-    const int groups = (f.Hq / f.Hkv * f.Nq + RG - 1) / RG;
-    const int64_t z = int64_t(f.B) * f.Hkv;
-    if (groups > 65535 || z > 65535 || a.splits > kMaxSplits) return cudaErrorInvalidConfiguration;
-    decode_kernel<T, D><<<dim3(unsigned(a.splits), unsigned(groups), unsigned(z)), kThreads, smem,
-                          stream>>>(a);
+    const int64_t groups = (int64_t(f.Hq / f.Hkv) * f.Nq + RG - 1) / RG;
+    const int64_t x = int64_t(a.grid_splits) * f.B * f.Hkv;
+    if (groups > 65535 || x > 0x7fffffff || a.grid_splits > kMaxSplits)
+        return cudaErrorInvalidConfiguration;
+    decode_kernel<T, D><<<dim3(unsigned(x), unsigned(groups)), kThreads, smem, stream>>>(a);
     return cudaGetLastError();
 }
 
@@ -334,7 +382,7 @@ cudaError_t launch_decode(int32_t dtype, const DecodeArgs& a, cudaStream_t strea
 size_t decode_smem_bytes(int D) { return D == 64 ? decode_smem<64>() : decode_smem<128>(); }
 
 cudaError_t launch_combine(int32_t dtype, const DecodeArgs& a, cudaStream_t stream) {
-    const int64_t rows = int64_t(a.f.B) * a.f.Hq * a.f.Nq;
+    const int64_t rows = int64_t(a.f.B) * a.f.Hq * a.part_nq;
     const int64_t blocks = (rows + 3) / 4;
     if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
     if (dtype == HA_DTYPE_F16)

@@ -7,6 +7,7 @@
 
 #include "launch.h"
 #include "mma.cuh"
+#include "seq.cuh"
 
 namespace ha::cuda {
 
@@ -24,11 +25,12 @@ struct FwdCfg {
     static_assert(BM % 16 == 0 && BN % 16 == 0 && DP % 64 == 0, "tile shape");
 };
 
-// Loads rows [r0, r0 + R) of a [rows, D] slice into a swizzled R x DP tile; rows >= nrows and
-// columns >= D become 0 (so padded dims and keys contribute nothing, and never NaN).
+// Loads rows [r0, r0 + R) of a [rows, D] slice (row j at element rows(j)) into a swizzled
+// R x DP tile; rows >= nrows and columns >= D become 0 (so padded dims and keys contribute
+// nothing, and never NaN).
 template <class Cfg, int R>
 __device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* src, int r0, int nrows,
-                                          int64_t rs, int64_t ds, int D, int tid) {
+                                          const Rows& rows, int64_t ds, int D, int tid) {
     constexpr int DP = Cfg::DP, NT = Cfg::THREADS;
     if constexpr (Cfg::ALIGNED) {
         constexpr int CPR = DP / 8, TOTAL = R * CPR;
@@ -37,7 +39,7 @@ __device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* src, int 
         for (int i = 0; i < TOTAL / NT; ++i) {
             const int c = tid + i * NT, r = c / CPR, ch = c % CPR;
             const bool ok = r0 + r < nrows && (Cfg::FULL_D || ch * 8 < D);
-            const uint16_t* p = ok ? src + int64_t(r0 + r) * rs + ch * 8 : src;
+            const uint16_t* p = ok ? src + rows(r0 + r) + ch * 8 : src;
             cp_async_16(smem_addr(s + swz<DP>(r, ch * 8)), p, ok);
         }
     } else {
@@ -46,7 +48,7 @@ __device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* src, int 
         for (int e = tid; e < R * dr; e += NT) {
             const int r = e / dr, c = e % dr;
             uint16_t x = 0;
-            if (r0 + r < nrows && c < D) x = src[int64_t(r0 + r) * rs + int64_t(c) * ds];
+            if (r0 + r < nrows && c < D) x = src[rows(r0 + r) + int64_t(c) * ds];
             s[swz<DP>(r, c)] = x;
         }
     }
@@ -63,34 +65,62 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t4 = lane & 3;
-    const int D = a.D, Nq = a.Nq, Nk = a.Nk;
+    const int D = a.D;
 
     // Heaviest (last, for causal) query blocks first, so the tail of the grid is light.
     const int BH = a.B * a.Hq;
-    const int num_m = (Nq + BM - 1) / BM;
+    const int num_m = (a.Nq + BM - 1) / BM;
     const int bh = blockIdx.x % BH;
     const int mb = num_m - 1 - int(blockIdx.x / BH);
     const int b = bh / a.Hq, h = bh % a.Hq;
-    const int kvh = h / (a.Hq / a.Hkv);
+    const int G = a.Hq / a.Hkv;
+    const int kvh = h / G;
     const int m0 = mb * BM;
 
-    const uint16_t* q = static_cast<const uint16_t*>(a.q) + b * a.qs[0] + h * a.qs[1];
-    const uint16_t* k = static_cast<const uint16_t*>(a.k) + b * a.ks[0] + kvh * a.ks[1];
-    const uint16_t* v = static_cast<const uint16_t*>(a.v) + b * a.vs[0] + kvh * a.vs[1];
+    // This block's sequence: a shorter one of a batch has no block m0, and a decode-shaped one
+    // is the decode kernel's (whole-CTA exits, before any barrier).
+    const SeqView sv = seq_view(a, b);
+    const int Nq = sv.nq, Nk = sv.nk;
+    if (m0 >= Nq || (a.decode_route && decode_shaped(Nq, Nk, G))) return;
 
-    // Keys this block needs: causal row i sees j <= i + Nk - Nq.
-    const int64_t diag = int64_t(Nk) - Nq;
-    int n_end = Nk;
-    if (a.causal) {
-        const int64_t last_row = int64_t(min(m0 + BM, Nq)) - 1;
-        const int64_t lim = last_row + diag + 1;  // in [.., Nk]
-        n_end = lim < 0 ? 0 : int(lim);
-    }
-    const int ntiles = (n_end + BN - 1) / BN;
+    const uint16_t* q = static_cast<const uint16_t*>(a.q) + sv.row0(a.qs) + h * a.qs[1];
+    const uint16_t* k = static_cast<const uint16_t*>(a.k) + sv.koff + kvh * a.ks[1];
+    const uint16_t* v = static_cast<const uint16_t*>(a.v) + sv.voff + kvh * a.vs[1];
+    const Rows qrows{a.qs[2], nullptr, 1, 0};
+    const Rows krows{a.ks[2], sv.pages, a.page_size, a.ks[0]};
+    const Rows vrows{a.vs[2], sv.pages, a.page_size, a.vs[0]};
 
-    const float sc = a.scale / a.qscale;               // scores are (qscale * q) . k
-    const float sl2 = sc * 1.4426950408889634f;        // scale * log2(e), folded into exp2
+    // Keys this block needs: from its first row's lower bound to its last row's upper bound
+    // (both non-decreasing in the row), in whole key tiles counted from key 0.
+    int blk_lo, blk_hi, unused;
+    key_bounds(m0, Nq, Nk, a.wl, a.wr, &blk_lo, &unused);
+    key_bounds(min(m0 + BM, Nq) - 1, Nq, Nk, a.wl, a.wr, &unused, &blk_hi);
+    const int t_begin = blk_lo / BN;
+    const int ntiles = blk_hi > blk_lo ? (blk_hi + BN - 1) / BN - t_begin : 0;
+    const int n_end = blk_hi;  // key rows at or past it load as zeros
+
+    // Soft cap: scores become cap * tanh(score * sc / cap), already in scaled units.
+    const bool capped = a.softcap > 0.f;
+    const float sc_raw = a.scale / a.qscale;           // scores are (qscale * q) . k
+    const float tc = capped ? sc_raw / a.softcap : 0.f;
+    const float sc = capped ? 1.f : sc_raw;
+    const float sl2 = sc * 1.4426950408889634f;        // folded into exp2
     const int wrow0 = m0 + warp * 16;                  // this warp's first query row
+
+    // The key ranges of this thread's two rows (rows past Nq see nothing), and of the warp:
+    // w_lo/w_hi bound the union of its rows' ranges, w_in_lo/w_in_hi their intersection.
+    int rlo[2], rhi[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        const int row = wrow0 + g + r * 8;
+        rlo[r] = rhi[r] = 0;
+        if (row < Nq) key_bounds(row, Nq, Nk, a.wl, a.wr, &rlo[r], &rhi[r]);
+    }
+    int w_lo = 0, w_hi = 0, w_in_lo = 0, w_in_hi = 0;
+    if (wrow0 < Nq) {
+        key_bounds(wrow0, Nq, Nk, a.wl, a.wr, &w_lo, &w_in_hi);
+        key_bounds(min(wrow0 + 15, Nq - 1), Nq, Nk, a.wl, a.wr, &w_in_lo, &w_hi);
+    }
 
     float o[DP / 8][4];
 #pragma unroll
@@ -99,10 +129,10 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
     uint32_t qf[Cfg::QREG ? KSTEPS : 1][4];
 
     if (ntiles > 0) {
-        load_tile<Cfg, BM>(sQ, q, m0, Nq, a.qs[2], a.qs[3], D, tid);
+        load_tile<Cfg, BM>(sQ, q, m0, Nq, qrows, a.qs[3], D, tid);
         cp_async_commit();
-        load_tile<Cfg, BN>(sK, k, 0, n_end, a.ks[2], a.ks[3], D, tid);
-        load_tile<Cfg, BN>(sV, v, 0, n_end, a.vs[2], a.vs[3], D, tid);
+        load_tile<Cfg, BN>(sK, k, t_begin * BN, n_end, krows, a.ks[3], D, tid);
+        load_tile<Cfg, BN>(sV, v, t_begin * BN, n_end, vrows, a.vs[3], D, tid);
         cp_async_commit();
         cp_async_wait<1>();  // Q landed (the first K/V tile may still be in flight)
         __syncthreads();
@@ -119,11 +149,11 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
     }
 
     for (int it = 0; it < ntiles; ++it) {
-        const int n0 = it * BN;
+        const int n0 = (t_begin + it) * BN;
         if (it + 1 < ntiles) {
             const int nb = (it + 1) & 1;
-            load_tile<Cfg, BN>(sK + nb * BN * DP, k, n0 + BN, n_end, a.ks[2], a.ks[3], D, tid);
-            load_tile<Cfg, BN>(sV + nb * BN * DP, v, n0 + BN, n_end, a.vs[2], a.vs[3], D, tid);
+            load_tile<Cfg, BN>(sK + nb * BN * DP, k, n0 + BN, n_end, krows, a.ks[3], D, tid);
+            load_tile<Cfg, BN>(sV + nb * BN * DP, v, n0 + BN, n_end, vrows, a.vs[3], D, tid);
         }
         cp_async_commit();   // possibly empty: keeps the group count uniform
         cp_async_wait<1>();  // everything but the newest group: tile `it` (and Q) landed
@@ -131,10 +161,9 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
 
         const uint16_t* cK = sK + (it & 1) * BN * DP;
         const uint16_t* cV = sV + (it & 1) * BN * DP;
-        // A warp whose rows are all padding, or (causal) all end before this tile, has nothing
-        // to do here; it still takes part in the barriers.
-        const bool warp_active =
-            wrow0 < Nq && (!a.causal || int64_t(n0) <= int64_t(wrow0) + 15 + diag);
+        // A warp whose rows are all padding, or whose rows' key ranges all miss this tile, has
+        // nothing to do here; it still takes part in the barriers.
+        const bool warp_active = wrow0 < Nq && n0 < w_hi && n0 + BN > w_lo;
         if (warp_active) {
             float s[BN / 8][4];
 #pragma unroll
@@ -159,16 +188,22 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
                 }
             }
 
-            // Mask keys past the end and, causal, past each row's diagonal.
-            if (n0 + BN > Nk || (a.causal && int64_t(n0) + BN - 1 > int64_t(wrow0) + diag)) {
+            if (capped) {
+#pragma unroll
+                for (int nt = 0; nt < BN / 8; ++nt)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) s[nt][e] = soft_cap(s[nt][e], tc, a.softcap);
+            }
+
+            // Mask keys outside each row's range (past the end, the causal diagonal, the
+            // window), unless the tile lies inside every row's range.
+            if (n0 < w_in_lo || n0 + BN > w_in_hi) {
 #pragma unroll
                 for (int nt = 0; nt < BN / 8; ++nt)
 #pragma unroll
                     for (int e = 0; e < 4; ++e) {
                         const int key = n0 + nt * 8 + 2 * t4 + (e & 1);
-                        const int64_t row = wrow0 + g + (e >> 1) * 8;
-                        if (key >= Nk || (a.causal && int64_t(key) > row + diag))
-                            s[nt][e] = -INFINITY;
+                        if (key < rlo[e >> 1] || key >= rhi[e >> 1]) s[nt][e] = -INFINITY;
                     }
             }
 
@@ -224,7 +259,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
 
     // Epilogue: normalise and store; a row that saw no key writes 0 and lse -inf, a row whose
     // sum is NaN (a NaN or +inf score: hyperattn.h's policy) writes NaN to both.
-    uint16_t* out = static_cast<uint16_t*>(a.out) + b * a.os[0] + h * a.os[1];
+    uint16_t* out = static_cast<uint16_t*>(a.out) + sv.row0(a.os) + h * a.os[1];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
         const float lsum = quad_sum(l[r]);
@@ -245,7 +280,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
             }
         }
         if (a.lse && t4 == 0)
-            a.lse[b * a.ls[0] + h * a.ls[1] + int64_t(row) * a.ls[2]] =
+            a.lse[sv.row0(a.ls) + h * a.ls[1] + int64_t(row) * a.ls[2]] =
                 lsum == 0.f ? -INFINITY : m[r] * sc + logf(lsum);
     }
 }

@@ -55,17 +55,8 @@ int32_t finish(const char* what, cudaError_t launch, cudaStream_t s, bool wait) 
     return HA_OK;
 }
 
-}  // namespace
-
-int32_t exact_forward(const ExactProblem& p) {
-    int32_t st = require_device("q", p.device);
-    if (st != HA_OK) return st;
-    DeviceGuard guard(p.device);
-    if (guard.error() != cudaSuccess) return device_error("cudaSetDevice", guard.error());
-    cudaStream_t s = nullptr;
-    if ((st = resolve_stream("params.stream", p.stream, p.device, &s)) != HA_OK) return st;
-    if ((st = check_operands(p)) != HA_OK) return st;
-
+// The kernels' arguments for one problem's tensors (a dense call; the seqs fields null).
+FwdArgs make_args(const ExactProblem& p) {
     FwdArgs a{};
     a.q = p.q.data;
     a.k = p.k.data;
@@ -84,63 +75,156 @@ int32_t exact_forward(const ExactProblem& p) {
     a.Hkv = int(p.k.shape[1]);
     a.Nk = int(p.k.shape[2]);
     a.scale = p.scale;
-    a.causal = p.causal ? 1 : 0;
+    // Causal is a right bound of 0 (hyperattn.h: causal caps window_right at 0).
+    a.wl = p.window_left;
+    a.wr = p.causal ? 0 : p.window_right;
+    a.softcap = p.softcap;
     a.qscale = 1.f;
     if (p.dtype == HA_DTYPE_BF16) {  // see FwdArgs::qscale
         int e;
         std::frexp(p.scale * 1.4426950408889634f, &e);
         a.qscale = std::ldexp(1.f, e - 1);
     }
+    a.page_size = 1;
+    a.plan_batch = a.B;
+    return a;
+}
+
+bool layout_aligned(const ExactProblem& p) {
+    return p.q.shape[3] % 8 == 0 && tile_aligned(p.q) && tile_aligned(p.k) && tile_aligned(p.v) &&
+           tile_aligned(p.out);
+}
+
+// Whether the split-KV decode kernel can serve this layout at all (per problem, the rows and
+// keys decide: decode_shaped).
+bool decode_layout(const ExactProblem& p, bool aligned) {
+    const int64_t D = p.q.shape[3];
+    return aligned && (D == 64 || D == 128) && smem_optin(p.device) >= decode_smem_bytes(int(D));
+}
+
+FwdPath forward_path(const FwdArgs& a, bool aligned) {
+    return !aligned        ? FwdPath::Strided256
+           : a.D == 64     ? FwdPath::Fast64
+           : a.D == 128    ? FwdPath::Fast128
+                           : FwdPath::Aligned256;
+}
+
+cudaError_t launch_forward(int32_t dtype, FwdPath path, const FwdArgs& a, cudaStream_t s) {
+    return dtype == HA_DTYPE_F16 ? launch_forward_f16(path, a, s) : launch_forward_bf16(path, a, s);
+}
+
+// Split-KV decoding of d (its plan's largest split count in grid_splits), the combine when a
+// sequence has more than one split, scratch from the pool.
+int32_t run_decode(int32_t dtype, int32_t device, DecodeArgs d, cudaStream_t s) {
+    Scratch scratch;
+    int32_t st;
+    if (d.grid_splits > 1) {
+        const int64_t rows = int64_t(d.f.B) * d.f.Hq * d.part_nq;
+        const size_t bytes =
+            size_t(d.grid_splits) * size_t(rows) * size_t(d.f.D + 1) * sizeof(float);
+        if ((st = scratch.allocate(device, bytes, s)) != HA_OK) return st;
+        d.partial_o = static_cast<float*>(scratch.get());
+        d.partial_lse = d.partial_o + d.grid_splits * rows * d.f.D;
+    }
+    cudaError_t e = launch_decode(dtype, d, s);
+    if (e == cudaSuccess && d.grid_splits > 1) e = launch_combine(dtype, d, s);
+    if (e != cudaSuccess) return device_error("split-KV decode launch", e);
+    return scratch.release();
+}
+
+// Device, stream and operand pointers of a call; the guard stays with the caller.
+int32_t prepare(const ExactProblem& p, cudaStream_t* s) {
+    int32_t st;
+    if ((st = resolve_stream("params.stream", p.stream, p.device, s)) != HA_OK) return st;
+    return check_operands(p);
+}
+
+}  // namespace
+
+int32_t exact_forward(const ExactProblem& p) {
+    int32_t st = require_device("q", p.device);
+    if (st != HA_OK) return st;
+    DeviceGuard guard(p.device);
+    if (guard.error() != cudaSuccess) return device_error("cudaSetDevice", guard.error());
+    cudaStream_t s = nullptr;
+    if ((st = prepare(p, &s)) != HA_OK) return st;
+
+    FwdArgs a = make_args(p);
     if (a.Nq == 0) return HA_OK;
     const bool wait = p.stream == nullptr;
-
-    const bool aligned = a.D % 8 == 0 && tile_aligned(p.q) && tile_aligned(p.k) &&
-                         tile_aligned(p.v) && tile_aligned(p.out);
+    const bool aligned = layout_aligned(p);
     const int G = a.Hq / a.Hkv;
-    const int64_t packed = int64_t(G) * a.Nq;
-    const int64_t groups = (packed + kDecodeRowsPerGroup - 1) / kDecodeRowsPerGroup;
-    const int64_t kv_heads = int64_t(a.B) * a.Hkv;
-    const bool decode = aligned && (a.D == 64 || a.D == 128) && a.Nk > 0 &&
-                        packed <= 4 * kDecodeRowsPerGroup && kv_heads <= 65535 &&
-                        smem_optin(p.device) >= decode_smem_bytes(a.D);
-    if (decode) {
-        // Enough CTAs for about two per multiprocessor, at least 4 key tiles per split.
-        const int sms = std::max(1, sm_count(p.device));
-        const int64_t tiles = (int64_t(a.Nk) + kDecodeKeyTile - 1) / kDecodeKeyTile;
-        const int64_t work = kv_heads * groups;
-        int64_t splits = (2 * int64_t(sms) + work - 1) / work;
-        splits = std::min<int64_t>({splits, int64_t(kMaxSplits), std::max<int64_t>(1, tiles / 4)});
-        splits = std::max<int64_t>(1, splits);
-        const int64_t chunk_tiles = (tiles + splits - 1) / splits;
-        const int64_t chunk = chunk_tiles * kDecodeKeyTile;
-        splits = (a.Nk + chunk - 1) / chunk;
-
+    if (decode_layout(p, aligned) && decode_shaped(a.Nq, a.Nk, G)) {
+        a.sms = std::max(1, sm_count(p.device));
         DecodeArgs d{};
         d.f = a;
-        d.splits = int(splits);
-        d.chunk = int(chunk);
-        Scratch scratch;
-        if (splits > 1) {
-            const int64_t rows = int64_t(a.B) * a.Hq * a.Nq;
-            const size_t bytes = size_t(splits) * size_t(rows) * size_t(a.D + 1) * sizeof(float);
-            if ((st = scratch.allocate(p.device, bytes, s)) != HA_OK) return st;
-            d.partial_o = static_cast<float*>(scratch.get());
-            d.partial_lse = d.partial_o + splits * rows * a.D;
-        }
-        cudaError_t e = launch_decode(p.dtype, d, s);
-        if (e == cudaSuccess && splits > 1) e = launch_combine(p.dtype, d, s);
-        if (e != cudaSuccess) return device_error("split-KV decode launch", e);
-        if ((st = scratch.release()) != HA_OK) return st;
+        d.grid_splits =
+            decode_plan(a.Nq, a.Nk, G, a.Hkv, a.wl, a.wr, a.plan_batch, a.sms).splits;
+        d.part_nq = a.Nq;
+        if ((st = run_decode(p.dtype, p.device, d, s)) != HA_OK) return st;
         return finish("split-KV decode", cudaSuccess, s, wait);
     }
+    return finish("attention kernel", launch_forward(p.dtype, forward_path(a, aligned), a, s), s,
+                  wait);
+}
 
-    const FwdPath path = !aligned        ? FwdPath::Strided256
-                         : a.D == 64     ? FwdPath::Fast64
-                         : a.D == 128    ? FwdPath::Fast128
-                                         : FwdPath::Aligned256;
-    const cudaError_t e = p.dtype == HA_DTYPE_F16 ? launch_forward_f16(path, a, s)
-                                                  : launch_forward_bf16(path, a, s);
-    return finish("attention kernel", e, s, wait);
+// A batch of sequences: at most one forward launch (the sequences that are not
+// decode-shaped), one decode launch and one combine, whatever the count. Each sequence takes
+// the kernel, tiles and split plan that ha_attention_exact would give it alone.
+int32_t exact_seqs(const SeqsProblem& p) {
+    int32_t st = require_device("q", p.base.device);
+    if (st != HA_OK) return st;
+    DeviceGuard guard(p.base.device);
+    if (guard.error() != cudaSuccess) return device_error("cudaSetDevice", guard.error());
+    cudaStream_t s = nullptr;
+    if ((st = prepare(p.base, &s)) != HA_OK) return st;
+
+    FwdArgs a = make_args(p.base);
+    a.B = p.count;
+    a.cu_q = p.cu_seqlens_q;
+    a.cu_k = p.cu_seqlens_k;
+    a.seqlens_k = p.seqlens_k;
+    a.pages = p.block_table;
+    a.page_stride = p.block_table_stride;
+    a.page_size = p.block_table ? p.page_size : 1;
+    a.plan_batch = 1;  // each sequence is planned as if alone
+    a.sms = std::max(1, sm_count(p.base.device));
+    const bool aligned = layout_aligned(p.base);
+    const bool decode_ok = decode_layout(p.base, aligned);
+    a.decode_route = decode_ok ? 1 : 0;
+    const int G = a.Hq / a.Hkv;
+
+    int fwd_nq = 0, dec_nq = 0, splits = 1;
+    for (int32_t b = 0; b < p.count; ++b) {
+        const int nq = p.nq[b], nk = p.nk[b];
+        if (nq == 0) continue;
+        if (decode_ok && decode_shaped(nq, nk, G)) {
+            dec_nq = std::max(dec_nq, nq);
+            splits = std::max(splits, decode_plan(nq, nk, G, a.Hkv, a.wl, a.wr, 1, a.sms).splits);
+        } else {
+            fwd_nq = std::max(fwd_nq, nq);
+        }
+    }
+    // Without cu_seqlens_q every sequence has q's rows, which the kernels read from Nq.
+    if (fwd_nq > 0) {
+        FwdArgs f = a;
+        if (f.cu_q) f.Nq = fwd_nq;  // the grid's rows
+        const cudaError_t e = launch_forward(p.base.dtype, forward_path(f, aligned), f, s);
+        if (e != cudaSuccess) return device_error("attention kernel", e);
+    }
+    if (dec_nq > 0 && int64_t(splits) * p.count * a.Hkv > 0x7fffffff)
+        return fail(HA_ERR_UNSUPPORTED,
+                    "seqs.count: %d sequences x %d kv heads x %d splits exceed the CUDA grid",
+                    p.count, a.Hkv, splits);
+    if (dec_nq > 0) {
+        DecodeArgs d{};
+        d.f = a;
+        if (d.f.cu_q) d.f.Nq = dec_nq;  // the grid's row groups
+        d.grid_splits = splits;
+        d.part_nq = d.f.Nq;
+        if ((st = run_decode(p.base.dtype, p.base.device, d, s)) != HA_OK) return st;
+    }
+    return finish("attention kernels", cudaSuccess, s, p.base.stream == nullptr);
 }
 
 int32_t merge(const MergeProblem& p) {

@@ -102,6 +102,52 @@ int32_t resolve_stream(const char* name, void* stream, int id, cudaStream_t* out
     return HA_OK;
 }
 
+int32_t check_device_array(const char* name, const void* p, int32_t id) {
+    cudaPointerAttributes at{};
+    const cudaError_t e = cudaPointerGetAttributes(&at, p);
+    if (e != cudaSuccess) cudaGetLastError();
+    if (e == cudaSuccess && at.type == cudaMemoryTypeManaged) return HA_OK;
+    if (e != cudaSuccess || at.type != cudaMemoryTypeDevice)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "%s: %p is not device memory; with CUDA tensors the ha_seqs arrays live in "
+                    "the memory of the tensors' device (cuda:%d)",
+                    name, p, id);
+    if (at.device != id)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "%s: %p is memory of cuda:%d, but the tensors are on cuda:%d", name, p,
+                    at.device, id);
+    return HA_OK;
+}
+
+int32_t read_device_ints(int32_t id, void* stream, const char* name, const int32_t* src,
+                         int64_t rows, int64_t width, int64_t pitch, int32_t* dst) {
+    int32_t st = require_device("q", id);
+    if (st != HA_OK) return st;
+    if (rows <= 0 || width <= 0) return HA_OK;
+    DeviceGuard guard(id);
+    if (guard.error() != cudaSuccess) return device_error("cudaSetDevice", guard.error());
+    cudaStream_t s = nullptr;
+    if ((st = resolve_stream("params.stream", stream, id, &s)) != HA_OK) return st;
+    if ((st = check_device_array(name, src, id)) != HA_OK) return st;
+    const size_t w = size_t(width) * sizeof(int32_t), sp = size_t(pitch) * sizeof(int32_t);
+    cudaError_t e = cudaSuccess;
+    if (rows == 1 || pitch == width) {
+        e = cudaMemcpyAsync(dst, src, w * size_t(rows), cudaMemcpyDeviceToHost, s);
+    } else if (sp <= (size_t(1) << 30)) {
+        e = cudaMemcpy2DAsync(dst, w, src, sp, w, size_t(rows), cudaMemcpyDeviceToHost, s);
+    } else {  // a pitch beyond what cudaMemcpy2D takes: one copy per row
+        for (int64_t r = 0; r < rows && e == cudaSuccess; ++r)
+            e = cudaMemcpyAsync(dst + r * width, src + r * pitch, w, cudaMemcpyDeviceToHost, s);
+    }
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) {
+        char what[96];
+        std::snprintf(what, sizeof what, "%s: reading it back for validation", name);
+        return device_error(what, e);
+    }
+    return HA_OK;
+}
+
 int sm_count(int id) {
     int n = 0;
     if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, id) != cudaSuccess) {

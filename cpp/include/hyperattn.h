@@ -14,8 +14,8 @@
  * Memory passed in descriptors stays alive (ABI 5): every operation that takes tensors (or a
  * stats struct) also takes, as its LAST arguments, each memory address those structs carry, in
  * parameter order, named <name>_data: the data of every ha_tensor parameter (NULL where the
- * tensor pointer is NULL), then the arrays of a stats struct (NULL where the stats pointer or the
- * array is NULL). Each must equal the address in its struct, otherwise HA_ERR_INVALID_ARGUMENT.
+ * tensor pointer is NULL), then the arrays of a stats or ha_seqs struct (NULL where the struct
+ * pointer or the array is NULL). Each must equal the address in its struct, otherwise HA_ERR_INVALID_ARGUMENT.
  * The library accesses memory only through the structs; the copies exist so that runtimes which
  * keep memory alive only while it is a call's argument see it: Java's FFM keeps a segment's
  * arena open during a downcall when the segment itself is an argument, never when its address
@@ -35,6 +35,8 @@
  *    scale * log2(e), so every score is finite (and the result finite for finite v) when
  *    scale * sum_i |q_i * k_i| <= 1e38 for every visible key, even where the unscaled q . k
  *    overflows fp32. Beyond it a score may overflow to +inf (row NaN), never silently to 0.
+ *  - exact attention with params.softcap > 0: the rules apply to the capped scores, in which
+ *    +inf and -inf have become +softcap and -softcap; only a NaN score makes its row NaN.
  *  - ha_merge: a NaN or +inf lse_a or lse_b makes the row NaN; -inf is an empty side.
  *  - HyperAttention: a non-finite element in q or k makes the whole call exact attention, so
  *    rows follow the rules above exactly.
@@ -60,7 +62,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct layout or a function signature changes. */
-#define HA_ABI_VERSION 5
+#define HA_ABI_VERSION 6
 
 /* ---- status codes (int32_t) ------------------------------------------------------------ */
 enum {
@@ -109,15 +111,86 @@ typedef struct ha_tensor {
     int64_t strides[4];
 } ha_tensor;
 
-/* Parameters of exact attention. Initialise with ha_exact_params_init(). */
+/* Parameters of exact attention. Initialise with ha_exact_params_init().
+ * Positions are bottom-right aligned: query row i of a sequence with n_q rows and n_k keys sits
+ * at key position p = i + n_k - n_q. Row i sees the keys j with
+ *   p - window_left <= j <= p + window_right   (a bound of -1 is unbounded; causal: j <= p),
+ * 0 <= j < n_k. A query row that sees no key gets output 0 and log-sum-exp -infinity.
+ * Both backends honour every field. The CUDA kernels skip key tiles outside every row's window
+ * and evaluate the soft cap's tanh as 1 - 2 / (e^(2|x|) + 1) by the special-function unit
+ * (absolute error about 1e-7, so about softcap * 1e-7 on a logit). */
 typedef struct ha_exact_params {
-    float scale;       /* softmax scale; 0 means 1/sqrt(head_dim) */
-    int32_t causal;    /* 0 or 1; causal is bottom-right aligned: query i sees keys
-                          j <= i + n_k - n_q. A query row that sees no key gets output 0 and
-                          log-sum-exp -infinity. */
-    void* stream;      /* device tensors: a stream from ha_stream_create, or NULL to finish
-                          before returning; must be NULL for CPU tensors */
+    float scale;          /* softmax scale; 0 means 1/sqrt(head_dim) */
+    int32_t causal;       /* 0 or 1 (the same as window_right = 0) */
+    void* stream;         /* device tensors: a stream from ha_stream_create, or NULL to finish
+                             before returning; must be NULL for CPU tensors */
+    int32_t window_left;  /* keys before the row's position it may see, >= -1; default -1
+                             (unbounded). Sliding-window models (Mistral: 4095) */
+    int32_t window_right; /* keys after the row's position it may see, >= -1; default -1 */
+    float softcap;        /* >= 0, finite; 0 (default): off. > 0: each scaled score s becomes
+                             softcap * tanh(s / softcap) before the softmax (Gemma 2: 50). With
+                             it, +-inf scores become +-softcap (tanh's limits); a NaN score
+                             still makes its row NaN */
+    int32_t reserved;     /* must be 0 */
 } ha_exact_params;
+
+/* How the rows and keys of one ha_attention_exact_seqs call split into sequences (a batch of
+ * sequences of different lengths, FlashAttention's varlen and paged-KV interfaces).
+ * Initialise with ha_seqs_init().
+ * Where the int32 arrays live: with CPU tensors in host memory; with CUDA tensors in DEVICE
+ * memory of the tensors' device (cudaMalloc'd or managed; anything else is
+ * HA_ERR_INVALID_ARGUMENT naming the array), as FlashAttention and vLLM keep them. Every offset,
+ * length and used page index is validated before anything runs, on the host: for CUDA tensors
+ * the call copies the arrays it needs (cu_seqlens_q/k, seqlens_k, then only the table entries
+ * the lengths use) to the host on params.stream and waits for that copy, so the call is
+ * synchronous with respect to the host up to the kernel launches (they are then enqueued on the
+ * stream as usual, or finished before returning when params.stream is NULL), and it cannot be
+ * captured in a CUDA graph. Chosen over validating in a kernel because a kernel could only
+ * report a bad index after the call returned, never as this call's status naming the element;
+ * the copy is a few bytes per sequence. The arrays must not change until the call returns.
+ * Query rows (exactly one of):
+ *   cu_seqlens_q != NULL: q and out are packed [1, Hq, total_q, D] (a [total, H, D] buffer:
+ *       shape {1, H, total, D}, strides {0, D, H*D, 1}); sequence b owns rows
+ *       cu_seqlens_q[b] .. cu_seqlens_q[b+1]-1 (int32, count+1 values, non-decreasing, first 0,
+ *       last <= total_q); lse, when given, is [1, Hq, total_q, 1]. Rows of no sequence are not
+ *       written.
+ *   cu_seqlens_q == NULL: q and out are [count, Hq, n_q, D], every sequence n_q rows (decoding:
+ *       n_q = 1).
+ * Keys (exactly one of):
+ *   page_size >= 1 (paged cache): k and v are pages [num_pages, Hkv, page_size, D] (a
+ *       [num_pages, page_size, Hkv, D] buffer: strides {page_size*Hkv*D, D, Hkv*D, 1}; any
+ *       strides work). Sequence b's key j lives in page block_table[b*block_table_stride +
+ *       j / page_size] at row j % page_size; seqlens_k[b] (required) is its cache length,
+ *       <= max_pages * page_size; only the first ceil(seqlens_k[b] / page_size) entries of its
+ *       table row are read (each in [0, num_pages)). cu_seqlens_k must be NULL.
+ *   cu_seqlens_k != NULL (packed keys): k and v are [1, Hkv, total_k, D]; sequence b's keys
+ *       are rows cu_seqlens_k[b] .. cu_seqlens_k[b+1]-1, of which it sees the first
+ *       seqlens_k[b] when seqlens_k is given.
+ *   otherwise (dense cache): k and v are [count, Hkv, n_k, D]; sequence b sees its first
+ *       seqlens_k[b] keys (<= n_k), or all n_k when seqlens_k is NULL.
+ * Every sequence is then one attention problem (causal and the window bottom-right aligned to
+ * its own lengths), and its rows equal those of ha_attention_exact called on that sequence
+ * alone, bit for bit (the paged layout included: keys are visited in the same order).
+ * CUDA: one launch of the forward kernel for the whole batch (grid: sequences x heads x query
+ * tiles of the longest one), plus one split-KV decode launch and one combine for the
+ * decode-shaped sequences (keys, and (Hq/Hkv) * rows <= 64), with each sequence given the
+ * kernel, tiles and split plan ha_attention_exact would give it alone; so the bit-for-bit
+ * equality holds when the per-sequence call would choose the same kernel variant, which it
+ * does whenever q, k, v and out are 16-byte aligned with batch, head and row strides that are
+ * multiples of 8 elements and unit head_dim stride (the alone call's views are then aligned
+ * too; a paged cache is compared with such a contiguous copy). Layouts outside that rule still
+ * give the exact result within rounding. */
+typedef struct ha_seqs {
+    int32_t count;                /* sequences, >= 0 */
+    int32_t page_size;            /* 0: keys not paged; >= 1: keys per page */
+    const int32_t* cu_seqlens_q;  /* [count + 1] or NULL */
+    const int32_t* cu_seqlens_k;  /* [count + 1] or NULL */
+    const int32_t* seqlens_k;     /* [count] or NULL */
+    const int32_t* block_table;   /* paged: [count][block_table_stride], page indices */
+    int64_t block_table_stride;   /* elements between two sequences' rows, >= max_pages */
+    int32_t max_pages;            /* paged: pages each row of block_table holds, >= 1 */
+    int32_t reserved;             /* must be 0 */
+} ha_seqs;
 
 /* Parameters of HyperAttention (Han et al. 2023). Initialise with ha_hyper_params_init().
  * What each trades (default in brackets):
@@ -293,6 +366,27 @@ HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const 
                                   const ha_exact_params* params, const void* q_data,
                                   const void* k_data, const void* v_data, void* out_data,
                                   void* lse_data);
+
+HA_API void ha_seqs_init(ha_seqs* seqs);
+
+/*
+ * Exact attention over a batch of sequences of different lengths (see ha_seqs): packed
+ * queries, packed or paged or padded keys, each sequence its own causal and window alignment.
+ * Operands and dtypes as in ha_attention_exact (CPU: f32, bf16; CUDA: f16, bf16, every operand
+ * on one device and seqs' arrays in its memory). seqs is required; params may be NULL. A call
+ * with seqs->count == 0 does nothing (CUDA tensors: after checking that the device exists). Trailing addresses: the data of q, k, v,
+ * out, lse, then seqs' arrays cu_seqlens_q, cu_seqlens_k, seqlens_k, block_table (NULL where
+ * the struct has NULL).
+ */
+HA_API int32_t ha_attention_exact_seqs(const ha_tensor* q, const ha_tensor* k,
+                                       const ha_tensor* v, const ha_tensor* out,
+                                       const ha_tensor* lse, const ha_seqs* seqs,
+                                       const ha_exact_params* params, const void* q_data,
+                                       const void* k_data, const void* v_data, void* out_data,
+                                       void* lse_data, const int32_t* cu_seqlens_q_data,
+                                       const int32_t* cu_seqlens_k_data,
+                                       const int32_t* seqlens_k_data,
+                                       const int32_t* block_table_data);
 
 /*
  * Merges two partial attention results over disjoint key sets A and B into the result over
@@ -515,6 +609,17 @@ inline int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const 
                                   const ha_exact_params* params) {
     return ha_attention_exact(q, k, v, out, lse, params, ha_data_of(q), ha_data_of(k),
                               ha_data_of(v), ha_data_of(out), ha_data_of(lse));
+}
+inline int32_t ha_attention_exact_seqs(const ha_tensor* q, const ha_tensor* k,
+                                       const ha_tensor* v, const ha_tensor* out,
+                                       const ha_tensor* lse, const ha_seqs* seqs,
+                                       const ha_exact_params* params) {
+    return ha_attention_exact_seqs(q, k, v, out, lse, seqs, params, ha_data_of(q), ha_data_of(k),
+                                   ha_data_of(v), ha_data_of(out), ha_data_of(lse),
+                                   seqs ? seqs->cu_seqlens_q : nullptr,
+                                   seqs ? seqs->cu_seqlens_k : nullptr,
+                                   seqs ? seqs->seqlens_k : nullptr,
+                                   seqs ? seqs->block_table : nullptr);
 }
 inline int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha_tensor* out_b,
                         const ha_tensor* lse_b, const ha_tensor* out, const ha_tensor* lse,

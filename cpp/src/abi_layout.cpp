@@ -24,8 +24,18 @@ const Field kTensorFields[] = {HA_FIELD(ha_tensor, data),      HA_FIELD(ha_tenso
                                HA_FIELD(ha_tensor, device_type), HA_FIELD(ha_tensor, device_id),
                                HA_FIELD(ha_tensor, reserved),  HA_FIELD(ha_tensor, shape),
                                HA_FIELD(ha_tensor, strides)};
-const Field kExactFields[] = {HA_FIELD(ha_exact_params, scale), HA_FIELD(ha_exact_params, causal),
-                              HA_FIELD(ha_exact_params, stream)};
+const Field kExactFields[] = {HA_FIELD(ha_exact_params, scale),
+                              HA_FIELD(ha_exact_params, causal),
+                              HA_FIELD(ha_exact_params, stream),
+                              HA_FIELD(ha_exact_params, window_left),
+                              HA_FIELD(ha_exact_params, window_right),
+                              HA_FIELD(ha_exact_params, softcap),
+                              HA_FIELD(ha_exact_params, reserved)};
+const Field kSeqsFields[] = {HA_FIELD(ha_seqs, count),         HA_FIELD(ha_seqs, page_size),
+                             HA_FIELD(ha_seqs, cu_seqlens_q),  HA_FIELD(ha_seqs, cu_seqlens_k),
+                             HA_FIELD(ha_seqs, seqlens_k),     HA_FIELD(ha_seqs, block_table),
+                             HA_FIELD(ha_seqs, block_table_stride),
+                             HA_FIELD(ha_seqs, max_pages),     HA_FIELD(ha_seqs, reserved)};
 const Field kHyperFields[] = {
     HA_FIELD(ha_hyper_params, scale),       HA_FIELD(ha_hyper_params, causal),
     HA_FIELD(ha_hyper_params, lsh_projections), HA_FIELD(ha_hyper_params, block_size),
@@ -69,6 +79,7 @@ const Field kHyperStatsFields[] = {HA_FIELD(ha_hyper_stats, row_error)};
     Struct{#S, sizeof(S), alignof(S), F, static_cast<int>(sizeof(F) / sizeof(F[0]))}
 const Struct kStructs[] = {HA_STRUCT(ha_tensor, kTensorFields),
                            HA_STRUCT(ha_exact_params, kExactFields),
+                           HA_STRUCT(ha_seqs, kSeqsFields),
                            HA_STRUCT(ha_hyper_params, kHyperFields),
                            HA_STRUCT(ha_hsr_params, kHsrFields),
                            HA_STRUCT(ha_hsr_stats, kStatsFields),

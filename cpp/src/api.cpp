@@ -6,43 +6,11 @@
 #include <new>
 
 #include "api_common.h"
-#ifdef HA_HAVE_CUDA
-#include "cuda/cuda_backend.h"
-#endif
 
 namespace {
 
 using ha::fail;
 using namespace ha::api;
-
-// Exact attention and merge run where their operands live: the CPU backend (f32, bf16) or the
-// CUDA backend (f16, bf16). Every operand must be on the first one's device.
-int32_t check_dtype_for_device(const char* name, const ha_tensor* t) {
-    if (t->device_type != HA_DEVICE_CUDA) return check_backend_dtype(name, t);
-    if (t->dtype == HA_DTYPE_F16 || t->dtype == HA_DTYPE_BF16) return HA_OK;
-    return fail(HA_ERR_UNSUPPORTED, "%s: dtype %s is not supported on CUDA (f16, bf16)", name,
-                ha::dtype_name(t->dtype));
-}
-
-#ifdef HA_HAVE_CUDA
-ha::cuda::View cuda_view(const ha_tensor* t) {
-    ha::cuda::View v{};
-    v.data = t->data;
-    for (int i = 0; i < 4; ++i) {
-        v.shape[i] = t->shape[i];
-        v.strides[i] = t->strides[i];
-    }
-    return v;
-}
-
-// The CUDA kernels index sequences with 32-bit integers.
-int32_t check_cuda_seq(const char* name, int64_t n) {
-    if (n > (int64_t(1) << 30))
-        return fail(HA_ERR_UNSUPPORTED, "%s: seq %lld exceeds 2^30, the CUDA backend's limit",
-                    name, static_cast<long long>(n));
-    return HA_OK;
-}
-#endif
 
 int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                    const ha_tensor* out, const ha_tensor* lse, const ha_exact_params* params) {
@@ -54,9 +22,7 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     ha_exact_params defaults;
     ha_exact_params_init(&defaults);
     const ha_exact_params* p = params ? params : &defaults;
-    HA_TRY(check_scale(p->scale));
-    if (p->causal != 0 && p->causal != 1)
-        return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
+    HA_TRY(check_exact_params(p));
     const float scale = resolve_scale(p->scale, D);
 
     if (on_cuda) {
@@ -66,19 +32,7 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
         if (q->shape[0] * std::max(q->shape[1], k->shape[1]) > (int64_t(1) << 30))
             return fail(HA_ERR_UNSUPPORTED,
                         "q: batch x heads exceeds 2^30, the CUDA backend's limit");
-        ha::cuda::ExactProblem cp{};
-        cp.dtype = q->dtype;
-        cp.device = q->device_id;
-        cp.q = cuda_view(q);
-        cp.k = cuda_view(k);
-        cp.v = cuda_view(v);
-        cp.out = cuda_view(out);
-        cp.lse = lse ? static_cast<float*>(lse->data) : nullptr;
-        lse_strides(lse, cp.lse_strides);
-        cp.scale = scale;
-        cp.causal = p->causal != 0;
-        cp.stream = p->stream;
-        return ha::cuda::exact_forward(cp);
+        return ha::cuda::exact_forward(cuda_exact_problem(q, k, v, out, lse, scale, p));
 #else
         return fail(HA_ERR_INTERNAL, "q: CUDA tensor reached a build without CUDA");
 #endif
@@ -87,7 +41,9 @@ int32_t exact_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
         return fail(HA_ERR_INVALID_ARGUMENT, "params.stream: must be NULL for CPU tensors");
 
     if (Nq == 0) return HA_OK;
-    return ha::cpu::exact_forward(cpu_exact_problem(q, k, v, out, lse, scale, p->causal != 0));
+    ha::cpu::ExactProblem prob = cpu_exact_problem(q, k, v, out, lse, scale, p->causal != 0);
+    set_mask_and_cap(&prob, p);
+    return ha::cpu::exact_forward(prob);
 }
 
 // In-place merging is allowed only onto exactly the same view; any other overlap is an error.
@@ -212,6 +168,10 @@ HA_API void ha_exact_params_init(ha_exact_params* params) {
     params->scale = 0.0f;
     params->causal = 0;
     params->stream = nullptr;
+    params->window_left = -1;
+    params->window_right = -1;
+    params->softcap = 0.0f;
+    params->reserved = 0;
 }
 
 HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,

@@ -17,6 +17,15 @@
 #include "error.h"
 #include "hyperattn.h"
 #include "tensor_check.h"
+#ifdef HA_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#endif
+
+#define HA_TRY(expr)                   \
+    do {                                      \
+        int32_t ha_st_ = (expr);              \
+        if (ha_st_ != HA_OK) return ha_st_;   \
+    } while (0)
 
 namespace ha::api {
 
@@ -88,6 +97,86 @@ inline ha::cpu::ExactProblem cpu_exact_problem(const ha_tensor* q, const ha_tens
     prob.scale = scale;
     prob.causal = causal;
     return prob;
+}
+
+// ha_exact_params beyond the operands: scale, causal, window, soft cap, reserved (both
+// backends honour all of them).
+inline int32_t check_exact_params(const ha_exact_params* p) {
+    HA_TRY(check_scale(p->scale));
+    if (p->causal != 0 && p->causal != 1)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.causal: must be 0 or 1, got %d", p->causal);
+    if (p->window_left < -1)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.window_left: must be >= 0, or -1 for unbounded, got %d",
+                    p->window_left);
+    if (p->window_right < -1)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.window_right: must be >= 0, or -1 for unbounded, got %d",
+                    p->window_right);
+    if (!(std::isfinite(p->softcap) && p->softcap >= 0.0f))
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "params.softcap: must be finite and >= 0 (0 = off), got %g",
+                    static_cast<double>(p->softcap));
+    if (p->reserved != 0)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.reserved: must be 0, got %d", p->reserved);
+    return HA_OK;
+}
+
+// Exact attention and merge run where their operands live: the CPU backend (f32, bf16) or the
+// CUDA backend (f16, bf16).
+inline int32_t check_dtype_for_device(const char* name, const ha_tensor* t) {
+    if (t->device_type != HA_DEVICE_CUDA) return check_backend_dtype(name, t);
+    if (t->dtype == HA_DTYPE_F16 || t->dtype == HA_DTYPE_BF16) return HA_OK;
+    return fail(HA_ERR_UNSUPPORTED, "%s: dtype %s is not supported on CUDA (f16, bf16)", name,
+                ha::dtype_name(t->dtype));
+}
+
+#ifdef HA_HAVE_CUDA
+inline ha::cuda::View cuda_view(const ha_tensor* t) {
+    ha::cuda::View v{};
+    v.data = t->data;
+    for (int i = 0; i < 4; ++i) {
+        v.shape[i] = t->shape[i];
+        v.strides[i] = t->strides[i];
+    }
+    return v;
+}
+
+// The CUDA kernels index sequences with 32-bit integers.
+inline int32_t check_cuda_seq(const char* name, int64_t n) {
+    if (n > (int64_t(1) << 30))
+        return fail(HA_ERR_UNSUPPORTED, "%s: seq %lld exceeds 2^30, the CUDA backend's limit",
+                    name, static_cast<long long>(n));
+    return HA_OK;
+}
+
+// The CUDA problem of validated operands and parameters (scale resolved).
+inline ha::cuda::ExactProblem cuda_exact_problem(const ha_tensor* q, const ha_tensor* k,
+                                                 const ha_tensor* v, const ha_tensor* out,
+                                                 const ha_tensor* lse, float scale,
+                                                 const ha_exact_params* p) {
+    ha::cuda::ExactProblem cp{};
+    cp.dtype = q->dtype;
+    cp.device = q->device_id;
+    cp.q = cuda_view(q);
+    cp.k = cuda_view(k);
+    cp.v = cuda_view(v);
+    cp.out = cuda_view(out);
+    cp.lse = lse ? static_cast<float*>(lse->data) : nullptr;
+    lse_strides(lse, cp.lse_strides);
+    cp.scale = scale;
+    cp.causal = p->causal != 0;
+    cp.window_left = p->window_left;
+    cp.window_right = p->window_right;
+    cp.softcap = p->softcap;
+    cp.stream = p->stream;
+    return cp;
+}
+#endif
+inline void set_mask_and_cap(ha::cpu::ExactProblem* prob, const ha_exact_params* p) {
+    prob->window_left = p->window_left;
+    prob->window_right = p->window_right;
+    prob->softcap = p->softcap;
 }
 
 // ABI 5's trailing addresses (hyperattn.h): each must be the one its struct carries.
@@ -191,9 +280,3 @@ int32_t check_stats_array(const char* name, const void* p, int64_t n, int64_t es
                           const std::vector<std::pair<const char*, ha::Span>>& others);
 
 }  // namespace ha::api
-
-#define HA_TRY(expr)                          \
-    do {                                      \
-        int32_t ha_st_ = (expr);              \
-        if (ha_st_ != HA_OK) return ha_st_;   \
-    } while (0)

@@ -1,6 +1,8 @@
 // A GPU-machine helper that links only against libhyperattn (no CUDA headers):
-//   probe sanitize   every CUDA kernel path once on small odd shapes, statuses checked; meant
-//                    to run under compute-sanitizer (memcheck, racecheck, synccheck, initcheck).
+//   probe sanitize   every CUDA kernel path once on small odd shapes (windows, soft cap, and
+//                    batches of sequences with packed and paged keys included), statuses
+//                    checked; meant to run under compute-sanitizer (memcheck, racecheck,
+//                    synccheck, initcheck).
 //                    Values are checked by the native harness, not here.
 //   probe bench      native timing of the forward and decode cases of bench_sdpa.py: calls
 //                    enqueued on a stream from ha_stream_create, wall clock around the batch
@@ -97,6 +99,17 @@ struct Lse {
     ~Lse() { ha_device_free(HA_DEVICE_CUDA, 0, ptr); }
 };
 
+// int32 values in device memory (the ha_seqs arrays with CUDA tensors).
+struct Ints {
+    void* ptr = nullptr;
+    explicit Ints(const std::vector<int32_t>& h) {
+        ok(ha_device_alloc(HA_DEVICE_CUDA, 0, int64_t(std::max<size_t>(1, h.size()) * 4), &ptr), "alloc ints");
+        ok(ha_memcpy(ptr, HA_DEVICE_CUDA, 0, h.data(), HA_DEVICE_CPU, 0, int64_t(h.size() * 4), nullptr), "upload ints");
+    }
+    ~Ints() { ha_device_free(HA_DEVICE_CUDA, 0, ptr); }
+    const int32_t* get() const { return static_cast<const int32_t*>(ptr); }
+};
+
 int32_t attention(Dev& q, Dev& k, Dev& v, Dev& o, Lse* l, bool causal, void* stream) {
     ha_exact_params p;
     ha_exact_params_init(&p);
@@ -135,6 +148,95 @@ int sanitize() {
             const std::string what = std::string("exact: ") + c.path;
             ok(attention(q, k, v, o, &l, c.causal, nullptr), what.c_str());
         }
+    // Sliding windows and the soft cap: forward tiles skipped on both sides, split-KV over a
+    // window, the element-wise path.
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+        struct Masked {
+            int64_t Hq, Hkv, Nq, Nk, D;
+            int32_t causal, wl, wr;
+            float cap;
+            const char* path;
+        };
+        const Masked masked[] = {
+            {2, 1, 300, 300, 64, 0, 64, 64, 30.f, "Fast64, window both sides, soft cap"},
+            {2, 2, 130, 500, 128, 1, 100, -1, 0.f, "Fast128, causal window"},
+            {8, 2, 1, 3000, 128, 1, 1000, -1, 50.f, "decode, splits over a window, soft cap"},
+            {2, 1, 33, 47, 7, 0, 10, 3, 2.f, "Strided256, window, soft cap"},
+        };
+        for (const Masked& c : masked) {
+            Dev q(dtype, 1, c.Hq, c.Nq, c.D, false, true), k(dtype, 1, c.Hkv, c.Nk, c.D, false, true);
+            Dev v(dtype, 1, c.Hkv, c.Nk, c.D, false, true), o(dtype, 1, c.Hq, c.Nq, c.D, false, false);
+            Lse l(1, c.Hq, c.Nq);
+            ha_exact_params p;
+            ha_exact_params_init(&p);
+            p.causal = c.causal;
+            p.window_left = c.wl;
+            p.window_right = c.wr;
+            p.softcap = c.cap;
+            ok(ha_attention_exact(&q.t, &k.t, &v.t, &o.t, &l.t, &p), (std::string("exact: ") + c.path).c_str());
+        }
+    }
+    // Batches of sequences: packed rows and keys (forward and decode sequences mixed), a paged
+    // cache with pages out of order (decode of three sequences, one empty), and a padded cache.
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+        {
+            const std::vector<int32_t> cu_q = {0, 100, 101, 103}, cu_k = {0, 300, 2400, 2405};
+            Dev q(dtype, 1, 4, 104, 64, true, true), o(dtype, 1, 4, 104, 64, true, false);
+            Dev k(dtype, 1, 2, 2406, 64, true, true), v(dtype, 1, 2, 2406, 64, true, true);
+            Lse l(1, 4, 104);
+            Ints dq(cu_q), dk(cu_k);
+            ha_seqs s;
+            ha_seqs_init(&s);
+            s.count = 3;
+            s.cu_seqlens_q = dq.get();
+            s.cu_seqlens_k = dk.get();
+            ha_exact_params p;
+            ha_exact_params_init(&p);
+            p.causal = 1;
+            ok(ha_attention_exact_seqs(&q.t, &k.t, &v.t, &o.t, &l.t, &s, &p), "seqs: varlen, forward + decode");
+        }
+        {
+            const int64_t ps = 16;
+            const std::vector<int32_t> lens = {700, 0, 130};
+            // Rows of 45 entries (max_pages 44, one more unused): 700 keys use 44 pages, taken
+            // out of order ((7j + 3) mod 44), 130 keys use pages 44..52; -1 is never read.
+            std::vector<int32_t> t(3 * 45, -1);
+            for (int j = 0; j < 44; ++j) t[size_t(j)] = (7 * j + 3) % 44;
+            for (int j = 0; j < 9; ++j) t[size_t(2 * 45 + j)] = 44 + j;
+            Dev q(dtype, 3, 8, 1, 128, false, true), o(dtype, 3, 8, 1, 128, false, false);
+            Dev k(dtype, 56, 2, ps, 128, true, true), v(dtype, 56, 2, ps, 128, true, true);
+            Lse l(3, 8, 1);
+            Ints dl(lens), dt(t);
+            ha_seqs s;
+            ha_seqs_init(&s);
+            s.count = 3;
+            s.page_size = int32_t(ps);
+            s.seqlens_k = dl.get();
+            s.block_table = dt.get();
+            s.block_table_stride = 45;
+            s.max_pages = 44;
+            ha_exact_params p;
+            ha_exact_params_init(&p);
+            p.causal = 1;
+            p.softcap = 50.f;
+            ok(ha_attention_exact_seqs(&q.t, &k.t, &v.t, &o.t, &l.t, &s, &p), "seqs: paged decode");
+        }
+        {
+            const std::vector<int32_t> lens = {3000, 1, 0, 64};
+            Dev q(dtype, 4, 8, 2, 64, false, true), o(dtype, 4, 8, 2, 64, true, false);
+            Dev k(dtype, 4, 2, 3000, 64, true, true), v(dtype, 4, 2, 3000, 64, true, true);
+            Ints dl(lens);
+            ha_seqs s;
+            ha_seqs_init(&s);
+            s.count = 4;
+            s.seqlens_k = dl.get();
+            ha_exact_params p;
+            ha_exact_params_init(&p);
+            p.causal = 1;
+            p.window_left = 500;
+            ok(ha_attention_exact_seqs(&q.t, &k.t, &v.t, &o.t, nullptr, &s, &p), "seqs: padded cache, window");
+        }
+    }
     // Merge in place and out of place.
     for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
         Dev q(dtype, 1, 4, 19, 64, false, true), k(dtype, 1, 2, 57, 64, false, true), v(dtype, 1, 2, 57, 64, false, true);

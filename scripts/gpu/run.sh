@@ -4,9 +4,12 @@
 #   scripts/gpu/run.sh RESULTS_DIR
 #
 # 1. builds the library and the native harness with CMake for sm_90 (Release, HA_CUDA=ON);
-# 2. runs the native harness (every CUDA case against the CPU backend; none may be skipped);
-# 3. runs every CUDA kernel path under compute-sanitizer (memcheck, racecheck, synccheck,
-#    initcheck) through scripts/gpu/probe.cpp;
+# 2. runs the native harness (every CUDA case against the CPU backend or the float64
+#    reference; windows and soft cap; batches of sequences, packed, padded and paged, bit for
+#    bit against one call per sequence; none may be skipped);
+# 3. runs every CUDA kernel path (windows, soft cap, batches of sequences included) under
+#    compute-sanitizer (memcheck, racecheck, synccheck, initcheck) through
+#    scripts/gpu/probe.cpp;
 # 4. benchmarks against PyTorch SDPA (scripts/gpu/bench_sdpa.py) and times the native calls.
 # RESULTS_DIR receives at most 8 files: summary.md (statuses and the tables), run.log,
 # build.log (with the ptxas register/spill report), native_tests.log, sanitizer.log,

@@ -62,6 +62,52 @@ inline RefResult reference_attention(const HostTensor& q, const HostTensor& k,
     return r;
 }
 
+// The reference with a sliding window (p - wl <= j <= p + wr at position p = i + Nk - Nq, -1
+// unbounded; causal caps wr at 0) and logit soft-capping (cap > 0: s -> cap tanh(s / cap)).
+inline RefResult reference_masked(const HostTensor& q, const HostTensor& k, const HostTensor& v,
+                                  double scale, bool causal, int64_t wl, int64_t wr, double cap) {
+    const int64_t B = q.shape[0], Hq = q.shape[1], Nq = q.shape[2], D = q.shape[3];
+    const int64_t Hkv = k.shape[1], Nk = k.shape[2];
+    RefResult r{std::vector<double>(size_t(B * Hq * Nq * D)), std::vector<double>(size_t(B * Hq * Nq)),
+                B, Hq, Nq, D};
+    std::vector<double> s(static_cast<size_t>(Nk));
+    const int64_t right = causal ? (wr < 0 ? 0 : std::min<int64_t>(wr, 0)) : wr;
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < Hq; ++h) {
+            const int64_t kh = h / (Hq / Hkv);
+            for (int64_t i = 0; i < Nq; ++i) {
+                const int64_t pos = i + Nk - Nq;
+                const int64_t lo = wl >= 0 ? std::max<int64_t>(0, pos - wl) : 0;
+                const int64_t hi = right >= 0 ? std::min<int64_t>(Nk, pos + right + 1) : Nk;
+                double* o = &r.out[size_t(((b * Hq + h) * Nq + i) * D)];
+                double& lse = r.lse[size_t((b * Hq + h) * Nq + i)];
+                if (hi <= lo) {
+                    lse = -std::numeric_limits<double>::infinity();
+                    continue;  // out stays 0
+                }
+                double m = -std::numeric_limits<double>::infinity();
+                for (int64_t j = lo; j < hi; ++j) {
+                    double acc = 0;
+                    for (int64_t d = 0; d < D; ++d)
+                        acc += double(q.get(b, h, i, d)) * double(k.get(b, kh, j, d));
+                    double x = acc * scale;
+                    if (cap > 0) x = cap * std::tanh(x / cap);
+                    s[size_t(j)] = x;
+                    m = std::max(m, x);
+                }
+                double sum = 0;
+                for (int64_t j = lo; j < hi; ++j) {
+                    double p = std::exp(s[size_t(j)] - m);
+                    sum += p;
+                    for (int64_t d = 0; d < D; ++d) o[d] += p * double(v.get(b, kh, j, d));
+                }
+                for (int64_t d = 0; d < D; ++d) o[d] /= sum;
+                lse = m + std::log(sum);
+            }
+        }
+    return r;
+}
+
 // Compares an output tensor (and optionally an lse tensor) with the reference; also checks
 // that gaps between strided elements were left poisoned. Returns the max abs error seen.
 double compare_output(const HostTensor& out, const RefResult& ref, double atol,

@@ -4,6 +4,7 @@
 // reference is the CPU backend's f32 path on the same rounded inputs. Without a GPU every
 // device case is counted as skipped; what needs no GPU (the "no device" answers, argument
 // checks, the CPU path in a CUDA build) runs everywhere.
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 #include <limits>
@@ -85,19 +86,37 @@ struct Half {
     HostTensor raw, val;
 };
 
+// Fills t with N(0,1) values rounded to its dtype (raw bits and val).
+void fill_half(Half& t) {
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (int64_t i0 = 0; i0 < t.raw.shape[0]; ++i0)
+        for (int64_t i1 = 0; i1 < t.raw.shape[1]; ++i1)
+            for (int64_t i2 = 0; i2 < t.raw.shape[2]; ++i2)
+                for (int64_t i3 = 0; i3 < t.raw.shape[3]; ++i3) {
+                    const uint16_t bits = to_bits(t.dtype, nd(rng()));
+                    std::memcpy(t.raw.storage.data() + t.raw.offset + t.raw.index(i0, i1, i2, i3) * 2, &bits, 2);
+                    t.val.set(i0, i1, i2, i3, from_bits(t.dtype, bits));
+                }
+}
+
 Half make_half(int32_t dtype, int64_t b, int64_t h, int64_t s, int64_t d, int layout, bool fill) {
     Half t{dtype, make_tensor(HA_DTYPE_BF16, b, h, s, d, layout), make_tensor(HA_DTYPE_F32, b, h, s, d, BHSD)};
-    if (!fill) return t;
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    for (int64_t i0 = 0; i0 < b; ++i0)
-        for (int64_t i1 = 0; i1 < h; ++i1)
-            for (int64_t i2 = 0; i2 < s; ++i2)
-                for (int64_t i3 = 0; i3 < d; ++i3) {
-                    const uint16_t bits = to_bits(dtype, nd(rng()));
-                    std::memcpy(t.raw.storage.data() + t.raw.offset + t.raw.index(i0, i1, i2, i3) * 2, &bits, 2);
-                    t.val.set(i0, i1, i2, i3, from_bits(dtype, bits));
-                }
+    if (fill) fill_half(t);
     return t;
+}
+
+// The same with explicit strides (packed rows, pages).
+Half make_half_strided(int32_t dtype, const int64_t shape[4], const int64_t strides[4], bool fill) {
+    Half t{dtype, HostTensor::make(HA_DTYPE_BF16, shape, strides),
+           make_tensor(HA_DTYPE_F32, shape[0], shape[1], shape[2], shape[3], BHSD)};
+    if (fill) fill_half(t);
+    return t;
+}
+
+uint16_t bits_at(const HostTensor& t, int64_t b, int64_t h, int64_t s, int64_t d) {
+    uint16_t x;
+    std::memcpy(&x, t.storage.data() + t.offset + t.index(b, h, s, d) * 2, 2);
+    return x;
 }
 
 // Decodes raw bits back into val (after a download).
@@ -472,6 +491,585 @@ TEST(cuda_merge_with_empty_partials) {
     }
 }
 
+// ---- sliding window and soft cap -------------------------------------------------------
+struct CudaMask {
+    bool causal;
+    int32_t wl, wr;  // window_left / window_right, -1 unbounded
+    float cap;       // soft cap, 0 off
+};
+
+std::string mask_name(const CudaMask& m) {
+    return format("%s window=(%d,%d) softcap=%g", m.causal ? "causal" : "full", m.wl, m.wr, double(m.cap));
+}
+
+ha_exact_params mask_params(const CudaMask& m, float scale, void* stream = nullptr) {
+    ha_exact_params p;
+    ha_exact_params_init(&p);
+    p.causal = m.causal ? 1 : 0;
+    p.window_left = m.wl;
+    p.window_right = m.wr;
+    p.softcap = m.cap;
+    p.scale = scale;
+    p.stream = stream;
+    return p;
+}
+
+double scale_of(float scale, int64_t D) { return scale != 0 ? scale : 1.0 / std::sqrt(double(D)); }
+
+// One dense problem with a window and/or soft cap against the float64 reference.
+void run_cuda_masked(const CudaProblem& p, const CudaMask& m, int32_t dtype, const LayoutSet& ls) {
+    const std::string label = format("cuda %s B=%lld Hq=%lld Hkv=%lld Nq=%lld Nk=%lld D=%lld %s [%s]", dname(dtype),
+                                     (long long)p.B, (long long)p.Hq, (long long)p.Hkv, (long long)p.Nq,
+                                     (long long)p.Nk, (long long)p.D, mask_name(m).c_str(), ls.name);
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    Half q = make_half(dtype, p.B, p.Hq, p.Nq, p.D, ls.l[0], true);
+    Half k = make_half(dtype, p.B, p.Hkv, p.Nk, p.D, ls.l[1], true);
+    Half v = make_half(dtype, p.B, p.Hkv, p.Nk, p.D, ls.l[2], true);
+    Half out = make_half(dtype, p.B, p.Hq, p.Nq, p.D, ls.l[3], false);
+    HostTensor lse = make_lse(p.B, p.Hq, p.Nq, true);
+    out.raw.poison();
+    lse.poison();
+    Mirror dq(q.raw, ls.shift), dk(k.raw, ls.shift), dv(v.raw, ls.shift), dout(out.raw, ls.shift), dl(lse);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok && dl.ok)) return;
+    const ha_exact_params params = mask_params(m, p.scale);
+    ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype),
+              to = dout.desc(out.raw, dtype), tl = dl.desc(lse, HA_DTYPE_F32);
+    const int32_t st = ha_attention_exact(&tq, &tk, &tv, &to, &tl, &params);
+    CHECK(st == HA_OK, "status %d: %s", st, ha_last_error());
+    if (st != HA_OK || !dout.download(out.raw) || !dl.download(lse)) return;
+    CHECK(gaps_untouched(out.raw), "bytes outside the output view were written");
+    decode(out);
+    const RefResult ref = reference_masked(q.val, k.val, v.val, scale_of(p.scale, p.D), m.causal, m.wl, m.wr, m.cap);
+    compare_output(out.val, ref, tol_out(dtype, max_abs(v.val)), &lse, kLseTol);
+}
+
+const struct {
+    CudaProblem p;  // (its causal field is ignored: the mask's applies)
+    CudaMask m;
+} kMaskCases[] = {
+    {{1, 2, 1, 17, 33, 64, false, 0}, {false, 3, 2, 0}},
+    {{1, 2, 1, 17, 33, 64, false, 0}, {true, 5, -1, 0}},
+    {{2, 4, 2, 70, 130, 128, false, 0}, {true, 31, -1, 0}},     // windows cross tile edges
+    {{1, 4, 4, 100, 300, 64, false, 0}, {false, -1, 10, 0}},
+    {{1, 4, 4, 300, 300, 64, false, 0}, {false, 64, 64, 0}},    // blocks skip key tiles on both sides
+    {{1, 2, 1, 600, 700, 128, false, 0}, {true, 129, -1, 0}},
+    {{1, 8, 2, 1, 4099, 64, false, 0}, {true, 1000, -1, 0}},    // decode: splits over the window
+    {{1, 32, 8, 1, 700, 128, false, 0}, {true, 100, -1, 30.f}}, // decode, window + cap
+    {{1, 4, 1, 2, 40000, 64, false, 0}, {true, 4095, -1, 0}},   // a Mistral-like window, long cache
+    {{1, 2, 1, 5, 3001, 128, false, 0}, {false, 2000, 100, 0}}, // decode, non-causal, both sides
+    {{1, 8, 2, 3, 300, 128, false, 0}, {true, 0, 5, 0}},        // causal caps the right side
+    {{1, 2, 2, 65, 65, 16, false, 1.0f}, {false, -1, -1, 5.f}}, // peaked scores, capped
+    {{1, 2, 1, 40, 150, 80, false, 0}, {true, -1, -1, 50.f}},   // wide tiles, Gemma-2-like cap
+    {{1, 2, 1, 9, 4, 80, false, 0}, {true, 1, -1, 0}},          // Nq > Nk and a window
+    {{1, 2, 1, 20, 20, 32, false, 0}, {false, 0, 0, 0}},        // only the row's own key
+    {{1, 2, 1, 33, 47, 7, false, 0.3f}, {false, 10, 3, 2.f}},   // odd D (element-wise path)
+};
+
+TEST(cuda_window_and_softcap_match_reference) {
+    int n = 0;
+    for (const auto& c : kMaskCases)
+        for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+            ++n;
+            run_cuda_masked(c.p, c.m, dtype, kAligned[size_t(n) % std::size(kAligned)]);
+            end_case();
+            if (n % 2 == 0) {
+                run_cuda_masked(c.p, c.m, dtype, kStrided[size_t(n / 2) % std::size(kStrided)]);
+                end_case();
+            }
+        }
+}
+
+// With a soft cap an infinite score is capped like any other (tanh's limits): the row stays
+// finite and equals the reference.
+TEST(cuda_softcap_bounds_infinite_scores) {
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16})
+        for (int64_t nq : {int64_t(1), int64_t(40)}) {  // the decode kernel, then the forward
+            const std::string label = format("cuda %s softcap with an infinite q element, Nq=%lld", dname(dtype), (long long)nq);
+            if (skip_without_gpu(label)) return;
+            begin_case(label);
+            Half q = make_half(dtype, 1, 2, nq, 64, BHSD, true), k = make_half(dtype, 1, 1, 300, 64, BHSD, true);
+            Half v = make_half(dtype, 1, 1, 300, 64, BHSD, true), out = make_half(dtype, 1, 2, nq, 64, BSHD, false);
+            const uint16_t one = to_bits(dtype, 0.5f), inf = to_bits(dtype, INFINITY);
+            for (int64_t j = 0; j < 300; ++j)  // no 0 * inf: every k[j][0] is nonzero
+                if (k.val.get(0, 0, j, 0) == 0.f) {
+                    std::memcpy(k.raw.storage.data() + k.raw.offset + k.raw.index(0, 0, j, 0) * 2, &one, 2);
+                    k.val.set(0, 0, j, 0, 0.5f);
+                }
+            std::memcpy(q.raw.storage.data() + q.raw.offset + q.raw.index(0, 1, nq - 1, 0) * 2, &inf, 2);
+            q.val.set(0, 1, nq - 1, 0, INFINITY);
+            out.raw.poison();
+            Mirror dq(q.raw), dk(k.raw), dv(v.raw), dout(out.raw);
+            if (!(dq.ok && dk.ok && dv.ok && dout.ok)) return;
+            const ha_exact_params prm = mask_params({false, -1, -1, 20.f}, 0);
+            ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype),
+                      to = dout.desc(out.raw, dtype);
+            CHECK(ha_attention_exact(&tq, &tk, &tv, &to, nullptr, &prm) == HA_OK, "%s", ha_last_error());
+            if (!dout.download(out.raw)) return;
+            decode(out);
+            const RefResult ref = reference_masked(q.val, k.val, v.val, scale_of(0, 64), false, -1, -1, 20.0);
+            compare_output(out.val, ref, tol_out(dtype, max_abs(v.val)));
+            end_case();
+        }
+}
+
+// ---- batches of sequences (ha_attention_exact_seqs) ------------------------------------
+// Device copy of an int32 array (the ha_seqs arrays live in device memory with CUDA tensors).
+struct DevInts {
+    void* p = nullptr;
+    explicit DevInts(const std::vector<int32_t>& h) {
+        const int64_t bytes = int64_t(std::max<size_t>(1, h.size()) * 4);
+        CHECK(ha_device_alloc(HA_DEVICE_CUDA, 0, bytes, &p) == HA_OK, "alloc: %s", ha_last_error());
+        if (p && !h.empty())
+            CHECK(ha_memcpy(p, HA_DEVICE_CUDA, 0, h.data(), HA_DEVICE_CPU, 0, int64_t(h.size() * 4), nullptr) == HA_OK,
+                  "upload: %s", ha_last_error());
+    }
+    ~DevInts() {
+        if (p) ha_device_free(HA_DEVICE_CUDA, 0, p);
+    }
+    DevInts(const DevInts&) = delete;
+    DevInts& operator=(const DevInts&) = delete;
+    const int32_t* get() const { return static_cast<const int32_t*>(p); }
+};
+
+// Rows [r0, r0 + n) along dim 2 (packed) or batch entry r0 (dim 0) of a device view.
+ha_tensor sub_view(ha_tensor t, int dim, int64_t r0, int64_t n) {
+    const int64_t es = t.dtype == HA_DTYPE_F32 ? 4 : 2;
+    t.data = static_cast<char*>(t.data) + r0 * t.strides[dim] * es;
+    t.shape[0] = 1;
+    t.shape[2] = n;
+    return t;
+}
+
+// Values of rows [r0, r0 + n) (dim 2) or batch r0 (dim 0) of a [b,h,s,d] value tensor.
+HostTensor slice_val(const HostTensor& t, int dim, int64_t r0, int64_t n) {
+    HostTensor c = make_tensor(HA_DTYPE_F32, 1, t.shape[1], n, t.shape[3], BHSD);
+    for (int64_t h = 0; h < t.shape[1]; ++h)
+        for (int64_t s = 0; s < n; ++s)
+            for (int64_t d = 0; d < t.shape[3]; ++d)
+                c.set(0, h, s, d, dim == 2 ? t.get(0, h, r0 + s, d) : t.get(r0, h, s, d));
+    return c;
+}
+
+// One sequence through ha_attention_exact on device (the ground truth of the batch's bits):
+// q, k and v are device views of that sequence alone; out and lse are fresh dense tensors.
+struct AloneResult {
+    Half out;
+    HostTensor lse;
+    bool ok = false;
+};
+AloneResult cuda_alone(int32_t dtype, const ha_tensor& tq, const ha_tensor& tk, const ha_tensor& tv,
+                       const ha_exact_params& prm) {
+    AloneResult r{make_half(dtype, 1, tq.shape[1], tq.shape[2], tq.shape[3], BHSD, false),
+                  make_lse(1, tq.shape[1], tq.shape[2], false)};
+    r.out.raw.poison();
+    r.lse.poison();
+    Mirror dout(r.out.raw), dl(r.lse);
+    if (!(dout.ok && dl.ok)) return r;
+    ha_tensor to = dout.desc(r.out.raw, dtype), tl = dl.desc(r.lse, HA_DTYPE_F32);
+    const int32_t st = ha_attention_exact(&tq, &tk, &tv, &to, &tl, &prm);
+    CHECK(st == HA_OK, "alone: status %d: %s", st, ha_last_error());
+    r.ok = st == HA_OK && dout.download(r.out.raw) && dl.download(r.lse);
+    return r;
+}
+
+// Mismatching bits between rows [r0, ..) (dim 2) or batch r0 (dim 0) of the batch's out/lse and
+// the sequence's own call.
+int64_t count_bit_mismatch(const Half& out, const HostTensor& lse, int dim, int64_t r0, const AloneResult& a) {
+    int64_t bad = 0;
+    const HostTensor& w = a.out.raw;
+    for (int64_t h = 0; h < w.shape[1]; ++h)
+        for (int64_t s = 0; s < w.shape[2]; ++s) {
+            for (int64_t d = 0; d < w.shape[3]; ++d) {
+                const uint16_t g = dim == 2 ? bits_at(out.raw, 0, h, r0 + s, d) : bits_at(out.raw, r0, h, s, d);
+                if (g != bits_at(w, 0, h, s, d)) ++bad;
+            }
+            const float gl = dim == 2 ? lse.get(0, h, r0 + s, 0) : lse.get(r0, h, s, 0);
+            const float wl = a.lse.get(0, h, s, 0);
+            if (std::memcmp(&gl, &wl, 4) != 0) ++bad;
+        }
+    return bad;
+}
+
+// Max |out - reference| over one sequence's rows (NaN counts as infinite), and its lse.
+void check_seq_reference(const Half& out, const HostTensor& lse, int dim, int64_t r0, const RefResult& ref,
+                         double tol, int64_t b) {
+    double worst = 0, lworst = 0;
+    for (int64_t h = 0; h < ref.H; ++h)
+        for (int64_t s = 0; s < ref.N; ++s) {
+            for (int64_t d = 0; d < ref.D; ++d) {
+                const double g = dim == 2 ? out.val.get(0, h, r0 + s, d) : out.val.get(r0, h, s, d);
+                const double e = std::fabs(g - ref.o(0, h, s, d));
+                worst = std::isnan(e) ? INFINITY : std::max(worst, e);
+            }
+            const double gl = dim == 2 ? lse.get(0, h, r0 + s, 0) : lse.get(r0, h, s, 0), wl = ref.l(0, h, s);
+            const double le = std::isinf(wl) ? (std::isinf(gl) && gl < 0 ? 0.0 : INFINITY) : std::fabs(gl - wl);
+            lworst = std::isnan(le) ? INFINITY : std::max(lworst, le);
+        }
+    CHECK(worst <= tol, "sequence %lld: max error %.3g > %.3g", (long long)b, worst, tol);
+    CHECK(lworst <= kLseTol, "sequence %lld: max lse error %.3g > %.3g", (long long)b, lworst, kLseTol);
+}
+
+// Packed queries and keys ([1, H, total, D] views of [total, H, D] buffers), optionally fewer
+// visible keys per sequence (seqlens_k), on a user stream or not.
+void cuda_varlen_case(int32_t dtype, int64_t Hq, int64_t Hkv, int64_t D, const std::vector<int32_t>& nq,
+                      const std::vector<int32_t>& nk, const CudaMask& m, bool with_lens, bool on_stream) {
+    const int64_t B = int64_t(nq.size());
+    const std::string label = format("cuda varlen %s B=%lld Hq=%lld Hkv=%lld D=%lld %s%s%s", dname(dtype), (long long)B,
+                                     (long long)Hq, (long long)Hkv, (long long)D, mask_name(m).c_str(),
+                                     with_lens ? " seqlens_k" : "", on_stream ? " on a stream" : "");
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    std::vector<int32_t> cu_q(size_t(B + 1), 0), cu_k(size_t(B + 1), 0), lens(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) {
+        cu_q[size_t(b + 1)] = cu_q[size_t(b)] + nq[size_t(b)];
+        cu_k[size_t(b + 1)] = cu_k[size_t(b)] + nk[size_t(b)];
+        lens[size_t(b)] = with_lens ? nk[size_t(b)] - nk[size_t(b)] / 3 : nk[size_t(b)];
+    }
+    const int64_t tq_rows = cu_q.back() + 3, tk_rows = cu_k.back() + 2;  // rows of no sequence
+    auto packed = [&](int64_t H, int64_t total, bool fill) {
+        const int64_t shape[4] = {1, H, total, D}, strides[4] = {total * H * D, D, H * D, 1};
+        return make_half_strided(dtype, shape, strides, fill);
+    };
+    Half q = packed(Hq, tq_rows, true), k = packed(Hkv, tk_rows, true), v = packed(Hkv, tk_rows, true);
+    Half out = packed(Hq, tq_rows, false);
+    HostTensor lse = make_lse(1, Hq, tq_rows, false);
+    out.raw.poison();
+    lse.poison();
+    Mirror dq(q.raw), dk(k.raw), dv(v.raw), dout(out.raw), dl(lse);
+    DevInts dcq(cu_q), dck(cu_k), dlens(lens);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok && dl.ok)) return;
+    void* stream = nullptr;
+    if (on_stream) CHECK(ha_stream_create(0, &stream) == HA_OK, "stream: %s", ha_last_error());
+    ha_seqs seqs;
+    ha_seqs_init(&seqs);
+    seqs.count = int32_t(B);
+    seqs.cu_seqlens_q = dcq.get();
+    seqs.cu_seqlens_k = dck.get();
+    seqs.seqlens_k = with_lens ? dlens.get() : nullptr;
+    const ha_exact_params prm = mask_params(m, 0, stream);
+    ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype),
+              to = dout.desc(out.raw, dtype), tl = dl.desc(lse, HA_DTYPE_F32);
+    const int32_t st = ha_attention_exact_seqs(&tq, &tk, &tv, &to, &tl, &seqs, &prm);
+    CHECK(st == HA_OK, "status %d: %s", st, ha_last_error());
+    if (stream) {
+        CHECK(ha_stream_synchronize(0, stream) == HA_OK, "sync: %s", ha_last_error());
+        CHECK(ha_stream_destroy(0, stream) == HA_OK, "destroy: %s", ha_last_error());
+    }
+    if (st != HA_OK || !dout.download(out.raw) || !dl.download(lse)) return;
+    CHECK(gaps_untouched(out.raw), "bytes outside the output view were written");
+    decode(out);
+    const ha_exact_params alone_prm = mask_params(m, 0);
+    const double tol = tol_out(dtype, max_abs(v.val));
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t q0 = cu_q[size_t(b)], k0 = cu_k[size_t(b)], n_q = nq[size_t(b)], n_k = lens[size_t(b)];
+        if (n_q == 0) continue;
+        const AloneResult a = cuda_alone(dtype, sub_view(tq, 2, q0, n_q), sub_view(tk, 2, k0, n_k),
+                                         sub_view(tv, 2, k0, n_k), alone_prm);
+        if (!a.ok) continue;
+        const int64_t bad = count_bit_mismatch(out, lse, 2, q0, a);
+        CHECK(bad == 0, "sequence %lld (n_q %lld, n_k %lld): %lld values differ from the call on it alone",
+              (long long)b, (long long)n_q, (long long)n_k, (long long)bad);
+        const RefResult ref = reference_masked(slice_val(q.val, 2, q0, n_q), slice_val(k.val, 2, k0, n_k),
+                                               slice_val(v.val, 2, k0, n_k), scale_of(0, D), m.causal, m.wl, m.wr, m.cap);
+        check_seq_reference(out, lse, 2, q0, ref, tol, b);
+    }
+    int64_t written = 0;  // rows of no sequence keep their poison
+    for (int64_t h = 0; h < Hq; ++h)
+        for (int64_t r = cu_q.back(); r < tq_rows; ++r)
+            written += bits_at(out.raw, 0, h, r, 0) != 0x7fc0 || !std::isnan(lse.get(0, h, r, 0));
+    CHECK(written == 0, "%lld rows of no sequence were written", (long long)written);
+}
+
+// A paged cache ([num_pages, page_size, Hkv, D] buffer, shuffled pages, unused table entries
+// invalid) against one call per sequence on a contiguous copy of its pages.
+void cuda_paged_case(int32_t dtype, int64_t Hq, int64_t Hkv, int64_t D, int64_t ps, const std::vector<int32_t>& lens,
+                     int64_t nq, const CudaMask& m) {
+    const int64_t B = int64_t(lens.size());
+    const std::string label = format("cuda paged %s B=%lld Hq=%lld Hkv=%lld D=%lld page=%lld nq=%lld %s", dname(dtype),
+                                     (long long)B, (long long)Hq, (long long)Hkv, (long long)D, (long long)ps,
+                                     (long long)nq, mask_name(m).c_str());
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    int64_t max_pages = 1, used = 0;
+    for (int32_t n : lens) {
+        max_pages = std::max<int64_t>(max_pages, (n + ps - 1) / ps);
+        used += (n + ps - 1) / ps;
+    }
+    const int64_t num_pages = used + 3, table_stride = max_pages + 1;
+    std::vector<int32_t> perm(static_cast<size_t>(num_pages));
+    for (size_t i = 0; i < perm.size(); ++i) perm[i] = int32_t(i);
+    std::shuffle(perm.begin(), perm.end(), rng());
+    std::vector<int32_t> table(size_t(B * table_stride), -7);  // never read where unused
+    int64_t next = 0;
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < (lens[size_t(b)] + ps - 1) / ps; ++j) table[size_t(b * table_stride + j)] = perm[size_t(next++)];
+    const int64_t shape[4] = {num_pages, Hkv, ps, D}, strides[4] = {ps * Hkv * D, D, Hkv * D, 1};
+    Half k = make_half_strided(dtype, shape, strides, true), v = make_half_strided(dtype, shape, strides, true);
+    Half q = make_half(dtype, B, Hq, nq, D, BSHD, true), out = make_half(dtype, B, Hq, nq, D, BSHD, false);
+    HostTensor lse = make_lse(B, Hq, nq, true);
+    out.raw.poison();
+    lse.poison();
+    Mirror dq(q.raw), dk(k.raw), dv(v.raw), dout(out.raw), dl(lse);
+    DevInts dtable(table), dlens(lens);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok && dl.ok)) return;
+    ha_seqs seqs;
+    ha_seqs_init(&seqs);
+    seqs.count = int32_t(B);
+    seqs.page_size = int32_t(ps);
+    seqs.seqlens_k = dlens.get();
+    seqs.block_table = dtable.get();
+    seqs.block_table_stride = table_stride;
+    seqs.max_pages = int32_t(max_pages);
+    const ha_exact_params prm = mask_params(m, 0);
+    ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype),
+              to = dout.desc(out.raw, dtype), tl = dl.desc(lse, HA_DTYPE_F32);
+    const int32_t st = ha_attention_exact_seqs(&tq, &tk, &tv, &to, &tl, &seqs, &prm);
+    CHECK(st == HA_OK, "status %d: %s", st, ha_last_error());
+    if (st != HA_OK || !dout.download(out.raw) || !dl.download(lse)) return;
+    CHECK(gaps_untouched(out.raw), "bytes outside the output view were written");
+    decode(out);
+    const double tol = tol_out(dtype, max_abs(v.val));
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t n = lens[size_t(b)];
+        // The sequence's cache copied out of its pages into one contiguous [1, n, Hkv, D].
+        Half kc = make_half(dtype, 1, Hkv, n, D, BSHD, false), vc = make_half(dtype, 1, Hkv, n, D, BSHD, false);
+        for (int64_t j = 0; j < n; ++j) {
+            const int64_t pg = table[size_t(b * table_stride + j / ps)], in = j % ps;
+            for (int64_t h = 0; h < Hkv; ++h)
+                for (int64_t d = 0; d < D; ++d)
+                    for (auto [dst, src] : {std::pair<Half*, Half*>{&kc, &k}, {&vc, &v}}) {
+                        const uint16_t x = bits_at(src->raw, pg, h, in, d);
+                        std::memcpy(dst->raw.storage.data() + dst->raw.offset + dst->raw.index(0, h, j, d) * 2, &x, 2);
+                        dst->val.set(0, h, j, d, src->val.get(pg, h, in, d));
+                    }
+        }
+        Mirror dkc(kc.raw), dvc(vc.raw);
+        if (!(dkc.ok && dvc.ok)) return;
+        const AloneResult a = cuda_alone(dtype, sub_view(tq, 0, b, nq), dkc.desc(kc.raw, dtype), dvc.desc(vc.raw, dtype), prm);
+        if (!a.ok) continue;
+        const int64_t bad = count_bit_mismatch(out, lse, 0, b, a);
+        CHECK(bad == 0, "sequence %lld (n_k %lld): %lld values differ from a contiguous copy", (long long)b,
+              (long long)n, (long long)bad);
+        const RefResult ref = reference_masked(slice_val(q.val, 0, b, nq), kc.val, vc.val, scale_of(0, D), m.causal,
+                                               m.wl, m.wr, m.cap);
+        check_seq_reference(out, lse, 0, b, ref, tol, b);
+    }
+}
+
+// A dense cache [B, Hkv, cap, D] of which sequence b sees its first lens[b] keys.
+void cuda_padded_case(int32_t dtype, int64_t Hq, int64_t Hkv, int64_t D, int64_t cap_keys, const std::vector<int32_t>& lens,
+                      int64_t nq, const CudaMask& m) {
+    const int64_t B = int64_t(lens.size());
+    const std::string label = format("cuda padded cache %s B=%lld Hq=%lld Hkv=%lld D=%lld n_k<=%lld nq=%lld %s", dname(dtype),
+                                     (long long)B, (long long)Hq, (long long)Hkv, (long long)D, (long long)cap_keys,
+                                     (long long)nq, mask_name(m).c_str());
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    Half q = make_half(dtype, B, Hq, nq, D, BHSD, true), out = make_half(dtype, B, Hq, nq, D, BSHD, false);
+    Half k = make_half(dtype, B, Hkv, cap_keys, D, BSHD, true), v = make_half(dtype, B, Hkv, cap_keys, D, BSHD, true);
+    HostTensor lse = make_lse(B, Hq, nq, false);
+    out.raw.poison();
+    lse.poison();
+    Mirror dq(q.raw), dk(k.raw), dv(v.raw), dout(out.raw), dl(lse);
+    DevInts dlens(lens);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok && dl.ok)) return;
+    ha_seqs seqs;
+    ha_seqs_init(&seqs);
+    seqs.count = int32_t(B);
+    seqs.seqlens_k = dlens.get();
+    const ha_exact_params prm = mask_params(m, 0);
+    ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype),
+              to = dout.desc(out.raw, dtype), tl = dl.desc(lse, HA_DTYPE_F32);
+    const int32_t st = ha_attention_exact_seqs(&tq, &tk, &tv, &to, &tl, &seqs, &prm);
+    CHECK(st == HA_OK, "status %d: %s", st, ha_last_error());
+    if (st != HA_OK || !dout.download(out.raw) || !dl.download(lse)) return;
+    decode(out);
+    const double tol = tol_out(dtype, max_abs(v.val));
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t n = lens[size_t(b)];
+        const AloneResult a = cuda_alone(dtype, sub_view(tq, 0, b, nq), sub_view(tk, 0, b, n), sub_view(tv, 0, b, n), prm);
+        if (!a.ok) continue;
+        const int64_t bad = count_bit_mismatch(out, lse, 0, b, a);
+        CHECK(bad == 0, "sequence %lld (n_k %lld): %lld values differ from the call on it alone", (long long)b,
+              (long long)n, (long long)bad);
+        const RefResult ref = reference_masked(slice_val(q.val, 0, b, nq), slice_val(k.val, 0, b, n),
+                                               slice_val(v.val, 0, b, n), scale_of(0, D), m.causal, m.wl, m.wr, m.cap);
+        check_seq_reference(out, lse, 0, b, ref, tol, b);
+    }
+}
+
+std::vector<int32_t> random_lengths(int64_t n, int32_t lo, int32_t hi) {
+    std::uniform_int_distribution<int32_t> u(lo, hi);
+    std::vector<int32_t> r(static_cast<size_t>(n));
+    for (auto& x : r) x = u(rng());
+    return r;
+}
+
+TEST(cuda_varlen_equals_one_call_per_sequence) {
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+        // Prefill: equal and unequal lengths, an empty sequence, Nq > Nk (forward kernel).
+        cuda_varlen_case(dtype, 4, 2, 64, {17, 0, 130, 5, 70}, {17, 9, 130, 3, 200}, {true, -1, -1, 0}, false, false);
+        end_case();
+        // Mixed: long prefill rows (forward) and single rows (split-KV decode) in one call,
+        // with a window and a soft cap.
+        cuda_varlen_case(dtype, 8, 2, 128, {100, 1, 7, 2}, {300, 2100, 7, 5000}, {true, 50, -1, 10.f}, false, false);
+        end_case();
+        // Decoding: one row per sequence, caches of different lengths (one empty), seqlens_k,
+        // enqueued on a stream.
+        cuda_varlen_case(dtype, 8, 2, 64, {1, 1, 1, 1, 1, 1}, {3, 900, 1, 4100, 65, 0}, {true, -1, -1, 0}, true, true);
+        end_case();
+        // Wide and strided tiles: D = 40 (aligned, 256-wide tiles), D = 7 (element-wise).
+        cuda_varlen_case(dtype, 2, 1, 40, {33, 1, 64}, {33, 500, 64}, {false, 20, 20, 0}, false, false);
+        end_case();
+        cuda_varlen_case(dtype, 2, 2, 7, {9, 2}, {30, 70}, {true, -1, -1, 3.f}, false, false);
+        end_case();
+    }
+}
+
+TEST(cuda_paged_equals_contiguous_cache) {
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16})
+        for (int64_t ps : {1, 5, 16, 64}) {
+            // Decoding several sequences (GQA 4 per kv head), a few rows with a window, and a
+            // prefill chunk (forward kernel) over the cache.
+            cuda_paged_case(dtype, 8, 2, 128, ps, random_lengths(5, 1, 700), 1, {true, -1, -1, 0});
+            end_case();
+            cuda_paged_case(dtype, 4, 4, 64, ps, random_lengths(3, 1, 300), 3, {true, 40, -1, 0});
+            end_case();
+            if (dtype == HA_DTYPE_BF16) {
+                cuda_paged_case(dtype, 2, 1, 64, ps, {150, 400}, 130, {true, -1, -1, 0});
+                end_case();
+            }
+        }
+    // A long decode: split-KV chunks across pages, a soft cap; and an empty sequence.
+    cuda_paged_case(HA_DTYPE_BF16, 32, 8, 128, 16, {4099, 2500, 0}, 1, {true, -1, -1, 50.f});
+    end_case();
+}
+
+TEST(cuda_padded_cache_decodes_each_length) {
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+        cuda_padded_case(dtype, 8, 2, 64, 3000, {3000, 1, 0, 1333, 64}, 1, {true, -1, -1, 0});
+        end_case();
+        cuda_padded_case(dtype, 4, 2, 128, 2000, {70, 2000, 900}, 9, {true, 200, -1, 0});
+        end_case();
+    }
+}
+
+// Every malformed batch is an error naming the argument, and nothing is written; the arrays
+// must be device memory.
+TEST(cuda_seqs_validation_names_the_argument) {
+    if (skip_without_gpu("cuda seqs validation (offsets, pages, lengths, host arrays)")) return;
+    const int32_t dt = HA_DTYPE_BF16;
+    const int64_t D = 64, ps = 4;
+    Half q = make_half(dt, 2, 2, 3, D, BHSD, true), out = make_half(dt, 2, 2, 3, D, BHSD, false);
+    const int64_t pshape[4] = {5, 1, ps, D}, pstrides[4] = {ps * D, D, D, 1};
+    Half k = make_half_strided(dt, pshape, pstrides, true), v = make_half_strided(dt, pshape, pstrides, true);
+    out.raw.poison();
+    Mirror dq(q.raw), dk(k.raw), dv(v.raw), dout(out.raw);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok)) return;
+    const std::vector<int32_t> good_table = {0, 1, 2, 3, 4, 0}, good_lens = {8, 11};
+    auto attempt = [&](const std::vector<int32_t>& table, const std::vector<int32_t>& lens, bool host_table) {
+        DevInts dt_(table), dl_(lens);
+        ha_seqs s;
+        ha_seqs_init(&s);
+        s.count = 2;
+        s.page_size = int32_t(ps);
+        s.seqlens_k = dl_.get();
+        s.block_table = host_table ? table.data() : dt_.get();
+        s.block_table_stride = 3;
+        s.max_pages = 3;
+        ha_tensor tq = dq.desc(q.raw, dt), tk = dk.desc(k.raw, dt), tv = dv.desc(v.raw, dt), to = dout.desc(out.raw, dt);
+        return ha_attention_exact_seqs(&tq, &tk, &tv, &to, nullptr, &s, nullptr);
+    };
+    auto untouched = [&] {
+        Half back = out;
+        dout.download(back.raw);
+        return back.raw.storage == out.raw.storage;
+    };
+    auto expect_bad = [&](const char* what, int32_t st, const char* needle) {
+        begin_case(format("cuda seqs validation: %s", what));
+        CHECK(st == HA_ERR_INVALID_ARGUMENT, "status %d (%s)", st, ha_last_error());
+        CHECK(std::strstr(ha_last_error(), needle) != nullptr, "message '%s' lacks '%s'", ha_last_error(), needle);
+        CHECK(untouched(), "out was written");
+        end_case();
+    };
+    std::vector<int32_t> t = good_table, l = good_lens;
+    t[4] = 5;
+    expect_bad("page out of range", attempt(t, l, false), "seqs.block_table[1][1]");
+    t[4] = -1;
+    expect_bad("negative page", attempt(t, l, false), "seqs.block_table[1][1]");
+    l[1] = 13;
+    expect_bad("length beyond the table", attempt(good_table, l, false), "seqs.seqlens_k[1]");
+    expect_bad("host table with cuda tensors", attempt(good_table, good_lens, true), "seqs.block_table: ");
+    {
+        begin_case("cuda seqs validation: unused table entries are never read (a good call)");
+        t = good_table;
+        t[2] = 99;  // sequence 0 has 8 keys: two pages of 4, its third entry unused
+        CHECK(attempt(t, good_lens, false) == HA_OK, "%s", ha_last_error());
+        end_case();
+        dout.upload(out.raw);  // poison again
+    }
+    // Packed queries: offsets that decrease, overrun q, or do not start at 0.
+    const int64_t qshape[4] = {1, 2, 6, D}, qstrides[4] = {6 * 2 * D, D, 2 * D, 1};
+    Half qp = make_half_strided(dt, qshape, qstrides, true), op = make_half_strided(dt, qshape, qstrides, false);
+    op.raw.poison();
+    Mirror dqp(qp.raw), dop(op.raw);
+    auto packed = [&](std::vector<int32_t> cu) {
+        DevInts dcu(cu), dt_(good_table), dl_(good_lens);
+        ha_seqs s;
+        ha_seqs_init(&s);
+        s.count = 2;
+        s.page_size = int32_t(ps);
+        s.cu_seqlens_q = dcu.get();
+        s.seqlens_k = dl_.get();
+        s.block_table = dt_.get();
+        s.block_table_stride = 3;
+        s.max_pages = 3;
+        ha_tensor tq = dqp.desc(qp.raw, dt), tk = dk.desc(k.raw, dt), tv = dv.desc(v.raw, dt), to = dop.desc(op.raw, dt);
+        const int32_t st = ha_attention_exact_seqs(&tq, &tk, &tv, &to, nullptr, &s, nullptr);
+        Half back = op;
+        dop.download(back.raw);
+        CHECK(back.raw.storage == op.raw.storage, "out was written");
+        return st;
+    };
+    expect_bad("decreasing offsets", packed({0, 4, 3}), "seqs.cu_seqlens_q");
+    expect_bad("offsets past q", packed({0, 4, 7}), "seqs.cu_seqlens_q[2]");
+    expect_bad("first offset", packed({1, 4, 5}), "seqs.cu_seqlens_q[0]");
+    begin_case("cuda seqs validation: a host cu_seqlens_q with cuda tensors");
+    {
+        std::vector<int32_t> cu = {0, 3, 6};
+        DevInts dt_(good_table), dl_(good_lens);
+        ha_seqs s;
+        ha_seqs_init(&s);
+        s.count = 2;
+        s.page_size = int32_t(ps);
+        s.cu_seqlens_q = cu.data();
+        s.seqlens_k = dl_.get();
+        s.block_table = dt_.get();
+        s.block_table_stride = 3;
+        s.max_pages = 3;
+        ha_tensor tq = dqp.desc(qp.raw, dt), tk = dk.desc(k.raw, dt), tv = dv.desc(v.raw, dt), to = dop.desc(op.raw, dt);
+        CHECK(ha_attention_exact_seqs(&tq, &tk, &tv, &to, nullptr, &s, nullptr) == HA_ERR_INVALID_ARGUMENT, "accepted");
+        CHECK(std::strstr(ha_last_error(), "seqs.cu_seqlens_q: ") != nullptr &&
+                  std::strstr(ha_last_error(), "not device memory") != nullptr,
+              "%s", ha_last_error());
+    }
+    end_case();
+    begin_case("cuda seqs validation: CPU k with cuda q");
+    {
+        DevInts dl_(good_lens);
+        ha_seqs s;
+        ha_seqs_init(&s);
+        s.count = 2;
+        s.seqlens_k = dl_.get();
+        HostTensor kc = make_tensor(HA_DTYPE_BF16, 2, 1, 16, D, BHSD);
+        ha_tensor tq = dq.desc(q.raw, dt), tk = kc.desc(), to = dout.desc(out.raw, dt);
+        CHECK(ha_attention_exact_seqs(&tq, &tk, &tk, &to, nullptr, &s, nullptr) == HA_ERR_INVALID_ARGUMENT, "accepted");
+        CHECK(std::strstr(ha_last_error(), "k: on the CPU, but q is on cuda:0") != nullptr, "%s", ha_last_error());
+    }
+    end_case();
+}
+
 // ---- memory, copies, devices ------------------------------------------------------------
 TEST(cuda_memcpy_every_direction) {
     for (bool use_stream : {false, true}) {
@@ -650,6 +1248,24 @@ TEST(cuda_answers_without_a_device) {
     if (e.built) {
         expect("cuda tensors without a device: no device, CUDA's reason", ha_attention_exact(&tq, &tk, &tv, &to, nullptr, nullptr),
                HA_ERR_NO_DEVICE, "q: cuda:0 is not available: ");
+        ha_exact_params w;
+        ha_exact_params_init(&w);
+        w.window_left = 16;
+        w.softcap = 30.f;
+        expect("a window and a soft cap are accepted for cuda tensors (then: no device)",
+               ha_attention_exact(&tq, &tk, &tv, &to, nullptr, &w), HA_ERR_NO_DEVICE, "q: cuda:0 is not available: ");
+        std::vector<int32_t> lens = {5};  // never read: the device check comes first
+        ha_seqs seqs;
+        ha_seqs_init(&seqs);
+        seqs.count = 1;
+        seqs.seqlens_k = lens.data();
+        expect("ha_attention_exact_seqs takes cuda tensors (then: no device)",
+               ha_attention_exact_seqs(&tq, &tk, &tv, &to, nullptr, &seqs, &w), HA_ERR_NO_DEVICE,
+               "q: cuda:0 is not available: ");
+        ha_tensor tk1s = on_cuda(k, 1);
+        expect("seqs: mixed cuda devices need no device to be rejected",
+               ha_attention_exact_seqs(&tq, &tk1s, &tv, &to, nullptr, &seqs, nullptr), HA_ERR_INVALID_ARGUMENT,
+               "k: device cuda:1, but q is on cuda:0");
         ha_tensor tk1 = on_cuda(k, 1);
         expect("mixed cuda devices need no device to be rejected", ha_attention_exact(&tq, &tk1, &tv, &to, nullptr, nullptr),
                HA_ERR_INVALID_ARGUMENT, "k: device cuda:1, but q is on cuda:0");
@@ -674,6 +1290,11 @@ TEST(cuda_answers_without_a_device) {
     } else {
         expect("cuda tensors in a CPU-only build", ha_attention_exact(&tq, &tk, &tv, &to, nullptr, nullptr), HA_ERR_UNSUPPORTED,
                "this build has no CUDA backend");
+        ha_seqs seqs;
+        ha_seqs_init(&seqs);
+        seqs.count = 1;
+        expect("cuda seqs in a CPU-only build", ha_attention_exact_seqs(&tq, &tk, &tv, &to, nullptr, &seqs, nullptr),
+               HA_ERR_UNSUPPORTED, "this build has no CUDA backend");
     }
 
     begin_case("the CPU backend still runs in this build");

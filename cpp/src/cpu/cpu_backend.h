@@ -11,6 +11,11 @@ struct View {
     void* data;
     int64_t shape[4];
     int64_t strides[4];
+    // Paged keys (exact attention only; null otherwise): key row j of head h lives at
+    // pages[j / page_size] * strides[0] + h * strides[1] + (j % page_size) * strides[2], and
+    // shape[0] is 1. Only the exact kernels' K/V reads (key_off) honour it.
+    const int32_t* pages = nullptr;
+    int64_t page_size = 0;
 };
 
 struct ExactProblem {
@@ -20,6 +25,10 @@ struct ExactProblem {
     int64_t lse_strides[3];
     float scale;       // already resolved (never 0)
     bool causal;       // bottom-right aligned: row i sees keys j <= i + Nk - Nq
+    // Row i (position p = i + Nk - Nq) sees keys p - window_left <= j <= p + window_right;
+    // -1 is unbounded. Exact attention only.
+    int64_t window_left = -1, window_right = -1;
+    float softcap = 0.f;  // > 0: scores s -> softcap * tanh(s / softcap)
 };
 
 struct MergeProblem {

@@ -1,14 +1,9 @@
 package dev.hyperattn;
 
-import static dev.hyperattn.OperandChecks.cpuOnly;
-
 import dev.hyperattn.ffi.ha_approx_params;
 import dev.hyperattn.ffi.ha_approx_stats;
 import dev.hyperattn.ffi.hyperattn_h;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.ref.Reference;
-import java.util.Arrays;
 
 /**
  * Error-controlled approximate softmax attention: an exact part plus a sampled tail, with a
@@ -49,7 +44,7 @@ import java.util.Arrays;
  *
  * <p><b>Defaults</b> are those of the native {@code ha_approx_params_init} (read from the
  * library, not restated here; the accessors report them): at the time of writing 4 sinks, a
- * window of 256, 256 samples, an automatic heavy budget (max(64, Nk / 512)), no error target,
+ * window of 256, 256 samples, an automatic heavy budget (growing with Nk), no error target,
  * seed 0, non-causal, scale {@code 1/√head_dim}.
  *
  * <p>Operands as for {@link ExactAttention} (F32 or BF16, GQA without expanding K/V,
@@ -62,32 +57,31 @@ import java.util.Arrays;
  * a pure function of the inputs and {@link #seed(long)} (and the index's seed): bit-identical
  * for any thread count.
  */
-public final class ApproxAttention {
+public final class ApproxAttention extends AttentionOp {
 
-    private static final ApproxAttention DEFAULT = new ApproxAttention(null, 0f, null, null, null, null, null, null,
-            null);
+    private static final ApproxAttention DEFAULT = new ApproxAttention(UNSET, 0f, -1, -1, -1, -1, Double.NaN, 0L,
+            false, null);
 
-    // null: the native default (ha_approx_params_init)
-    private final Boolean causal;
-    private final float scale; // 0: 1/sqrt(head_dim), as the ABI says
-    private final Integer sinks;
-    private final Integer window;
-    private final Integer samples;
-    private final Integer heavyBudget;
-    private final Double targetError; // 0: none
-    private final Long seed;
+    // -1, NaN, seedSet false: unset, the native default (ha_approx_params_init)
+    private final int sinks;
+    private final int window;
+    private final int samples;
+    private final int heavyBudget;
+    private final double targetError; // 0: none
+    private final long seed;
+    private final boolean seedSet;
     private final KeyIndex index;
 
-    private ApproxAttention(Boolean causal, float scale, Integer sinks, Integer window, Integer samples,
-            Integer heavyBudget, Double targetError, Long seed, KeyIndex index) {
-        this.causal = causal;
-        this.scale = scale;
+    private ApproxAttention(byte causal, float scale, int sinks, int window, int samples, int heavyBudget,
+            double targetError, long seed, boolean seedSet, KeyIndex index) {
+        super(causal, scale, null);
         this.sinks = sinks;
         this.window = window;
         this.samples = samples;
         this.heavyBudget = heavyBudget;
         this.targetError = targetError;
         this.seed = seed;
+        this.seedSet = seedSet;
         this.index = index;
     }
 
@@ -95,40 +89,15 @@ public final class ApproxAttention {
         return DEFAULT;
     }
 
-    /** The native defaults, read once from {@code ha_approx_params_init}. */
-    private static final class NativeDefaults {
-        static final boolean CAUSAL;
-        static final int SINKS;
-        static final int WINDOW;
-        static final int SAMPLES;
-        static final int HEAVY_BUDGET;
-        static final double TARGET_ERROR;
-        static final long SEED;
-
-        static {
-            Native.ensureLoaded();
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment p = ha_approx_params.allocate(arena);
-                hyperattn_h.ha_approx_params_init(p);
-                CAUSAL = ha_approx_params.causal(p) != 0;
-                SINKS = ha_approx_params.sinks(p);
-                WINDOW = ha_approx_params.window(p);
-                SAMPLES = ha_approx_params.samples(p);
-                HEAVY_BUDGET = ha_approx_params.heavy_budget(p);
-                TARGET_ERROR = ha_approx_params.target_error(p);
-                SEED = ha_approx_params.seed(p);
-            }
-        }
-    }
-
-    private ApproxAttention with(Boolean causal, float scale, Integer sinks, Integer window, Integer samples,
-            Integer heavyBudget, Double targetError, Long seed, KeyIndex index) {
-        return new ApproxAttention(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+    private ApproxAttention with(byte causal, float scale, int sinks, int window, int samples, int heavyBudget,
+            double targetError, long seed, boolean seedSet, KeyIndex index) {
+        return new ApproxAttention(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, seedSet,
+                index);
     }
 
     /** With or without the causal mask (bottom-right aligned as in {@link ExactAttention}). */
     public ApproxAttention causal(boolean causal) {
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+        return with(causalFlag(causal), scale, sinks, window, samples, heavyBudget, targetError, seed, seedSet, index);
     }
 
     /**
@@ -137,10 +106,7 @@ public final class ApproxAttention {
      * @throws IllegalArgumentException unless {@code scale} is finite and positive
      */
     public ApproxAttention scale(float scale) {
-        if (!(scale > 0f) || !Float.isFinite(scale)) {
-            throw new IllegalArgumentException("scale: " + scale + " must be finite and > 0");
-        }
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+        return with(causal, checkScale(scale), sinks, window, samples, heavyBudget, targetError, seed, seedSet, index);
     }
 
     /**
@@ -150,7 +116,7 @@ public final class ApproxAttention {
      */
     public ApproxAttention sinks(int sinks) {
         nonNegative("sinks", sinks);
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, seedSet, index);
     }
 
     /**
@@ -162,7 +128,7 @@ public final class ApproxAttention {
      */
     public ApproxAttention window(int window) {
         nonNegative("window", window);
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, seedSet, index);
     }
 
     /**
@@ -173,18 +139,19 @@ public final class ApproxAttention {
      */
     public ApproxAttention samples(int samples) {
         nonNegative("samples", samples);
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, seedSet, index);
     }
 
     /**
      * Most heavy keys (found by the key sketches, then scored exactly) per group of query rows,
-     * {@code >= 0}; 0 means automatic ({@code max(64, Nk / 512)}).
+     * {@code >= 0}; 0 means automatic (a budget growing with Nk, as the native
+     * {@code ha_approx_params} documents).
      *
      * @throws IllegalArgumentException if negative
      */
     public ApproxAttention heavyBudget(int heavyBudget) {
         nonNegative("heavyBudget", heavyBudget);
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, seedSet, index);
     }
 
     /**
@@ -200,7 +167,7 @@ public final class ApproxAttention {
             throw new IllegalArgumentException("targetError: " + targetError + " outside (0, 1) (use noTarget()"
                     + " for a fixed budget without a target)");
         }
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, seedSet, index);
     }
 
     /**
@@ -208,12 +175,12 @@ public final class ApproxAttention {
      * estimates are still returned through {@link ApproxStats}.
      */
     public ApproxAttention noTarget() {
-        return with(causal, scale, sinks, window, samples, heavyBudget, 0.0, seed, index);
+        return with(causal, scale, sinks, window, samples, heavyBudget, 0.0, seed, seedSet, index);
     }
 
     /** The seed of the sketches and samples; any value is valid. */
     public ApproxAttention seed(long seed) {
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
+        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, true, index);
     }
 
     /**
@@ -222,33 +189,29 @@ public final class ApproxAttention {
      * (the default) sketches them per call.
      */
     public ApproxAttention index(KeyIndex index) {
-        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, index);
-    }
-
-    public boolean isCausal() {
-        return causal != null ? causal : NativeDefaults.CAUSAL;
+        return with(causal, scale, sinks, window, samples, heavyBudget, targetError, seed, seedSet, index);
     }
 
     public int sinks() {
-        return sinks != null ? sinks : NativeDefaults.SINKS;
+        return sinks >= 0 ? sinks : NativeDefaults.approx().sinks();
     }
 
     public int window() {
-        return window != null ? window : NativeDefaults.WINDOW;
+        return window >= 0 ? window : NativeDefaults.approx().window();
     }
 
     public int samples() {
-        return samples != null ? samples : NativeDefaults.SAMPLES;
+        return samples >= 0 ? samples : NativeDefaults.approx().samples();
     }
 
-    /** The heavy-key budget; 0 means automatic ({@code max(64, Nk / 512)}). */
+    /** The heavy-key budget; 0 means automatic. */
     public int heavyBudget() {
-        return heavyBudget != null ? heavyBudget : NativeDefaults.HEAVY_BUDGET;
+        return heavyBudget >= 0 ? heavyBudget : NativeDefaults.approx().heavyBudget();
     }
 
     /** The error target, or 0 for none. */
     public double targetError() {
-        return targetError != null ? targetError : NativeDefaults.TARGET_ERROR;
+        return !Double.isNaN(targetError) ? targetError : NativeDefaults.approx().targetError();
     }
 
     /** Whether an error target is set. */
@@ -257,21 +220,16 @@ public final class ApproxAttention {
     }
 
     public long seed() {
-        return seed != null ? seed : NativeDefaults.SEED;
+        return seedSet ? seed : NativeDefaults.approx().seed();
     }
 
     public KeyIndex index() {
         return index;
     }
 
-    /** The scale a call with this head dimension uses. */
-    public float scaleFor(long headDim) {
-        return scale != 0f ? scale : (float) (1.0 / Math.sqrt(headDim));
-    }
-
     /** Computes the approximation of {@code softmax(scale · q kᵀ [+ mask]) v} into {@code out}. */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out) {
-        run(q, k, v, out, null, null);
+        call(q, k, v, out, null, index, null);
     }
 
     /**
@@ -280,7 +238,7 @@ public final class ApproxAttention {
      * {@code [B, Hq, Nq, 1]}; {@code lse} may be null.
      */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        run(q, k, v, out, lse, null);
+        call(q, k, v, out, lse, index, null);
     }
 
     /**
@@ -295,104 +253,17 @@ public final class ApproxAttention {
      * @throws HyperattnException if the library fails
      */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, ApproxStats stats) {
-        Native.ensureLoaded();
-        validate(q, k, v, out, lse, stats);
-        MemorySegment handle = MemorySegment.NULL;
-        if (index != null) {
-            handle = index.beginUse();
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            if (index != null) {
-                checkIndex(index, k, v);
-            }
-            MemorySegment params = ha_approx_params.allocate(arena);
-            hyperattn_h.ha_approx_params_init(params);
-            ha_approx_params.scale(params, scale);
-            if (causal != null) {
-                ha_approx_params.causal(params, causal ? 1 : 0);
-            }
-            if (sinks != null) {
-                ha_approx_params.sinks(params, sinks);
-            }
-            if (window != null) {
-                ha_approx_params.window(params, window);
-            }
-            if (samples != null) {
-                ha_approx_params.samples(params, samples);
-            }
-            if (heavyBudget != null) {
-                ha_approx_params.heavy_budget(params, heavyBudget);
-            }
-            if (targetError != null) {
-                ha_approx_params.target_error(params, targetError);
-            }
-            if (seed != null) {
-                ha_approx_params.seed(params, seed);
-            }
-            MemorySegment st = MemorySegment.NULL;
-            MemorySegment err = MemorySegment.NULL, bound = MemorySegment.NULL;
-            MemorySegment touched = MemorySegment.NULL, level = MemorySegment.NULL;
-            if (stats != null) {
-                err = stats.rowErrorSegment();
-                bound = stats.tailMassBoundSegment();
-                touched = stats.keysTouchedSegment();
-                level = stats.levelSegment();
-                st = ha_approx_stats.allocate(arena);
-                ha_approx_stats.row_error(st, stats.rowErrorSegment());
-                ha_approx_stats.tail_mass_bound(st, stats.tailMassBoundSegment());
-                ha_approx_stats.keys_touched(st, stats.keysTouchedSegment());
-                ha_approx_stats.level(st, stats.levelSegment());
-            }
-            int status = hyperattn_h.ha_attention_approx(Descriptors.of(arena, q), Descriptors.of(arena, k),
-                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), handle, params,
-                    st, Descriptors.data(q), Descriptors.data(k), Descriptors.data(v), Descriptors.data(out),
-                    Descriptors.data(lse), err, bound, touched, level);
-            Native.check(status, "ha_attention_approx");
-        } finally {
-            if (index != null) {
-                index.endUse();
-            }
-            Reference.reachabilityFence(q);
-            Reference.reachabilityFence(k);
-            Reference.reachabilityFence(v);
-            Reference.reachabilityFence(out);
-            Reference.reachabilityFence(lse);
-            Reference.reachabilityFence(stats);
-            Reference.reachabilityFence(index);
-        }
+        call(q, k, v, out, lse, index, stats);
     }
 
     static void validate(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, ApproxStats stats) {
-        cpuOnly("q", q, "approximate attention");
-        ExactAttention.validate(q, k, v, out, lse);
+        cpuAttentionOperands("approximate attention", q, k, v, out, lse);
         if (k.shape(2) > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("k: seq " + k.shape(2) + " keys, approximate attention takes fewer"
                     + " than 2^31");
         }
         if (stats != null) {
-            long rows = q.shape(0) * q.shape(1) * q.shape(2);
-            if (stats.rows() != rows) {
-                throw new IllegalArgumentException("stats: " + stats.rows() + " rows, but q has B*Hq*Nq = " + rows);
-            }
-            if (!stats.keysTouchedSegment().scope().isAlive()) {
-                throw new IllegalStateException("stats: its memory is no longer valid (the arena that owns it is closed)");
-            }
-            if (!stats.keysTouchedSegment().isAccessibleBy(Thread.currentThread())) {
-                throw new WrongThreadException("stats: its memory is confined to another thread");
-            }
-        }
-    }
-
-    private static void checkIndex(KeyIndex index, Tensor k, Tensor v) {
-        Tensor ik = index.keys();
-        if (!KeyIndex.sameIndexedView(k, ik)) {
-            throw new IllegalArgumentException("index: built for keys " + describe(ik) + ", but k is " + describe(k)
-                    + " (an index serves exactly the K view it was built over or appended to)");
-        }
-        Tensor iv = index.values();
-        if (iv != null && !KeyIndex.sameIndexedView(v, iv)) {
-            throw new IllegalArgumentException("index: built with values " + describe(iv) + ", but v is "
-                    + describe(v));
+            statsRows("stats", stats.rows(), stats.keysTouchedSegment(), q);
         }
     }
 
@@ -402,21 +273,89 @@ public final class ApproxAttention {
         }
     }
 
-    private static String describe(Tensor t) {
-        return t.dtype() + " " + Arrays.toString(t.shape()) + " strides " + Arrays.toString(t.strides()) + " @0x"
-                + Long.toHexString(t.segment().address());
+    // ---- the op-specific part of AttentionOp --------------------------------------------------
+
+    private static final class Spec {
+        static final ParamsSpec VALUE = new ParamsSpec(NativeDefaults.approx().template(),
+                ha_approx_params.scale$offset(), ha_approx_params.causal$offset(), ha_approx_params.stream$offset());
+    }
+
+    @Override
+    String function() {
+        return "ha_attention_approx";
+    }
+
+    @Override
+    ParamsSpec params() {
+        return Spec.VALUE;
+    }
+
+    @Override
+    boolean defaultCausal() {
+        return NativeDefaults.approx().causal();
+    }
+
+    @Override
+    float defaultScale() {
+        return NativeDefaults.approx().scale();
+    }
+
+    @Override
+    void checkOperands(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Object extra) {
+        validate(q, k, v, out, lse, (ApproxStats) extra);
+    }
+
+    @Override
+    int invoke(CallScratch s, MemorySegment params, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+            MemorySegment index, Object extra) {
+        if (sinks >= 0) {
+            ha_approx_params.sinks(params, sinks);
+        }
+        if (window >= 0) {
+            ha_approx_params.window(params, window);
+        }
+        if (samples >= 0) {
+            ha_approx_params.samples(params, samples);
+        }
+        if (heavyBudget >= 0) {
+            ha_approx_params.heavy_budget(params, heavyBudget);
+        }
+        if (!Double.isNaN(targetError)) {
+            ha_approx_params.target_error(params, targetError);
+        }
+        if (seedSet) {
+            ha_approx_params.seed(params, seed);
+        }
+        ApproxStats stats = (ApproxStats) extra;
+        MemorySegment st = MemorySegment.NULL;
+        MemorySegment err = MemorySegment.NULL, bound = MemorySegment.NULL;
+        MemorySegment touched = MemorySegment.NULL, level = MemorySegment.NULL;
+        if (stats != null) {
+            err = stats.rowErrorSegment();
+            bound = stats.tailMassBoundSegment();
+            touched = stats.keysTouchedSegment();
+            level = stats.levelSegment();
+            st = s.stats();
+            ha_approx_stats.row_error(st, err);
+            ha_approx_stats.tail_mass_bound(st, bound);
+            ha_approx_stats.keys_touched(st, touched);
+            ha_approx_stats.level(st, level);
+        }
+        return hyperattn_h.ha_attention_approx(s.describe(0, q), s.describe(1, k), s.describe(2, v),
+                s.describe(3, out), s.describe(4, lse), index, params, st, Descriptors.data(q), Descriptors.data(k),
+                Descriptors.data(v), Descriptors.data(out), Descriptors.data(lse), err, bound, touched, level);
     }
 
     @Override
     public String toString() {
-        return "ApproxAttention[causal=" + str(causal) + ", scale=" + (scale == 0f ? "1/sqrt(head_dim)" : scale)
-                + ", sinks=" + str(sinks) + ", window=" + str(window) + ", samples=" + str(samples)
-                + ", heavyBudget=" + str(heavyBudget) + ", targetError=" + str(targetError) + ", seed=" + str(seed)
-                + (index == null ? "" : ", " + index) + "]";
+        return "ApproxAttention[" + sharedSettings() + ", sinks=" + orDefault(sinks) + ", window=" + orDefault(window)
+                + ", samples=" + orDefault(samples) + ", heavyBudget=" + orDefault(heavyBudget) + ", targetError="
+                + (Double.isNaN(targetError) ? "default" : Double.toString(targetError)) + ", seed="
+                + (seedSet ? Long.toString(seed) : "default") + (index == null ? "" : ", " + index) + "]";
     }
 
     // toString must not load the library: unset values print as "default".
-    private static String str(Object o) {
-        return o == null ? "default" : o.toString();
+    private static String orDefault(int value) {
+        return value < 0 ? "default" : Integer.toString(value);
     }
 }

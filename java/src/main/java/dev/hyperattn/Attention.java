@@ -3,7 +3,6 @@ package dev.hyperattn;
 import static dev.hyperattn.OperandChecks.*;
 
 import dev.hyperattn.ffi.hyperattn_h;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
 
@@ -77,13 +76,15 @@ public final class Attention {
         Native.ensureLoaded();
         validateMerge(outA, lseA, outB, lseB, out, lse);
         MemorySegment streamHandle = OperandChecks.stream(stream, "outA", outA);
-        try (Arena arena = Arena.ofConfined()) {
-            int status = hyperattn_h.ha_merge(Descriptors.of(arena, outA), Descriptors.of(arena, lseA),
-                    Descriptors.of(arena, outB), Descriptors.of(arena, lseB), Descriptors.of(arena, out),
-                    Descriptors.of(arena, lse), streamHandle, Descriptors.data(outA), Descriptors.data(lseA),
-                    Descriptors.data(outB), Descriptors.data(lseB), Descriptors.data(out), Descriptors.data(lse));
+        CallScratch s = CallScratch.acquire();
+        try {
+            int status = hyperattn_h.ha_merge(s.describe(0, outA), s.describe(1, lseA), s.describe(2, outB),
+                    s.describe(3, lseB), s.describe(4, out), s.describe(5, lse), streamHandle, Descriptors.data(outA),
+                    Descriptors.data(lseA), Descriptors.data(outB), Descriptors.data(lseB), Descriptors.data(out),
+                    Descriptors.data(lse));
             Native.check(status, "ha_merge");
         } finally {
+            s.release();
             // Descriptors carry raw addresses only; keep the segments reachable until the call ends.
             Reference.reachabilityFence(outA);
             Reference.reachabilityFence(lseA);

@@ -1,12 +1,9 @@
 package dev.hyperattn;
 
-import static dev.hyperattn.OperandChecks.*;
-
 import dev.hyperattn.ffi.ha_exact_params;
 import dev.hyperattn.ffi.hyperattn_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.ref.Reference;
 
 /**
  * Exact (softmax) attention, configured by an immutable builder: every setter returns a new
@@ -24,19 +21,28 @@ import java.lang.ref.Reference;
  * <p>The operands may all be on the CPU (F32 or BF16) or all on one CUDA device (F16 and BF16;
  * see {@link Tensor#allocate(Arena, Device, DType, long...)}); mixing devices is an
  * {@link IllegalArgumentException}.
+ *
+ * <p>Defaults (non-causal, scale {@code 1/sqrt(head_dim)}, no stream) are the native
+ * {@code ha_exact_params_init}'s: a setting left unset is not written.
  */
-public final class ExactAttention {
+public final class ExactAttention extends AttentionOp {
 
-    private static final ExactAttention DEFAULT = new ExactAttention(false, 0f, null);
+    /** {@link #windowLeft}/{@link #windowRight} not set: the native default (unbounded). */
+    private static final int UNSET_WINDOW = Integer.MIN_VALUE;
 
-    private final boolean causal;
-    private final float scale; // 0: 1/sqrt(head_dim), resolved by the library as its ABI says
-    private final CudaStream stream; // null: finish before returning
+    private static final ExactAttention DEFAULT = new ExactAttention(UNSET, 0f, null, UNSET_WINDOW, UNSET_WINDOW,
+            Float.NaN);
 
-    private ExactAttention(boolean causal, float scale, CudaStream stream) {
-        this.causal = causal;
-        this.scale = scale;
-        this.stream = stream;
+    private final int windowLeft;
+    private final int windowRight;
+    private final float softcap; // NaN: unset
+
+    private ExactAttention(byte causal, float scale, CudaStream stream, int windowLeft, int windowRight,
+            float softcap) {
+        super(causal, scale, stream);
+        this.windowLeft = windowLeft;
+        this.windowRight = windowRight;
+        this.softcap = softcap;
     }
 
     static ExactAttention defaults() {
@@ -45,7 +51,7 @@ public final class ExactAttention {
 
     /** With or without the causal mask (default: without). */
     public ExactAttention causal(boolean causal) {
-        return new ExactAttention(causal, scale, stream);
+        return new ExactAttention(causalFlag(causal), scale, stream, windowLeft, windowRight, softcap);
     }
 
     /**
@@ -54,10 +60,7 @@ public final class ExactAttention {
      * @throws IllegalArgumentException unless {@code scale} is finite and positive
      */
     public ExactAttention scale(float scale) {
-        if (!(scale > 0f) || !Float.isFinite(scale)) {
-            throw new IllegalArgumentException("scale: " + scale + " must be finite and > 0");
-        }
-        return new ExactAttention(causal, scale, stream);
+        return new ExactAttention(causal, checkScale(scale), stream, windowLeft, windowRight, softcap);
     }
 
     /**
@@ -66,21 +69,59 @@ public final class ExactAttention {
      * default) makes each run finish before it returns.
      */
     public ExactAttention stream(CudaStream stream) {
-        return new ExactAttention(causal, scale, stream);
+        return new ExactAttention(causal, scale, stream, windowLeft, windowRight, softcap);
     }
 
-    public boolean isCausal() {
-        return causal;
+    /**
+     * A sliding window: the query row at key position {@code p} (bottom-right aligned, {@code p =
+     * i + Nk - Nq}) sees the keys {@code p - left <= j <= p + right}; -1 leaves a side unbounded
+     * (the default, both sides). Causal masking caps {@code right} at 0. Mistral's window of 4096
+     * is {@code window(4095, 0)}. CPU only for now.
+     *
+     * @throws IllegalArgumentException unless both are {@code >= -1}
+     */
+    public ExactAttention window(int left, int right) {
+        if (left < -1) {
+            throw new IllegalArgumentException("left: must be >= 0, or -1 for unbounded, got " + left);
+        }
+        if (right < -1) {
+            throw new IllegalArgumentException("right: must be >= 0, or -1 for unbounded, got " + right);
+        }
+        return new ExactAttention(causal, scale, stream, left, right, softcap);
     }
 
-    /** The scale a call with this head dimension uses. */
-    public float scaleFor(long headDim) {
-        return scale != 0f ? scale : (float) (1.0 / Math.sqrt(headDim));
+    /**
+     * Logit soft-capping (Gemma 2): each scaled score {@code s} becomes {@code cap · tanh(s / cap)}
+     * before the softmax; 0 turns it off (the default). With a cap, infinite scores become
+     * {@code ±cap}. CPU only for now.
+     *
+     * @throws IllegalArgumentException unless {@code cap} is finite and {@code >= 0}
+     */
+    public ExactAttention softcap(float cap) {
+        if (!(cap >= 0f) || !Float.isFinite(cap)) {
+            throw new IllegalArgumentException("cap: " + cap + " must be finite and >= 0 (0 = off)");
+        }
+        return new ExactAttention(causal, scale, stream, windowLeft, windowRight, cap);
+    }
+
+    /** Keys before its position a row may see; -1 unbounded (the library's default). */
+    public int windowLeft() {
+        return windowLeft != UNSET_WINDOW ? windowLeft : NativeDefaults.exact().windowLeft();
+    }
+
+    /** Keys after its position a row may see; -1 unbounded (the library's default). */
+    public int windowRight() {
+        return windowRight != UNSET_WINDOW ? windowRight : NativeDefaults.exact().windowRight();
+    }
+
+    /** The soft cap; 0 off (the library's default). */
+    public float softcap() {
+        return !Float.isNaN(softcap) ? softcap : NativeDefaults.exact().softcap();
     }
 
     /** Computes {@code out = softmax(scale · q kᵀ [+ mask]) v}. */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out) {
-        run(q, k, v, out, null);
+        call(q, k, v, out, null, null, null);
     }
 
     /**
@@ -94,98 +135,141 @@ public final class ExactAttention {
      * @throws HyperattnException if the library fails
      */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        Native.ensureLoaded();
-        validate(q, k, v, out, lse);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment params = ha_exact_params.allocate(arena);
-            hyperattn_h.ha_exact_params_init(params);
-            ha_exact_params.scale(params, scale);
-            ha_exact_params.causal(params, causal ? 1 : 0);
-            ha_exact_params.stream(params, OperandChecks.stream(stream, "q", q));
-            int status = hyperattn_h.ha_attention_exact(Descriptors.of(arena, q), Descriptors.of(arena, k),
-                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params,
-                    Descriptors.data(q), Descriptors.data(k), Descriptors.data(v), Descriptors.data(out),
-                    Descriptors.data(lse));
-            Native.check(status, "ha_attention_exact");
-        } finally {
-            // The descriptors hold raw addresses, which do not keep segments reachable: without
-            // these, an Arena.ofAuto() buffer could be freed by GC while native code runs.
-            Reference.reachabilityFence(q);
-            Reference.reachabilityFence(k);
-            Reference.reachabilityFence(v);
-            Reference.reachabilityFence(out);
-            Reference.reachabilityFence(lse);
-            Reference.reachabilityFence(stream);
-        }
+        call(q, k, v, out, lse, null, null);
+    }
+
+    // ---- batches of sequences ----------------------------------------------------------------
+
+    /**
+     * Decodes (or prefills) the sequences of a paged cache in one call: {@code q} and {@code out}
+     * are {@code [B, Hq, n, D]} with B = {@code kv.size()}, row block b belonging to the b-th
+     * sequence of the batch, each sequence n rows (decoding: n = 1) positioned at the end of its
+     * cached keys. Each sequence's rows equal a dense {@link #run} over its keys alone, bit for
+     * bit. CPU only.
+     *
+     * @throws IllegalArgumentException for inconsistent operands (the message names which)
+     * @throws IllegalStateException if the batch is stale (its cache changed since
+     *     {@link KvCache#batch}) or an operand's arena is closed
+     */
+    public void run(Tensor q, KvCache.Batch kv, Tensor out) {
+        run(q, kv, out, null);
+    }
+
+    /** As {@link #run(Tensor, KvCache.Batch, Tensor)}, also writing lse {@code [B, Hq, n]}. */
+    public void run(Tensor q, KvCache.Batch kv, Tensor out, Tensor lse) {
+        SeqsCall c = SeqsCall.paged(q, null, kv, out);
+        call(c.q, c.k, c.v, c.out, lse, null, c);
+    }
+
+    /**
+     * Packed query rows of several sequences over a paged cache (prefilling chunks of different
+     * lengths): {@code q} and {@code out} are {@code [total, Hq, D]}, sequence b owning rows
+     * {@code cuSeqlensQ[b] ..< cuSeqlensQ[b+1]} (B + 1 non-decreasing offsets from 0), positioned
+     * at the end of its cached keys; lse, when given, is {@code [1, Hq, total]}. Rows of no
+     * sequence are not written. CPU only.
+     */
+    public void runPacked(Tensor q, int[] cuSeqlensQ, KvCache.Batch kv, Tensor out, Tensor lse) {
+        SeqsCall c = SeqsCall.paged(q, java.util.Objects.requireNonNull(cuSeqlensQ, "cuSeqlensQ"), kv, out);
+        call(c.q, c.k, c.v, c.out, lse, null, c);
+    }
+
+    /**
+     * Variable-length sequences packed along the token axis (FlashAttention's varlen): q and out
+     * {@code [totalQ, Hq, D]}, k and v {@code [totalK, Hkv, D]}; sequence b owns query rows
+     * {@code cuSeqlensQ[b] ..< cuSeqlensQ[b+1]} and keys {@code cuSeqlensK[b] ..< cuSeqlensK[b+1]}
+     * (B + 1 non-decreasing offsets from 0 each). Causal masking and the window are aligned to
+     * each sequence's own lengths, and each sequence's rows equal a dense {@link #run} on it
+     * alone, bit for bit. lse, when given, is {@code [1, Hq, totalQ]}. CPU only.
+     */
+    public void runPacked(Tensor q, int[] cuSeqlensQ, Tensor k, Tensor v, int[] cuSeqlensK, Tensor out, Tensor lse) {
+        SeqsCall c = SeqsCall.keys(q, java.util.Objects.requireNonNull(cuSeqlensQ, "cuSeqlensQ"), k, v,
+                java.util.Objects.requireNonNull(cuSeqlensK, "cuSeqlensK"), null, out);
+        call(c.q, c.k, c.v, c.out, lse, null, c);
+    }
+
+    /**
+     * A dense cache with a length per sequence (a padded {@code [B, Hkv, capacity, D]} cache):
+     * sequence b sees its first {@code kvLengths[b]} keys, q and out {@code [B, Hq, n, D]}. Each
+     * sequence equals a dense {@link #run} on it alone. CPU only.
+     */
+    public void run(Tensor q, Tensor k, Tensor v, int[] kvLengths, Tensor out, Tensor lse) {
+        SeqsCall c = SeqsCall.keys(q, null, k, v, null, java.util.Objects.requireNonNull(kvLengths, "kvLengths"),
+                out);
+        call(c.q, c.k, c.v, c.out, lse, null, c);
     }
 
     /** Every operand check, shared with the other attention builders. */
     static void validate(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        usable("q", q);
-        usable("k", k);
-        usable("v", v);
-        usable("out", out);
-        if (lse != null) {
-            usable("lse", lse);
-        }
-        String dims = "[batch, heads, seq, head_dim]";
-        rank4("q", q, dims);
-        rank4("k", k, dims);
-        rank4("v", v, dims);
-        rank4("out", out, dims);
-        attentionDType("q", q);
-        sameDType("k", k, "q", q);
-        sameDType("v", v, "q", q);
-        sameDType("out", out, "q", q);
-        sameDevice("k", k, "q", q);
-        sameDevice("v", v, "q", q);
-        sameDevice("out", out, "q", q);
-        if (lse != null) {
-            sameDevice("lse", lse, "q", q);
-        }
-        present("q", q);
+        attentionOperands(q, k, v, out, lse);
+    }
 
-        headDim("q", q);
-        batchAndHeads("q", q);
-        batchAndHeads("k", k);
-        sameExtent("k", k, "q", q, 0, "batch");
-        sameExtent("k", k, "q", q, 3, "head_dim");
-        sameExtent("v", v, "k", k, 0, "batch");
-        sameExtent("v", v, "k", k, 1, "heads");
-        sameExtent("v", v, "k", k, 2, "seq");
-        sameExtent("v", v, "q", q, 3, "head_dim");
-        if (q.shape(1) % k.shape(1) != 0) {
-            throw new IllegalArgumentException("q: heads " + q.shape(1) + " not divisible by kv heads "
-                    + k.shape(1));
-        }
-        sameShape("out", out, "q", q);
-        if (lse != null) {
-            lse("lse", lse, q.shape(0), q.shape(1), q.shape(2), "q's [batch, heads, seq]");
-        }
+    // ---- the op-specific part of AttentionOp --------------------------------------------------
 
-        addressable("q", q);
-        addressable("k", k);
-        addressable("v", v);
-        addressable("out", out);
-        if (lse != null) {
-            addressable("lse", lse);
+    private static final class Spec {
+        static final ParamsSpec VALUE = new ParamsSpec(NativeDefaults.exact().template(),
+                ha_exact_params.scale$offset(), ha_exact_params.causal$offset(), ha_exact_params.stream$offset());
+    }
+
+    @Override
+    String function() {
+        return "ha_attention_exact";
+    }
+
+    /** The window and soft cap, where set (the shared fields are written by AttentionOp). */
+    private void writeOwnParams(MemorySegment params) {
+        if (windowLeft != UNSET_WINDOW) {
+            ha_exact_params.window_left(params, windowLeft);
         }
-        writableOutput("out", out);
-        disjoint("out", out, "q", q);
-        disjoint("out", out, "k", k);
-        disjoint("out", out, "v", v);
-        if (lse != null) {
-            writableOutput("lse", lse);
-            disjoint("lse", lse, "q", q);
-            disjoint("lse", lse, "k", k);
-            disjoint("lse", lse, "v", v);
-            disjoint("lse", lse, "out", out);
+        if (windowRight != UNSET_WINDOW) {
+            ha_exact_params.window_right(params, windowRight);
+        }
+        if (!Float.isNaN(softcap)) {
+            ha_exact_params.softcap(params, softcap);
         }
     }
 
     @Override
+    ParamsSpec params() {
+        return Spec.VALUE;
+    }
+
+    @Override
+    boolean defaultCausal() {
+        return NativeDefaults.exact().causal();
+    }
+
+    @Override
+    float defaultScale() {
+        return NativeDefaults.exact().scale();
+    }
+
+    @Override
+    void checkOperands(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Object extra) {
+        if (extra instanceof SeqsCall c) {
+            c.check(lse);
+        } else {
+            attentionOperands(q, k, v, out, lse);
+        }
+    }
+
+    @Override
+    int invoke(CallScratch s, MemorySegment params, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+            MemorySegment index, Object extra) {
+        writeOwnParams(params);
+        if (extra instanceof SeqsCall c) {
+            return c.invoke(s, params, lse);
+        }
+        return hyperattn_h.ha_attention_exact(s.describe(0, q), s.describe(1, k), s.describe(2, v),
+                s.describe(3, out), s.describe(4, lse), params, Descriptors.data(q), Descriptors.data(k),
+                Descriptors.data(v), Descriptors.data(out), Descriptors.data(lse));
+    }
+
+    @Override
     public String toString() {
-        return "ExactAttention[causal=" + causal + ", scale=" + (scale == 0f ? "1/sqrt(head_dim)" : scale)
+        return "ExactAttention[" + sharedSettings()
+                + (windowLeft == UNSET_WINDOW && windowRight == UNSET_WINDOW ? ""
+                        : ", window=(" + windowLeft + ", " + windowRight + ")")
+                + (Float.isNaN(softcap) ? "" : ", softcap=" + softcap)
                 + (stream == null ? "" : ", stream=" + stream) + "]";
     }
 }

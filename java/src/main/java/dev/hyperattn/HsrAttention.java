@@ -1,14 +1,9 @@
 package dev.hyperattn;
 
-import static dev.hyperattn.OperandChecks.*;
-
 import dev.hyperattn.ffi.ha_hsr_params;
 import dev.hyperattn.ffi.ha_hsr_stats;
 import dev.hyperattn.ffi.hyperattn_h;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.ref.Reference;
-import java.util.Arrays;
 
 /**
  * HSR sparse attention (after Chen et al. 2024, arXiv 2410.10165): attention over only the keys
@@ -38,8 +33,12 @@ import java.util.Arrays;
  * for each call; with one, it must have been built over exactly this {@code k} (and this
  * {@code v} if it was built with values). Per-row outputs (bound, keys touched) come through
  * {@link #run(Tensor, Tensor, Tensor, Tensor, HsrStats)}.
+ *
+ * <p>The defaults are the native {@code ha_hsr_params_init}'s, read from the library (at the
+ * time of writing softmax with ε = 1e-3, α = 1, bias 0, non-causal, scale {@code 1/√head_dim});
+ * a setting left unset is not written, and the accessors report the library's values.
  */
-public final class HsrAttention {
+public final class HsrAttention extends AttentionOp {
 
     /** How scores become weights. */
     public enum Weighting {
@@ -49,27 +48,29 @@ public final class HsrAttention {
         SOFTMAX
     }
 
+    /**
+     * The default ε of {@code ha_hsr_params_init} in this release, for reference only: the
+     * builder takes its defaults from the library ({@code Attention.hsr().epsilon()}); the tests
+     * check that the two agree.
+     */
     public static final double DEFAULT_EPSILON = 1e-3;
 
-    private static final HsrAttention DEFAULT = new HsrAttention(Weighting.SOFTMAX, 1, 0f, DEFAULT_EPSILON, false,
-            0f, null);
+    private static final HsrAttention DEFAULT = new HsrAttention(UNSET, 0f, null, 0, Float.NaN, 0.0, null);
 
+    // null, 0, NaN, 0.0: unset, the native default (none of them is a valid setting)
     private final Weighting weighting;
     private final int alpha;
     private final float bias;
     private final double epsilon;
-    private final boolean causal;
-    private final float scale; // 0: 1/sqrt(head_dim)
     private final KeyIndex index;
 
-    private HsrAttention(Weighting weighting, int alpha, float bias, double epsilon, boolean causal, float scale,
+    private HsrAttention(byte causal, float scale, Weighting weighting, int alpha, float bias, double epsilon,
             KeyIndex index) {
+        super(causal, scale, null);
         this.weighting = weighting;
         this.alpha = alpha;
         this.bias = bias;
         this.epsilon = epsilon;
-        this.causal = causal;
-        this.scale = scale;
         this.index = index;
     }
 
@@ -91,7 +92,7 @@ public final class HsrAttention {
         if (!Float.isFinite(bias)) {
             throw new IllegalArgumentException("bias: " + bias + " must be finite");
         }
-        return new HsrAttention(Weighting.RELU, alpha, bias, epsilon, causal, scale, index);
+        return new HsrAttention(causal, scale, Weighting.RELU, alpha, bias, epsilon, index);
     }
 
     /**
@@ -105,12 +106,12 @@ public final class HsrAttention {
         if (!(epsilon > 0 && epsilon < 1)) {
             throw new IllegalArgumentException("epsilon: " + epsilon + " outside (0, 1)");
         }
-        return new HsrAttention(Weighting.SOFTMAX, alpha, bias, epsilon, causal, scale, index);
+        return new HsrAttention(causal, scale, Weighting.SOFTMAX, alpha, bias, epsilon, index);
     }
 
     /** With or without the causal mask (default: without), bottom-right aligned. */
     public HsrAttention causal(boolean causal) {
-        return new HsrAttention(weighting, alpha, bias, epsilon, causal, scale, index);
+        return new HsrAttention(causalFlag(causal), scale, weighting, alpha, bias, epsilon, index);
     }
 
     /**
@@ -119,10 +120,7 @@ public final class HsrAttention {
      * @throws IllegalArgumentException unless {@code scale} is finite and positive
      */
     public HsrAttention scale(float scale) {
-        if (!(scale > 0f) || !Float.isFinite(scale)) {
-            throw new IllegalArgumentException("scale: " + scale + " must be finite and > 0");
-        }
-        return new HsrAttention(weighting, alpha, bias, epsilon, causal, scale, index);
+        return new HsrAttention(causal, checkScale(scale), weighting, alpha, bias, epsilon, index);
     }
 
     /**
@@ -130,41 +128,32 @@ public final class HsrAttention {
      * values) instead of building one per call; null (the default) builds one per call.
      */
     public HsrAttention index(KeyIndex index) {
-        return new HsrAttention(weighting, alpha, bias, epsilon, causal, scale, index);
+        return new HsrAttention(causal, scale, weighting, alpha, bias, epsilon, index);
     }
 
     public Weighting weighting() {
-        return weighting;
+        return weighting != null ? weighting : NativeDefaults.hsr().weighting();
     }
 
     public int alpha() {
-        return alpha;
+        return alpha != 0 ? alpha : NativeDefaults.hsr().alpha();
     }
 
     public float bias() {
-        return bias;
+        return !Float.isNaN(bias) ? bias : NativeDefaults.hsr().bias();
     }
 
     public double epsilon() {
-        return epsilon;
-    }
-
-    public boolean isCausal() {
-        return causal;
+        return epsilon != 0.0 ? epsilon : NativeDefaults.hsr().epsilon();
     }
 
     public KeyIndex index() {
         return index;
     }
 
-    /** The scale a call with this head dimension uses. */
-    public float scaleFor(long headDim) {
-        return scale != 0f ? scale : (float) (1.0 / Math.sqrt(headDim));
-    }
-
     /** Computes HSR attention into {@code out}. */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out) {
-        run(q, k, v, out, null);
+        call(q, k, v, out, null, index, null);
     }
 
     /**
@@ -178,89 +167,83 @@ public final class HsrAttention {
      * @throws HyperattnException if the library fails
      */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out, HsrStats stats) {
-        Native.ensureLoaded();
-        cpuOnly("q", q, "HSR attention");
-        ExactAttention.validate(q, k, v, out, null);
-        if (stats != null) {
-            long rows = q.shape(0) * q.shape(1) * q.shape(2);
-            if (stats.rows() != rows) {
-                throw new IllegalArgumentException("stats: " + stats.rows() + " rows, but q has B*Hq*Nq = " + rows);
-            }
-            if (!stats.keysTouchedSegment().scope().isAlive()) {
-                throw new IllegalStateException("stats: its memory is no longer valid (the arena that owns it is closed)");
-            }
-            if (!stats.keysTouchedSegment().isAccessibleBy(Thread.currentThread())) {
-                throw new WrongThreadException("stats: its memory is confined to another thread");
-            }
+        call(q, k, v, out, null, index, stats);
+    }
+
+    // ---- the op-specific part of AttentionOp --------------------------------------------------
+
+    private static final class Spec {
+        static final ParamsSpec VALUE = new ParamsSpec(NativeDefaults.hsr().template(),
+                ha_hsr_params.scale$offset(), ha_hsr_params.causal$offset(), ha_hsr_params.stream$offset());
+    }
+
+    @Override
+    String function() {
+        return "ha_attention_hsr";
+    }
+
+    @Override
+    ParamsSpec params() {
+        return Spec.VALUE;
+    }
+
+    @Override
+    boolean defaultCausal() {
+        return NativeDefaults.hsr().causal();
+    }
+
+    @Override
+    float defaultScale() {
+        return NativeDefaults.hsr().scale();
+    }
+
+    @Override
+    void checkOperands(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Object extra) {
+        cpuAttentionOperands("HSR attention", q, k, v, out, null);
+        if (extra != null) {
+            HsrStats stats = (HsrStats) extra;
+            statsRows("stats", stats.rows(), stats.keysTouchedSegment(), q);
         }
-        MemorySegment handle = MemorySegment.NULL;
-        if (index != null) {
-            handle = index.beginUse();
+    }
+
+    @Override
+    int invoke(CallScratch s, MemorySegment params, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+            MemorySegment index, Object extra) {
+        if (weighting != null) {
+            ha_hsr_params.mode(params, weighting == Weighting.RELU ? hyperattn_h.HA_HSR_RELU()
+                    : hyperattn_h.HA_HSR_SOFTMAX());
         }
-        try (Arena arena = Arena.ofConfined()) {
-            if (index != null) {
-                checkIndex(k, v);
-            }
-            MemorySegment params = ha_hsr_params.allocate(arena);
-            hyperattn_h.ha_hsr_params_init(params);
-            ha_hsr_params.mode(params, weighting == Weighting.RELU ? hyperattn_h.HA_HSR_RELU() : hyperattn_h.HA_HSR_SOFTMAX());
+        if (alpha != 0) {
             ha_hsr_params.alpha(params, alpha);
+        }
+        if (!Float.isNaN(bias)) {
             ha_hsr_params.bias(params, bias);
-            ha_hsr_params.scale(params, scale);
+        }
+        if (epsilon != 0.0) {
             ha_hsr_params.epsilon(params, epsilon);
-            ha_hsr_params.causal(params, causal ? 1 : 0);
-            MemorySegment st = MemorySegment.NULL;
-            MemorySegment dropped = MemorySegment.NULL, bound = MemorySegment.NULL, touched = MemorySegment.NULL;
-            if (stats != null) {
-                dropped = stats.droppedMassSegment();
-                bound = stats.errorBoundSegment();
-                touched = stats.keysTouchedSegment();
-                st = ha_hsr_stats.allocate(arena);
-                ha_hsr_stats.dropped_mass(st, stats.droppedMassSegment());
-                ha_hsr_stats.error_bound(st, stats.errorBoundSegment());
-                ha_hsr_stats.keys_touched(st, stats.keysTouchedSegment());
-            }
-            int status = hyperattn_h.ha_attention_hsr(Descriptors.of(arena, q), Descriptors.of(arena, k),
-                    Descriptors.of(arena, v), Descriptors.of(arena, out), handle, params, st,
-                    Descriptors.data(q), Descriptors.data(k), Descriptors.data(v), Descriptors.data(out),
-                    dropped, bound, touched);
-            Native.check(status, "ha_attention_hsr");
-        } finally {
-            if (index != null) {
-                index.endUse();
-            }
-            Reference.reachabilityFence(q);
-            Reference.reachabilityFence(k);
-            Reference.reachabilityFence(v);
-            Reference.reachabilityFence(out);
-            Reference.reachabilityFence(stats);
-            Reference.reachabilityFence(index);
         }
-    }
-
-    private void checkIndex(Tensor k, Tensor v) {
-        Tensor ik = index.keys();
-        if (!KeyIndex.sameIndexedView(k, ik)) {
-            throw new IllegalArgumentException("index: built for keys " + describe(ik) + ", but k is " + describe(k)
-                    + " (an index serves exactly the K view it was built over or appended to)");
+        HsrStats stats = (HsrStats) extra;
+        MemorySegment st = MemorySegment.NULL;
+        MemorySegment dropped = MemorySegment.NULL, bound = MemorySegment.NULL, touched = MemorySegment.NULL;
+        if (stats != null) {
+            dropped = stats.droppedMassSegment();
+            bound = stats.errorBoundSegment();
+            touched = stats.keysTouchedSegment();
+            st = s.stats();
+            ha_hsr_stats.dropped_mass(st, dropped);
+            ha_hsr_stats.error_bound(st, bound);
+            ha_hsr_stats.keys_touched(st, touched);
         }
-        Tensor iv = index.values();
-        if (iv != null && !KeyIndex.sameIndexedView(v, iv)) {
-            throw new IllegalArgumentException("index: built with values " + describe(iv) + ", but v is "
-                    + describe(v));
-        }
-    }
-
-    private static String describe(Tensor t) {
-        return t.dtype() + " " + Arrays.toString(t.shape()) + " strides " + Arrays.toString(t.strides()) + " @0x"
-                + Long.toHexString(t.segment().address());
+        return hyperattn_h.ha_attention_hsr(s.describe(0, q), s.describe(1, k), s.describe(2, v),
+                s.describe(3, out), index, params, st, Descriptors.data(q), Descriptors.data(k),
+                Descriptors.data(v), Descriptors.data(out), dropped, bound, touched);
     }
 
     @Override
     public String toString() {
-        String w = weighting == Weighting.RELU ? "relu(alpha=" + alpha + ", bias=" + bias + ")"
+        String w = weighting == null ? "weighting=default"
+                : weighting == Weighting.RELU ? "relu(alpha=" + alpha + ", bias=" + bias + ")"
                 : "softmax(epsilon=" + epsilon + ")";
-        return "HsrAttention[" + w + ", causal=" + causal + ", scale=" + (scale == 0f ? "1/sqrt(head_dim)" : scale)
-                + (index == null ? "" : ", " + index) + "]";
+        return "HsrAttention[" + w + ", " + sharedSettings() + (index == null ? "" : ", " + index) + "]";
     }
 }

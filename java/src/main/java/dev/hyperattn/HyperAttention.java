@@ -1,13 +1,9 @@
 package dev.hyperattn;
 
-import static dev.hyperattn.OperandChecks.cpuOnly;
-
 import dev.hyperattn.ffi.ha_hyper_params;
 import dev.hyperattn.ffi.ha_hyper_stats;
 import dev.hyperattn.ffi.hyperattn_h;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.ref.Reference;
 
 /**
  * HyperAttention (Han et al. 2023, arXiv 2310.05869): approximate softmax attention in
@@ -50,36 +46,46 @@ import java.lang.ref.Reference;
  * {@code rowError[i] ≈ 2·SE(ô_i) / sqrt(Σ_j p_ij ‖v_j‖²)}, so {@code ‖ô_i − o_i‖ / sqrt(Σ_j p_ij
  * ‖v_j‖²)} is below it for most rows (p the exact softmax). Rows computed exactly get 0. It covers
  * the sampling variance of the residual keys; see the README for what it does not cover.
+ *
+ * <p>The defaults are the native {@code ha_hyper_params_init}'s, read from the library (a
+ * setting left unset is not written); the accessors report them.
  */
-public final class HyperAttention {
+public final class HyperAttention extends AttentionOp {
 
-    /** Defaults of {@code ha_hyper_params_init}, restated so the builder can report them. */
+    /**
+     * The defaults of {@code ha_hyper_params_init} in this release, for reference only: the
+     * builder takes its defaults from the library (read them with the accessors, e.g.
+     * {@code Attention.hyper().blockSize()}); the tests check that the two agree.
+     */
     public static final int DEFAULT_LSH_PROJECTIONS = 7;
+    /** See {@link #DEFAULT_LSH_PROJECTIONS}: for reference; the library's default rules. */
     public static final int DEFAULT_BLOCK_SIZE = 256;
+    /** See {@link #DEFAULT_LSH_PROJECTIONS}: for reference; the library's default rules. */
     public static final int DEFAULT_SAMPLE_SIZE = 256;
+    /** See {@link #DEFAULT_LSH_PROJECTIONS}: for reference; the library's default rules. */
     public static final int DEFAULT_MIN_SEQ_LEN = 4096;
+    /** The most hyperplanes {@link #lshProjections(int)} accepts (the ABI's range is 1..16). */
     public static final int MAX_LSH_PROJECTIONS = 16;
 
-    private static final HyperAttention DEFAULT = new HyperAttention(false, 0L, DEFAULT_LSH_PROJECTIONS,
-            DEFAULT_BLOCK_SIZE, DEFAULT_SAMPLE_SIZE, DEFAULT_MIN_SEQ_LEN, 0f);
+    private static final HyperAttention DEFAULT = new HyperAttention(UNSET, 0f, 0L, false, 0, 0, 0, 0);
 
-    private final boolean causal;
+    // 0 (never valid) for the integer settings, seedSet false: unset, the native default
     private final long seed;
+    private final boolean seedSet;
     private final int lshProjections;
     private final int blockSize;
     private final int sampleSize;
     private final int minSeqLen;
-    private final float scale; // 0: 1/sqrt(head_dim)
 
-    private HyperAttention(boolean causal, long seed, int lshProjections, int blockSize, int sampleSize,
-            int minSeqLen, float scale) {
-        this.causal = causal;
+    private HyperAttention(byte causal, float scale, long seed, boolean seedSet, int lshProjections, int blockSize,
+            int sampleSize, int minSeqLen) {
+        super(causal, scale, null);
         this.seed = seed;
+        this.seedSet = seedSet;
         this.lshProjections = lshProjections;
         this.blockSize = blockSize;
         this.sampleSize = sampleSize;
         this.minSeqLen = minSeqLen;
-        this.scale = scale;
     }
 
     static HyperAttention defaults() {
@@ -88,12 +94,13 @@ public final class HyperAttention {
 
     /** With or without the causal mask (default: without). */
     public HyperAttention causal(boolean causal) {
-        return new HyperAttention(causal, seed, lshProjections, blockSize, sampleSize, minSeqLen, scale);
+        return new HyperAttention(causalFlag(causal), scale, seed, seedSet, lshProjections, blockSize, sampleSize,
+                minSeqLen);
     }
 
     /** The seed of the hyperplanes and samples (default 0); any value is valid. */
     public HyperAttention seed(long seed) {
-        return new HyperAttention(causal, seed, lshProjections, blockSize, sampleSize, minSeqLen, scale);
+        return new HyperAttention(causal, scale, seed, true, lshProjections, blockSize, sampleSize, minSeqLen);
     }
 
     /**
@@ -106,7 +113,7 @@ public final class HyperAttention {
             throw new IllegalArgumentException("lshProjections: " + lshProjections + " outside 1.."
                     + MAX_LSH_PROJECTIONS);
         }
-        return new HyperAttention(causal, seed, lshProjections, blockSize, sampleSize, minSeqLen, scale);
+        return new HyperAttention(causal, scale, seed, seedSet, lshProjections, blockSize, sampleSize, minSeqLen);
     }
 
     /**
@@ -115,10 +122,8 @@ public final class HyperAttention {
      * @throws IllegalArgumentException if below 1
      */
     public HyperAttention blockSize(int blockSize) {
-        if (blockSize < 1) {
-            throw new IllegalArgumentException("blockSize: " + blockSize + " must be >= 1");
-        }
-        return new HyperAttention(causal, seed, lshProjections, blockSize, sampleSize, minSeqLen, scale);
+        atLeastOne("blockSize", blockSize);
+        return new HyperAttention(causal, scale, seed, seedSet, lshProjections, blockSize, sampleSize, minSeqLen);
     }
 
     /**
@@ -127,10 +132,8 @@ public final class HyperAttention {
      * @throws IllegalArgumentException if below 1
      */
     public HyperAttention sampleSize(int sampleSize) {
-        if (sampleSize < 1) {
-            throw new IllegalArgumentException("sampleSize: " + sampleSize + " must be >= 1");
-        }
-        return new HyperAttention(causal, seed, lshProjections, blockSize, sampleSize, minSeqLen, scale);
+        atLeastOne("sampleSize", sampleSize);
+        return new HyperAttention(causal, scale, seed, seedSet, lshProjections, blockSize, sampleSize, minSeqLen);
     }
 
     /**
@@ -139,10 +142,8 @@ public final class HyperAttention {
      * @throws IllegalArgumentException if below 1
      */
     public HyperAttention minSeqLen(int minSeqLen) {
-        if (minSeqLen < 1) {
-            throw new IllegalArgumentException("minSeqLen: " + minSeqLen + " must be >= 1");
-        }
-        return new HyperAttention(causal, seed, lshProjections, blockSize, sampleSize, minSeqLen, scale);
+        atLeastOne("minSeqLen", minSeqLen);
+        return new HyperAttention(causal, scale, seed, seedSet, lshProjections, blockSize, sampleSize, minSeqLen);
     }
 
     /**
@@ -151,44 +152,39 @@ public final class HyperAttention {
      * @throws IllegalArgumentException unless {@code scale} is finite and positive
      */
     public HyperAttention scale(float scale) {
-        if (!(scale > 0f) || !Float.isFinite(scale)) {
-            throw new IllegalArgumentException("scale: " + scale + " must be finite and > 0");
-        }
-        return new HyperAttention(causal, seed, lshProjections, blockSize, sampleSize, minSeqLen, scale);
+        return new HyperAttention(causal, checkScale(scale), seed, seedSet, lshProjections, blockSize, sampleSize,
+                minSeqLen);
     }
 
-    public boolean isCausal() {
-        return causal;
+    private static void atLeastOne(String name, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + ": " + value + " must be >= 1");
+        }
     }
 
     public long seed() {
-        return seed;
+        return seedSet ? seed : NativeDefaults.hyper().seed();
     }
 
     public int lshProjections() {
-        return lshProjections;
+        return lshProjections != 0 ? lshProjections : NativeDefaults.hyper().lshProjections();
     }
 
     public int blockSize() {
-        return blockSize;
+        return blockSize != 0 ? blockSize : NativeDefaults.hyper().blockSize();
     }
 
     public int sampleSize() {
-        return sampleSize;
+        return sampleSize != 0 ? sampleSize : NativeDefaults.hyper().sampleSize();
     }
 
     public int minSeqLen() {
-        return minSeqLen;
-    }
-
-    /** The scale a call with this head dimension uses. */
-    public float scaleFor(long headDim) {
-        return scale != 0f ? scale : (float) (1.0 / Math.sqrt(headDim));
+        return minSeqLen != 0 ? minSeqLen : NativeDefaults.hyper().minSeqLen();
     }
 
     /** Computes the approximation of {@code softmax(scale · q kᵀ [+ mask]) v} into {@code out}. */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out) {
-        run(q, k, v, out, null);
+        call(q, k, v, out, null, null, null);
     }
 
     /**
@@ -202,7 +198,7 @@ public final class HyperAttention {
      * @throws HyperattnException if the library fails
      */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        run(q, k, v, out, lse, null);
+        call(q, k, v, out, lse, null, null);
     }
 
     /**
@@ -219,40 +215,7 @@ public final class HyperAttention {
      * @throws HyperattnException if the library fails
      */
     public void run(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor rowError) {
-        Native.ensureLoaded();
-        validate(q, k, v, out, lse);
-        if (rowError != null) {
-            validateRowError(rowError, q, k, v, out, lse);
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment params = ha_hyper_params.allocate(arena);
-            hyperattn_h.ha_hyper_params_init(params);
-            ha_hyper_params.scale(params, scale);
-            ha_hyper_params.causal(params, causal ? 1 : 0);
-            ha_hyper_params.lsh_projections(params, lshProjections);
-            ha_hyper_params.block_size(params, blockSize);
-            ha_hyper_params.sample_size(params, sampleSize);
-            ha_hyper_params.min_seq_len(params, minSeqLen);
-            ha_hyper_params.seed(params, seed);
-            MemorySegment stats = MemorySegment.NULL;
-            if (rowError != null) {
-                stats = ha_hyper_stats.allocate(arena);
-                ha_hyper_stats.row_error(stats, rowError.segment());
-            }
-            int status = hyperattn_h.ha_attention_hyper(Descriptors.of(arena, q), Descriptors.of(arena, k),
-                    Descriptors.of(arena, v), Descriptors.of(arena, out), Descriptors.of(arena, lse), params,
-                    stats, Descriptors.data(q), Descriptors.data(k), Descriptors.data(v),
-                    Descriptors.data(out), Descriptors.data(lse),
-                    rowError == null ? MemorySegment.NULL : rowError.segment());
-            Native.check(status, "ha_attention_hyper");
-        } finally {
-            Reference.reachabilityFence(q);
-            Reference.reachabilityFence(k);
-            Reference.reachabilityFence(v);
-            Reference.reachabilityFence(out);
-            Reference.reachabilityFence(lse);
-            Reference.reachabilityFence(rowError);
-        }
+        call(q, k, v, out, lse, null, rowError);
     }
 
     /** The per-row error output: an LSE-shaped float32 output, contiguous, sharing no memory. */
@@ -275,14 +238,83 @@ public final class HyperAttention {
     }
 
     static void validate(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        cpuOnly("q", q, "HyperAttention");
-        ExactAttention.validate(q, k, v, out, lse);
+        cpuAttentionOperands("HyperAttention", q, k, v, out, lse);
+    }
+
+    // ---- the op-specific part of AttentionOp --------------------------------------------------
+
+    private static final class Spec {
+        static final ParamsSpec VALUE = new ParamsSpec(NativeDefaults.hyper().template(),
+                ha_hyper_params.scale$offset(), ha_hyper_params.causal$offset(), ha_hyper_params.stream$offset());
+    }
+
+    @Override
+    String function() {
+        return "ha_attention_hyper";
+    }
+
+    @Override
+    ParamsSpec params() {
+        return Spec.VALUE;
+    }
+
+    @Override
+    boolean defaultCausal() {
+        return NativeDefaults.hyper().causal();
+    }
+
+    @Override
+    float defaultScale() {
+        return NativeDefaults.hyper().scale();
+    }
+
+    @Override
+    void checkOperands(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Object extra) {
+        cpuAttentionOperands("HyperAttention", q, k, v, out, lse);
+        if (extra != null) {
+            validateRowError((Tensor) extra, q, k, v, out, lse);
+        }
+    }
+
+    @Override
+    int invoke(CallScratch s, MemorySegment params, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+            MemorySegment index, Object extra) {
+        if (lshProjections != 0) {
+            ha_hyper_params.lsh_projections(params, lshProjections);
+        }
+        if (blockSize != 0) {
+            ha_hyper_params.block_size(params, blockSize);
+        }
+        if (sampleSize != 0) {
+            ha_hyper_params.sample_size(params, sampleSize);
+        }
+        if (minSeqLen != 0) {
+            ha_hyper_params.min_seq_len(params, minSeqLen);
+        }
+        if (seedSet) {
+            ha_hyper_params.seed(params, seed);
+        }
+        Tensor rowError = (Tensor) extra;
+        MemorySegment stats = MemorySegment.NULL;
+        MemorySegment rowErrorData = Descriptors.data(rowError);
+        if (rowError != null) {
+            stats = s.stats();
+            ha_hyper_stats.row_error(stats, rowErrorData);
+        }
+        return hyperattn_h.ha_attention_hyper(s.describe(0, q), s.describe(1, k), s.describe(2, v),
+                s.describe(3, out), s.describe(4, lse), params, stats, Descriptors.data(q), Descriptors.data(k),
+                Descriptors.data(v), Descriptors.data(out), Descriptors.data(lse), rowErrorData);
     }
 
     @Override
     public String toString() {
-        return "HyperAttention[causal=" + causal + ", seed=" + seed + ", lshProjections=" + lshProjections
-                + ", blockSize=" + blockSize + ", sampleSize=" + sampleSize + ", minSeqLen=" + minSeqLen
-                + ", scale=" + (scale == 0f ? "1/sqrt(head_dim)" : scale) + "]";
+        return "HyperAttention[" + sharedSettings() + ", seed=" + (seedSet ? Long.toString(seed) : "default")
+                + ", lshProjections=" + orDefault(lshProjections) + ", blockSize=" + orDefault(blockSize)
+                + ", sampleSize=" + orDefault(sampleSize) + ", minSeqLen=" + orDefault(minSeqLen) + "]";
+    }
+
+    // toString must not load the library: unset values print as "default".
+    private static String orDefault(int value) {
+        return value == 0 ? "default" : Integer.toString(value);
     }
 }

@@ -423,7 +423,6 @@ public final class KeyIndex implements AutoCloseable {
     /** {@code t} is exactly {@code indexed}: same memory, dtype, shape and strides. */
     static boolean sameIndexedView(Tensor t, Tensor indexed) {
         return t.segment().address() == indexed.segment().address() && t.dtype() == indexed.dtype()
-                && t.device().equals(indexed.device()) && Arrays.equals(t.shape(), indexed.shape())
-                && Arrays.equals(t.strides(), indexed.strides());
+                && t.device().equals(indexed.device()) && t.sameShape(indexed) && t.sameStrides(indexed);
     }
 }

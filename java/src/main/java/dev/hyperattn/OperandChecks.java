@@ -117,7 +117,7 @@ final class OperandChecks {
     }
 
     static void sameShape(String name, Tensor t, String refName, Tensor ref) {
-        if (!Arrays.equals(t.shape(), ref.shape())) {
+        if (!t.sameShape(ref)) {
             throw new IllegalArgumentException(name + ": shape " + Arrays.toString(t.shape()) + " differs from "
                     + refName + "'s " + Arrays.toString(ref.shape()));
         }
@@ -148,25 +148,9 @@ final class OperandChecks {
         if (t.segment().isReadOnly()) {
             throw new IllegalArgumentException(name + ": memory is read-only but " + name + " is an output");
         }
-        long[] shape = t.shape();
-        long[] strides = t.strides();
-        Integer[] dims = new Integer[shape.length];
-        for (int i = 0; i < dims.length; i++) {
-            dims[i] = i;
-        }
-        // Sufficient condition for distinct addresses: sorted by stride, each stride exceeds the
-        // extent covered by all smaller ones. Every permuted or sliced dense layout passes.
-        Arrays.sort(dims, (a, b) -> Long.compare(strides[a], strides[b]));
-        long covered = 1;
-        for (int i : dims) {
-            if (shape[i] == 1) {
-                continue;
-            }
-            if (strides[i] < covered) {
-                throw new IllegalArgumentException(name + ": strides " + Arrays.toString(strides) + " for shape "
-                        + Arrays.toString(shape) + " map different elements to the same memory");
-            }
-            covered = strides[i] * shape[i];
+        if (!t.elementsDistinct()) {
+            throw new IllegalArgumentException(name + ": strides " + Arrays.toString(t.strides()) + " for shape "
+                    + Arrays.toString(t.shape()) + " map different elements to the same memory");
         }
     }
 
@@ -178,11 +162,11 @@ final class OperandChecks {
         if (t.dtype() != DType.F32) {
             throw new IllegalArgumentException(name + ": dtype " + t.dtype() + ", log-sum-exp must be F32");
         }
-        long[] s = t.shape();
-        boolean ok = (s.length == 3 || (s.length == 4 && s[3] == 1))
-                && s[0] == b && s[1] == h && s[2] == n;
+        int rank = t.rank();
+        boolean ok = (rank == 3 || (rank == 4 && t.shape(3) == 1))
+                && t.shape(0) == b && t.shape(1) == h && t.shape(2) == n;
         if (!ok) {
-            throw new IllegalArgumentException(name + ": shape " + Arrays.toString(s) + ", expected [" + b + ", "
+            throw new IllegalArgumentException(name + ": shape " + Arrays.toString(t.shape()) + ", expected [" + b + ", "
                     + h + ", " + n + "] (or [" + b + ", " + h + ", " + n + ", 1]) from " + shapeSource);
         }
     }

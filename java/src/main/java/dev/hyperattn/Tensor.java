@@ -33,6 +33,14 @@ public final class Tensor {
     private final Device device;
     private final long[] shape;
     private final long[] strides;
+    // What operations check on every call but that cannot change, computed once: the byte span
+    // (every factory has checked it does not overflow), and whether distinct elements have
+    // distinct addresses (0: not yet known, 1: yes, 2: no; a benign race, as String.hash).
+    private final long byteSpan;
+    private byte distinct;
+    // This view's ha_tensor descriptor, built on first use by Descriptors (racy but safe: the
+    // holder's final field publishes its contents).
+    Descriptors.Image descriptor;
 
     private Tensor(MemorySegment segment, DType dtype, Device device, long[] shape, long[] strides) {
         this.segment = segment;
@@ -40,6 +48,7 @@ public final class Tensor {
         this.device = device;
         this.shape = shape;
         this.strides = strides;
+        this.byteSpan = spanElements(shape, strides) * dtype.byteSize();
     }
 
     /** A new zeroed, contiguous (row-major), 64-byte aligned CPU tensor owned by {@code arena}. */
@@ -203,12 +212,68 @@ public final class Tensor {
 
     /** Whether the view is dense and row-major. */
     public boolean isContiguous() {
-        return Arrays.equals(strides, contiguousStrides(shape));
+        long s = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (strides[i] != s) {
+                return false;
+            }
+            s *= shape[i]; // may wrap only beside a zero extent (no elements): the count was checked
+        }
+        return true;
     }
 
     /** Bytes from the first element to just past the last addressed one. */
     public long byteSpan() {
-        return spanElements(shape, strides) * dtype.byteSize();
+        return byteSpan;
+    }
+
+    /** The same extents as {@code other} (no copies, unlike comparing {@link #shape()}s). */
+    boolean sameShape(Tensor other) {
+        return Arrays.equals(shape, other.shape);
+    }
+
+    /** The same strides as {@code other}. */
+    boolean sameStrides(Tensor other) {
+        return Arrays.equals(strides, other.strides);
+    }
+
+    /**
+     * Whether no two elements share memory (what an output needs, or threads would race).
+     * Sufficient condition: sorted by stride, each stride exceeds the extent covered by all
+     * smaller ones; every permuted or sliced dense layout passes. Computed once per view.
+     */
+    boolean elementsDistinct() {
+        byte d = distinct;
+        if (d == 0) {
+            d = computeElementsDistinct() ? (byte) 1 : (byte) 2;
+            distinct = d;
+        }
+        return d == 1;
+    }
+
+    private boolean computeElementsDistinct() {
+        int n = shape.length;
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            // insertion sort by stride (rank <= 4), stable as the former boxed sort
+            int j = i;
+            while (j > 0 && strides[order[j - 1]] > strides[i]) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = i;
+        }
+        long covered = 1;
+        for (int i : order) {
+            if (shape[i] == 1) {
+                continue;
+            }
+            if (strides[i] < covered) {
+                return false;
+            }
+            covered = strides[i] * shape[i];
+        }
+        return true;
     }
 
     /**

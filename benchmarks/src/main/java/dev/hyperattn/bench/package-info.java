@@ -6,7 +6,7 @@
  * {@link dev.hyperattn.bench.PrefillBenchmark} (GFLOP/s),
  * {@link dev.hyperattn.bench.DecodeBenchmark} (µs per token),
  * {@link dev.hyperattn.bench.CeilingBenchmark} (read bandwidth, FMA peak).
- * Paged-KV decoding gets its own class beside DecodeBenchmark once the paged API exists.
+ * Paged-KV decoding ({@code KvCache}) gets its own class beside DecodeBenchmark (not yet written).
  * Every benchmark's setup checks that the baseline and the library agree on its inputs.
  */
 package dev.hyperattn.bench;

@@ -18,6 +18,10 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     float scale;
  *     int32_t causal;
  *     void *stream;
+ *     int32_t window_left;
+ *     int32_t window_right;
+ *     float softcap;
+ *     int32_t reserved;
  * }
  * }
  */
@@ -30,7 +34,11 @@ public class ha_exact_params {
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
         hyperattn_h.C_FLOAT.withName("scale"),
         hyperattn_h.C_INT.withName("causal"),
-        hyperattn_h.C_POINTER.withName("stream")
+        hyperattn_h.C_POINTER.withName("stream"),
+        hyperattn_h.C_INT.withName("window_left"),
+        hyperattn_h.C_INT.withName("window_right"),
+        hyperattn_h.C_FLOAT.withName("softcap"),
+        hyperattn_h.C_INT.withName("reserved")
     ).withName("ha_exact_params");
 
     /**
@@ -170,6 +178,182 @@ public class ha_exact_params {
      */
     public static void stream(MemorySegment struct, MemorySegment fieldValue) {
         struct.set(stream$LAYOUT, stream$OFFSET, fieldValue);
+    }
+
+    private static final OfInt window_left$LAYOUT = (OfInt)$LAYOUT.select(groupElement("window_left"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t window_left
+     * }
+     */
+    public static final OfInt window_left$layout() {
+        return window_left$LAYOUT;
+    }
+
+    private static final long window_left$OFFSET = 16;
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t window_left
+     * }
+     */
+    public static final long window_left$offset() {
+        return window_left$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t window_left
+     * }
+     */
+    public static int window_left(MemorySegment struct) {
+        return struct.get(window_left$LAYOUT, window_left$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t window_left
+     * }
+     */
+    public static void window_left(MemorySegment struct, int fieldValue) {
+        struct.set(window_left$LAYOUT, window_left$OFFSET, fieldValue);
+    }
+
+    private static final OfInt window_right$LAYOUT = (OfInt)$LAYOUT.select(groupElement("window_right"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t window_right
+     * }
+     */
+    public static final OfInt window_right$layout() {
+        return window_right$LAYOUT;
+    }
+
+    private static final long window_right$OFFSET = 20;
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t window_right
+     * }
+     */
+    public static final long window_right$offset() {
+        return window_right$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t window_right
+     * }
+     */
+    public static int window_right(MemorySegment struct) {
+        return struct.get(window_right$LAYOUT, window_right$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t window_right
+     * }
+     */
+    public static void window_right(MemorySegment struct, int fieldValue) {
+        struct.set(window_right$LAYOUT, window_right$OFFSET, fieldValue);
+    }
+
+    private static final OfFloat softcap$LAYOUT = (OfFloat)$LAYOUT.select(groupElement("softcap"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * float softcap
+     * }
+     */
+    public static final OfFloat softcap$layout() {
+        return softcap$LAYOUT;
+    }
+
+    private static final long softcap$OFFSET = 24;
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * float softcap
+     * }
+     */
+    public static final long softcap$offset() {
+        return softcap$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * float softcap
+     * }
+     */
+    public static float softcap(MemorySegment struct) {
+        return struct.get(softcap$LAYOUT, softcap$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * float softcap
+     * }
+     */
+    public static void softcap(MemorySegment struct, float fieldValue) {
+        struct.set(softcap$LAYOUT, softcap$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static final OfInt reserved$layout() {
+        return reserved$LAYOUT;
+    }
+
+    private static final long reserved$OFFSET = 28;
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static final long reserved$offset() {
+        return reserved$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static int reserved(MemorySegment struct) {
+        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static void reserved(MemorySegment struct, int fieldValue) {
+        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
     }
 
     /**

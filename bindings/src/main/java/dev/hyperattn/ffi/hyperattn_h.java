@@ -104,10 +104,10 @@ public class hyperattn_h {
      */
     public static final OfLong uint64_t = hyperattn_h.C_LONG;
 
-    private static final int HA_ABI_VERSION = (int)5L;
+    private static final int HA_ABI_VERSION = (int)6L;
     /**
      * {@snippet lang=c :
-     * #define HA_ABI_VERSION 5
+     * #define HA_ABI_VERSION 6
      * }
      */
     public static int HA_ABI_VERSION() {
@@ -894,6 +894,140 @@ public class hyperattn_h {
                 traceDowncall("ha_attention_exact", q, k, v, out, lse, params, q_data, k_data, v_data, out_data, lse_data);
             }
             return (int)mh$.invokeExact(q, k, v, out, lse, params, q_data, k_data, v_data, out_data, lse_data);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_seqs_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_seqs_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void ha_seqs_init(ha_seqs *seqs)
+     * }
+     */
+    public static FunctionDescriptor ha_seqs_init$descriptor() {
+        return ha_seqs_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void ha_seqs_init(ha_seqs *seqs)
+     * }
+     */
+    public static MethodHandle ha_seqs_init$handle() {
+        return ha_seqs_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void ha_seqs_init(ha_seqs *seqs)
+     * }
+     */
+    public static MemorySegment ha_seqs_init$address() {
+        return ha_seqs_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void ha_seqs_init(ha_seqs *seqs)
+     * }
+     */
+    public static void ha_seqs_init(MemorySegment seqs) {
+        var mh$ = ha_seqs_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_seqs_init", seqs);
+            }
+            mh$.invokeExact(seqs);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_attention_exact_seqs {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER,
+            hyperattn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_attention_exact_seqs");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_exact_seqs(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_seqs *seqs, const ha_exact_params *params, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, const int32_t *cu_seqlens_q_data, const int32_t *cu_seqlens_k_data, const int32_t *seqlens_k_data, const int32_t *block_table_data)
+     * }
+     */
+    public static FunctionDescriptor ha_attention_exact_seqs$descriptor() {
+        return ha_attention_exact_seqs.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_exact_seqs(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_seqs *seqs, const ha_exact_params *params, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, const int32_t *cu_seqlens_q_data, const int32_t *cu_seqlens_k_data, const int32_t *seqlens_k_data, const int32_t *block_table_data)
+     * }
+     */
+    public static MethodHandle ha_attention_exact_seqs$handle() {
+        return ha_attention_exact_seqs.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_attention_exact_seqs(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_seqs *seqs, const ha_exact_params *params, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, const int32_t *cu_seqlens_q_data, const int32_t *cu_seqlens_k_data, const int32_t *seqlens_k_data, const int32_t *block_table_data)
+     * }
+     */
+    public static MemorySegment ha_attention_exact_seqs$address() {
+        return ha_attention_exact_seqs.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_attention_exact_seqs(const ha_tensor *q, const ha_tensor *k, const ha_tensor *v, const ha_tensor *out, const ha_tensor *lse, const ha_seqs *seqs, const ha_exact_params *params, const void *q_data, const void *k_data, const void *v_data, void *out_data, void *lse_data, const int32_t *cu_seqlens_q_data, const int32_t *cu_seqlens_k_data, const int32_t *seqlens_k_data, const int32_t *block_table_data)
+     * }
+     */
+    public static int ha_attention_exact_seqs(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment seqs, MemorySegment params, MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment lse_data, MemorySegment cu_seqlens_q_data, MemorySegment cu_seqlens_k_data, MemorySegment seqlens_k_data, MemorySegment block_table_data) {
+        var mh$ = ha_attention_exact_seqs.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_attention_exact_seqs", q, k, v, out, lse, seqs, params, q_data, k_data, v_data, out_data, lse_data, cu_seqlens_q_data, cu_seqlens_k_data, seqlens_k_data, block_table_data);
+            }
+            return (int)mh$.invokeExact(q, k, v, out, lse, seqs, params, q_data, k_data, v_data, out_data, lse_data, cu_seqlens_q_data, cu_seqlens_k_data, seqlens_k_data, block_table_data);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -20,7 +20,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.Control;
 
 /**
  * (e) The machine's ceilings, measured by the same JVM and run as the rest, both in Java with
@@ -70,7 +69,7 @@ public class CeilingBenchmark {
     }
 
     @Benchmark
-    public float readBandwidth(Buffer b, Counters.Gbyte c, Control control) {
+    public float readBandwidth(Buffer b, Counters.Gbyte c) {
         MemorySegment s = b.segment;
         long vb = F.vectorByteSize();
         long end = s.byteSize() - 4 * vb;
@@ -84,12 +83,12 @@ public class CeilingBenchmark {
             a2 = a2.add(FloatVector.fromMemorySegment(F, s, off + 2 * vb, LE));
             a3 = a3.add(FloatVector.fromMemorySegment(F, s, off + 3 * vb, LE));
         }
-        c.add(control, s.byteSize() / 1e9);
+        c.gbyte += s.byteSize() / 1e9;
         return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
     }
 
     @Benchmark
-    public float fmaPeak(FmaOperands o, Counters.Gflop c, Control control) {
+    public float fmaPeak(FmaOperands o, Counters.Gflop c) {
         FloatVector m = FloatVector.broadcast(F, o.multiplier);
         FloatVector b = FloatVector.broadcast(F, o.addend);
         FloatVector a0 = FloatVector.broadcast(F, 0f);
@@ -118,7 +117,7 @@ public class CeilingBenchmark {
             a10 = a10.fma(m, b);
             a11 = a11.fma(m, b);
         }
-        c.add(control, (double) FMA_ITERATIONS * 12 * 2 * F.length() / 1e9);
+        c.gflop += (double) FMA_ITERATIONS * 12 * 2 * F.length() / 1e9;
         return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10)
                 .add(a11).reduceLanes(VectorOperators.ADD);
     }

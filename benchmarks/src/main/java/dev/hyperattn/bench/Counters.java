@@ -5,17 +5,15 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.infra.Control;
 
 /**
- * Secondary results of the throughput benchmarks. In {@code Mode.Throughput} with seconds as the
+ * Secondary results of the ceiling benchmarks. In {@code Mode.Throughput} with seconds as the
  * output unit JMH reports a counter field as its sum per second over all threads, so
- * {@code gflop} reads as GFLOP/s and {@code gbyte} as GB/s (10^9 bytes). Work is counted only
- * inside the measured window ({@link Control}): with {@code -t 2} JMH keeps each thread running
- * until all have finished, and counting those calls too overstated long calls by a third. Even
- * so, with {@code -t 2} and calls of a few hundred ms (the Java prefill) the counter still
- * disagreed with the primary result (calls/s) by up to a quarter: read calls/s × work per call
- * there. Short calls (the ceilings) agree.
+ * {@code gflop} reads as GFLOP/s and {@code gbyte} as GB/s (10^9 bytes). This holds for calls
+ * far shorter than an iteration (the ceilings' are about a millisecond); for calls of a good
+ * fraction of a second the counters disagreed with the calls/s JMH measured (by up to a third,
+ * either way, with and without counting only inside Control's measured window), which is why
+ * {@link PrefillBenchmark} scales its primary result instead.
  */
 public final class Counters {
 
@@ -31,12 +29,6 @@ public final class Counters {
         public void reset() {
             gflop = 0;
         }
-
-        void add(Control control, double g) {
-            if (control.startMeasurement && !control.stopMeasurement) {
-                gflop += g;
-            }
-        }
     }
 
     @State(Scope.Thread)
@@ -47,12 +39,6 @@ public final class Counters {
         @Setup(Level.Iteration)
         public void reset() {
             gbyte = 0;
-        }
-
-        void add(Control control, double g) {
-            if (control.startMeasurement && !control.stopMeasurement) {
-                gbyte += g;
-            }
         }
     }
 }

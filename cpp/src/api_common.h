@@ -267,6 +267,12 @@ using DtypeCheck = int32_t (*)(const char* name, const ha_tensor* t);
 int32_t check_attention_operands(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                  const ha_tensor* out, const ha_tensor* lse, Placement where,
                                  DtypeCheck check_dtype);
+// The part of those checks that does not involve the batch (shared with batches of sequences,
+// whose q, k and out batch extents mean other things): heads, GQA divisibility, head_dim, v
+// shaped as k, out as q, out overlapping nothing. Defined in api_operands.cpp.
+int32_t check_heads_and_output(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                               const ha_tensor* out, const ha::Span& sq, const ha::Span& sk,
+                               const ha::Span& sv, const ha::Span& so);
 
 // The index was built over a tensor with t's data address and strides (what: "keys"/"values").
 int32_t check_same_layout(const char* name, const ha_tensor* t, const void* data,

@@ -6,6 +6,31 @@
 
 namespace ha::api {
 
+int32_t check_heads_and_output(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                               const ha_tensor* out, const ha::Span& sq, const ha::Span& sk,
+                               const ha::Span& sv, const ha::Span& so) {
+    const int64_t Hq = q->shape[1], D = q->shape[3], Hkv = k->shape[1];
+    if (Hq < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: heads must be >= 1, got %" PRId64, Hq);
+    if (D < 1 || D > 256)
+        return fail(HA_ERR_INVALID_ARGUMENT, "q: head_dim must be in 1..256, got %" PRId64, D);
+    if (Hkv < 1) return fail(HA_ERR_INVALID_ARGUMENT, "k: heads must be >= 1, got %" PRId64, Hkv);
+    if (k->shape[3] != D)
+        return fail(HA_ERR_INVALID_ARGUMENT, "k: head_dim %" PRId64 " differs from q's %" PRId64,
+                    k->shape[3], D);
+    if (Hq % Hkv != 0)
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "q: heads %" PRId64 " not divisible by kv heads %" PRId64
+                    " (GQA needs a whole number of query heads per kv head)",
+                    Hq, Hkv);
+    HA_TRY(ha::check_same_shape("v", v, "k", k));
+    HA_TRY(ha::check_same_shape("out", out, "q", q));
+    HA_TRY(ha::check_no_self_overlap("out", out));
+    HA_TRY(check_disjoint("out", so, "q", sq));
+    HA_TRY(check_disjoint("out", so, "k", sk));
+    HA_TRY(check_disjoint("out", so, "v", sv));
+    return HA_OK;
+}
+
 int32_t check_attention_operands(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                  const ha_tensor* out, const ha_tensor* lse, Placement where,
                                  DtypeCheck check_dtype) {
@@ -30,30 +55,12 @@ int32_t check_attention_operands(const ha_tensor* q, const ha_tensor* k, const h
                         ha::dtype_name(t->dtype), ha::dtype_name(q->dtype));
     HA_TRY(check_dtype("q", q));
 
-    const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], D = q->shape[3];
-    const int64_t Hkv = k->shape[1];
+    const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2];
     if (B < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: batch must be >= 1, got %" PRId64, B);
-    if (Hq < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: heads must be >= 1, got %" PRId64, Hq);
-    if (D < 1 || D > 256)
-        return fail(HA_ERR_INVALID_ARGUMENT, "q: head_dim must be in 1..256, got %" PRId64, D);
     if (k->shape[0] != B)
         return fail(HA_ERR_INVALID_ARGUMENT, "k: batch %" PRId64 " differs from q's %" PRId64,
                     k->shape[0], B);
-    if (Hkv < 1) return fail(HA_ERR_INVALID_ARGUMENT, "k: heads must be >= 1, got %" PRId64, Hkv);
-    if (k->shape[3] != D)
-        return fail(HA_ERR_INVALID_ARGUMENT, "k: head_dim %" PRId64 " differs from q's %" PRId64,
-                    k->shape[3], D);
-    if (Hq % Hkv != 0)
-        return fail(HA_ERR_INVALID_ARGUMENT,
-                    "q: heads %" PRId64 " not divisible by kv heads %" PRId64
-                    " (GQA needs a whole number of query heads per kv head)",
-                    Hq, Hkv);
-    HA_TRY(ha::check_same_shape("v", v, "k", k));
-    HA_TRY(ha::check_same_shape("out", out, "q", q));
-    HA_TRY(ha::check_no_self_overlap("out", out));
-    HA_TRY(check_disjoint("out", so, "q", sq));
-    HA_TRY(check_disjoint("out", so, "k", sk));
-    HA_TRY(check_disjoint("out", so, "v", sv));
+    HA_TRY(check_heads_and_output(q, k, v, out, sq, sk, sv, so));
     if (lse) {
         if (any_device) {
             HA_TRY(ha::check_lse_any_device("lse", lse, B, Hq, Nq, &sl));

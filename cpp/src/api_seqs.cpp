@@ -122,24 +122,7 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                     seqs->page_size);
 
     const int64_t Hq = q->shape[1], D = q->shape[3], Hkv = k->shape[1];
-    if (Hq < 1) return fail(HA_ERR_INVALID_ARGUMENT, "q: heads must be >= 1, got %" PRId64, Hq);
-    if (D < 1 || D > 256)
-        return fail(HA_ERR_INVALID_ARGUMENT, "q: head_dim must be in 1..256, got %" PRId64, D);
-    if (Hkv < 1) return fail(HA_ERR_INVALID_ARGUMENT, "k: heads must be >= 1, got %" PRId64, Hkv);
-    if (k->shape[3] != D)
-        return fail(HA_ERR_INVALID_ARGUMENT, "k: head_dim %" PRId64 " differs from q's %" PRId64,
-                    k->shape[3], D);
-    if (Hq % Hkv != 0)
-        return fail(HA_ERR_INVALID_ARGUMENT,
-                    "q: heads %" PRId64 " not divisible by kv heads %" PRId64
-                    " (GQA needs a whole number of query heads per kv head)",
-                    Hq, Hkv);
-    HA_TRY(ha::check_same_shape("v", v, "k", k));
-    HA_TRY(ha::check_same_shape("out", out, "q", q));
-    HA_TRY(ha::check_no_self_overlap("out", out));
-    HA_TRY(check_disjoint("out", so, "q", sq));
-    HA_TRY(check_disjoint("out", so, "k", sk));
-    HA_TRY(check_disjoint("out", so, "v", sv));
+    HA_TRY(check_heads_and_output(q, k, v, out, sq, sk, sv, so));
 
     // Query rows.
     const bool packed_q = seqs->cu_seqlens_q != nullptr;

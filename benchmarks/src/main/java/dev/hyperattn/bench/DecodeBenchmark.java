@@ -21,9 +21,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * heads / 8 kv heads, d = 128, bfloat16, caches of 4096 and 32768 tokens (K and V together:
  * 16.8 MB and 134 MB). {@code impl} as in {@link PrefillBenchmark}.
  *
- * <p>Paged KV ({@code KvCache}) is not measured yet: its benchmark goes beside this class as
- * {@code PagedDecodeBenchmark} (same heads, d and cache sizes, plus a page-size parameter), so the
- * two read side by side.
+ * <p>Paged KV ({@code KvCache}): {@link PagedDecodeBenchmark}, beside this class with the same
+ * heads, d and cache sizes, so the two read side by side.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)

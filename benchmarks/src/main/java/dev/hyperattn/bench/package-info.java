@@ -6,7 +6,8 @@
  * {@link dev.hyperattn.bench.PrefillBenchmark} (GFLOP/s),
  * {@link dev.hyperattn.bench.DecodeBenchmark} (µs per token),
  * {@link dev.hyperattn.bench.CeilingBenchmark} (read bandwidth, FMA peak).
- * Paged-KV decoding ({@code KvCache}) gets its own class beside DecodeBenchmark (not yet written).
+ * {@link dev.hyperattn.bench.PagedDecodeBenchmark} decodes over a paged {@code KvCache} beside
+ * DecodeBenchmark.
  * Every benchmark's setup checks that the baseline and the library agree on its inputs.
  */
 package dev.hyperattn.bench;

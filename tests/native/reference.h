@@ -19,55 +19,15 @@ struct RefResult {
 };
 
 // Reads the tensors' stored values (bf16 already rounded), so only the kernel's arithmetic is
-// judged. key_lo/key_hi restrict the keys to [key_lo, key_hi) (for merge tests); the causal
-// limit is computed against the full Nk.
-inline RefResult reference_attention(const HostTensor& q, const HostTensor& k,
-                                     const HostTensor& v, double scale, bool causal,
-                                     int64_t key_lo = 0, int64_t key_hi = -1) {
+// judged. Row i (position p = i + Nk - Nq) sees keys p - wl <= j <= p + wr (-1 unbounded;
+// causal caps wr at 0) within [key_lo, key_hi) (for merge tests; key_hi < 0: Nk); cap > 0
+// soft-caps the scaled scores: s -> cap tanh(s / cap).
+inline RefResult reference_masked(const HostTensor& q, const HostTensor& k, const HostTensor& v,
+                                  double scale, bool causal, int64_t wl, int64_t wr, double cap,
+                                  int64_t key_lo = 0, int64_t key_hi = -1) {
     const int64_t B = q.shape[0], Hq = q.shape[1], Nq = q.shape[2], D = q.shape[3];
     const int64_t Hkv = k.shape[1], Nk = k.shape[2];
     if (key_hi < 0) key_hi = Nk;
-    RefResult r{std::vector<double>(size_t(B * Hq * Nq * D)), std::vector<double>(size_t(B * Hq * Nq)),
-                B, Hq, Nq, D};
-    std::vector<double> s(static_cast<size_t>(Nk));
-    for (int64_t b = 0; b < B; ++b)
-        for (int64_t h = 0; h < Hq; ++h) {
-            const int64_t kh = h / (Hq / Hkv);
-            for (int64_t i = 0; i < Nq; ++i) {
-                int64_t hi = key_hi;
-                if (causal) hi = std::min<int64_t>(hi, i + Nk - Nq + 1);
-                double m = -std::numeric_limits<double>::infinity();
-                for (int64_t j = key_lo; j < hi; ++j) {
-                    double acc = 0;
-                    for (int64_t d = 0; d < D; ++d)
-                        acc += double(q.get(b, h, i, d)) * double(k.get(b, kh, j, d));
-                    s[size_t(j)] = acc * scale;
-                    m = std::max(m, s[size_t(j)]);
-                }
-                double* o = &r.out[size_t(((b * Hq + h) * Nq + i) * D)];
-                if (hi <= key_lo) {
-                    r.lse[size_t((b * Hq + h) * Nq + i)] = -std::numeric_limits<double>::infinity();
-                    continue;  // out stays 0
-                }
-                double sum = 0;
-                for (int64_t j = key_lo; j < hi; ++j) {
-                    double p = std::exp(s[size_t(j)] - m);
-                    sum += p;
-                    for (int64_t d = 0; d < D; ++d) o[d] += p * double(v.get(b, kh, j, d));
-                }
-                for (int64_t d = 0; d < D; ++d) o[d] /= sum;
-                r.lse[size_t((b * Hq + h) * Nq + i)] = m + std::log(sum);
-            }
-        }
-    return r;
-}
-
-// The reference with a sliding window (p - wl <= j <= p + wr at position p = i + Nk - Nq, -1
-// unbounded; causal caps wr at 0) and logit soft-capping (cap > 0: s -> cap tanh(s / cap)).
-inline RefResult reference_masked(const HostTensor& q, const HostTensor& k, const HostTensor& v,
-                                  double scale, bool causal, int64_t wl, int64_t wr, double cap) {
-    const int64_t B = q.shape[0], Hq = q.shape[1], Nq = q.shape[2], D = q.shape[3];
-    const int64_t Hkv = k.shape[1], Nk = k.shape[2];
     RefResult r{std::vector<double>(size_t(B * Hq * Nq * D)), std::vector<double>(size_t(B * Hq * Nq)),
                 B, Hq, Nq, D};
     std::vector<double> s(static_cast<size_t>(Nk));
@@ -77,8 +37,8 @@ inline RefResult reference_masked(const HostTensor& q, const HostTensor& k, cons
             const int64_t kh = h / (Hq / Hkv);
             for (int64_t i = 0; i < Nq; ++i) {
                 const int64_t pos = i + Nk - Nq;
-                const int64_t lo = wl >= 0 ? std::max<int64_t>(0, pos - wl) : 0;
-                const int64_t hi = right >= 0 ? std::min<int64_t>(Nk, pos + right + 1) : Nk;
+                const int64_t lo = std::max<int64_t>(key_lo, wl >= 0 ? pos - wl : 0);
+                const int64_t hi = std::min<int64_t>(key_hi, right >= 0 ? pos + right + 1 : Nk);
                 double* o = &r.out[size_t(((b * Hq + h) * Nq + i) * D)];
                 double& lse = r.lse[size_t((b * Hq + h) * Nq + i)];
                 if (hi <= lo) {
@@ -106,6 +66,13 @@ inline RefResult reference_masked(const HostTensor& q, const HostTensor& k, cons
             }
         }
     return r;
+}
+
+// Plain softmax attention (no window, no cap); the causal limit is computed against the full Nk.
+inline RefResult reference_attention(const HostTensor& q, const HostTensor& k,
+                                     const HostTensor& v, double scale, bool causal,
+                                     int64_t key_lo = 0, int64_t key_hi = -1) {
+    return reference_masked(q, k, v, scale, causal, -1, -1, 0.0, key_lo, key_hi);
 }
 
 // Compares an output tensor (and optionally an lse tensor) with the reference; also checks

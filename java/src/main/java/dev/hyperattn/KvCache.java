@@ -344,7 +344,7 @@ public final class KvCache {
     private void copyRows(Seq s, Tensor src, Tensor dstPages, long n) {
         boolean rank3 = src.rank() == 3;
         long sPos = rank3 ? src.stride(0) : src.stride(2);
-        long sHead = rank3 ? src.stride(1) : src.stride(1);
+        long sHead = src.stride(1);
         long sDim = rank3 ? src.stride(2) : src.stride(3);
         long es = dtype.byteSize();
         MemorySegment from = src.segment();

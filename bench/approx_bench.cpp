@@ -13,6 +13,7 @@
 //   e mean, e p99, e max  e_i = ||o^_i - o_i|| / sqrt(sum_j p_ij ||v_j||^2) over the evaluated rows
 //   triv e                mean e_i of the trivial estimator (each row = mean of its visible values)
 //   est mean              mean of the library's estimate (stats.row_error) over all rows
+//   >2est                 share of the evaluated rows whose true e_i exceeds twice their estimate
 //   touched               mean over all rows of keys_touched / visible keys
 //   L0/L1/L2              share of rows per level (first budget / refined / exact)
 // --targets 0.1,0.05,... runs each configuration once per target (exact timed once per config).
@@ -215,9 +216,9 @@ hametrics::ErrorSummary errors_of(const Tensor& out, const std::vector<int64_t>&
 
 // ---- prefill rows ----------------------------------------------------------------------------------
 void run_prefill(const Options& o) {
-    std::printf("%-9s %7s %4s %6s %6s | %9s %9s %7s | %8s %8s %8s %8s %7s %8s %7s | %-14s",
+    std::printf("%-9s %7s %4s %6s %6s | %9s %9s %7s | %8s %8s %8s %8s %7s %8s %6s %7s | %-14s",
                 "family", "n", "d", "causal", "target", "exact ms", "approx ms", "speedup", "frob",
-                "e mean", "e p99", "e max", "triv e", "est mean", "touched", "L0/L1/L2 %");
+                "e mean", "e p99", "e max", "triv e", "est mean", ">2est", "touched", "L0/L1/L2 %");
     if (o.hyper) std::printf(" | %9s %8s %8s %8s", "hyper ms", "h frob", "h e mean", "h est");
     std::printf("\n");
     for (int64_t n : o.sizes)
@@ -305,6 +306,12 @@ void run_prefill(const Options& o) {
                         }
                         est /= double(total_rows);
                         touched /= double(total_rows);
+                        // Honesty: evaluated rows whose true error exceeds twice the estimate
+                        // (plus 1e-4 of float rounding).
+                        int64_t over = 0;
+                        for (size_t r = 0; r < rows.size(); ++r)
+                            over += errs[t].e[r] > 2.0 * double(st[t].row_error[size_t(rows[r])]) + 1e-4;
+                        const double over_pct = rows.empty() ? 0.0 : 100.0 * double(over) / double(rows.size());
                         char tgt[16], ex[16], sp[16], lvs[32];
                         std::snprintf(tgt, sizeof tgt, "%s", o.targets[t] > 0 ? std::to_string(o.targets[t]).substr(0, 6).c_str() : "none");
                         if (o.exact) std::snprintf(ex, sizeof ex, "%9.1f", exact_ms);
@@ -313,10 +320,10 @@ void run_prefill(const Options& o) {
                         else std::snprintf(sp, sizeof sp, "%7s", "-");
                         std::snprintf(lvs, sizeof lvs, "%.0f/%.0f/%.0f", 100.0 * double(lv[0]) / double(total_rows),
                                       100.0 * double(lv[1]) / double(total_rows), 100.0 * double(lv[2]) / double(total_rows));
-                        std::printf("%-9s %7lld %4lld %6s %6s | %9s %9.1f %7s | %8.2e %8.2e %8.2e %8.2e %7.3f %8.2e %6.1f%% | %-14s",
+                        std::printf("%-9s %7lld %4lld %6s %6s | %9s %9.1f %7s | %8.2e %8.2e %8.2e %8.2e %7.3f %8.2e %5.1f%% %6.1f%% | %-14s",
                                     hafam::family_name(fam), (long long)n, (long long)d, causal ? "yes" : "no", tgt, ex,
                                     am, sp, errs[t].frobenius, errs[t].mean, errs[t].p99, errs[t].max, errs[t].trivial_mean, est,
-                                    100 * touched, lvs);
+                                    over_pct, 100 * touched, lvs);
                         if (o.hyper)
                             std::printf(" | %9.1f %8.2e %8.2e %8.2e", hyper_ms, herr.frobenius, herr.mean, hyper_est);
                         std::printf("\n");

@@ -175,7 +175,7 @@ std::string worst_rows(const Pool& pool, const std::vector<size_t>& flagged) {
     return s;
 }
 
-// The configurations every family runs through (sizes N ~ 2k-4k, GQA, odd sizes, Nq != Nk,
+// The configurations every family runs through (sizes N ~ 2k-12k, GQA, odd sizes, Nq != Nk,
 // f32 and bf16, causal and not, bhsd / bshd / padded layouts).
 struct Config {
     int32_t dt;
@@ -188,6 +188,10 @@ const Config kConfigs[] = {
     {HA_DTYPE_F32, false, 1, 4, 1, 517, 4099, 128, BSHD},   // Nq < Nk, MQA, D = 128
     {HA_DTYPE_BF16, true, 2, 2, 2, 700, 2900, 128, PADDED},  // chunked prefill over a cache
     {HA_DTYPE_BF16, false, 1, 4, 2, 2048, 2048, 64, BSHD},
+    // long enough for the tiled prefill path (causal, Nk >= 8192): odd N, GQA; a chunk of
+    // queries over a longer cache in bf16
+    {HA_DTYPE_F32, true, 1, 4, 2, 9001, 9001, 64, BHSD},
+    {HA_DTYPE_BF16, true, 1, 2, 1, 4100, 12289, 128, BSHD},
 };
 
 hafam::Shape shape_of(const Config& g) {

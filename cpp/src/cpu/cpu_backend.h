@@ -29,6 +29,12 @@ struct ExactProblem {
     // -1 is unbounded. Exact attention only.
     int64_t window_left = -1, window_right = -1;
     float softcap = 0.f;  // > 0: scores s -> softcap * tanh(s / softcap)
+    // Internal callers only (approximate attention's parts), never set by the API layer:
+    // row_range[2i], row_range[2i+1] are query row i's visible keys [lo, hi), replacing causal
+    // and window (B = Hq = Hkv = 1, so a row is its position); out_f32 writes out as float32
+    // whatever dtype q, k and v have.
+    const int64_t* row_range = nullptr;
+    bool out_f32 = false;
 };
 
 struct MergeProblem {

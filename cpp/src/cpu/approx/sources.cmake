@@ -2,4 +2,6 @@
 target_sources(ha_cpu PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/approx_engine.cpp
   ${CMAKE_CURRENT_LIST_DIR}/approx_group.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/sketch.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/sketch.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/buckets.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/tiled_prefill.cpp)

@@ -1,0 +1,688 @@
+// Reading order: the per-head layout (key copies with a |v|² column, long keys, buckets, the
+// sampled tail), the parts of a set of rows and their merge with the error estimate, then the
+// driver (probes that set the sampling rate against a target, chunks, fallbacks).
+#include "cpu/approx/tiled_prefill.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "cpu/approx/buckets.h"
+#include "cpu/approx/row_io.h"
+#include "cpu/hsr/hsr_kernels.h"
+#include "cpu/hsr/numerics.h"
+#include "cpu/thread_pool.h"
+#include "hyperattn.h"
+
+namespace ha::cpu::approx {
+namespace {
+
+struct Timer {
+    const char* what;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    explicit Timer(const char* w) : what(w) {}
+    ~Timer() {
+        if (std::getenv("HA_TILED_DEBUG"))
+            std::fprintf(stderr, "  %-10s %8.2f ms\n", what,
+                         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+};
+
+constexpr int kBuckets = 64;  // k-means cells, before the cells of one cluster merge
+constexpr double kLongRatio = 1.5;      // a key longer than 1.5x the median key is a long key
+constexpr int64_t kLongShare = 32;      // at most Nk/32 of them
+constexpr double kMinHalfDraws = 16.0;  // a row is sampled only when each half expects this many
+constexpr int64_t kRowChunk = 65536;    // rows per pass (bounds the working buffers)
+constexpr int64_t kProbeRows = 512;
+// Sampling serves a target only while its rate stays below this; above, the head is exact.
+constexpr double kMaxRate = 0.25;
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+uint64_t mix(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+// Rows of Da elements in the call's dtype (bf16 or f32): what the exact kernel reads. Keys and
+// queries carry a zero in column D; values carry ||v||², so that every part's output column D
+// is Σ p_j ||v_j||², the square of the unit the error is measured in.
+struct Store {
+    int es = 4;
+    int64_t Da = 0;
+    std::vector<char> buf;
+    void init(int e, int64_t da, int64_t n) {
+        es = e;
+        Da = da;
+        buf.assign(size_t(std::max<int64_t>(n, 0) * da * e), 0);
+    }
+    char* row(int64_t j) { return buf.data() + j * Da * es; }
+    const char* data() const { return buf.empty() ? nullptr : buf.data(); }
+    void put(int64_t j, const float* x, int64_t D, float extra) {
+        char* d = row(j);
+        if (es == 2) {
+            uint16_t* h = reinterpret_cast<uint16_t*>(d);
+            for (int64_t t = 0; t < D; ++t) h[t] = hsr::f32_to_bf16_nearest(x[t]);
+            h[D] = hsr::f32_to_bf16_nearest(extra);
+        } else {
+            float* f = reinterpret_cast<float*>(d);
+            std::memcpy(f, x, sizeof(float) * size_t(D));
+            f[D] = extra;
+        }
+    }
+    void copy_from(int64_t j, const Store& src, int64_t k) {
+        std::memcpy(row(j), src.buf.data() + k * Da * es, size_t(Da * es));
+    }
+};
+
+// Everything one (batch, kv head) keeps while its rows are computed.
+struct Head {
+    int64_t b = 0, hk = 0;
+    hsr::RowSrc k{}, v{};
+    Store K, V;                     // by position
+    std::vector<int32_t> lpos;      // the sinks, then long keys, ascending
+    Store KL, VL;
+    Buckets bk;
+    std::vector<uint8_t> kbucket;   // bucket of each position (0xff: sink or long key)
+    std::vector<int64_t> bstart;    // bucket c's keys: bpos[bstart[c] .. bstart[c+1]), ascending
+    std::vector<int32_t> bpos;
+    Store KB, VB;
+    double rate = 0;                // tail sampling rate
+    std::vector<int64_t> tstart;    // region 2c + half: the draws of that half outside bucket c
+                                    // (c = C, no bucket: all of them)
+    std::vector<int32_t> tpos;
+    Store KT, VT;
+};
+
+struct Row {
+    int64_t p;    // cache position
+    int32_t g, i; // query head within the group, query row
+    uint8_t bucket;
+};
+
+struct Ctx {
+    const Problem* p;
+    const hsr::Kernels* kr;
+    int64_t Nq, Nk, D, Dp, Da, G, S, W;
+    int es;
+};
+
+int64_t count_upto(const int32_t* a, int64_t n, int64_t cut) {
+    return std::upper_bound(a, a + n, cut) - a;
+}
+
+// One exact-attention call: rows of Q against keys [0, n) of K/V, row m seeing
+// [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns) and the natural-log lse.
+int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
+                  int64_t n, const std::vector<int64_t>& ranges, float* O, float* lse) {
+    Timer tm("part");
+    bool any = false;
+    for (int64_t m = 0; m < M && !any; ++m) any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)];
+    if (!any || n == 0) {
+        std::fill(O, O + M * c.Da, 0.f);
+        std::fill(lse, lse + M, kNegInf);
+        return HA_OK;
+    }
+    auto view = [&](const void* d, int64_t rows) {
+        View w{};
+        w.data = const_cast<void*>(d);
+        w.shape[0] = w.shape[1] = 1;
+        w.shape[2] = rows;
+        w.shape[3] = c.Da;
+        w.strides[0] = w.strides[1] = rows * c.Da;
+        w.strides[2] = c.Da;
+        w.strides[3] = 1;
+        return w;
+    };
+    ExactProblem e{};
+    e.dtype = c.p->base.dtype;
+    e.q = view(Q.data(), M);
+    e.k = view(K.data(), n);
+    e.v = view(V.data(), n);
+    e.out = view(O, M);
+    e.lse = lse;
+    e.lse_strides[0] = e.lse_strides[1] = M;
+    e.lse_strides[2] = 1;
+    e.scale = c.p->base.scale;
+    e.causal = false;
+    e.row_range = ranges.data();
+    e.out_f32 = true;
+    return exact_forward(e);
+}
+
+// acc <- acc ⊕ (o, l): two normalised outputs with their log-sum-exps, merged.
+void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
+    if (l == kNegInf) return;
+    if (std::isnan(l) || std::isnan(accl)) {
+        std::fill(acc, acc + Da, NAN);
+        accl = NAN;
+        return;
+    }
+    if (accl == kNegInf) {
+        std::copy(o, o + Da, acc);
+        accl = l;
+        return;
+    }
+    const double m = std::max(accl, l), wa = std::exp(double(accl) - m), wb = std::exp(double(l) - m);
+    const double z = wa + wb;
+    for (int64_t d = 0; d < Da; ++d) acc[d] = float((wa * acc[d] + wb * o[d]) / z);
+    accl = float(m + std::log(z));
+}
+
+// ---- layout --------------------------------------------------------------------------------------
+
+int32_t prepare_head(const Ctx& c, Head& h) {
+    Timer tm("prepare");
+    const Problem& p = *c.p;
+    const int64_t Nk = c.Nk, D = c.D;
+    h.K.init(c.es, c.Da, Nk);
+    h.V.init(c.es, c.Da, Nk);
+    std::vector<float> knorm(static_cast<size_t>(Nk));
+    constexpr int64_t kChunk = 1024;
+    int32_t st = parallel_for((Nk + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
+        std::vector<float> row(size_t(c.Dp));
+        for (int64_t j = t * kChunk; j < std::min(Nk, (t + 1) * kChunk); ++j) {
+            c.kr->load_rows(h.k, nullptr, j, 1, D, c.Dp, row.data());
+            knorm[size_t(j)] = float(std::sqrt(c.kr->sumsq(row.data(), c.Dp)));
+            h.K.put(j, row.data(), D, 0.f);
+            c.kr->load_rows(h.v, nullptr, j, 1, D, c.Dp, row.data());
+            h.V.put(j, row.data(), D, float(c.kr->sumsq(row.data(), c.Dp)));
+        }
+    });
+    if (st != HA_OK) return st;
+
+    // Long keys: above kLongRatio x the median norm past the sinks, at most Nk/kLongShare.
+    h.kbucket.assign(size_t(Nk), 0xff);
+    std::vector<float> nn(knorm.begin() + c.S, knorm.end());
+    float thr = std::numeric_limits<float>::infinity();
+    if (!nn.empty()) {
+        std::nth_element(nn.begin(), nn.begin() + nn.size() / 2, nn.end());
+        thr = float(kLongRatio * nn[nn.size() / 2]);
+        const size_t cap = size_t(Nk / kLongShare);
+        const size_t above = size_t(std::count_if(nn.begin(), nn.end(), [&](float x) { return x > thr; }));
+        if (above > cap) {  // keep the cap longest
+            if (cap == 0) {
+                thr = std::numeric_limits<float>::infinity();
+            } else {
+                std::nth_element(nn.begin(), nn.begin() + (nn.size() - cap), nn.end());
+                thr = std::max(thr, nn[nn.size() - cap]);
+                // ties at the threshold stay out: ">" below
+                thr = std::nextafter(thr, -std::numeric_limits<float>::infinity());
+            }
+        }
+    }
+    std::vector<int32_t> rest;
+    for (int64_t j = 0; j < c.S; ++j) h.lpos.push_back(int32_t(j));
+    for (int64_t j = c.S; j < Nk; ++j)
+        (knorm[size_t(j)] > thr ? h.lpos : rest).push_back(int32_t(j));
+    h.KL.init(c.es, c.Da, int64_t(h.lpos.size()));
+    h.VL.init(c.es, c.Da, int64_t(h.lpos.size()));
+    for (size_t t = 0; t < h.lpos.size(); ++t) {
+        h.KL.copy_from(int64_t(t), h.K, h.lpos[t]);
+        h.VL.copy_from(int64_t(t), h.V, h.lpos[t]);
+    }
+
+    // Buckets of the other keys, laid out by (bucket, position).
+    std::vector<uint8_t> id;
+    h.bk = cluster_keys(*c.kr, h.k, rest, D, kBuckets, std::max<int64_t>(1, int64_t(rest.size()) / 16), mix(p.seed ^ uint64_t(h.b * 1000003 + h.hk)), id);
+    const int C = h.bk.C;
+    if (std::getenv("HA_TILED_DEBUG")) {
+        std::vector<int64_t> sz(size_t(C), 0);
+        for (uint8_t x : id) ++sz[x];
+        std::sort(sz.begin(), sz.end());
+        std::fprintf(stderr, "buckets %d:", C);
+        for (int64_t x : sz) std::fprintf(stderr, " %lld", (long long)x);
+        std::fprintf(stderr, "\n");
+    }
+    h.bstart.assign(size_t(C + 2), 0);  // bucket C: none (a row without one samples every key)
+    for (size_t t = 0; t < rest.size(); ++t) {
+        h.kbucket[size_t(rest[t])] = id[t];
+        ++h.bstart[size_t(id[t]) + 1];
+    }
+    for (int b = 0; b <= C; ++b) h.bstart[size_t(b + 1)] += h.bstart[size_t(b)];
+    h.bpos.assign(rest.size(), 0);
+    {
+        std::vector<int64_t> fill(h.bstart.begin(), h.bstart.end() - 2);
+        for (int32_t j : rest) h.bpos[size_t(fill[h.kbucket[size_t(j)]]++)] = j;
+    }
+    h.KB.init(c.es, c.Da, int64_t(rest.size()));
+    h.VB.init(c.es, c.Da, int64_t(rest.size()));
+    for (size_t t = 0; t < h.bpos.size(); ++t) {
+        h.KB.copy_from(int64_t(t), h.K, h.bpos[t]);
+        h.VB.copy_from(int64_t(t), h.V, h.bpos[t]);
+    }
+    return HA_OK;
+}
+
+// The tail draws at rate r: key j (neither sink nor long) is drawn when its hash u_j < r, into
+// half 0 when u_j < r/2. A pure function of the seed and the position, so a larger rate keeps
+// every draw of a smaller one. Bucket c's regions hold the draws outside bucket c.
+void draw_tail(const Ctx& c, Head& h, double r) {
+    Timer tm("tail");
+    h.rate = r;
+    const int C = h.bk.C;
+    const uint64_t key = mix(c.p->seed ^ 0x7a11ull) ^ mix(uint64_t(h.b) * 0x9e3779b1ull + uint64_t(h.hk));
+    std::vector<int32_t> drawn;
+    std::vector<uint8_t> half;
+    for (int64_t j = c.S; j < c.Nk; ++j) {
+        if (h.kbucket[size_t(j)] == 0xff) continue;
+        const double u = double(mix(key + uint64_t(j)) >> 11) * 0x1.0p-53;
+        if (u < r) {
+            drawn.push_back(int32_t(j));
+            half.push_back(u < 0.5 * r ? 0 : 1);
+        }
+    }
+    h.tstart.assign(size_t(2 * (C + 1) + 1), 0);
+    for (int b = 0; b <= C; ++b)
+        for (int hf = 0; hf < 2; ++hf) {
+            int64_t n = 0;
+            for (size_t t = 0; t < drawn.size(); ++t)
+                n += half[t] == hf && h.kbucket[size_t(drawn[t])] != b;
+            h.tstart[size_t(2 * b + hf + 1)] = h.tstart[size_t(2 * b + hf)] + n;
+        }
+    const int64_t total = h.tstart.back();
+    h.tpos.assign(size_t(total), 0);
+    h.KT.init(c.es, c.Da, total);
+    h.VT.init(c.es, c.Da, total);
+    for (int b = 0; b <= C; ++b)
+        for (int hf = 0; hf < 2; ++hf) {
+            int64_t o = h.tstart[size_t(2 * b + hf)];
+            for (size_t t = 0; t < drawn.size(); ++t)
+                if (half[t] == hf && h.kbucket[size_t(drawn[t])] != b) {
+                    h.tpos[size_t(o)] = drawn[t];
+                    h.KT.copy_from(o, h.K, drawn[t]);
+                    h.VT.copy_from(o, h.V, drawn[t]);
+                    ++o;
+                }
+        }
+}
+
+// Rows at or below this position are computed exactly: their tail would hold too few draws.
+bool sampled(const Ctx& c, const Head& h, int64_t pos) {
+    return double(pos - c.W - c.S + 1) * h.rate * 0.5 >= kMinHalfDraws;
+}
+
+// ---- the parts of a set of rows -------------------------------------------------------------------
+
+struct Results {
+    std::vector<float> O, lse, err;  // O: [M][Da]
+    std::vector<int64_t> touched, drawn;  // keys scored; of them, tail draws
+    std::vector<uint8_t> tail;
+};
+
+void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* order,
+                 Store& Q) {
+    const int64_t M = int64_t(rows.size());
+    Q.init(c.es, c.Da, M);
+    std::vector<float> x(size_t(c.Dp));
+    for (int64_t m = 0; m < M; ++m) {
+        const Row& r = rows[size_t(order ? order[m] : m)];
+        load_query(*c.p, h.b, h.hk * c.G + r.g, r.i, c.D, x.data());
+        Q.put(m, x.data(), c.D, 0.f);
+    }
+}
+
+// rows sorted by position. Every row of the set must be sampled() or exact by construction.
+int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res) {
+    Timer tm("solve");
+    const int64_t M = int64_t(rows.size()), Da = c.Da, D = c.D;
+    res.O.assign(size_t(M * Da), 0.f);
+    res.lse.assign(size_t(M), kNegInf);
+    res.err.assign(size_t(M), 0.f);
+    res.touched.assign(size_t(M), 0);
+    res.drawn.assign(size_t(M), 0);
+    res.tail.assign(size_t(M), 0);
+    std::vector<int64_t> cut(static_cast<size_t>(M)), rg(size_t(2 * M));
+    std::vector<float> tmp(size_t(M * Da)), tl(static_cast<size_t>(M));
+    auto add = [&](int64_t m, int64_t a, int64_t b) {
+        rg[size_t(2 * m)] = a;
+        rg[size_t(2 * m + 1)] = b;
+        res.touched[size_t(m)] += std::max<int64_t>(0, b - a);
+    };
+    Store Q;
+    { Timer t1("loadq"); load_rows_q(c, h, rows, nullptr, Q); }
+
+    // The local window (everything, for a row that is not sampled), then the sinks, then the
+    // long keys, in position order.
+    std::vector<int64_t> lo(static_cast<size_t>(M));
+    for (int64_t m = 0; m < M; ++m) {
+        const int64_t pos = rows[size_t(m)].p;
+        const bool smp = sampled(c, h, pos);
+        lo[size_t(m)] = smp ? std::max<int64_t>(0, pos - c.W + 1) : 0;
+        cut[size_t(m)] = smp ? pos - c.W : -1;  // keys in [sinks, cut] go to the other parts
+        add(m, lo[size_t(m)], pos + 1);
+    }
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg, res.O.data(), res.lse.data()); st != HA_OK) return st;
+    auto merge_tmp = [&](const int64_t* map) {
+        for (int64_t m = 0; m < M; ++m) {
+            const int64_t t = map ? map[m] : m;
+            merge_into(&res.O[size_t(t * Da)], res.lse[size_t(t)], &tmp[size_t(m * Da)], tl[size_t(m)], Da);
+        }
+    };
+    // A sampled row's window starts past the sinks; an exact row's local part holds them.
+    const int64_t nl = int64_t(h.lpos.size());
+    for (int64_t m = 0; m < M; ++m) add(m, 0, cut[size_t(m)] < 0 ? 0 : count_upto(h.lpos.data(), nl, cut[size_t(m)]));
+    if (int32_t st = call_part(c, Q, M, h.KL, h.VL, nl, rg, tmp.data(), tl.data()); st != HA_OK) return st;
+    merge_tmp(nullptr);
+
+    // Rows by bucket (stable: by position within one) for the bucket and tail parts.
+    std::vector<int64_t> order(static_cast<size_t>(M));
+    for (int64_t m = 0; m < M; ++m) order[size_t(m)] = m;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return rows[size_t(a)].bucket < rows[size_t(b)].bucket; });
+    bool any_cut = false;
+    for (int64_t m = 0; m < M; ++m) any_cut |= cut[size_t(m)] >= c.S;
+    if (!any_cut) return HA_OK;
+    Store Qp;
+    load_rows_q(c, h, rows, order.data(), Qp);
+    for (int64_t m = 0; m < M; ++m) {
+        const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
+        const int64_t a = h.bstart[size_t(b)], n = h.bstart[size_t(b + 1)] - a;
+        rg[size_t(2 * m)] = a;
+        rg[size_t(2 * m + 1)] = a + count_upto(h.bpos.data() + a, n, cut[size_t(t)]);
+        res.touched[size_t(t)] += rg[size_t(2 * m + 1)] - a;
+    }
+    if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg, tmp.data(), tl.data()); st != HA_OK)
+        return st;
+    merge_tmp(order.data());
+
+    // The two halves of the tail sample.
+    std::vector<float> ta(size_t(M * Da)), tal(static_cast<size_t>(M));
+    std::vector<int64_t> na(static_cast<size_t>(M)), nb(static_cast<size_t>(M));
+    for (int hf = 0; hf < 2; ++hf) {
+        for (int64_t m = 0; m < M; ++m) {
+            const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
+            const int64_t a = h.tstart[size_t(2 * b + hf)], n = h.tstart[size_t(2 * b + hf + 1)] - a;
+            const int64_t k = count_upto(h.tpos.data() + a, n, cut[size_t(t)]);
+            rg[size_t(2 * m)] = a;
+            rg[size_t(2 * m + 1)] = a + k;
+            (hf == 0 ? na : nb)[size_t(t)] = k;
+        }
+        float* dst = hf == 0 ? ta.data() : tmp.data();
+        float* dl = hf == 0 ? tal.data() : tl.data();
+        if (int32_t st = call_part(c, Qp, M, h.KT, h.VT, int64_t(h.tpos.size()), rg, dst, dl); st != HA_OK)
+            return st;
+    }
+
+    if (std::getenv("HA_TILED_DEBUG")) {
+        double tot[6] = {0, 0, 0, 0, 0, 0};
+        for (int64_t m = 0; m < M; ++m) {
+            const int64_t t = order[size_t(m)], ct = cut[size_t(t)], b = rows[size_t(t)].bucket;
+            tot[0] += double(rows[size_t(t)].p + 1 - lo[size_t(t)]);
+            tot[1] += double(count_upto(h.lpos.data(), nl, ct));
+            tot[2] += double(count_upto(h.bpos.data() + h.bstart[size_t(b)], h.bstart[size_t(b + 1)] - h.bstart[size_t(b)], ct));
+            tot[3] += double(na[size_t(t)] + nb[size_t(t)]);
+            tot[4] += double(rows[size_t(t)].p + 1);
+            tot[5] += lo[size_t(t)] == 0;
+        }
+        std::fprintf(stderr, "tiled M=%lld local %.0f long %.0f bucket %.0f tail %.0f visible %.0f early %.3f nlong %zu rate %.4f\n",
+                     (long long)M, tot[0] / M, tot[1] / M, tot[2] / M, tot[3] / M, tot[4] / M, tot[5] / M, h.lpos.size(), h.rate);
+    }
+    Timer t2("final");
+    // Merge: the estimate is the exact part plus both halves at weight 1/r; each half alone
+    // at weight 2/r is an independent estimate, and the two differ by about twice the
+    // standard error of their mean.
+    const double lr = std::log(h.rate), lh = std::log(0.5 * h.rate);
+    const int64_t nlong = nl;
+    std::vector<float> fa(static_cast<size_t>(Da)), fb(static_cast<size_t>(Da));
+    for (int64_t m = 0; m < M; ++m) {
+        const int64_t t = order[size_t(m)];
+        const int64_t ct = cut[size_t(t)];
+        if (ct < c.S) continue;
+        const int64_t b = rows[size_t(t)].bucket;
+        const int64_t in_tail = (ct + 1) - count_upto(h.lpos.data(), nlong, ct) -
+                                count_upto(h.bpos.data() + h.bstart[size_t(b)],
+                                           h.bstart[size_t(b + 1)] - h.bstart[size_t(b)], ct);
+        res.touched[size_t(t)] += na[size_t(t)] + nb[size_t(t)];
+        res.drawn[size_t(t)] = na[size_t(t)] + nb[size_t(t)];
+        if (in_tail <= 0) continue;
+        res.tail[size_t(t)] = 1;
+        float* acc = &res.O[size_t(t * Da)];
+        float& accl = res.lse[size_t(t)];
+        const float* A = &ta[size_t(m * Da)];
+        const float* B = &tmp[size_t(m * Da)];
+        const float la = tal[size_t(m)], lb = tl[size_t(m)];
+        std::copy(acc, acc + Da, fa.begin());
+        std::copy(acc, acc + Da, fb.begin());
+        float fal = accl, fbl = accl;
+        merge_into(fa.data(), fal, A, float(la - lh), Da);
+        merge_into(fb.data(), fbl, B, float(lb - lh), Da);
+        merge_into(acc, accl, A, float(la - lr), Da);
+        merge_into(acc, accl, B, float(lb - lr), Da);
+        double d2 = 0;
+        for (int64_t d = 0; d < D; ++d) d2 += double(fa[size_t(d)] - fb[size_t(d)]) * (fa[size_t(d)] - fb[size_t(d)]);
+        const double r2 = acc[D];
+        float e;
+        if (na[size_t(t)] == 0 || nb[size_t(t)] == 0)
+            e = std::numeric_limits<float>::infinity();  // one half saw nothing: no spread to read
+        else
+            e = r2 > 0 ? float(std::sqrt(d2 / r2)) : (d2 > 0 ? std::numeric_limits<float>::infinity() : 0.f);
+        res.err[size_t(t)] = e;
+        if (std::getenv("HA_TILED_DEBUG2") && e > 0.05f && (t % 7) == 0)
+            std::fprintf(stderr, "miss p=%lld g=%d err=%.3f na=%lld nb=%lld in_tail=%lld bucket=%lld shareE=%.3f shareT=%.3f\n",
+                         (long long)rows[size_t(t)].p, rows[size_t(t)].g, e, (long long)na[size_t(t)], (long long)nb[size_t(t)],
+                         (long long)in_tail, (long long)b, std::exp(double(fal) - accl) , 1.0);
+    }
+    return HA_OK;
+}
+
+// ---- outputs ---------------------------------------------------------------------------------------
+
+void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const Results& r, int level) {
+    Timer tm("write");
+    const Problem& p = *c.p;
+    const int64_t Hq = p.base.q.shape[1];
+    for (size_t m = 0; m < rows.size(); ++m) {
+        const Row& w = rows[m];
+        const int64_t hq = h.hk * c.G + w.g;
+        store_row(p, h.b, hq, w.i, c.D, &r.O[m * size_t(c.Da)], r.lse[m]);
+        const int64_t si = (h.b * Hq + hq) * c.Nq + w.i;
+        if (p.row_error) p.row_error[si] = r.err[m];
+        if (p.tail_bound) p.tail_bound[si] = r.tail[m] ? 1.f : 0.f;
+        if (p.touched) p.touched[si] = r.touched[m];
+        if (p.level) p.level[si] = level;
+    }
+}
+
+// Rows computed exactly over every visible key [0, p] (level 2).
+int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
+    if (rows.empty()) return HA_OK;
+    const int64_t M = int64_t(rows.size());
+    Store Q;
+    load_rows_q(c, h, rows, nullptr, Q);
+    std::vector<int64_t> rg(size_t(2 * M));
+    Results r;
+    r.O.assign(size_t(M * c.Da), 0.f);
+    r.lse.assign(size_t(M), kNegInf);
+    r.err.assign(size_t(M), 0.f);
+    r.touched.assign(size_t(M), 0);
+    r.drawn.assign(size_t(M), 0);
+    r.tail.assign(size_t(M), 0);
+    for (int64_t m = 0; m < M; ++m) {
+        rg[size_t(2 * m)] = 0;
+        rg[size_t(2 * m + 1)] = rows[size_t(m)].p + 1;
+        r.touched[size_t(m)] = rows[size_t(m)].p + 1;
+    }
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg, r.O.data(), r.lse.data()); st != HA_OK) return st;
+    write_rows(c, h, rows, r, 2);
+    return HA_OK;
+}
+
+}  // namespace
+
+bool tiled_serves(const Problem& p) {
+    const ExactProblem& e = p.base;
+    const int64_t Nq = e.q.shape[2], Nk = e.k.shape[2];
+    return e.causal && p.heavy_budget == 0 && p.samples > 0 && Nk >= 8192 && Nq >= 1024 &&
+           Nk - p.window - p.sinks >= 4096;
+}
+
+int32_t run_tiled(const Problem& p) {
+    const ExactProblem& e = p.base;
+    Ctx c{};
+    c.p = &p;
+    c.kr = &hsr::active();
+    c.Nq = e.q.shape[2];
+    c.Nk = e.k.shape[2];
+    c.D = e.q.shape[3];
+    c.Dp = (c.D + 15) / 16 * 16;
+    c.Da = c.D + 1;
+    c.G = e.q.shape[1] / e.k.shape[1];
+    c.S = std::min<int64_t>(p.sinks, c.Nk);
+    c.W = p.window;
+    c.es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t B = e.q.shape[0], Hkv = e.k.shape[1], Hq = e.q.shape[1];
+    const double r0 = std::min(1.0, 2.0 * double(p.samples) / double(c.Nk));
+
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t hk = 0; hk < Hkv; ++hk) {
+            Head h;
+            h.b = b;
+            h.hk = hk;
+            h.k = rows_of(e.k, e.dtype, b, hk);
+            h.v = rows_of(e.v, e.dtype, b, hk);
+            if (int32_t st = prepare_head(c, h); st != HA_OK) return st;
+            h.rate = r0;
+
+            // The rows by position; those before position 0 see no key.
+            std::vector<Row> rows;
+            rows.reserve(size_t(c.Nq * c.G));
+            std::vector<float> qb(size_t(8 * c.Dp));
+            for (int64_t i = 0; i < c.Nq; ++i) {
+                const int64_t pos = i + c.Nk - c.Nq;
+                for (int32_t g = 0; g < c.G; ++g) {
+                    if (pos < 0) {
+                        std::vector<float> zero(size_t(c.D), 0.f);
+                        store_row(p, b, hk * c.G + g, i, c.D, zero.data(), kNegInf);
+                        exact_row_stats(p, (b * Hq + hk * c.G + g) * c.Nq + i, 0);
+                        if (p.level) p.level[(b * Hq + hk * c.G + g) * c.Nq + i] = 0;
+                        continue;
+                    }
+                    rows.push_back(Row{pos, g, int32_t(i), 0});
+                }
+            }
+            // Each row's bucket (8 rows at a time).
+            Timer tb("assign");
+            int32_t st = parallel_for((int64_t(rows.size()) + 255) / 256, pool_threads(), [&](int64_t t, int) {
+                std::vector<float> q(size_t(8 * c.Dp), 0.f);
+                uint8_t out[8];
+                const int64_t a = t * 256, z = std::min<int64_t>(int64_t(rows.size()), a + 256);
+                for (int64_t m = a; m < z; m += 8) {
+                    const int R = int(std::min<int64_t>(8, z - m));
+                    std::fill(q.begin(), q.end(), 0.f);
+                    for (int r = 0; r < R; ++r)
+                        load_query(p, b, hk * c.G + rows[size_t(m + r)].g, rows[size_t(m + r)].i, c.D, q.data() + r * c.Dp);
+                    best_buckets(*c.kr, h.bk, q.data(), R, c.Dp, c.D, e.scale, out);
+                    for (int r = 0; r < R; ++r) rows[size_t(m + r)].bucket = out[r];
+                }
+            });
+            if (st != HA_OK) return st;
+
+            // Probe rows first, each solved twice: with its bucket and with none (all but the
+            // local, sink and long keys sampled). Buckets pay where a row's mass sits in a
+            // cluster of contents; where it sits near the row (RoPE heads), they cost keys
+            // and buy nothing. The cheaper configuration by the probes serves the head. With
+            // a target, the rate follows the 90th percentile of the probes' estimates (the
+            // standard error falls as 1/sqrt(rate)); past kMaxRate the head is exact.
+            bool head_exact = false, buckets = true;
+            draw_tail(c, h, r0);
+            {
+                std::vector<Row> cand, probe;
+                for (const Row& r : rows)
+                    if (sampled(c, h, r.p)) cand.push_back(r);
+                const int64_t step = std::max<int64_t>(1, int64_t(cand.size()) / kProbeRows);
+                for (size_t t = size_t(step / 2); t < cand.size(); t += size_t(step)) probe.push_back(cand[t]);
+                if (!probe.empty()) {
+                    double cost[2], rate[2], mean_est[2], visible = 0;
+                    for (const Row& r : probe) visible += double(r.p + 1);
+                    visible /= double(probe.size());
+                    for (int k = 0; k < 2; ++k) {
+                        std::vector<Row> pk(probe);
+                        if (k == 1)
+                            for (Row& r : pk) r.bucket = uint8_t(h.bk.C);
+                        Results pr;
+                        if (int32_t s2 = solve(c, h, pk, pr); s2 != HA_OK) return s2;
+                        double fixed = 0, drawn = 0, em = 0;
+                        for (size_t m = 0; m < pk.size(); ++m) {
+                            fixed += double(pr.touched[m] - pr.drawn[m]);
+                            drawn += double(pr.drawn[m]);
+                            em += std::isfinite(pr.err[m]) ? double(pr.err[m]) : 1e3;
+                        }
+                        fixed /= double(pk.size());
+                        drawn /= double(pk.size());
+                        mean_est[k] = em / double(pk.size());
+                        rate[k] = r0;
+                        cost[k] = fixed + drawn;
+                        if (p.target > 0.0) {
+                            // The rate of least expected cost per row: the draws, plus the
+                            // visible keys of a row whose estimate (falling as 1/sqrt(rate))
+                            // still misses the target and is computed exactly.
+                            cost[k] = visible;
+                            rate[k] = 2.0;
+                            for (double f : {1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0}) {
+                                const double r = r0 * f;
+                                if (r > kMaxRate) break;
+                                int64_t miss = 0;
+                                for (float e0 : pr.err) miss += !(double(e0) / std::sqrt(f) <= p.target);
+                                const double ck = fixed + drawn * f + double(miss) / double(pk.size()) * visible;
+                                if (ck < cost[k]) {
+                                    cost[k] = ck;
+                                    rate[k] = r;
+                                }
+                            }
+                        }
+                    }
+                    // Without a target the fixed budget runs; buckets stay unless dropping them
+                    // is cheaper at about the same estimated error.
+                    buckets = p.target > 0.0 ? cost[0] <= cost[1]
+                                             : !(cost[1] < cost[0] && mean_est[1] <= 1.25 * mean_est[0]);
+                    const int k = buckets ? 0 : 1;
+                    if (rate[k] > kMaxRate || cost[k] > 0.8 * visible)
+                        head_exact = true;
+                    else if (rate[k] > r0)
+                        draw_tail(c, h, rate[k]);
+                    if (std::getenv("HA_TILED_DEBUG"))
+                        std::fprintf(stderr, "probe: cost %.0f/%.0f rate %.4f/%.4f est %.4f/%.4f visible %.0f -> %s%s\n",
+                                     cost[0], cost[1], rate[0], rate[1], mean_est[0], mean_est[1], visible,
+                                     buckets ? "buckets" : "none", head_exact ? " exact" : "");
+                }
+            }
+            if (!buckets)
+                for (Row& r : rows) r.bucket = uint8_t(h.bk.C);
+            if (head_exact) {
+                std::vector<Row> all;
+                for (const Row& r : rows) all.push_back(r);
+                for (size_t a = 0; a < all.size(); a += size_t(kRowChunk)) {
+                    std::vector<Row> part(all.begin() + long(a), all.begin() + long(std::min(all.size(), a + size_t(kRowChunk))));
+                    if (int32_t s2 = exact_list(c, h, part); s2 != HA_OK) return s2;
+                }
+                continue;
+            }
+
+            std::vector<Row> miss;
+            for (size_t a = 0; a < rows.size(); a += size_t(kRowChunk)) {
+                std::vector<Row> part(rows.begin() + long(a), rows.begin() + long(std::min(rows.size(), a + size_t(kRowChunk))));
+                Results r;
+                if (int32_t s2 = solve(c, h, part, r); s2 != HA_OK) return s2;
+                // Rows whose estimate misses the target are computed exactly below (and
+                // written twice: the exact rows are few, filtering the others costs a copy).
+                if (p.target > 0.0)
+                    for (size_t m = 0; m < part.size(); ++m)
+                        if (!(double(r.err[m]) <= p.target)) miss.push_back(part[m]);
+                write_rows(c, h, part, r, 0);
+            }
+            for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {
+                std::vector<Row> part(miss.begin() + long(a), miss.begin() + long(std::min(miss.size(), a + size_t(kRowChunk))));
+                if (int32_t s2 = exact_list(c, h, part); s2 != HA_OK) return s2;
+            }
+        }
+    return HA_OK;
+}
+
+}  // namespace ha::cpu::approx

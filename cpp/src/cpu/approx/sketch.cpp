@@ -63,16 +63,23 @@ void hamming_list(uint64_t q, const uint64_t* ksk, const int32_t* pos, size_t n,
 
 namespace {
 
+// Whether key j is outside the groups a row skips (see sketch_scan).
+inline bool eligible(const uint8_t* grp, const uint8_t* skip, int r, int64_t j) {
+    return !grp || (grp[j] != 0xff && grp[j] != skip[r]);
+}
+
 template <int R>
 __attribute__((target("popcnt"))) bool scan_fixed(const uint64_t* ksk, const uint8_t* cls,
                                                   int64_t a, int64_t b, const uint64_t* qs,
-                                                  const int* thr, std::vector<int32_t>& hits,
+                                                  const int* thr, const uint8_t* grp,
+                                                  const uint8_t* skip, std::vector<int32_t>& hits,
                                                   size_t cap) {
     for (int64_t j = a; j < b; ++j) {
         const uint64_t kk = ksk[j];
         const int c = cls[j];
         bool hit = false;
-        for (int r = 0; r < R; ++r) hit |= __builtin_popcountll(qs[r] ^ kk) <= thr[r * kNormClasses + c];
+        for (int r = 0; r < R; ++r)
+            hit |= __builtin_popcountll(qs[r] ^ kk) <= thr[r * kNormClasses + c] && eligible(grp, skip, r, j);
         if (hit) {
             if (hits.size() >= cap) return false;
             hits.push_back(int32_t(j));
@@ -105,10 +112,13 @@ void rank_scalar(const uint64_t* ksk, const float* knorm, const int32_t* hits, s
 // case, no hit, costs no branch per key).
 __attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) bool scan_avx512(
     const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b, const uint64_t* qs,
-    const int* thr, int R, std::vector<int32_t>& hits, size_t cap) {
-    __m512i qv[8] = {}, tv[8] = {};
+    const int* thr, const uint8_t* grp, const uint8_t* skip, int R, std::vector<int32_t>& hits,
+    size_t cap) {
+    __m512i qv[8] = {}, tv[8] = {}, sv[8] = {};
+    const __m512i none = _mm512_set1_epi64(0xff);
     for (int r = 0; r < R; ++r) {
         qv[r] = _mm512_set1_epi64(int64_t(qs[r]));
+        sv[r] = _mm512_set1_epi64(skip ? int64_t(skip[r]) : 0xff);
         alignas(64) int64_t t[kNormClasses];
         for (int c = 0; c < kNormClasses; ++c) t[c] = thr[r * kNormClasses + c];
         tv[r] = _mm512_load_si512(t);
@@ -118,9 +128,19 @@ __attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) bool scan_avx512(
         const __m512i k = _mm512_loadu_si512(ksk + j);
         const __m512i c = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(cls + j)));
         __mmask8 hit = 0;
-        for (int r = 0; r < R; ++r)
-            hit |= _mm512_cmple_epi64_mask(_mm512_popcnt_epi64(_mm512_xor_si512(k, qv[r])),
-                                           _mm512_permutexvar_epi64(c, tv[r]));
+        if (grp) {
+            const __m512i g = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(grp + j)));
+            const __mmask8 in = _mm512_cmpneq_epi64_mask(g, none);
+            for (int r = 0; r < R; ++r)
+                hit |= _mm512_mask_cmple_epi64_mask(_mm512_cmpneq_epi64_mask(g, sv[r]),
+                                                    _mm512_popcnt_epi64(_mm512_xor_si512(k, qv[r])),
+                                                    _mm512_permutexvar_epi64(c, tv[r]));
+            hit &= in;
+        } else {
+            for (int r = 0; r < R; ++r)
+                hit |= _mm512_cmple_epi64_mask(_mm512_popcnt_epi64(_mm512_xor_si512(k, qv[r])),
+                                               _mm512_permutexvar_epi64(c, tv[r]));
+        }
         while (hit) {
             if (hits.size() >= cap) return false;
             hits.push_back(int32_t(j + __builtin_ctz(hit)));
@@ -130,7 +150,8 @@ __attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) bool scan_avx512(
     for (; j < b; ++j) {
         bool h = false;
         for (int r = 0; r < R; ++r)
-            h |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r * kNormClasses + cls[j]];
+            h |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r * kNormClasses + cls[j]] &&
+                 eligible(grp, skip, r, j);
         if (h) {
             if (hits.size() >= cap) return false;
             hits.push_back(int32_t(j));
@@ -167,12 +188,13 @@ __attribute__((target("avx512f,avx512vl,avx512vpopcntdq,popcnt"))) void rank_avx
 #pragma GCC diagnostic pop
 
 bool scan_generic(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
-                  const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
-                  size_t cap) {
+                  const uint64_t* qs, const int* thr, const uint8_t* grp, const uint8_t* skip,
+                  int R, std::vector<int32_t>& hits, size_t cap) {
     for (int64_t j = a; j < b; ++j) {
         bool hit = false;
         for (int r = 0; r < R; ++r)
-            hit |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r * kNormClasses + cls[j]];
+            hit |= __builtin_popcountll(qs[r] ^ ksk[j]) <= thr[r * kNormClasses + cls[j]] &&
+                   eligible(grp, skip, r, j);
         if (hit) {
             if (hits.size() >= cap) return false;
             hits.push_back(int32_t(j));
@@ -193,20 +215,20 @@ void rank_hits(const uint64_t* ksk, const float* knorm, const int32_t* hits, siz
 
 bool sketch_scan(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
                  const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
-                 size_t cap) {
+                 size_t cap, const uint8_t* grp, const uint8_t* skip) {
     if (a >= b) return true;
     if (get_isa() == HA_CPU_ISA_AVX512 && have_vpopcnt())
-        return scan_avx512(ksk, cls, a, b, qs, thr, R, hits, cap);
-    if (!have_popcnt()) return scan_generic(ksk, cls, a, b, qs, thr, R, hits, cap);
+        return scan_avx512(ksk, cls, a, b, qs, thr, grp, skip, R, hits, cap);
+    if (!have_popcnt()) return scan_generic(ksk, cls, a, b, qs, thr, grp, skip, R, hits, cap);
     switch (R) {
-        case 1: return scan_fixed<1>(ksk, cls, a, b, qs, thr, hits, cap);
-        case 2: return scan_fixed<2>(ksk, cls, a, b, qs, thr, hits, cap);
-        case 3: return scan_fixed<3>(ksk, cls, a, b, qs, thr, hits, cap);
-        case 4: return scan_fixed<4>(ksk, cls, a, b, qs, thr, hits, cap);
-        case 5: return scan_fixed<5>(ksk, cls, a, b, qs, thr, hits, cap);
-        case 6: return scan_fixed<6>(ksk, cls, a, b, qs, thr, hits, cap);
-        case 7: return scan_fixed<7>(ksk, cls, a, b, qs, thr, hits, cap);
-        default: return scan_fixed<8>(ksk, cls, a, b, qs, thr, hits, cap);
+        case 1: return scan_fixed<1>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);
+        case 2: return scan_fixed<2>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);
+        case 3: return scan_fixed<3>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);
+        case 4: return scan_fixed<4>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);
+        case 5: return scan_fixed<5>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);
+        case 6: return scan_fixed<6>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);
+        case 7: return scan_fixed<7>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);
+        default: return scan_fixed<8>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);
     }
 }
 

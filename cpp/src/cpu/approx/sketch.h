@@ -41,10 +41,11 @@ inline double class_norm(int c, double kmax) { return kmax * std::exp2(-0.5 * c)
 // Appends to `hits` every position j of [a, b) whose sketch is within
 // thr[r * kNormClasses + cls[j]] bits of the query sketch qs[r] for at least one r < R
 // (a negative threshold admits nothing), stopping after `cap` hits in total. Returns false
-// when it stopped at the cap.
+// when it stopped at the cap. With grp, key j counts for row r only when grp[j] is neither
+// 0xff nor skip[r] (keys a row already computes exactly).
 bool sketch_scan(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
                  const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
-                 size_t cap);
+                 size_t cap, const uint8_t* grp = nullptr, const uint8_t* skip = nullptr);
 
 // Scores of scan hits as the sketches estimate them, for rows r < R (R <= 8):
 // est_r(j) = cq[r]·knorm[j]·tab(h_r(j)), h_r the Hamming distance to qs[r]. A hit is relevant to

@@ -14,6 +14,7 @@
 
 #include "cpu/approx/buckets.h"
 #include "cpu/approx/row_io.h"
+#include "cpu/approx/sketch.h"
 #include "cpu/hsr/hsr_kernels.h"
 #include "cpu/hsr/numerics.h"
 #include "cpu/thread_pool.h"
@@ -41,6 +42,7 @@ constexpr int64_t kRowChunk = 65536;    // rows per pass (bounds the working buf
 constexpr int64_t kProbeRows = 512;
 // Sampling serves a target only while its rate stays below this; above, the head is exact.
 constexpr double kMaxRate = 0.25;
+constexpr double kHeavyRows = 0.01;  // share of probe rows with heavy keys that turns the search on
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 uint64_t mix(uint64_t x) {
@@ -93,6 +95,14 @@ struct Head {
     std::vector<int64_t> bstart;    // bucket c's keys: bpos[bstart[c] .. bstart[c+1]), ascending
     std::vector<int32_t> bpos;
     Store KB, VB;
+    // Heavy-key search (sketch.h): every key's 64-bit sign sketch, norm and norm class.
+    std::vector<float> planes;
+    std::vector<uint64_t> ksk;
+    std::vector<float> knorm;
+    std::vector<uint8_t> kcls;
+    double kmax = 0;
+    uint64_t draw_key = 0;          // the tail draws' hash key
+    bool search = true;             // look for heavy keys (the probes decide for the head)
     double rate = 0;                // tail sampling rate
     std::vector<int64_t> tstart;    // region 2c + half: the draws of that half outside bucket c
                                     // (c = C, no bucket: all of them)
@@ -197,6 +207,27 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     });
     if (st != HA_OK) return st;
 
+    h.planes = sketch_planes(p.seed, D, c.Dp);
+    h.ksk.assign(size_t(Nk), 0);
+    h.kcls.assign(size_t(Nk), 0);
+    st = parallel_for((Nk + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
+        const int64_t j0 = t * kChunk;
+        sketch_rows(*c.kr, h.planes.data(), D, c.Dp, h.k, j0, std::min(kChunk, Nk - j0), h.ksk.data() + j0);
+    });
+    if (st != HA_OK) return st;
+    for (int64_t j = c.S; j < Nk; ++j) h.kmax = std::max(h.kmax, double(knorm[size_t(j)]));
+    h.kmax *= 1.0 + 1e-6;
+    {
+        float floor_of[kNormClasses - 1];
+        for (int k = 0; k < kNormClasses - 1; ++k) floor_of[k] = float(class_norm(k + 1, h.kmax));
+        for (int64_t j = 0; j < Nk; ++j) {
+            int k = 0;
+            for (int i = 0; i < kNormClasses - 1; ++i) k += knorm[size_t(j)] <= floor_of[i];
+            h.kcls[size_t(j)] = uint8_t(k);
+        }
+    }
+    h.knorm = knorm;
+
     // Long keys: above kLongRatio x the median norm past the sinks, at most Nk/kLongShare.
     h.kbucket.assign(size_t(Nk), 0xff);
     std::vector<float> nn(knorm.begin() + c.S, knorm.end());
@@ -260,6 +291,14 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     return HA_OK;
 }
 
+double draw_u(uint64_t key, int64_t j) { return double(mix(key + uint64_t(j)) >> 11) * 0x1.0p-53; }
+
+// The half of the tail sample key j belongs to at rate r: 0, 1, or -1 (not drawn).
+int draw_half(const Head& h, int64_t j) {
+    const double u = draw_u(h.draw_key, j);
+    return u < 0.5 * h.rate ? 0 : u < h.rate ? 1 : -1;
+}
+
 // The tail draws at rate r: key j (neither sink nor long) is drawn when its hash u_j < r, into
 // half 0 when u_j < r/2. A pure function of the seed and the position, so a larger rate keeps
 // every draw of a smaller one. Bucket c's regions hold the draws outside bucket c.
@@ -267,12 +306,12 @@ void draw_tail(const Ctx& c, Head& h, double r) {
     Timer tm("tail");
     h.rate = r;
     const int C = h.bk.C;
-    const uint64_t key = mix(c.p->seed ^ 0x7a11ull) ^ mix(uint64_t(h.b) * 0x9e3779b1ull + uint64_t(h.hk));
+    const uint64_t key = h.draw_key;
     std::vector<int32_t> drawn;
     std::vector<uint8_t> half;
     for (int64_t j = c.S; j < c.Nk; ++j) {
         if (h.kbucket[size_t(j)] == 0xff) continue;
-        const double u = double(mix(key + uint64_t(j)) >> 11) * 0x1.0p-53;
+        const double u = draw_u(key, j);
         if (u < r) {
             drawn.push_back(int32_t(j));
             half.push_back(u < 0.5 * r ? 0 : 1);
@@ -313,6 +352,7 @@ bool sampled(const Ctx& c, const Head& h, int64_t pos) {
 struct Results {
     std::vector<float> O, lse, err;  // O: [M][Da]
     std::vector<int64_t> touched, drawn;  // keys scored; of them, tail draws
+    std::vector<uint8_t> heavy;           // the row has a heavy key outside its exact parts
     std::vector<uint8_t> tail;
 };
 
@@ -328,6 +368,118 @@ void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, cons
     }
 }
 
+// ---- heavy keys the parts may have missed ---------------------------------------------------------
+// A key outside a row's exact parts that carries a noticeable share of the row's mass is
+// sampled with probability r only: when it is missed, both halves agree and the estimate
+// cannot see the error. Such keys are looked for through the sketches: a key is a candidate
+// when its score could reach kHeavyShare of the row's estimated denominator (its norm times
+// the row's, times the cosine of the sketch angle less a noise margin); candidates are scored
+// exactly, and those that do reach it join the row's exact part (and leave its sample).
+constexpr double kHeavyShare = 1.0 / 64;
+constexpr int kMargin = 6;  // sketch noise: ~1.5 standard deviations of the Hamming distance near 90°
+constexpr int kProbeKeys = 64;
+constexpr int64_t kCandidates = 32;  // keys a row's scan admits, about
+
+struct Heavy {
+    int64_t row;  // index into the rows of the solve
+    int32_t key;
+    float score;  // natural-log units
+};
+
+// rows[first..last) (position order), each with its estimated log-denominator L[row] and cut.
+void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, int64_t first, int64_t last,
+                const std::vector<double>& L, const std::vector<int64_t>& cut, std::vector<Heavy>& out) {
+    float up_tab[kSketchBits + 1];
+    for (int t = 0; t <= kSketchBits; ++t)
+        up_tab[t] = float(std::cos(M_PI * std::max(0, t - kMargin) / kSketchBits));
+    std::vector<float> Q(size_t(8 * c.Dp));
+    std::vector<float> dots(size_t(8 * kSketchBits));
+    std::vector<int32_t> hits;
+    constexpr int kScoreChunk = 256;
+    std::vector<float> S(size_t(8 * kScoreChunk));
+    const hsr::RowSrc planes{h.planes.data(), c.Dp, 1, false};
+    for (int64_t g0 = first; g0 < last; g0 += 8) {
+        const int R = int(std::min<int64_t>(8, last - g0));
+        std::fill(Q.begin(), Q.end(), 0.f);
+        int64_t hi = 0;
+        for (int r = 0; r < R; ++r) {
+            const Row& w = rows[size_t(g0 + r)];
+            load_query(*c.p, h.b, h.hk * c.G + w.g, w.i, c.D, Q.data() + r * c.Dp);
+            hi = std::max(hi, cut[size_t(g0 + r)] + 1);
+        }
+        c.kr->scores(R, Q.data(), c.Dp, c.D, planes, nullptr, 0, kSketchBits, dots.data(), kSketchBits);
+        uint64_t qs[8];
+        uint8_t own[8];
+        for (int r = 0; r < R; ++r) own[r] = rows[size_t(g0 + r)].bucket;
+        int thr[8 * kNormClasses];
+        double T[8], rel[8];
+        bool any = false;
+        for (int r = 0; r < R; ++r) {
+            qs[r] = 0;
+            for (int t = 0; t < kSketchBits; ++t)
+                if (dots[size_t(r * kSketchBits + t)] > 0.f) qs[r] |= uint64_t(1) << t;
+            const double cq = double(c.p->base.scale) * std::sqrt(c.kr->sumsq(Q.data() + r * c.Dp, c.Dp));
+            T[r] = L[size_t(g0 + r)] + std::log(kHeavyShare);
+            rel[r] = T[r];
+            // The bound that about kCandidates of the row's tail keys exceed, from a strided
+            // probe of them: the scan then admits about that many (the relevance cut T is
+            // far looser than the bounds of typical keys wherever scores spread little).
+            const int64_t ct = cut[size_t(g0 + r)], own = rows[size_t(g0 + r)].bucket;
+            const int64_t span = ct - c.S + 1;
+            if (span > 0 && std::isfinite(T[r])) {
+                int32_t probe[kProbeKeys];
+                int hs[kProbeKeys];
+                float sup[kProbeKeys];
+                int np = 0;
+                for (int i = 0; i < kProbeKeys; ++i) {
+                    const int64_t j = c.S + int64_t((double(i) + 0.5) * double(span) / kProbeKeys);
+                    const uint8_t kb = h.kbucket[size_t(j)];
+                    if (kb != 0xff && kb != own) probe[np++] = int32_t(j);
+                }
+                hamming_list(qs[r], h.ksk.data(), probe, size_t(np), hs);
+                for (int i = 0; i < np; ++i) sup[i] = float(cq * h.knorm[size_t(probe[i])] * up_tab[hs[i]]);
+                const int64_t allowed = std::min<int64_t>(np - 1, kCandidates * np / span);
+                if (np > 0 && allowed < np - 1) {
+                    std::nth_element(sup, sup + (np - 1 - allowed), sup + np);
+                    T[r] = std::max(T[r], double(sup[np - 1 - allowed]));
+                }
+            }
+            for (int k = 0; k < kNormClasses; ++k) {
+                const double top = cq * class_norm(k, h.kmax);
+                int t = -1;
+                if (cut[size_t(g0 + r)] >= c.S && std::isfinite(T[r]))
+                    while (t < kSketchBits && top * up_tab[t + 1] >= T[r]) ++t;
+                thr[r * kNormClasses + k] = t;
+                any |= t >= 0;
+            }
+        }
+        if (!any) continue;
+        if (std::getenv("HA_NOSCAN")) continue;
+        for (;;) {  // at most 4096 candidates a group: past that, tighter thresholds
+            hits.clear();
+            if (sketch_scan(h.ksk.data(), h.kcls.data(), c.S, hi, qs, thr, R, hits, 4096, h.kbucket.data(), own))
+                break;
+            for (int i = 0; i < R * kNormClasses; ++i) thr[i] -= 2;
+        }
+        if (std::getenv("HA_TILED_DEBUG3")) std::fprintf(stderr, "group %lld hits %zu range %lld\n", (long long)g0, hits.size(), (long long)hi);
+        if (std::getenv("HA_NOSCORE")) continue;
+        for (size_t a = 0; a < hits.size(); a += kScoreChunk) {
+            const int n = int(std::min<size_t>(kScoreChunk, hits.size() - a));
+            c.kr->scores(R, Q.data(), c.Dp, c.D, h.k, hits.data() + a, 0, n, S.data(), kScoreChunk);
+            for (int r = 0; r < R; ++r) {
+                const int64_t t = g0 + r, ct = cut[size_t(t)], own = rows[size_t(t)].bucket;
+                for (int i = 0; i < n; ++i) {
+                    const int32_t j = hits[a + size_t(i)];
+                    const uint8_t kb = h.kbucket[size_t(j)];
+                    if (j > ct || kb == 0xff || kb == own) continue;  // not in this row's tail
+                    const float sc = c.p->base.scale * S[size_t(r * kScoreChunk + i)];
+                    if (double(sc) >= rel[r]) out.push_back(Heavy{t, j, sc});
+                }
+            }
+        }
+    }
+}
+
 // rows sorted by position. Every row of the set must be sampled() or exact by construction.
 int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res) {
     Timer tm("solve");
@@ -337,6 +489,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     res.err.assign(size_t(M), 0.f);
     res.touched.assign(size_t(M), 0);
     res.drawn.assign(size_t(M), 0);
+    res.heavy.assign(size_t(M), 0);
     res.tail.assign(size_t(M), 0);
     std::vector<int64_t> cut(static_cast<size_t>(M)), rg(size_t(2 * M));
     std::vector<float> tmp(size_t(M * Da)), tl(static_cast<size_t>(M));
@@ -424,39 +577,106 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         std::fprintf(stderr, "tiled M=%lld local %.0f long %.0f bucket %.0f tail %.0f visible %.0f early %.3f nlong %zu rate %.4f\n",
                      (long long)M, tot[0] / M, tot[1] / M, tot[2] / M, tot[3] / M, tot[4] / M, tot[5] / M, h.lpos.size(), h.rate);
     }
+    // Each sampled row's estimated log-denominator, then its heavy keys (in position order of
+    // the rows, so the list is the same for any thread count).
+    const double lr = std::log(h.rate);
+    std::vector<int64_t> pos_of(static_cast<size_t>(M));  // row -> its place in the bucket order
+    for (int64_t m = 0; m < M; ++m) pos_of[size_t(order[size_t(m)])] = m;
+    std::vector<double> L(static_cast<size_t>(M), -std::numeric_limits<double>::infinity());
+    for (int64_t t = 0; t < M; ++t) {
+        if (cut[size_t(t)] < c.S) continue;
+        const int64_t m = pos_of[size_t(t)];
+        double z = 0, ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(m)]) - lr, double(tl[size_t(m)]) - lr});
+        if (!std::isfinite(ref)) continue;
+        z = std::exp(double(res.lse[size_t(t)]) - ref) + std::exp(double(tal[size_t(m)]) - lr - ref) +
+            std::exp(double(tl[size_t(m)]) - lr - ref);
+        L[size_t(t)] = ref + std::log(z);
+    }
+    std::vector<Heavy> heavy;
+    if (h.search) {
+        Timer th("heavy");
+        constexpr int64_t kSpan = 256;  // rows per task
+        const int64_t tasks = (M + kSpan - 1) / kSpan;
+        std::vector<std::vector<Heavy>> found(static_cast<size_t>(tasks));
+        int32_t st = parallel_for(tasks, pool_threads(), [&](int64_t k, int) {
+            find_heavy(c, h, rows, k * kSpan, std::min(M, (k + 1) * kSpan), L, cut, found[size_t(k)]);
+        });
+        if (st != HA_OK) return st;
+        for (auto& f : found) heavy.insert(heavy.end(), f.begin(), f.end());
+        std::sort(heavy.begin(), heavy.end(), [](const Heavy& x, const Heavy& y) {
+            return x.row != y.row ? x.row < y.row : x.key < y.key;
+        });
+    }
+
     Timer t2("final");
-    // Merge: the estimate is the exact part plus both halves at weight 1/r; each half alone
-    // at weight 2/r is an independent estimate, and the two differ by about twice the
-    // standard error of their mean.
-    const double lr = std::log(h.rate), lh = std::log(0.5 * h.rate);
+    // Merge, in sums relative to the row's estimated denominator: the exact parts and the heavy
+    // keys, plus both halves of the sample at weight 1/r (a heavy key drawn into a half leaves
+    // it: it is counted exactly). Each half alone at weight 2/r is an independent estimate; the
+    // two differ by about twice the standard error of their mean.
     const int64_t nlong = nl;
-    std::vector<float> fa(static_cast<size_t>(Da)), fb(static_cast<size_t>(Da));
-    for (int64_t m = 0; m < M; ++m) {
-        const int64_t t = order[size_t(m)];
+    std::vector<double> NE(static_cast<size_t>(Da)), NA(static_cast<size_t>(Da)), NB(static_cast<size_t>(Da));
+    std::vector<float> vrow(static_cast<size_t>(Da));
+    size_t hv = 0;
+    for (int64_t t = 0; t < M; ++t) {
+        const int64_t m = pos_of[size_t(t)];
         const int64_t ct = cut[size_t(t)];
+        const size_t hv0 = hv;
+        while (hv < heavy.size() && heavy[hv].row == t) ++hv;
         if (ct < c.S) continue;
         const int64_t b = rows[size_t(t)].bucket;
         const int64_t in_tail = (ct + 1) - count_upto(h.lpos.data(), nlong, ct) -
                                 count_upto(h.bpos.data() + h.bstart[size_t(b)],
                                            h.bstart[size_t(b + 1)] - h.bstart[size_t(b)], ct);
-        res.touched[size_t(t)] += na[size_t(t)] + nb[size_t(t)];
+        res.touched[size_t(t)] += na[size_t(t)] + nb[size_t(t)] + int64_t(hv - hv0);
+        res.heavy[size_t(t)] = hv > hv0;
         res.drawn[size_t(t)] = na[size_t(t)] + nb[size_t(t)];
         if (in_tail <= 0) continue;
         res.tail[size_t(t)] = 1;
         float* acc = &res.O[size_t(t * Da)];
-        float& accl = res.lse[size_t(t)];
-        const float* A = &ta[size_t(m * Da)];
-        const float* B = &tmp[size_t(m * Da)];
-        const float la = tal[size_t(m)], lb = tl[size_t(m)];
-        std::copy(acc, acc + Da, fa.begin());
-        std::copy(acc, acc + Da, fb.begin());
-        float fal = accl, fbl = accl;
-        merge_into(fa.data(), fal, A, float(la - lh), Da);
-        merge_into(fb.data(), fbl, B, float(lb - lh), Da);
-        merge_into(acc, accl, A, float(la - lr), Da);
-        merge_into(acc, accl, B, float(lb - lr), Da);
+        const double ref = L[size_t(t)];
+        if (!std::isfinite(ref)) {  // NaN scores: the row is NaN
+            const float la = tal[size_t(m)], lb = tl[size_t(m)];
+            merge_into(acc, res.lse[size_t(t)], &ta[size_t(m * Da)], float(la - lr), Da);
+            merge_into(acc, res.lse[size_t(t)], &tmp[size_t(m * Da)], float(lb - lr), Da);
+            res.err[size_t(t)] = std::numeric_limits<float>::infinity();
+            continue;
+        }
+        auto load = [&](std::vector<double>& N, const float* o, double l) {
+            const double z = std::exp(l - ref);
+            for (int64_t d = 0; d < Da; ++d) N[size_t(d)] = z * double(o[d]);
+            return z;
+        };
+        double ZE = load(NE, acc, res.lse[size_t(t)]);
+        double ZA = load(NA, &ta[size_t(m * Da)], tal[size_t(m)]);
+        double ZB = load(NB, &tmp[size_t(m * Da)], tl[size_t(m)]);
+        for (size_t k = hv0; k < hv; ++k) {
+            const int32_t j = heavy[k].key;
+            const double x = std::exp(double(heavy[k].score) - ref);
+            const char* src = h.V.buf.data() + int64_t(j) * Da * c.es;
+            for (int64_t d = 0; d < Da; ++d)
+                vrow[size_t(d)] = c.es == 2 ? hsr::bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d])
+                                            : reinterpret_cast<const float*>(src)[d];
+            const int half = draw_half(h, j);
+            for (int64_t d = 0; d < Da; ++d) {
+                NE[size_t(d)] += x * vrow[size_t(d)];
+                if (half == 0) NA[size_t(d)] -= x * vrow[size_t(d)];
+                if (half == 1) NB[size_t(d)] -= x * vrow[size_t(d)];
+            }
+            ZE += x;
+            if (half == 0) ZA = std::max(0.0, ZA - x);
+            if (half == 1) ZB = std::max(0.0, ZB - x);
+        }
+        const double w = 1.0 / h.rate;
+        const double Z = ZE + w * (ZA + ZB), Za = ZE + 2 * w * ZA, Zb = ZE + 2 * w * ZB;
         double d2 = 0;
-        for (int64_t d = 0; d < D; ++d) d2 += double(fa[size_t(d)] - fb[size_t(d)]) * (fa[size_t(d)] - fb[size_t(d)]);
+        for (int64_t d = 0; d < Da; ++d) {
+            acc[d] = float((NE[size_t(d)] + w * (NA[size_t(d)] + NB[size_t(d)])) / Z);
+            if (d < D) {
+                const double x = (NE[size_t(d)] + 2 * w * NA[size_t(d)]) / Za - (NE[size_t(d)] + 2 * w * NB[size_t(d)]) / Zb;
+                d2 += x * x;
+            }
+        }
+        res.lse[size_t(t)] = float(ref + std::log(Z));
         const double r2 = acc[D];
         float e;
         if (na[size_t(t)] == 0 || nb[size_t(t)] == 0)
@@ -464,11 +684,8 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         else
             e = r2 > 0 ? float(std::sqrt(d2 / r2)) : (d2 > 0 ? std::numeric_limits<float>::infinity() : 0.f);
         res.err[size_t(t)] = e;
-        if (std::getenv("HA_TILED_DEBUG2") && e > 0.05f && (t % 7) == 0)
-            std::fprintf(stderr, "miss p=%lld g=%d err=%.3f na=%lld nb=%lld in_tail=%lld bucket=%lld shareE=%.3f shareT=%.3f\n",
-                         (long long)rows[size_t(t)].p, rows[size_t(t)].g, e, (long long)na[size_t(t)], (long long)nb[size_t(t)],
-                         (long long)in_tail, (long long)b, std::exp(double(fal) - accl) , 1.0);
     }
+    if (std::getenv("HA_TILED_DEBUG")) std::fprintf(stderr, "heavy keys %zu over %lld rows\n", heavy.size(), (long long)M);
     return HA_OK;
 }
 
@@ -547,6 +764,7 @@ int32_t run_tiled(const Problem& p) {
             h.hk = hk;
             h.k = rows_of(e.k, e.dtype, b, hk);
             h.v = rows_of(e.v, e.dtype, b, hk);
+            h.draw_key = mix(p.seed ^ 0x7a11ull) ^ mix(uint64_t(b) * 0x9e3779b1ull + uint64_t(hk));
             if (int32_t st = prepare_head(c, h); st != HA_OK) return st;
             h.rate = r0;
 
@@ -600,6 +818,7 @@ int32_t run_tiled(const Problem& p) {
                 for (size_t t = size_t(step / 2); t < cand.size(); t += size_t(step)) probe.push_back(cand[t]);
                 if (!probe.empty()) {
                     double cost[2], rate[2], mean_est[2], visible = 0;
+                    int64_t heavy_rows[2] = {0, 0};
                     for (const Row& r : probe) visible += double(r.p + 1);
                     visible /= double(probe.size());
                     for (int k = 0; k < 2; ++k) {
@@ -609,6 +828,9 @@ int32_t run_tiled(const Problem& p) {
                         Results pr;
                         if (int32_t s2 = solve(c, h, pk, pr); s2 != HA_OK) return s2;
                         double fixed = 0, drawn = 0, em = 0;
+                        int64_t hr = 0;
+                        for (size_t m = 0; m < pk.size(); ++m) hr += pr.heavy[m];
+                        heavy_rows[k] = hr;
                         for (size_t m = 0; m < pk.size(); ++m) {
                             fixed += double(pr.touched[m] - pr.drawn[m]);
                             drawn += double(pr.drawn[m]);
@@ -643,13 +865,20 @@ int32_t run_tiled(const Problem& p) {
                     buckets = p.target > 0.0 ? cost[0] <= cost[1]
                                              : !(cost[1] < cost[0] && mean_est[1] <= 1.25 * mean_est[0]);
                     const int k = buckets ? 0 : 1;
-                    if (rate[k] > kMaxRate || cost[k] > 0.8 * visible)
+                    // The search for heavy keys costs a scan of every row's sketches: it runs
+                    // where more than kHeavyRows of the probes had one. Elsewhere a row whose
+                    // heavy key was neither in its exact parts nor drawn goes unseen: the probes
+                    // bound their share to about that.
+                    h.search = double(heavy_rows[k]) > kHeavyRows * double(probe.size());
+                    // A key of the parts costs about 1.4 keys of one exact call (shorter
+                    // ranges, more calls, the merge): past that the head is exact.
+                    if (rate[k] > kMaxRate || 1.4 * cost[k] > visible)
                         head_exact = true;
                     else if (rate[k] > r0)
                         draw_tail(c, h, rate[k]);
                     if (std::getenv("HA_TILED_DEBUG"))
-                        std::fprintf(stderr, "probe: cost %.0f/%.0f rate %.4f/%.4f est %.4f/%.4f visible %.0f -> %s%s\n",
-                                     cost[0], cost[1], rate[0], rate[1], mean_est[0], mean_est[1], visible,
+                        std::fprintf(stderr, "probe: cost %.0f/%.0f rate %.4f/%.4f est %.4f/%.4f visible %.0f heavy rows %lld -> %s%s\n",
+                                     cost[0], cost[1], rate[0], rate[1], mean_est[0], mean_est[1], visible, (long long)heavy_rows[k],
                                      buckets ? "buckets" : "none", head_exact ? " exact" : "");
                 }
             }

@@ -78,6 +78,12 @@ struct Store {
             f[D] = extra;
         }
     }
+    void set_extra(int64_t j, float x) {  // column D of row j (x already representable)
+        if (es == 2)
+            reinterpret_cast<uint16_t*>(row(j))[Da - 1] = hsr::f32_to_bf16_nearest(x);
+        else
+            reinterpret_cast<float*>(row(j))[Da - 1] = x;
+    }
     void copy_from(int64_t j, const Store& src, int64_t k) {
         std::memcpy(row(j), src.buf.data() + k * Da * es, size_t(Da * es));
     }
@@ -104,6 +110,9 @@ struct Head {
     uint64_t draw_key = 0;          // the tail draws' hash key
     bool search = true;             // look for heavy keys (the probes decide for the head)
     double rate = 0;                // tail sampling rate
+    std::vector<float> qcen;        // [C+1][Dp] mean query of each bucket; C: of all rows
+    std::vector<float> lam;         // [C+1][Nk] scale · qcen_b · k_j
+    std::vector<double> lam_top, lam_mean;
     std::vector<int64_t> tstart;    // region 2c + half: the draws of that half outside bucket c
                                     // (c = C, no bucket: all of them)
     std::vector<int32_t> tpos;
@@ -293,53 +302,130 @@ int32_t prepare_head(const Ctx& c, Head& h) {
 
 double draw_u(uint64_t key, int64_t j) { return double(mix(key + uint64_t(j)) >> 11) * 0x1.0p-53; }
 
-// The half of the tail sample key j belongs to at rate r: 0, 1, or -1 (not drawn).
-int draw_half(const Head& h, int64_t j) {
-    const double u = draw_u(h.draw_key, j);
-    return u < 0.5 * h.rate ? 0 : u < h.rate ? 1 : -1;
+// The value stored for x in a row of the call's dtype (the weight column must be exactly what
+// the kernel reads).
+double stored(int es, double x) {
+    return es == 2 ? double(hsr::bf16_bits_to_f32(hsr::f32_to_bf16_nearest(float(x)))) : double(float(x));
 }
 
-// The tail draws at rate r: key j (neither sink nor long) is drawn when its hash u_j < r, into
-// half 0 when u_j < r/2. A pure function of the seed and the position, so a larger rate keeps
-// every draw of a smaller one. Bucket c's regions hold the draws outside bucket c.
+// Importance sampling of region b's tail: key j is drawn with probability
+//   pi = min(1, r (kFlat + (1 - kFlat) exp(lam_bj - top_b) / mean_b)),
+// lam_bj = scale · (mean query of bucket b) · k_j: keys that the bucket's typical query scores
+// higher are drawn more often, and every draw carries the weight 1/pi (in the key's extra
+// column, as -ln(pi)/scale against the queries' 1; pi is rounded so that this column holds it
+// exactly). kFlat keeps every key's chance at least that share of r: a query unlike its
+// bucket's mean loses at most that factor of efficiency, never unbiasedness.
+constexpr double kFlat = 0.3;
+
+struct Draw {
+    double pi;      // inclusion probability (after rounding)
+    double column;  // -ln(pi) / scale as stored
+};
+
+Draw draw_of(const Ctx& c, const Head& h, int b, int64_t j) {
+    const double rho = std::exp(double(h.lam[size_t(b) * size_t(c.Nk) + size_t(j)]) - h.lam_top[size_t(b)]) / h.lam_mean[size_t(b)];
+    const double pi = std::min(1.0, h.rate * (kFlat + (1 - kFlat) * rho));
+    const double scale = double(c.p->base.scale);
+    const double col = stored(c.es, -std::log(pi) / scale);
+    return Draw{std::min(1.0, std::exp(-col * scale)), col};
+}
+
+// The half of region b's sample key j belongs to: 0, 1, or -1 (not drawn), and its weight.
+int draw_half(const Ctx& c, const Head& h, int b, int64_t j, double* pi) {
+    const double u = draw_u(h.draw_key, j);
+    const Draw d = draw_of(c, h, b, j);
+    *pi = d.pi;
+    return u < 0.5 * d.pi ? 0 : u < d.pi ? 1 : -1;
+}
+
+// lam for every region and key, and each region's normaliser over its tail keys.
+int32_t score_regions(const Ctx& c, Head& h) {
+    const int C = h.bk.C, R = C + 1;
+    h.lam.assign(size_t(R) * size_t(c.Nk), 0.f);
+    constexpr int64_t kChunk = 1024;
+    const hsr::RowSrc qc{h.qcen.data(), c.Dp, 1, false};
+    (void)qc;
+    int32_t st = parallel_for((c.Nk + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
+        const int64_t j0 = t * kChunk, n = std::min(kChunk, c.Nk - j0);
+        std::vector<float> S(size_t(8 * kChunk));
+        for (int b0 = 0; b0 < R; b0 += 8) {
+            const int rr = std::min(8, R - b0);
+            c.kr->scores(rr, h.qcen.data() + size_t(b0) * size_t(c.Dp), c.Dp, c.D, h.k, nullptr, j0, int(n), S.data(), kChunk);
+            for (int r = 0; r < rr; ++r)
+                for (int64_t j = 0; j < n; ++j)
+                    h.lam[size_t(b0 + r) * size_t(c.Nk) + size_t(j0 + j)] = c.p->base.scale * S[size_t(r * kChunk + j)];
+        }
+    });
+    if (st != HA_OK) return st;
+    h.lam_top.assign(size_t(R), -std::numeric_limits<double>::infinity());
+    h.lam_mean.assign(size_t(R), 1.0);
+    for (int b = 0; b < R; ++b) {
+        const float* l = &h.lam[size_t(b) * size_t(c.Nk)];
+        double top = -std::numeric_limits<double>::infinity(), sum = 0;
+        int64_t n = 0;
+        for (int64_t j = c.S; j < c.Nk; ++j) {
+            const uint8_t kb = h.kbucket[size_t(j)];
+            if (kb == 0xff || kb == b) continue;
+            top = std::max(top, double(l[j]));
+        }
+        for (int64_t j = c.S; j < c.Nk; ++j) {
+            const uint8_t kb = h.kbucket[size_t(j)];
+            if (kb == 0xff || kb == b) continue;
+            sum += std::exp(double(l[j]) - top);
+            ++n;
+        }
+        if (n > 0 && std::isfinite(top)) {
+            h.lam_top[size_t(b)] = top;
+            h.lam_mean[size_t(b)] = sum / double(n);
+        }
+    }
+    return HA_OK;
+}
+
+// The tail draws at rate r, region by region (region b: the keys outside bucket b, neither
+// sink nor long), in two halves by the key's hash u_j: u_j < pi/2, pi/2 <= u_j < pi. The hash
+// is a pure function of the seed and the position, so a larger rate keeps every draw of a
+// smaller one.
 void draw_tail(const Ctx& c, Head& h, double r) {
     Timer tm("tail");
     h.rate = r;
     const int C = h.bk.C;
-    const uint64_t key = h.draw_key;
-    std::vector<int32_t> drawn;
-    std::vector<uint8_t> half;
-    for (int64_t j = c.S; j < c.Nk; ++j) {
-        if (h.kbucket[size_t(j)] == 0xff) continue;
-        const double u = draw_u(key, j);
-        if (u < r) {
-            drawn.push_back(int32_t(j));
-            half.push_back(u < 0.5 * r ? 0 : 1);
-        }
-    }
     h.tstart.assign(size_t(2 * (C + 1) + 1), 0);
-    for (int b = 0; b <= C; ++b)
-        for (int hf = 0; hf < 2; ++hf) {
-            int64_t n = 0;
-            for (size_t t = 0; t < drawn.size(); ++t)
-                n += half[t] == hf && h.kbucket[size_t(drawn[t])] != b;
-            h.tstart[size_t(2 * b + hf + 1)] = h.tstart[size_t(2 * b + hf)] + n;
+    std::vector<std::vector<int32_t>> pos(size_t(2 * (C + 1)));
+    std::vector<std::vector<float>> col(size_t(2 * (C + 1)));
+    parallel_for(C + 1, pool_threads(), [&](int64_t b, int) {
+        for (int64_t j = c.S; j < c.Nk; ++j) {
+            const uint8_t kb = h.kbucket[size_t(j)];
+            if (kb == 0xff || kb == b) continue;
+            const double u = draw_u(h.draw_key, j);
+            // Most keys are rejected on the unrounded probability (rounding the weight column
+            // moves it by far less than 5%).
+            const double rho = std::exp(double(h.lam[size_t(b) * size_t(c.Nk) + size_t(j)]) - h.lam_top[size_t(b)]) /
+                               h.lam_mean[size_t(b)];
+            if (u >= 1.05 * r * (kFlat + (1 - kFlat) * rho)) continue;
+            const Draw d = draw_of(c, h, int(b), j);
+            if (u < d.pi) {
+                const int hf = u < 0.5 * d.pi ? 0 : 1;
+                pos[size_t(2 * b + hf)].push_back(int32_t(j));
+                col[size_t(2 * b + hf)].push_back(float(d.column));
+            }
         }
+    });
+    for (int g = 0; g < 2 * (C + 1); ++g) h.tstart[size_t(g + 1)] = h.tstart[size_t(g)] + int64_t(pos[size_t(g)].size());
     const int64_t total = h.tstart.back();
     h.tpos.assign(size_t(total), 0);
     h.KT.init(c.es, c.Da, total);
     h.VT.init(c.es, c.Da, total);
-    for (int b = 0; b <= C; ++b)
-        for (int hf = 0; hf < 2; ++hf) {
-            int64_t o = h.tstart[size_t(2 * b + hf)];
-            for (size_t t = 0; t < drawn.size(); ++t)
-                if (half[t] == hf && h.kbucket[size_t(drawn[t])] != b) {
-                    h.tpos[size_t(o)] = drawn[t];
-                    h.KT.copy_from(o, h.K, drawn[t]);
-                    h.VT.copy_from(o, h.V, drawn[t]);
-                    ++o;
-                }
+    parallel_for(2 * (C + 1), pool_threads(), [&](int64_t g, int) {
+        int64_t o = h.tstart[size_t(g)];
+        for (size_t t = 0; t < pos[size_t(g)].size(); ++t, ++o) {
+            const int32_t j = pos[size_t(g)][t];
+            h.tpos[size_t(o)] = j;
+            h.KT.copy_from(o, h.K, j);
+            h.KT.set_extra(o, col[size_t(g)][t]);
+            h.VT.copy_from(o, h.V, j);
         }
+    });
 }
 
 // Rows at or below this position are computed exactly: their tail would hold too few draws.
@@ -364,7 +450,7 @@ void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, cons
     for (int64_t m = 0; m < M; ++m) {
         const Row& r = rows[size_t(order ? order[m] : m)];
         load_query(*c.p, h.b, h.hk * c.G + r.g, r.i, c.D, x.data());
-        Q.put(m, x.data(), c.D, 0.f);
+        Q.put(m, x.data(), c.D, 1.f);  // meets the tail draws' weight column
     }
 }
 
@@ -579,17 +665,16 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     }
     // Each sampled row's estimated log-denominator, then its heavy keys (in position order of
     // the rows, so the list is the same for any thread count).
-    const double lr = std::log(h.rate);
     std::vector<int64_t> pos_of(static_cast<size_t>(M));  // row -> its place in the bucket order
     for (int64_t m = 0; m < M; ++m) pos_of[size_t(order[size_t(m)])] = m;
     std::vector<double> L(static_cast<size_t>(M), -std::numeric_limits<double>::infinity());
     for (int64_t t = 0; t < M; ++t) {
         if (cut[size_t(t)] < c.S) continue;
         const int64_t m = pos_of[size_t(t)];
-        double z = 0, ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(m)]) - lr, double(tl[size_t(m)]) - lr});
+        double z = 0, ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(m)]), double(tl[size_t(m)])});
         if (!std::isfinite(ref)) continue;
-        z = std::exp(double(res.lse[size_t(t)]) - ref) + std::exp(double(tal[size_t(m)]) - lr - ref) +
-            std::exp(double(tl[size_t(m)]) - lr - ref);
+        z = std::exp(double(res.lse[size_t(t)]) - ref) + std::exp(double(tal[size_t(m)]) - ref) +
+            std::exp(double(tl[size_t(m)]) - ref);
         L[size_t(t)] = ref + std::log(z);
     }
     std::vector<Heavy> heavy;
@@ -636,8 +721,8 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         const double ref = L[size_t(t)];
         if (!std::isfinite(ref)) {  // NaN scores: the row is NaN
             const float la = tal[size_t(m)], lb = tl[size_t(m)];
-            merge_into(acc, res.lse[size_t(t)], &ta[size_t(m * Da)], float(la - lr), Da);
-            merge_into(acc, res.lse[size_t(t)], &tmp[size_t(m * Da)], float(lb - lr), Da);
+            merge_into(acc, res.lse[size_t(t)], &ta[size_t(m * Da)], la, Da);
+            merge_into(acc, res.lse[size_t(t)], &tmp[size_t(m * Da)], lb, Da);
             res.err[size_t(t)] = std::numeric_limits<float>::infinity();
             continue;
         }
@@ -656,23 +741,26 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             for (int64_t d = 0; d < Da; ++d)
                 vrow[size_t(d)] = c.es == 2 ? hsr::bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d])
                                             : reinterpret_cast<const float*>(src)[d];
-            const int half = draw_half(h, j);
+            double pi = 1;
+            const int half = draw_half(c, h, int(b), j, &pi);
+            const double xw = x / pi;  // what the draw added to its half
             for (int64_t d = 0; d < Da; ++d) {
                 NE[size_t(d)] += x * vrow[size_t(d)];
-                if (half == 0) NA[size_t(d)] -= x * vrow[size_t(d)];
-                if (half == 1) NB[size_t(d)] -= x * vrow[size_t(d)];
+                if (half == 0) NA[size_t(d)] -= xw * vrow[size_t(d)];
+                if (half == 1) NB[size_t(d)] -= xw * vrow[size_t(d)];
             }
             ZE += x;
-            if (half == 0) ZA = std::max(0.0, ZA - x);
-            if (half == 1) ZB = std::max(0.0, ZB - x);
+            if (half == 0) ZA = std::max(0.0, ZA - xw);
+            if (half == 1) ZB = std::max(0.0, ZB - xw);
         }
-        const double w = 1.0 / h.rate;
-        const double Z = ZE + w * (ZA + ZB), Za = ZE + 2 * w * ZA, Zb = ZE + 2 * w * ZB;
+        // The halves' sums carry the draws' weights 1/pi: together they estimate the tail,
+        // each alone (doubled) too.
+        const double Z = ZE + ZA + ZB, Za = ZE + 2 * ZA, Zb = ZE + 2 * ZB;
         double d2 = 0;
         for (int64_t d = 0; d < Da; ++d) {
-            acc[d] = float((NE[size_t(d)] + w * (NA[size_t(d)] + NB[size_t(d)])) / Z);
+            acc[d] = float((NE[size_t(d)] + NA[size_t(d)] + NB[size_t(d)]) / Z);
             if (d < D) {
-                const double x = (NE[size_t(d)] + 2 * w * NA[size_t(d)]) / Za - (NE[size_t(d)] + 2 * w * NB[size_t(d)]) / Zb;
+                const double x = (NE[size_t(d)] + 2 * NA[size_t(d)]) / Za - (NE[size_t(d)] + 2 * NB[size_t(d)]) / Zb;
                 d2 += x * x;
             }
         }
@@ -684,6 +772,10 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         else
             e = r2 > 0 ? float(std::sqrt(d2 / r2)) : (d2 > 0 ? std::numeric_limits<float>::infinity() : 0.f);
         res.err[size_t(t)] = e;
+        if (std::getenv("HA_TILED_DEBUG2") && e > 0.05f && M > 10000)
+            std::fprintf(stderr, "miss p=%lld g=%d err=%.3f na=%lld nb=%lld in_tail=%lld bucket=%lld ZE=%.3g ZA=%.3g ZB=%.3g\n",
+                         (long long)rows[size_t(t)].p, rows[size_t(t)].g, e, (long long)na[size_t(t)], (long long)nb[size_t(t)],
+                         (long long)in_tail, (long long)b, ZE, ZA, ZB);
     }
     if (std::getenv("HA_TILED_DEBUG")) std::fprintf(stderr, "heavy keys %zu over %lld rows\n", heavy.size(), (long long)M);
     return HA_OK;
@@ -802,6 +894,31 @@ int32_t run_tiled(const Problem& p) {
             });
             if (st != HA_OK) return st;
 
+            // Mean query of each bucket (and of all rows, for "none"), for the tail's
+            // importance weights.
+            {
+                const int C = h.bk.C;
+                std::vector<double> sum(size_t(C + 1) * size_t(c.Dp), 0.0);
+                std::vector<int64_t> cnt(size_t(C + 1), 0);
+                std::vector<float> x(size_t(c.Dp));
+                for (const Row& r : rows) {
+                    load_query(p, b, hk * c.G + r.g, r.i, c.D, x.data());
+                    for (int64_t d = 0; d < c.D; ++d) {
+                        sum[size_t(r.bucket) * size_t(c.Dp) + size_t(d)] += x[size_t(d)];
+                        sum[size_t(C) * size_t(c.Dp) + size_t(d)] += x[size_t(d)];
+                    }
+                    ++cnt[r.bucket];
+                    ++cnt[size_t(C)];
+                }
+                h.qcen.assign(size_t(C + 1) * size_t(c.Dp), 0.f);
+                for (int k = 0; k <= C; ++k)
+                    if (cnt[size_t(k)] > 0)
+                        for (int64_t d = 0; d < c.D; ++d)
+                            h.qcen[size_t(k) * size_t(c.Dp) + size_t(d)] =
+                                float(sum[size_t(k) * size_t(c.Dp) + size_t(d)] / double(cnt[size_t(k)]));
+                if (int32_t s2 = score_regions(c, h); s2 != HA_OK) return s2;
+            }
+
             // Probe rows first, each solved twice: with its bucket and with none (all but the
             // local, sink and long keys sampled). Buckets pay where a row's mass sits in a
             // cluster of contents; where it sits near the row (RoPE heads), they cost keys
@@ -850,9 +967,10 @@ int32_t run_tiled(const Problem& p) {
                             for (double f : {1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0}) {
                                 const double r = r0 * f;
                                 if (r > kMaxRate) break;
-                                int64_t miss = 0;
-                                for (float e0 : pr.err) miss += !(double(e0) / std::sqrt(f) <= p.target);
-                                const double ck = fixed + drawn * f + double(miss) / double(pk.size()) * visible;
+                                double miss = 0;  // visible keys of the rows that would still miss
+                                for (size_t m = 0; m < pk.size(); ++m)
+                                    if (!(double(pr.err[m]) / std::sqrt(f) <= p.target)) miss += double(pk[m].p + 1);
+                                const double ck = fixed + drawn * f + miss / double(pk.size());
                                 if (ck < cost[k]) {
                                     cost[k] = ck;
                                     rate[k] = r;

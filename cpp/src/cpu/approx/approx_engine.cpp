@@ -7,6 +7,7 @@
 
 #include "cpu/approx/approx.h"
 #include "cpu/approx/approx_group.h"
+#include "cpu/approx/drawn_decode.h"
 #include "cpu/approx/row_io.h"
 #include "cpu/approx/sketch.h"
 #include "cpu/approx/tiled_prefill.h"
@@ -74,6 +75,7 @@ int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
 
 int32_t run(const Problem& p) {
     if (tiled_serves(p)) return run_tiled(p);
+    if (drawn_decode_serves(p)) return run_drawn_decode(p);
     const ExactProblem& e = p.base;
     const int64_t B = e.q.shape[0], Hq = e.q.shape[1], Nq = e.q.shape[2], D = e.q.shape[3];
     const int64_t Hkv = e.k.shape[1], Nk = e.k.shape[2];

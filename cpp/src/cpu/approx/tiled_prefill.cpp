@@ -42,6 +42,7 @@ constexpr int64_t kRowChunk = 65536;    // rows per pass (bounds the working buf
 constexpr int64_t kProbeRows = 512;
 // Sampling serves a target only while its rate stays below this; above, the head is exact.
 constexpr double kMaxRate = 0.25;
+constexpr double kRefine = 4.0;  // rate multiplier for rows that missed the target
 constexpr double kHeavyRows = 0.01;  // share of probe rows with heavy keys that turns the search on
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -446,12 +447,15 @@ void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, cons
                  Store& Q) {
     const int64_t M = int64_t(rows.size());
     Q.init(c.es, c.Da, M);
-    std::vector<float> x(size_t(c.Dp));
-    for (int64_t m = 0; m < M; ++m) {
-        const Row& r = rows[size_t(order ? order[m] : m)];
-        load_query(*c.p, h.b, h.hk * c.G + r.g, r.i, c.D, x.data());
-        Q.put(m, x.data(), c.D, 1.f);  // meets the tail draws' weight column
-    }
+    constexpr int64_t kChunk = 2048;
+    parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
+        std::vector<float> x(size_t(c.Dp));
+        for (int64_t m = t * kChunk; m < std::min(M, (t + 1) * kChunk); ++m) {
+            const Row& r = rows[size_t(order ? order[m] : m)];
+            load_query(*c.p, h.b, h.hk * c.G + r.g, r.i, c.D, x.data());
+            Q.put(m, x.data(), c.D, 1.f);  // meets the tail draws' weight column
+        }
+    });
 }
 
 // ---- heavy keys the parts may have missed ---------------------------------------------------------
@@ -599,10 +603,13 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     }
     if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg, res.O.data(), res.lse.data()); st != HA_OK) return st;
     auto merge_tmp = [&](const int64_t* map) {
-        for (int64_t m = 0; m < M; ++m) {
-            const int64_t t = map ? map[m] : m;
-            merge_into(&res.O[size_t(t * Da)], res.lse[size_t(t)], &tmp[size_t(m * Da)], tl[size_t(m)], Da);
-        }
+        constexpr int64_t kChunk = 2048;
+        parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t k, int) {
+            for (int64_t m = k * kChunk; m < std::min(M, (k + 1) * kChunk); ++m) {
+                const int64_t t = map ? map[m] : m;
+                merge_into(&res.O[size_t(t * Da)], res.lse[size_t(t)], &tmp[size_t(m * Da)], tl[size_t(m)], Da);
+            }
+        });
     };
     // A sampled row's window starts past the sinks; an exact row's local part holds them.
     const int64_t nl = int64_t(h.lpos.size());
@@ -699,10 +706,14 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     // it: it is counted exactly). Each half alone at weight 2/r is an independent estimate; the
     // two differ by about twice the standard error of their mean.
     const int64_t nlong = nl;
+    constexpr int64_t kMergeChunk = 1024;
+    int32_t mst = parallel_for((M + kMergeChunk - 1) / kMergeChunk, pool_threads(), [&](int64_t task, int) {
     std::vector<double> NE(static_cast<size_t>(Da)), NA(static_cast<size_t>(Da)), NB(static_cast<size_t>(Da));
     std::vector<float> vrow(static_cast<size_t>(Da));
-    size_t hv = 0;
-    for (int64_t t = 0; t < M; ++t) {
+    const int64_t t0 = task * kMergeChunk;
+    size_t hv = size_t(std::lower_bound(heavy.begin(), heavy.end(), t0,
+                                        [](const Heavy& x, int64_t r) { return x.row < r; }) - heavy.begin());
+    for (int64_t t = t0; t < std::min(M, t0 + kMergeChunk); ++t) {
         const int64_t m = pos_of[size_t(t)];
         const int64_t ct = cut[size_t(t)];
         const size_t hv0 = hv;
@@ -777,6 +788,8 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
                          (long long)rows[size_t(t)].p, rows[size_t(t)].g, e, (long long)na[size_t(t)], (long long)nb[size_t(t)],
                          (long long)in_tail, (long long)b, ZE, ZA, ZB);
     }
+    });
+    if (mst != HA_OK) return mst;
     if (std::getenv("HA_TILED_DEBUG")) std::fprintf(stderr, "heavy keys %zu over %lld rows\n", heavy.size(), (long long)M);
     return HA_OK;
 }
@@ -787,16 +800,19 @@ void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const
     Timer tm("write");
     const Problem& p = *c.p;
     const int64_t Hq = p.base.q.shape[1];
-    for (size_t m = 0; m < rows.size(); ++m) {
-        const Row& w = rows[m];
-        const int64_t hq = h.hk * c.G + w.g;
-        store_row(p, h.b, hq, w.i, c.D, &r.O[m * size_t(c.Da)], r.lse[m]);
-        const int64_t si = (h.b * Hq + hq) * c.Nq + w.i;
-        if (p.row_error) p.row_error[si] = r.err[m];
-        if (p.tail_bound) p.tail_bound[si] = r.tail[m] ? 1.f : 0.f;
-        if (p.touched) p.touched[si] = r.touched[m];
-        if (p.level) p.level[si] = level;
-    }
+    constexpr size_t kChunk = 2048;
+    parallel_for(int64_t((rows.size() + kChunk - 1) / kChunk), pool_threads(), [&](int64_t k, int) {
+        for (size_t m = size_t(k) * kChunk; m < std::min(rows.size(), size_t(k + 1) * kChunk); ++m) {
+            const Row& w = rows[m];
+            const int64_t hq = h.hk * c.G + w.g;
+            store_row(p, h.b, hq, w.i, c.D, &r.O[m * size_t(c.Da)], r.lse[m]);
+            const int64_t si = (h.b * Hq + hq) * c.Nq + w.i;
+            if (p.row_error) p.row_error[si] = r.err[m];
+            if (p.tail_bound) p.tail_bound[si] = r.tail[m] ? 1.f : 0.f;
+            if (p.touched) p.touched[si] = r.touched[m];
+            if (p.level) p.level[si] = level;
+        }
+    });
 }
 
 // Rows computed exactly over every visible key [0, p] (level 2).
@@ -1023,6 +1039,33 @@ int32_t run_tiled(const Problem& p) {
                     for (size_t m = 0; m < part.size(); ++m)
                         if (!(double(r.err[m]) <= p.target)) miss.push_back(part[m]);
                 write_rows(c, h, part, r, 0);
+            }
+            // Rows that missed: drawn again at kRefine times the rate (their standard error
+            // halves) when that stays within kMaxRate; what still misses is computed exactly.
+            if (!miss.empty() && h.rate < kMaxRate) {
+                draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate));
+                std::vector<Row> again;
+                for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {
+                    std::vector<Row> part(miss.begin() + long(a), miss.begin() + long(std::min(miss.size(), a + size_t(kRowChunk))));
+                    Results r;
+                    if (int32_t s2 = solve(c, h, part, r); s2 != HA_OK) return s2;
+                    std::vector<Row> ok;
+                    Results keep;
+                    for (size_t m = 0; m < part.size(); ++m) {
+                        if (!(double(r.err[m]) <= p.target)) {
+                            again.push_back(part[m]);
+                            continue;
+                        }
+                        ok.push_back(part[m]);
+                        keep.O.insert(keep.O.end(), r.O.begin() + long(m * size_t(c.Da)), r.O.begin() + long((m + 1) * size_t(c.Da)));
+                        keep.lse.push_back(r.lse[m]);
+                        keep.err.push_back(r.err[m]);
+                        keep.touched.push_back(r.touched[m]);
+                        keep.tail.push_back(r.tail[m]);
+                    }
+                    write_rows(c, h, ok, keep, 1);
+                }
+                miss.swap(again);
             }
             for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {
                 std::vector<Row> part(miss.begin() + long(a), miss.begin() + long(std::min(miss.size(), a + size_t(kRowChunk))));

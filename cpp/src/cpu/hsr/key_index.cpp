@@ -441,8 +441,34 @@ bool build_head(const ha_key_index& x, HeadIndex& h, int64_t g, int64_t* bad) {
     return true;
 }
 
-// Sketches and norms of keys [j0, j1) by position (approximate attention reads them).
-void sketch_keys(const ha_key_index& x, HeadIndex& h, const RowSrc& ks, int64_t j0, int64_t j1) {
+}  // namespace
+
+double draw_u(uint64_t seed, int64_t g, int64_t j) {
+    auto mix = [](uint64_t x) {
+        x += 0x9e3779b97f4a7c15ull;
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+        return x ^ (x >> 31);
+    };
+    const uint64_t key = mix(seed ^ 0x64726177ull) ^ mix(uint64_t(g) * 0x9e3779b1ull + 7);
+    return double(mix(key + uint64_t(j)) >> 11) * 0x1.0p-53;
+}
+
+namespace {
+
+// Sketches, norms and draw levels of keys [j0, j1) by position (approximate attention reads
+// them).
+void sketch_keys(const ha_key_index& x, HeadIndex& h, int64_t g, const RowSrc& ks, int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+        const double u = draw_u(x.opt.seed, g, j);
+        if (u < HeadIndex::kDrawBase) {
+            h.draws[0].push_back(int32_t(j));
+            continue;
+        }
+        int k = 1;
+        while (k < HeadIndex::kDrawLevels && u >= HeadIndex::kDrawBase * std::ldexp(1.0, k)) ++k;
+        if (k < HeadIndex::kDrawLevels) h.draws[k].push_back(int32_t(j));
+    }
     h.sketch.resize(size_t(j1));
     h.pnorm.resize(size_t(j1));
     approx::sketch_rows(active(), x.sketch_planes.data(), x.D, x.Dp, ks, j0, j1 - j0,
@@ -497,7 +523,7 @@ int32_t index_build(const Tensor4& k, const Tensor4* v, const IndexOptions& opt,
     x->sketch_planes = approx::sketch_planes(opt.seed, x->D, x->Dp);
     int32_t st = parallel_for(groups, slots, [&](int64_t g, int) {
         if (build_head(*x, x->heads[size_t(g)], g, &bad[size_t(g)]))
-            sketch_keys(*x, x->heads[size_t(g)], head_src(*x, false, g / x->H, g % x->H), 0, x->N);
+            sketch_keys(*x, x->heads[size_t(g)], g, head_src(*x, false, g / x->H, g % x->H), 0, x->N);
     });
     if (st != HA_OK)
         return fail(st, "ha_key_index_create: %s",
@@ -536,7 +562,7 @@ int32_t index_append(ha_key_index* x, const Tensor4& k, const Tensor4* v) {
     st = parallel_for(groups, slots, [&](int64_t g, int) {
         HeadIndex& h = x->heads[size_t(g)];
         h.knorm.insert(h.knorm.end(), norms.begin() + g * add, norms.begin() + (g + 1) * add);
-        sketch_keys(*x, h, head_src(*x, false, g / x->H, g % x->H), x->N, N);
+        sketch_keys(*x, h, g, head_src(*x, false, g / x->H, g % x->H), x->N, N);
         if (h.bstart.empty()) h.bstart.assign(1, 0);
         if (N - h.bstart[size_t(h.nb)] < bs) {
             h.n_keys = N;
@@ -582,13 +608,15 @@ void free_key_copy(void* p, size_t bytes) {
 
 int64_t index_bytes(const ha_key_index& x) {
     int64_t n = int64_t(sizeof(ha_key_index)) + int64_t(x.heads.capacity() * sizeof(HeadIndex));
-    for (const HeadIndex& h : x.heads)
+    for (const HeadIndex& h : x.heads) {
         n += int64_t(h.perm.capacity() * 4 + h.bstart.capacity() * 4 + h.knorm.capacity() * 4 + h.cen.capacity() * 2 +
                      h.rho.capacity() * 4 + h.maxnorm.capacity() * 4 + h.beta.capacity() * 4 +
                      h.lo.capacity() * 2 + h.hi.capacity() * 2 + h.minpos.capacity() * 4 +
                      h.maxpos.capacity() * 4 + h.vlo.capacity() * 2 + h.vhi.capacity() * 2 +
                      h.vmin.capacity() * 4 + h.vmax.capacity() * 4 + h.keys.capacity() +
                      h.sketch.capacity() * 8 + h.pnorm.capacity() * 4);
+        for (const auto& d : h.draws) n += int64_t(d.capacity() * 4);
+    }
     return n + int64_t(x.sketch_planes.capacity() * 4);
 }
 

@@ -68,7 +68,18 @@ struct HeadIndex {
     // often much longer than the rest, and a decoding step must not rescan every norm.
     static constexpr int kNormAfter = 64;
     float norm_after[kNormAfter + 1] = {};
+    // Tail draws for approximate decoding (cpu/approx/drawn_decode.cpp): key j, with its hash
+    // u_j uniform in [0, 1) (draw_u), sits in level 0 when u_j < kDrawBase, in level k >= 1
+    // when kDrawBase·2^(k-1) <= u_j < kDrawBase·2^k, in none past the top. Levels 0..k are the
+    // Bernoulli sample at rate kDrawBase·2^k, split at half that rate into levels 0..k-1 and
+    // level k. Positions ascend within a level (append keeps them current).
+    static constexpr double kDrawBase = 1.0 / 8192;
+    static constexpr int kDrawLevels = 13;  // rates up to kDrawBase·2^12 = 1/2
+    std::vector<int32_t> draws[kDrawLevels];
 };
+
+// u_j of key j of head g (= b * H + h) of an index built with `seed`.
+double draw_u(uint64_t seed, int64_t g, int64_t j);
 
 // A validated (batch, heads, seq, head_dim) view with its element type.
 struct Tensor4 {

@@ -352,7 +352,9 @@ int64_t level2_rows_differ(Case& c, const Result& r, bool causal, int64_t* rows_
     ha_exact_params_init(&p);
     p.causal = causal ? 1 : 0;
     if (ha_attention_exact(&tq, &tk, &tv, &to, nullptr, &p) != HA_OK) return -1;
-    const double rel = c.q.dtype == HA_DTYPE_BF16 ? 0x1p-7 : 1e-5;
+    // f32: the same sums in another operand layout (the tiled prefill's copies carry an extra
+    // column) round differently; over ~10k keys that reaches a few 1e-6 of the row's scale.
+    const double rel = c.q.dtype == HA_DTYPE_BF16 ? 0x1p-7 : 3e-5;
     int64_t differ = 0;
     for (int64_t row = 0; row < r.B * r.H * r.N; ++row) {
         if (r.level[size_t(row)] != 2) continue;
@@ -604,6 +606,7 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
                 r.level.assign(rows, -1);
                 ha_approx_stats stt{r.row_error.data(), r.tail_bound.data(), r.touched.data(), r.level.data()};
                 ha_approx_params p = params(true, 9 + uint64_t(step), target);
+                if (const char* sm = std::getenv("HA_DBG_SAMPLES")) p.samples = std::atoi(sm);
                 ha_tensor tq = c.q.desc(), to = r.out.desc(), tl = r.lse.desc();
                 r.status = ha_attention_approx(&tq, &tk, &tv, &to, &tl, index, &p, &stt);
             }
@@ -620,11 +623,15 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
         ha_key_index_destroy(index);
         CHECK(n == total, "stopped at %lld of %lld keys", (long long)n, (long long)total);
         size_t under = 0;
+        std::vector<size_t> flagged;
         for (size_t x = 0; x < pool.err.size(); ++x)
-            if (pool.err[x] > std::max(2 * pool.est[x], pool.floor[x])) ++under;
+            if (pool.err[x] > std::max(2 * pool.est[x], pool.floor[x])) {
+                ++under;
+                flagged.push_back(x);
+            }
         CHECK(double(under) <= 0.05 * double(pool.err.size()),
-              "fixed budget: %zu of %zu decode rows have a true error above 2 x the estimate", under,
-              pool.err.size());
+              "fixed budget: %zu of %zu decode rows have a true error above 2 x the estimate:%s", under,
+              pool.err.size(), worst_rows(pool, flagged).c_str());
         size_t over = 0;
         for (double e : pool_target.err)
             if (e > 0.05 + (dt == HA_DTYPE_BF16 ? 4e-3 : 0)) ++over;
@@ -632,6 +639,44 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
               "target 0.05: %zu of %zu decode rows above the target", over, pool_target.err.size());
         end_case();
     }
+}
+
+// Decoding over an indexed cache on every family: the last 16 positions of a 12k cache (the
+// drawn-decode path: index, causal, few rows), fixed budget and targets.
+TEST(approx_decode_is_honest_and_meets_targets_on_every_family) {
+    const int64_t N = 12289, Nq = 16, Hq = 8, Hkv = 2, D = 64;
+    for (int fam = 0; fam < hafam::NUM_FAMILIES; ++fam)
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+            hafam::Shape s;
+            s.Hq = Hq; s.Hkv = Hkv; s.Nq = Nq; s.Nk = N; s.D = D; s.causal = true;
+            Case c = make_case(fam, dt, s, dt == HA_DTYPE_F32 ? BHSD : BSHD, 5150 + uint64_t(fam));
+            begin_case(format("decode %s", c.label.c_str()));
+            ha_key_index* index = nullptr;
+            ha_tensor tk = c.k.desc(), tv = c.v.desc();
+            CHECK(ha_key_index_create(&tk, &tv, nullptr, &index) == HA_OK, "ha_key_index_create: %s", ha_last_error());
+            std::vector<int64_t> rows;
+            for (int64_t x = 0; x < Hq * Nq; ++x) rows.push_back(x);
+            Pool pool;
+            for (uint64_t seed : {1, 2, 3}) {
+                Result r = run_approx(c.q, c.k, c.v, params(true, seed), c.layout, index);
+                evaluate(c, r, rows, &pool);
+            }
+            check_honest(pool, format("decode %s %s", hafam::family_name(fam), dt_name(dt)));
+            for (double eps : {0.05, 0.02}) {
+                Result r = run_approx(c.q, c.k, c.v, params(true, 4, eps), c.layout, index);
+                Pool pt;
+                evaluate(c, r, rows, &pt);
+                size_t over = 0;
+                for (size_t x = 0; x < pt.err.size(); ++x) {
+                    over += pt.err[x] > eps + (dt == HA_DTYPE_BF16 ? 4e-3 : 0);
+                    CHECK(r.row_error[size_t(rows[x])] <= float(eps), "row %lld estimate %g above the target %g",
+                          (long long)rows[x], double(r.row_error[size_t(rows[x])]), eps);
+                }
+                CHECK(over <= pt.err.size() / 100, "target %.2f: %zu of %zu rows above it", eps, over, pt.err.size());
+            }
+            ha_key_index_destroy(index);
+            end_case();
+        }
 }
 
 // ---- bad input -----------------------------------------------------------------------------------

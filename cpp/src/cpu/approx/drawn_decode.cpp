@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <vector>
 
@@ -23,6 +25,7 @@ using hsr::HeadIndex;
 constexpr int kChunk = 256;                // keys per scores/P·V call
 constexpr double kMinHalfDraws = 16.0;     // fewer expected draws per half: the tail is exact
 constexpr double kHeavyShare = 1.0 / 64;   // a key that may carry this share is looked for
+constexpr double kTailShare = 1.0 / 32;    // ... or this share of the sampled tail
 constexpr int kMargin = 6;                 // sketch noise margin, in bits
 constexpr int kProbeKeys = 64;
 constexpr int64_t kCandidates = 32;        // keys a row's sketch scan admits, about
@@ -119,8 +122,12 @@ void drawn(const HeadIndex& hx, int k, int half, int64_t lo, int64_t hi, std::ve
 
 // Heavy keys in [lo, hi] for the rows: candidates by their sketches, scored exactly; a key is
 // heavy when it reaches kHeavyShare of some row's estimated denominator L[r].
+// Also heavy: a key that may carry kTailShare of the row's estimated tail Lt[r]. A tail
+// concentrated on a few keys (the ones just past the window, under RoPE locality) is
+// estimated badly by a sample that misses them, and both halves then agree: the estimate
+// would not see it.
 void find_heavy(const Ctx& c, const HeadIndex& hx, const hsr::RowSrc& k, int R, const double* L,
-                int64_t lo, int64_t hi, Scratch& s, std::vector<int32_t>& heavy) {
+                const double* Lt, int64_t lo, int64_t hi, Scratch& s, std::vector<int32_t>& heavy) {
     heavy.clear();
     float up_tab[kSketchBits + 1];
     for (int t = 0; t <= kSketchBits; ++t)
@@ -139,7 +146,7 @@ void find_heavy(const Ctx& c, const HeadIndex& hx, const hsr::RowSrc& k, int R, 
         for (int t = 0; t < kSketchBits; ++t)
             if (dots[size_t(r * kSketchBits + t)] > 0.f) qs[r] |= uint64_t(1) << t;
         const double cq = double(c.p->base.scale) * std::sqrt(c.kr->sumsq(s.Q.data() + r * c.Dp, c.Dp));
-        T[r] = L[r] + std::log(kHeavyShare);
+        T[r] = std::min(L[r] + std::log(kHeavyShare), Lt[r] + std::log(kTailShare));
         double cutoff = T[r];
         if (span > kProbeKeys && std::isfinite(T[r])) {  // about kCandidates admitted, from a probe
             int32_t probe[kProbeKeys];
@@ -236,13 +243,15 @@ void solve_group(const Ctx& c, int64_t b, int64_t hk, int64_t h0, int R, int64_t
             add_keys(c, k, v, half == 0 ? A : B, s.list.data(), 0, int64_t(s.list.size()), s);
         }
         if (!searched) {
-            double L[8];
+            double L[8], Lt[8];
             for (int r = 0; r < R; ++r) {
                 const double l[3] = {log_total(E, r, 1.0), log_total(A, r, 1.0 / rate), log_total(B, r, 1.0 / rate)};
                 const double m = std::max({l[0], l[1], l[2]});
                 L[r] = std::isfinite(m) ? m + std::log(std::exp(l[0] - m) + std::exp(l[1] - m) + std::exp(l[2] - m)) : m;
+                const double mt = std::max(l[1], l[2]);
+                Lt[r] = std::isfinite(mt) ? mt + std::log(std::exp(l[1] - mt) + std::exp(l[2] - mt)) : L[r];
             }
-            find_heavy(c, hx, k, R, L, c.S, cut, s, heavy);
+            find_heavy(c, hx, k, R, L, Lt, c.S, cut, s, heavy);
             searched = true;
             std::sort(heavy.begin(), heavy.end());
             if (!heavy.empty()) continue;  // redo the halves without them
@@ -281,6 +290,15 @@ void solve_group(const Ctx& c, int64_t b, int64_t hk, int64_t h0, int R, int64_t
             miss |= p.target > 0.0 && !(double(ro[r].err) <= p.target);
         }
         touched = E.n + H.n + A.n + B.n;
+        if (std::getenv("HA_DD_DEBUG")) {
+            Acc T;
+            T.init(R, c.Dp);
+            add_keys(c, k, v, T, nullptr, c.S, cut - c.S + 1, s);
+            for (int r = 0; r < R; ++r)
+                std::fprintf(stderr, "row %d pos %lld: lse E %.4f H %.4f A %.4f B %.4f  T(exact) %.4f  (A+B) %.4f rate %.4f nA %lld nB %lld heavy %zu\n", r, (long long)pos,
+                             log_total(E, r, 1), log_total(H, r, 1), log_total(A, r, 1 / rate), log_total(B, r, 1 / rate), log_total(T, r, 1),
+                             std::log(std::exp(log_total(A, r, 1 / rate)) + std::exp(log_total(B, r, 1 / rate))), rate, (long long)A.n, (long long)B.n, heavy.size());
+        }
         if (!miss) break;
         // Four times the rate halves the standard error; past the top level, exact.
         if (kl + 2 >= HeadIndex::kDrawLevels) {
@@ -321,7 +339,7 @@ bool drawn_decode_serves(const Problem& p) {
     const ExactProblem& e = p.base;
     const int64_t Nq = e.q.shape[2], Nk = e.k.shape[2];
     return p.index != nullptr && e.causal && p.heavy_budget == 0 && p.samples > 0 && Nq <= 16 &&
-           Nk >= 4096 && Nk >= Nq;
+           Nk >= 1024 && Nk >= Nq;
 }
 
 int32_t run_drawn_decode(const Problem& p) {

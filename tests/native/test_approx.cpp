@@ -606,7 +606,6 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
                 r.level.assign(rows, -1);
                 ha_approx_stats stt{r.row_error.data(), r.tail_bound.data(), r.touched.data(), r.level.data()};
                 ha_approx_params p = params(true, 9 + uint64_t(step), target);
-                if (const char* sm = std::getenv("HA_DBG_SAMPLES")) p.samples = std::atoi(sm);
                 ha_tensor tq = c.q.desc(), to = r.out.desc(), tl = r.lse.desc();
                 r.status = ha_attention_approx(&tq, &tk, &tv, &to, &tl, index, &p, &stt);
             }

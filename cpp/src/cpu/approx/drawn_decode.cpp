@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <vector>
 
@@ -290,15 +288,6 @@ void solve_group(const Ctx& c, int64_t b, int64_t hk, int64_t h0, int R, int64_t
             miss |= p.target > 0.0 && !(double(ro[r].err) <= p.target);
         }
         touched = E.n + H.n + A.n + B.n;
-        if (std::getenv("HA_DD_DEBUG")) {
-            Acc T;
-            T.init(R, c.Dp);
-            add_keys(c, k, v, T, nullptr, c.S, cut - c.S + 1, s);
-            for (int r = 0; r < R; ++r)
-                std::fprintf(stderr, "row %d pos %lld: lse E %.4f H %.4f A %.4f B %.4f  T(exact) %.4f  (A+B) %.4f rate %.4f nA %lld nB %lld heavy %zu\n", r, (long long)pos,
-                             log_total(E, r, 1), log_total(H, r, 1), log_total(A, r, 1 / rate), log_total(B, r, 1 / rate), log_total(T, r, 1),
-                             std::log(std::exp(log_total(A, r, 1 / rate)) + std::exp(log_total(B, r, 1 / rate))), rate, (long long)A.n, (long long)B.n, heavy.size());
-        }
         if (!miss) break;
         // Four times the rate halves the standard error; past the top level, exact.
         if (kl + 2 >= HeadIndex::kDrawLevels) {

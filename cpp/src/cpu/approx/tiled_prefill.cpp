@@ -4,10 +4,7 @@
 #include "cpu/approx/tiled_prefill.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -23,16 +20,6 @@
 namespace ha::cpu::approx {
 namespace {
 
-struct Timer {
-    const char* what;
-    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
-    explicit Timer(const char* w) : what(w) {}
-    ~Timer() {
-        if (std::getenv("HA_TILED_DEBUG"))
-            std::fprintf(stderr, "  %-10s %8.2f ms\n", what,
-                         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
-};
 
 constexpr int kBuckets = 64;  // k-means cells, before the cells of one cluster merge
 constexpr double kLongRatio = 1.5;      // a key longer than 1.5x the median key is a long key
@@ -141,7 +128,6 @@ int64_t count_upto(const int32_t* a, int64_t n, int64_t cut) {
 // [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns) and the natural-log lse.
 int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
                   int64_t n, const std::vector<int64_t>& ranges, float* O, float* lse) {
-    Timer tm("part");
     bool any = false;
     for (int64_t m = 0; m < M && !any; ++m) any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)];
     if (!any || n == 0) {
@@ -198,7 +184,6 @@ void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
 // ---- layout --------------------------------------------------------------------------------------
 
 int32_t prepare_head(const Ctx& c, Head& h) {
-    Timer tm("prepare");
     const Problem& p = *c.p;
     const int64_t Nk = c.Nk, D = c.D;
     h.K.init(c.es, c.Da, Nk);
@@ -273,14 +258,6 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     std::vector<uint8_t> id;
     h.bk = cluster_keys(*c.kr, h.k, rest, D, kBuckets, std::max<int64_t>(1, int64_t(rest.size()) / 16), mix(p.seed ^ uint64_t(h.b * 1000003 + h.hk)), id);
     const int C = h.bk.C;
-    if (std::getenv("HA_TILED_DEBUG")) {
-        std::vector<int64_t> sz(size_t(C), 0);
-        for (uint8_t x : id) ++sz[x];
-        std::sort(sz.begin(), sz.end());
-        std::fprintf(stderr, "buckets %d:", C);
-        for (int64_t x : sz) std::fprintf(stderr, " %lld", (long long)x);
-        std::fprintf(stderr, "\n");
-    }
     h.bstart.assign(size_t(C + 2), 0);  // bucket C: none (a row without one samples every key)
     for (size_t t = 0; t < rest.size(); ++t) {
         h.kbucket[size_t(rest[t])] = id[t];
@@ -388,7 +365,6 @@ int32_t score_regions(const Ctx& c, Head& h) {
 // is a pure function of the seed and the position, so a larger rate keeps every draw of a
 // smaller one.
 void draw_tail(const Ctx& c, Head& h, double r) {
-    Timer tm("tail");
     h.rate = r;
     const int C = h.bk.C;
     h.tstart.assign(size_t(2 * (C + 1) + 1), 0);
@@ -544,15 +520,12 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, int64
             }
         }
         if (!any) continue;
-        if (std::getenv("HA_NOSCAN")) continue;
         for (;;) {  // at most 4096 candidates a group: past that, tighter thresholds
             hits.clear();
             if (sketch_scan(h.ksk.data(), h.kcls.data(), c.S, hi, qs, thr, R, hits, 4096, h.kbucket.data(), own))
                 break;
             for (int i = 0; i < R * kNormClasses; ++i) thr[i] -= 2;
         }
-        if (std::getenv("HA_TILED_DEBUG3")) std::fprintf(stderr, "group %lld hits %zu range %lld\n", (long long)g0, hits.size(), (long long)hi);
-        if (std::getenv("HA_NOSCORE")) continue;
         for (size_t a = 0; a < hits.size(); a += kScoreChunk) {
             const int n = int(std::min<size_t>(kScoreChunk, hits.size() - a));
             c.kr->scores(R, Q.data(), c.Dp, c.D, h.k, hits.data() + a, 0, n, S.data(), kScoreChunk);
@@ -572,7 +545,6 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, int64
 
 // rows sorted by position. Every row of the set must be sampled() or exact by construction.
 int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res) {
-    Timer tm("solve");
     const int64_t M = int64_t(rows.size()), Da = c.Da, D = c.D;
     res.O.assign(size_t(M * Da), 0.f);
     res.lse.assign(size_t(M), kNegInf);
@@ -589,7 +561,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         res.touched[size_t(m)] += std::max<int64_t>(0, b - a);
     };
     Store Q;
-    { Timer t1("loadq"); load_rows_q(c, h, rows, nullptr, Q); }
+    load_rows_q(c, h, rows, nullptr, Q);
 
     // The local window (everything, for a row that is not sampled), then the sinks, then the
     // long keys, in position order.
@@ -656,20 +628,6 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             return st;
     }
 
-    if (std::getenv("HA_TILED_DEBUG")) {
-        double tot[6] = {0, 0, 0, 0, 0, 0};
-        for (int64_t m = 0; m < M; ++m) {
-            const int64_t t = order[size_t(m)], ct = cut[size_t(t)], b = rows[size_t(t)].bucket;
-            tot[0] += double(rows[size_t(t)].p + 1 - lo[size_t(t)]);
-            tot[1] += double(count_upto(h.lpos.data(), nl, ct));
-            tot[2] += double(count_upto(h.bpos.data() + h.bstart[size_t(b)], h.bstart[size_t(b + 1)] - h.bstart[size_t(b)], ct));
-            tot[3] += double(na[size_t(t)] + nb[size_t(t)]);
-            tot[4] += double(rows[size_t(t)].p + 1);
-            tot[5] += lo[size_t(t)] == 0;
-        }
-        std::fprintf(stderr, "tiled M=%lld local %.0f long %.0f bucket %.0f tail %.0f visible %.0f early %.3f nlong %zu rate %.4f\n",
-                     (long long)M, tot[0] / M, tot[1] / M, tot[2] / M, tot[3] / M, tot[4] / M, tot[5] / M, h.lpos.size(), h.rate);
-    }
     // Each sampled row's estimated log-denominator, then its heavy keys (in position order of
     // the rows, so the list is the same for any thread count).
     std::vector<int64_t> pos_of(static_cast<size_t>(M));  // row -> its place in the bucket order
@@ -686,7 +644,6 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     }
     std::vector<Heavy> heavy;
     if (h.search) {
-        Timer th("heavy");
         constexpr int64_t kSpan = 256;  // rows per task
         const int64_t tasks = (M + kSpan - 1) / kSpan;
         std::vector<std::vector<Heavy>> found(static_cast<size_t>(tasks));
@@ -700,7 +657,6 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         });
     }
 
-    Timer t2("final");
     // Merge, in sums relative to the row's estimated denominator: the exact parts and the heavy
     // keys, plus both halves of the sample at weight 1/r (a heavy key drawn into a half leaves
     // it: it is counted exactly). Each half alone at weight 2/r is an independent estimate; the
@@ -783,21 +739,15 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         else
             e = r2 > 0 ? float(std::sqrt(d2 / r2)) : (d2 > 0 ? std::numeric_limits<float>::infinity() : 0.f);
         res.err[size_t(t)] = e;
-        if (std::getenv("HA_TILED_DEBUG2") && e > 0.05f && M > 10000)
-            std::fprintf(stderr, "miss p=%lld g=%d err=%.3f na=%lld nb=%lld in_tail=%lld bucket=%lld ZE=%.3g ZA=%.3g ZB=%.3g\n",
-                         (long long)rows[size_t(t)].p, rows[size_t(t)].g, e, (long long)na[size_t(t)], (long long)nb[size_t(t)],
-                         (long long)in_tail, (long long)b, ZE, ZA, ZB);
     }
     });
     if (mst != HA_OK) return mst;
-    if (std::getenv("HA_TILED_DEBUG")) std::fprintf(stderr, "heavy keys %zu over %lld rows\n", heavy.size(), (long long)M);
     return HA_OK;
 }
 
 // ---- outputs ---------------------------------------------------------------------------------------
 
 void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const Results& r, int level) {
-    Timer tm("write");
     const Problem& p = *c.p;
     const int64_t Hq = p.base.q.shape[1];
     constexpr size_t kChunk = 2048;
@@ -894,7 +844,6 @@ int32_t run_tiled(const Problem& p) {
                 }
             }
             // Each row's bucket (8 rows at a time).
-            Timer tb("assign");
             int32_t st = parallel_for((int64_t(rows.size()) + 255) / 256, pool_threads(), [&](int64_t t, int) {
                 std::vector<float> q(size_t(8 * c.Dp), 0.f);
                 uint8_t out[8];
@@ -1010,10 +959,6 @@ int32_t run_tiled(const Problem& p) {
                         head_exact = true;
                     else if (rate[k] > r0)
                         draw_tail(c, h, rate[k]);
-                    if (std::getenv("HA_TILED_DEBUG"))
-                        std::fprintf(stderr, "probe: cost %.0f/%.0f rate %.4f/%.4f est %.4f/%.4f visible %.0f heavy rows %lld -> %s%s\n",
-                                     cost[0], cost[1], rate[0], rate[1], mean_est[0], mean_est[1], visible, (long long)heavy_rows[k],
-                                     buckets ? "buckets" : "none", head_exact ? " exact" : "");
                 }
             }
             if (!buckets)

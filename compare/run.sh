@@ -20,15 +20,18 @@ java="$JAVA_HOME/bin/java"
 (cd "$root" && mvn -q -B -DskipTests install)
 (cd "$here" && mvn -q -B package dependency:build-classpath -Dmdep.outputFile=target/cp.txt)
 
-# The peak comes from the native bench (its FMA loop, on 2 threads like every row below);
-# --no-prefill --no-decode stops it right after the peak and memory bandwidth lines.
+# The peaks come from the native bench (its FMA loop, and its vdpbf16ps loop where bf16 runs on
+# one, on 2 threads like every row below); --no-prefill --no-decode stops it right after the
+# peak and memory bandwidth lines.
 peak_args=()
 bench="$root/target/native/bench/ha_bench"
 if [[ -x "$bench" ]]; then
   peak_out="$(flock "$lock" "$bench" --threads 2 --no-prefill --no-decode)"
   echo "$peak_out" | grep -E 'peak|bandwidth'
-  peak="$(echo "$peak_out" | sed -nE 's/.* ([0-9.]+) GFLOP\/s on 2 threads.*/\1/p')"
+  peak="$(echo "$peak_out" | sed -nE 's/^fp32 peak .* ([0-9.]+) GFLOP\/s on 2 threads.*/\1/p')"
+  peak_bf16="$(echo "$peak_out" | sed -nE 's/^bf16 peak .* ([0-9.]+) GFLOP\/s on 2 threads.*/\1/p')"
   [[ -n "$peak" ]] && peak_args=(--peak "$peak")
+  [[ -n "$peak_bf16" ]] && peak_args+=(--peak-bf16 "$peak_bf16")
 else
   echo "warning: $bench not built; no peak line" >&2
 fi

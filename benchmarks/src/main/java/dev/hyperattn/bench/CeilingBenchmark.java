@@ -26,9 +26,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * the Vector API ({@link FloatVector#SPECIES_PREFERRED}): {@code readBandwidth} sums a large
  * off-heap segment (256 MiB per thread, far beyond the caches) with four independent
  * accumulators, secondary {@code gbyte} = GB/s; {@code fmaPeak} runs twelve independent FMA
- * chains (enough to cover FMA latency × pipes, few enough to stay in the register file),
- * secondary {@code gflop} = GFLOP/s. Run with {@code -t 2} for both cores. The native
- * benchmark measures its own ceilings ({@code ./hyperattn bench}) with C++ intrinsics.
+ * chains (enough to cover FMA latency × pipes, few enough to stay in the register file: 12 + 2
+ * constants of AVX2's 16), secondary {@code gflop} = GFLOP/s. Run with {@code -t 2} for both
+ * cores. The native benchmark measures its own ceilings ({@code ./hyperattn bench}) with C++
+ * intrinsics.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -64,8 +65,8 @@ public class CeilingBenchmark {
 
     @State(Scope.Thread)
     public static class FmaOperands {
-        float multiplier = 0.9999999f;
-        float addend = 1e-7f;
+        float x = 0.9999999f;
+        float y = 1e-7f;
     }
 
     @Benchmark
@@ -87,10 +88,13 @@ public class CeilingBenchmark {
         return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
     }
 
+    // Each chain is the addend, a = x·y + a: the x86 FMA C2 emits (vfmadd231ps) overwrites its
+    // addend, so a chain kept as a factor (a = a·x + y) costs a copy of y per FMA, and on AVX2
+    // that copy's register pushed one chain onto the stack (92 of ~116 GFLOP/s on Zen 4).
     @Benchmark
     public float fmaPeak(FmaOperands o, Counters.Gflop c) {
-        FloatVector m = FloatVector.broadcast(F, o.multiplier);
-        FloatVector b = FloatVector.broadcast(F, o.addend);
+        FloatVector x = FloatVector.broadcast(F, o.x);
+        FloatVector y = FloatVector.broadcast(F, o.y);
         FloatVector a0 = FloatVector.broadcast(F, 0f);
         FloatVector a1 = FloatVector.broadcast(F, 1f);
         FloatVector a2 = FloatVector.broadcast(F, 2f);
@@ -104,18 +108,18 @@ public class CeilingBenchmark {
         FloatVector a10 = FloatVector.broadcast(F, 10f);
         FloatVector a11 = FloatVector.broadcast(F, 11f);
         for (int i = 0; i < FMA_ITERATIONS; i++) {
-            a0 = a0.fma(m, b);
-            a1 = a1.fma(m, b);
-            a2 = a2.fma(m, b);
-            a3 = a3.fma(m, b);
-            a4 = a4.fma(m, b);
-            a5 = a5.fma(m, b);
-            a6 = a6.fma(m, b);
-            a7 = a7.fma(m, b);
-            a8 = a8.fma(m, b);
-            a9 = a9.fma(m, b);
-            a10 = a10.fma(m, b);
-            a11 = a11.fma(m, b);
+            a0 = x.fma(y, a0);
+            a1 = x.fma(y, a1);
+            a2 = x.fma(y, a2);
+            a3 = x.fma(y, a3);
+            a4 = x.fma(y, a4);
+            a5 = x.fma(y, a5);
+            a6 = x.fma(y, a6);
+            a7 = x.fma(y, a7);
+            a8 = x.fma(y, a8);
+            a9 = x.fma(y, a9);
+            a10 = x.fma(y, a10);
+            a11 = x.fma(y, a11);
         }
         c.gflop += (double) FMA_ITERATIONS * 12 * 2 * F.length() / 1e9;
         return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10)

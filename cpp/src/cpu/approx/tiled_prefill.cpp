@@ -789,6 +789,31 @@ int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
     return HA_OK;
 }
 
+// Every row of kv head hk of batch b by the tiled exact kernel on the operands themselves (one
+// causal call for all its query heads), level 2.
+int32_t exact_head(const Ctx& c, int64_t b, int64_t hk) {
+    const Problem& p = *c.p;
+    const ExactProblem& e = p.base;
+    const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    ExactProblem sub = e;
+    auto slice = [&](View& v, int64_t head, int64_t heads_n) {
+        v.data = static_cast<char*>(v.data) + (b * v.strides[0] + head * v.strides[1]) * es;
+        v.shape[0] = 1;
+        v.shape[1] = heads_n;
+    };
+    slice(sub.q, hk * c.G, c.G);
+    slice(sub.out, hk * c.G, c.G);
+    slice(sub.k, hk, 1);
+    slice(sub.v, hk, 1);
+    if (e.lse) sub.lse = e.lse + b * e.lse_strides[0] + hk * c.G * e.lse_strides[1];
+    if (int32_t st = exact_forward(sub); st != HA_OK) return st;
+    const int64_t Hq = e.q.shape[1];
+    for (int64_t h = hk * c.G; h < hk * c.G + c.G; ++h)
+        for (int64_t i = 0; i < c.Nq; ++i)
+            exact_row_stats(p, (b * Hq + h) * c.Nq + i, std::max<int64_t>(0, i + c.Nk - c.Nq + 1));
+    return HA_OK;
+}
+
 }  // namespace
 
 bool tiled_serves(const Problem& p) {
@@ -964,12 +989,7 @@ int32_t run_tiled(const Problem& p) {
             if (!buckets)
                 for (Row& r : rows) r.bucket = uint8_t(h.bk.C);
             if (head_exact) {
-                std::vector<Row> all;
-                for (const Row& r : rows) all.push_back(r);
-                for (size_t a = 0; a < all.size(); a += size_t(kRowChunk)) {
-                    std::vector<Row> part(all.begin() + long(a), all.begin() + long(std::min(all.size(), a + size_t(kRowChunk))));
-                    if (int32_t s2 = exact_list(c, h, part); s2 != HA_OK) return s2;
-                }
+                if (int32_t s2 = exact_head(c, b, hk); s2 != HA_OK) return s2;
                 continue;
             }
 
@@ -987,7 +1007,12 @@ int32_t run_tiled(const Problem& p) {
             }
             // Rows that missed: drawn again at kRefine times the rate (their standard error
             // halves) when that stays within kMaxRate; what still misses is computed exactly.
-            if (!miss.empty() && h.rate < kMaxRate) {
+            // Refining costs a new draw of every region at the higher rate (copied and packed
+            // once per call): worth it only when the missed rows' keys outweigh that.
+            double miss_keys = 0;
+            for (const Row& r : miss) miss_keys += double(r.p + 1);
+            const double refine_keys = 3.0 * double(h.bk.C + 1) * std::min(kMaxRate, kRefine * h.rate) * double(c.Nk);
+            if (!miss.empty() && h.rate < kMaxRate && miss_keys > refine_keys) {
                 draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate));
                 std::vector<Row> again;
                 for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {

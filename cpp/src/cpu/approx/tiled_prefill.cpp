@@ -23,6 +23,7 @@ namespace {
 
 constexpr int kBuckets = 64;  // k-means cells, before the cells of one cluster merge
 constexpr double kLongRatio = 1.5;      // a key longer than 1.5x the median key is a long key
+constexpr double kLongQuery = 1.25;     // a query longer than 1.25x the median is searched
 constexpr int64_t kLongShare = 32;      // at most Nk/32 of them
 constexpr double kMinHalfDraws = 16.0;  // a row is sampled only when each half expects this many
 constexpr int64_t kRowChunk = 65536;    // rows per pass (bounds the working buffers)
@@ -111,6 +112,7 @@ struct Row {
     int64_t p;    // cache position
     int32_t g, i; // query head within the group, query row
     uint8_t bucket;
+    bool long_q;  // a query much longer than the head's median: searched for heavy keys always
 };
 
 struct Ctx {
@@ -453,7 +455,7 @@ struct Heavy {
 };
 
 // rows[first..last) (position order), each with its estimated log-denominator L[row] and cut.
-void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, int64_t first, int64_t last,
+void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* idx, int64_t n,
                 const std::vector<double>& L, const std::vector<int64_t>& cut, std::vector<Heavy>& out) {
     float up_tab[kSketchBits + 1];
     for (int t = 0; t <= kSketchBits; ++t)
@@ -464,19 +466,19 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, int64
     constexpr int kScoreChunk = 256;
     std::vector<float> S(size_t(8 * kScoreChunk));
     const hsr::RowSrc planes{h.planes.data(), c.Dp, 1, false};
-    for (int64_t g0 = first; g0 < last; g0 += 8) {
-        const int R = int(std::min<int64_t>(8, last - g0));
+    for (int64_t g0 = 0; g0 < n; g0 += 8) {
+        const int R = int(std::min<int64_t>(8, n - g0));
         std::fill(Q.begin(), Q.end(), 0.f);
         int64_t hi = 0;
         for (int r = 0; r < R; ++r) {
-            const Row& w = rows[size_t(g0 + r)];
+            const Row& w = rows[size_t(idx[g0 + r])];
             load_query(*c.p, h.b, h.hk * c.G + w.g, w.i, c.D, Q.data() + r * c.Dp);
-            hi = std::max(hi, cut[size_t(g0 + r)] + 1);
+            hi = std::max(hi, cut[size_t(idx[g0 + r])] + 1);
         }
         c.kr->scores(R, Q.data(), c.Dp, c.D, planes, nullptr, 0, kSketchBits, dots.data(), kSketchBits);
         uint64_t qs[8];
         uint8_t own[8];
-        for (int r = 0; r < R; ++r) own[r] = rows[size_t(g0 + r)].bucket;
+        for (int r = 0; r < R; ++r) own[r] = rows[size_t(idx[g0 + r])].bucket;
         int thr[8 * kNormClasses];
         double T[8], rel[8];
         bool any = false;
@@ -485,12 +487,12 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, int64
             for (int t = 0; t < kSketchBits; ++t)
                 if (dots[size_t(r * kSketchBits + t)] > 0.f) qs[r] |= uint64_t(1) << t;
             const double cq = double(c.p->base.scale) * std::sqrt(c.kr->sumsq(Q.data() + r * c.Dp, c.Dp));
-            T[r] = L[size_t(g0 + r)] + std::log(kHeavyShare);
+            T[r] = L[size_t(idx[g0 + r])] + std::log(kHeavyShare);
             rel[r] = T[r];
             // The bound that about kCandidates of the row's tail keys exceed, from a strided
             // probe of them: the scan then admits about that many (the relevance cut T is
             // far looser than the bounds of typical keys wherever scores spread little).
-            const int64_t ct = cut[size_t(g0 + r)], own = rows[size_t(g0 + r)].bucket;
+            const int64_t ct = cut[size_t(idx[g0 + r])], own = rows[size_t(idx[g0 + r])].bucket;
             const int64_t span = ct - c.S + 1;
             if (span > 0 && std::isfinite(T[r])) {
                 int32_t probe[kProbeKeys];
@@ -513,7 +515,7 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, int64
             for (int k = 0; k < kNormClasses; ++k) {
                 const double top = cq * class_norm(k, h.kmax);
                 int t = -1;
-                if (cut[size_t(g0 + r)] >= c.S && std::isfinite(T[r]))
+                if (cut[size_t(idx[g0 + r])] >= c.S && std::isfinite(T[r]))
                     while (t < kSketchBits && top * up_tab[t + 1] >= T[r]) ++t;
                 thr[r * kNormClasses + k] = t;
                 any |= t >= 0;
@@ -530,7 +532,7 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, int64
             const int n = int(std::min<size_t>(kScoreChunk, hits.size() - a));
             c.kr->scores(R, Q.data(), c.Dp, c.D, h.k, hits.data() + a, 0, n, S.data(), kScoreChunk);
             for (int r = 0; r < R; ++r) {
-                const int64_t t = g0 + r, ct = cut[size_t(t)], own = rows[size_t(t)].bucket;
+                const int64_t t = idx[g0 + r], ct = cut[size_t(t)], own = rows[size_t(t)].bucket;
                 for (int i = 0; i < n; ++i) {
                     const int32_t j = hits[a + size_t(i)];
                     const uint8_t kb = h.kbucket[size_t(j)];
@@ -643,12 +645,15 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         L[size_t(t)] = ref + std::log(z);
     }
     std::vector<Heavy> heavy;
-    if (h.search) {
+    std::vector<int64_t> look;  // the rows searched: all (the probes asked), or the long queries
+    for (int64_t t = 0; t < M; ++t)
+        if (cut[size_t(t)] >= c.S && (h.search || rows[size_t(t)].long_q)) look.push_back(t);
+    if (!look.empty()) {
         constexpr int64_t kSpan = 256;  // rows per task
-        const int64_t tasks = (M + kSpan - 1) / kSpan;
+        const int64_t nl2 = int64_t(look.size()), tasks = (nl2 + kSpan - 1) / kSpan;
         std::vector<std::vector<Heavy>> found(static_cast<size_t>(tasks));
         int32_t st = parallel_for(tasks, pool_threads(), [&](int64_t k, int) {
-            find_heavy(c, h, rows, k * kSpan, std::min(M, (k + 1) * kSpan), L, cut, found[size_t(k)]);
+            find_heavy(c, h, rows, look.data() + k * kSpan, std::min(nl2 - k * kSpan, kSpan), L, cut, found[size_t(k)]);
         });
         if (st != HA_OK) return st;
         for (auto& f : found) heavy.insert(heavy.end(), f.begin(), f.end());
@@ -865,10 +870,11 @@ int32_t run_tiled(const Problem& p) {
                         if (p.level) p.level[(b * Hq + hk * c.G + g) * c.Nq + i] = 0;
                         continue;
                     }
-                    rows.push_back(Row{pos, g, int32_t(i), 0});
+                    rows.push_back(Row{pos, g, int32_t(i), 0, false});
                 }
             }
-            // Each row's bucket (8 rows at a time).
+            // Each row's bucket (8 rows at a time) and query norm.
+            std::vector<float> qnorm(rows.size(), 0.f);
             int32_t st = parallel_for((int64_t(rows.size()) + 255) / 256, pool_threads(), [&](int64_t t, int) {
                 std::vector<float> q(size_t(8 * c.Dp), 0.f);
                 uint8_t out[8];
@@ -879,10 +885,21 @@ int32_t run_tiled(const Problem& p) {
                     for (int r = 0; r < R; ++r)
                         load_query(p, b, hk * c.G + rows[size_t(m + r)].g, rows[size_t(m + r)].i, c.D, q.data() + r * c.Dp);
                     best_buckets(*c.kr, h.bk, q.data(), R, c.Dp, c.D, e.scale, out);
-                    for (int r = 0; r < R; ++r) rows[size_t(m + r)].bucket = out[r];
+                    for (int r = 0; r < R; ++r) {
+                        rows[size_t(m + r)].bucket = out[r];
+                        qnorm[size_t(m + r)] = float(std::sqrt(c.kr->sumsq(q.data() + r * c.Dp, c.Dp)));
+                    }
                 }
             });
             if (st != HA_OK) return st;
+            // A score can only stand out where a norm does: long keys are exact already, long
+            // queries (a planted match adds to both) are searched whatever the probes say.
+            if (!qnorm.empty()) {
+                std::vector<float> sorted(qnorm);
+                std::nth_element(sorted.begin(), sorted.begin() + long(sorted.size() / 2), sorted.end());
+                const float med = sorted[sorted.size() / 2];
+                for (size_t m = 0; m < rows.size(); ++m) rows[m].long_q = qnorm[m] > float(kLongQuery) * med;
+            }
 
             // Mean query of each bucket (and of all rows, for "none"), for the tail's
             // importance weights.

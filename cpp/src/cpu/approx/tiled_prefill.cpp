@@ -51,7 +51,7 @@ struct Store {
     void init(int e, int64_t da, int64_t n) {
         es = e;
         Da = da;
-        buf.assign(size_t(std::max<int64_t>(n, 0) * da * e), 0);
+        buf.resize(size_t(std::max<int64_t>(n, 0) * da * e));  // every row used is written whole
     }
     char* row(int64_t j) { return buf.data() + j * Da * es; }
     const char* data() const { return buf.empty() ? nullptr : buf.data(); }
@@ -78,8 +78,18 @@ struct Store {
     }
 };
 
-// Everything one (batch, kv head) keeps while its rows are computed.
+// Working buffers of solve(), kept between its calls.
+struct Work {
+    std::vector<int64_t> cut, rg, lo, order, na, nb, pos_of;
+    std::vector<float> tmp, tl, ta, tal;
+    std::vector<double> L;
+    Store Q, Qp;
+};
+
+// Everything one (batch, kv head) keeps while its rows are computed (the object serves every
+// head of a call in turn, so its buffers are allocated once).
 struct Head {
+    Work work;
     int64_t b = 0, hk = 0;
     hsr::RowSrc k{}, v{};
     Store K, V;                     // by position
@@ -186,6 +196,9 @@ void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
 // ---- layout --------------------------------------------------------------------------------------
 
 int32_t prepare_head(const Ctx& c, Head& h) {
+    h.lpos.clear();
+    h.search = true;
+    h.kmax = 0;
     const Problem& p = *c.p;
     const int64_t Nk = c.Nk, D = c.D;
     h.K.init(c.es, c.Da, Nk);
@@ -555,19 +568,27 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     res.drawn.assign(size_t(M), 0);
     res.heavy.assign(size_t(M), 0);
     res.tail.assign(size_t(M), 0);
-    std::vector<int64_t> cut(static_cast<size_t>(M)), rg(size_t(2 * M));
-    std::vector<float> tmp(size_t(M * Da)), tl(static_cast<size_t>(M));
+    Work& w = h.work;  // buffers kept between calls: a fresh one per call costs page faults
+    std::vector<int64_t>& cut = w.cut;
+    std::vector<int64_t>& rg = w.rg;
+    std::vector<float>& tmp = w.tmp;
+    std::vector<float>& tl = w.tl;
+    cut.assign(size_t(M), 0);
+    rg.assign(size_t(2 * M), 0);
+    tmp.resize(size_t(M * Da));
+    tl.resize(size_t(M));
     auto add = [&](int64_t m, int64_t a, int64_t b) {
         rg[size_t(2 * m)] = a;
         rg[size_t(2 * m + 1)] = b;
         res.touched[size_t(m)] += std::max<int64_t>(0, b - a);
     };
-    Store Q;
+    Store& Q = w.Q;
     load_rows_q(c, h, rows, nullptr, Q);
 
     // The local window (everything, for a row that is not sampled), then the sinks, then the
     // long keys, in position order.
-    std::vector<int64_t> lo(static_cast<size_t>(M));
+    std::vector<int64_t>& lo = w.lo;
+    lo.assign(size_t(M), 0);
     for (int64_t m = 0; m < M; ++m) {
         const int64_t pos = rows[size_t(m)].p;
         const bool smp = sampled(c, h, pos);
@@ -592,14 +613,15 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     merge_tmp(nullptr);
 
     // Rows by bucket (stable: by position within one) for the bucket and tail parts.
-    std::vector<int64_t> order(static_cast<size_t>(M));
+    std::vector<int64_t>& order = w.order;
+    order.resize(size_t(M));
     for (int64_t m = 0; m < M; ++m) order[size_t(m)] = m;
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t a, int64_t b) { return rows[size_t(a)].bucket < rows[size_t(b)].bucket; });
     bool any_cut = false;
     for (int64_t m = 0; m < M; ++m) any_cut |= cut[size_t(m)] >= c.S;
     if (!any_cut) return HA_OK;
-    Store Qp;
+    Store& Qp = w.Qp;
     load_rows_q(c, h, rows, order.data(), Qp);
     for (int64_t m = 0; m < M; ++m) {
         const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
@@ -613,8 +635,14 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     merge_tmp(order.data());
 
     // The two halves of the tail sample.
-    std::vector<float> ta(size_t(M * Da)), tal(static_cast<size_t>(M));
-    std::vector<int64_t> na(static_cast<size_t>(M)), nb(static_cast<size_t>(M));
+    std::vector<float>& ta = w.ta;
+    std::vector<float>& tal = w.tal;
+    std::vector<int64_t>& na = w.na;
+    std::vector<int64_t>& nb = w.nb;
+    ta.resize(size_t(M * Da));
+    tal.resize(size_t(M));
+    na.assign(size_t(M), 0);
+    nb.assign(size_t(M), 0);
     for (int hf = 0; hf < 2; ++hf) {
         for (int64_t m = 0; m < M; ++m) {
             const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
@@ -632,9 +660,11 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
 
     // Each sampled row's estimated log-denominator, then its heavy keys (in position order of
     // the rows, so the list is the same for any thread count).
-    std::vector<int64_t> pos_of(static_cast<size_t>(M));  // row -> its place in the bucket order
+    std::vector<int64_t>& pos_of = w.pos_of;  // row -> its place in the bucket order
+    pos_of.resize(size_t(M));
     for (int64_t m = 0; m < M; ++m) pos_of[size_t(order[size_t(m)])] = m;
-    std::vector<double> L(static_cast<size_t>(M), -std::numeric_limits<double>::infinity());
+    std::vector<double>& L = w.L;
+    L.assign(size_t(M), -std::numeric_limits<double>::infinity());
     for (int64_t t = 0; t < M; ++t) {
         if (cut[size_t(t)] < c.S) continue;
         const int64_t m = pos_of[size_t(t)];
@@ -845,9 +875,10 @@ int32_t run_tiled(const Problem& p) {
     const int64_t B = e.q.shape[0], Hkv = e.k.shape[1], Hq = e.q.shape[1];
     const double r0 = std::min(1.0, 2.0 * double(p.samples) / double(c.Nk));
 
+    Head h;
+    Results results;
     for (int64_t b = 0; b < B; ++b)
         for (int64_t hk = 0; hk < Hkv; ++hk) {
-            Head h;
             h.b = b;
             h.hk = hk;
             h.k = rows_of(e.k, e.dtype, b, hk);
@@ -1011,9 +1042,9 @@ int32_t run_tiled(const Problem& p) {
             }
 
             std::vector<Row> miss;
+            Results& r = results;
             for (size_t a = 0; a < rows.size(); a += size_t(kRowChunk)) {
                 std::vector<Row> part(rows.begin() + long(a), rows.begin() + long(std::min(rows.size(), a + size_t(kRowChunk))));
-                Results r;
                 if (int32_t s2 = solve(c, h, part, r); s2 != HA_OK) return s2;
                 // Rows whose estimate misses the target are computed exactly below (and
                 // written twice: the exact rows are few, filtering the others costs a copy).

@@ -4,17 +4,13 @@
 #include <cmath>
 #include <limits>
 
+#include "cpu/hyper/hyper_random.h"
 #include "cpu/thread_pool.h"
 
 namespace ha::cpu::approx {
 namespace {
 
-uint64_t mix(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
+uint64_t mix(uint64_t x) { return hyper::mix64(x); }
 
 // Nearest centre of R rows by  x·c - |c|²/2  (the squared distance less |x|²/2).
 void nearest(const hsr::Kernels& kr, const Buckets& bk, const float* X, int R, int64_t D,

@@ -444,12 +444,6 @@ bool build_head(const ha_key_index& x, HeadIndex& h, int64_t g, int64_t* bad) {
 }  // namespace
 
 double draw_u(uint64_t seed, int64_t g, int64_t j) {
-    auto mix = [](uint64_t x) {
-        x += 0x9e3779b97f4a7c15ull;
-        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-        return x ^ (x >> 31);
-    };
     const uint64_t key = mix(seed ^ 0x64726177ull) ^ mix(uint64_t(g) * 0x9e3779b1ull + 7);
     return double(mix(key + uint64_t(j)) >> 11) * 0x1.0p-53;
 }

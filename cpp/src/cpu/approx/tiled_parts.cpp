@@ -1,0 +1,490 @@
+// The parts of a set of rows of the tiled prefill — local window, long keys and sinks, the
+// row's bucket, the two halves of the tail — each one call of the exact kernel, the heavy
+// keys the parts may miss, and their merge into the output and the error estimate; the
+// outputs.
+#include <cmath>
+
+#include "cpu/approx/row_io.h"
+#include "cpu/approx/sketch.h"
+#include "cpu/approx/tiled_state.h"
+#include "cpu/thread_pool.h"
+#include "hyperattn.h"
+
+namespace ha::cpu::approx::tiled {
+namespace {
+
+// One exact-attention call: rows of Q against keys [0, n) of K/V, row m seeing
+// [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns) and the natural-log lse.
+int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
+                  int64_t n, const std::vector<int64_t>& ranges, float* O, float* lse) {
+    bool any = false;
+    for (int64_t m = 0; m < M && !any; ++m) any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)];
+    if (!any || n == 0) {
+        std::fill(O, O + M * c.Da, 0.f);
+        std::fill(lse, lse + M, kNegInf);
+        return HA_OK;
+    }
+    auto view = [&](const void* d, int64_t rows) {
+        View w{};
+        w.data = const_cast<void*>(d);
+        w.shape[0] = w.shape[1] = 1;
+        w.shape[2] = rows;
+        w.shape[3] = c.Da;
+        w.strides[0] = w.strides[1] = rows * c.Da;
+        w.strides[2] = c.Da;
+        w.strides[3] = 1;
+        return w;
+    };
+    ExactProblem e{};
+    e.dtype = c.p->base.dtype;
+    e.q = view(Q.data(), M);
+    e.k = view(K.data(), n);
+    e.v = view(V.data(), n);
+    e.out = view(O, M);
+    e.lse = lse;
+    e.lse_strides[0] = e.lse_strides[1] = M;
+    e.lse_strides[2] = 1;
+    e.scale = c.p->base.scale;
+    e.causal = false;
+    e.row_range = ranges.data();
+    e.out_f32 = true;
+    return exact_forward(e);
+}
+
+// acc <- acc ⊕ (o, l): two normalised outputs with their log-sum-exps, merged.
+void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
+    if (l == kNegInf) return;
+    if (std::isnan(l) || std::isnan(accl)) {
+        std::fill(acc, acc + Da, NAN);
+        accl = NAN;
+        return;
+    }
+    if (accl == kNegInf) {
+        std::copy(o, o + Da, acc);
+        accl = l;
+        return;
+    }
+    const double m = std::max(accl, l), wa = std::exp(double(accl) - m), wb = std::exp(double(l) - m);
+    const double z = wa + wb;
+    for (int64_t d = 0; d < Da; ++d) acc[d] = float((wa * acc[d] + wb * o[d]) / z);
+    accl = float(m + std::log(z));
+}
+
+void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* order,
+                 Store& Q) {
+    const int64_t M = int64_t(rows.size());
+    Q.init(c.es, c.Da, M);
+    constexpr int64_t kChunk = 2048;
+    parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
+        std::vector<float> x(size_t(c.Dp));
+        for (int64_t m = t * kChunk; m < std::min(M, (t + 1) * kChunk); ++m) {
+            const Row& r = rows[size_t(order ? order[m] : m)];
+            load_query(*c.p, h.b, h.hk * c.G + r.g, r.i, c.D, x.data());
+            Q.put(m, x.data(), c.D, 1.f);  // meets the tail draws' weight column
+        }
+    });
+}
+
+// ---- heavy keys the parts may have missed ---------------------------------------------------------
+// A key outside a row's exact parts that carries a noticeable share of the row's mass is
+// sampled with probability r only: when it is missed, both halves agree and the estimate
+// cannot see the error. Such keys are looked for through the sketches: a key is a candidate
+// when its score could reach kHeavyShare of the row's estimated denominator (its norm times
+// the row's, times the cosine of the sketch angle less a noise margin); candidates are scored
+// exactly, and those that do reach it join the row's exact part (and leave its sample).
+constexpr double kHeavyShare = 1.0 / 64;
+constexpr int kMargin = 6;  // sketch noise: ~1.5 standard deviations of the Hamming distance near 90°
+constexpr int kProbeKeys = 64;
+constexpr int64_t kCandidates = 32;  // keys a row's scan admits, about
+
+struct Heavy {
+    int64_t row;  // index into the rows of the solve
+    int32_t key;
+    float score;  // natural-log units
+};
+
+// rows[first..last) (position order), each with its estimated log-denominator L[row] and cut.
+void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* idx, int64_t n,
+                const std::vector<double>& L, const std::vector<int64_t>& cut, std::vector<Heavy>& out) {
+    float up_tab[kSketchBits + 1];
+    for (int t = 0; t <= kSketchBits; ++t)
+        up_tab[t] = float(std::cos(M_PI * std::max(0, t - kMargin) / kSketchBits));
+    std::vector<float> Q(size_t(8 * c.Dp));
+    std::vector<float> dots(size_t(8 * kSketchBits));
+    std::vector<int32_t> hits;
+    constexpr int kScoreChunk = 256;
+    std::vector<float> S(size_t(8 * kScoreChunk));
+    const hsr::RowSrc planes{h.planes.data(), c.Dp, 1, false};
+    for (int64_t g0 = 0; g0 < n; g0 += 8) {
+        const int R = int(std::min<int64_t>(8, n - g0));
+        std::fill(Q.begin(), Q.end(), 0.f);
+        int64_t hi = 0;
+        for (int r = 0; r < R; ++r) {
+            const Row& w = rows[size_t(idx[g0 + r])];
+            load_query(*c.p, h.b, h.hk * c.G + w.g, w.i, c.D, Q.data() + r * c.Dp);
+            hi = std::max(hi, cut[size_t(idx[g0 + r])] + 1);
+        }
+        c.kr->scores(R, Q.data(), c.Dp, c.D, planes, nullptr, 0, kSketchBits, dots.data(), kSketchBits);
+        uint64_t qs[8];
+        uint8_t own[8];
+        for (int r = 0; r < R; ++r) own[r] = rows[size_t(idx[g0 + r])].bucket;
+        int thr[8 * kNormClasses];
+        double T[8], rel[8];
+        bool any = false;
+        for (int r = 0; r < R; ++r) {
+            qs[r] = 0;
+            for (int t = 0; t < kSketchBits; ++t)
+                if (dots[size_t(r * kSketchBits + t)] > 0.f) qs[r] |= uint64_t(1) << t;
+            const double cq = double(c.p->base.scale) * std::sqrt(c.kr->sumsq(Q.data() + r * c.Dp, c.Dp));
+            T[r] = L[size_t(idx[g0 + r])] + std::log(kHeavyShare);
+            rel[r] = T[r];
+            // The bound that about kCandidates of the row's tail keys exceed, from a strided
+            // probe of them: the scan then admits about that many (the relevance cut T is
+            // far looser than the bounds of typical keys wherever scores spread little).
+            const int64_t ct = cut[size_t(idx[g0 + r])], own = rows[size_t(idx[g0 + r])].bucket;
+            const int64_t span = ct - c.S + 1;
+            if (span > 0 && std::isfinite(T[r])) {
+                int32_t probe[kProbeKeys];
+                int hs[kProbeKeys];
+                float sup[kProbeKeys];
+                int np = 0;
+                for (int i = 0; i < kProbeKeys; ++i) {
+                    const int64_t j = c.S + int64_t((double(i) + 0.5) * double(span) / kProbeKeys);
+                    const uint8_t kb = h.kbucket[size_t(j)];
+                    if (kb != 0xff && kb != own) probe[np++] = int32_t(j);
+                }
+                hamming_list(qs[r], h.ksk.data(), probe, size_t(np), hs);
+                for (int i = 0; i < np; ++i) sup[i] = float(cq * h.knorm[size_t(probe[i])] * up_tab[hs[i]]);
+                const int64_t allowed = std::min<int64_t>(np - 1, kCandidates * np / span);
+                if (np > 0 && allowed < np - 1) {
+                    std::nth_element(sup, sup + (np - 1 - allowed), sup + np);
+                    T[r] = std::max(T[r], double(sup[np - 1 - allowed]));
+                }
+            }
+            for (int k = 0; k < kNormClasses; ++k) {
+                const double top = cq * class_norm(k, h.kmax);
+                int t = -1;
+                if (cut[size_t(idx[g0 + r])] >= c.S && std::isfinite(T[r]))
+                    while (t < kSketchBits && top * up_tab[t + 1] >= T[r]) ++t;
+                thr[r * kNormClasses + k] = t;
+                any |= t >= 0;
+            }
+        }
+        if (!any) continue;
+        for (;;) {  // at most 4096 candidates a group: past that, tighter thresholds
+            hits.clear();
+            if (sketch_scan(h.ksk.data(), h.kcls.data(), c.S, hi, qs, thr, R, hits, 4096, h.kbucket.data(), own))
+                break;
+            for (int i = 0; i < R * kNormClasses; ++i) thr[i] -= 2;
+        }
+        for (size_t a = 0; a < hits.size(); a += kScoreChunk) {
+            const int n = int(std::min<size_t>(kScoreChunk, hits.size() - a));
+            c.kr->scores(R, Q.data(), c.Dp, c.D, h.k, hits.data() + a, 0, n, S.data(), kScoreChunk);
+            for (int r = 0; r < R; ++r) {
+                const int64_t t = idx[g0 + r], ct = cut[size_t(t)], own = rows[size_t(t)].bucket;
+                for (int i = 0; i < n; ++i) {
+                    const int32_t j = hits[a + size_t(i)];
+                    const uint8_t kb = h.kbucket[size_t(j)];
+                    if (j > ct || kb == 0xff || kb == own) continue;  // not in this row's tail
+                    const float sc = c.p->base.scale * S[size_t(r * kScoreChunk + i)];
+                    if (double(sc) >= rel[r]) out.push_back(Heavy{t, j, sc});
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+// rows sorted by position. Every row of the set must be sampled() or exact by construction.
+int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res) {
+    const int64_t M = int64_t(rows.size()), Da = c.Da, D = c.D;
+    res.O.assign(size_t(M * Da), 0.f);
+    res.lse.assign(size_t(M), kNegInf);
+    res.err.assign(size_t(M), 0.f);
+    res.touched.assign(size_t(M), 0);
+    res.drawn.assign(size_t(M), 0);
+    res.heavy.assign(size_t(M), 0);
+    res.tail.assign(size_t(M), 0);
+    Work& w = h.work;  // buffers kept between calls: a fresh one per call costs page faults
+    std::vector<int64_t>& cut = w.cut;
+    std::vector<int64_t>& rg = w.rg;
+    std::vector<float>& tmp = w.tmp;
+    std::vector<float>& tl = w.tl;
+    cut.assign(size_t(M), 0);
+    rg.assign(size_t(2 * M), 0);
+    tmp.resize(size_t(M * Da));
+    tl.resize(size_t(M));
+    auto add = [&](int64_t m, int64_t a, int64_t b) {
+        rg[size_t(2 * m)] = a;
+        rg[size_t(2 * m + 1)] = b;
+        res.touched[size_t(m)] += std::max<int64_t>(0, b - a);
+    };
+    Store& Q = w.Q;
+    load_rows_q(c, h, rows, nullptr, Q);
+
+    // The local window (everything, for a row that is not sampled), then the sinks, then the
+    // long keys, in position order.
+    std::vector<int64_t>& lo = w.lo;
+    lo.assign(size_t(M), 0);
+    for (int64_t m = 0; m < M; ++m) {
+        const int64_t pos = rows[size_t(m)].p;
+        const bool smp = sampled(c, h, pos);
+        lo[size_t(m)] = smp ? std::max<int64_t>(0, pos - c.W + 1) : 0;
+        cut[size_t(m)] = smp ? pos - c.W : -1;  // keys in [sinks, cut] go to the other parts
+        add(m, lo[size_t(m)], pos + 1);
+    }
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg, res.O.data(), res.lse.data()); st != HA_OK) return st;
+    auto merge_tmp = [&](const int64_t* map) {
+        constexpr int64_t kChunk = 2048;
+        parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t k, int) {
+            for (int64_t m = k * kChunk; m < std::min(M, (k + 1) * kChunk); ++m) {
+                const int64_t t = map ? map[m] : m;
+                merge_into(&res.O[size_t(t * Da)], res.lse[size_t(t)], &tmp[size_t(m * Da)], tl[size_t(m)], Da);
+            }
+        });
+    };
+    // A sampled row's window starts past the sinks; an exact row's local part holds them.
+    const int64_t nl = int64_t(h.lpos.size());
+    for (int64_t m = 0; m < M; ++m) add(m, 0, cut[size_t(m)] < 0 ? 0 : count_upto(h.lpos.data(), nl, cut[size_t(m)]));
+    if (int32_t st = call_part(c, Q, M, h.KL, h.VL, nl, rg, tmp.data(), tl.data()); st != HA_OK) return st;
+    merge_tmp(nullptr);
+
+    // Rows by bucket (stable: by position within one) for the bucket and tail parts.
+    std::vector<int64_t>& order = w.order;
+    order.resize(size_t(M));
+    for (int64_t m = 0; m < M; ++m) order[size_t(m)] = m;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return rows[size_t(a)].bucket < rows[size_t(b)].bucket; });
+    bool any_cut = false;
+    for (int64_t m = 0; m < M; ++m) any_cut |= cut[size_t(m)] >= c.S;
+    if (!any_cut) return HA_OK;
+    Store& Qp = w.Qp;
+    load_rows_q(c, h, rows, order.data(), Qp);
+    for (int64_t m = 0; m < M; ++m) {
+        const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
+        const int64_t a = h.bstart[size_t(b)], n = h.bstart[size_t(b + 1)] - a;
+        rg[size_t(2 * m)] = a;
+        rg[size_t(2 * m + 1)] = a + count_upto(h.bpos.data() + a, n, cut[size_t(t)]);
+        res.touched[size_t(t)] += rg[size_t(2 * m + 1)] - a;
+    }
+    if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg, tmp.data(), tl.data()); st != HA_OK)
+        return st;
+    merge_tmp(order.data());
+
+    // The two halves of the tail sample.
+    std::vector<float>& ta = w.ta;
+    std::vector<float>& tal = w.tal;
+    std::vector<int64_t>& na = w.na;
+    std::vector<int64_t>& nb = w.nb;
+    ta.resize(size_t(M * Da));
+    tal.resize(size_t(M));
+    na.assign(size_t(M), 0);
+    nb.assign(size_t(M), 0);
+    for (int hf = 0; hf < 2; ++hf) {
+        for (int64_t m = 0; m < M; ++m) {
+            const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
+            const int64_t a = h.tstart[size_t(2 * b + hf)], n = h.tstart[size_t(2 * b + hf + 1)] - a;
+            const int64_t k = count_upto(h.tpos.data() + a, n, cut[size_t(t)]);
+            rg[size_t(2 * m)] = a;
+            rg[size_t(2 * m + 1)] = a + k;
+            (hf == 0 ? na : nb)[size_t(t)] = k;
+        }
+        float* dst = hf == 0 ? ta.data() : tmp.data();
+        float* dl = hf == 0 ? tal.data() : tl.data();
+        if (int32_t st = call_part(c, Qp, M, h.KT, h.VT, int64_t(h.tpos.size()), rg, dst, dl); st != HA_OK)
+            return st;
+    }
+
+    // Each sampled row's estimated log-denominator, then its heavy keys (in position order of
+    // the rows, so the list is the same for any thread count).
+    std::vector<int64_t>& pos_of = w.pos_of;  // row -> its place in the bucket order
+    pos_of.resize(size_t(M));
+    for (int64_t m = 0; m < M; ++m) pos_of[size_t(order[size_t(m)])] = m;
+    std::vector<double>& L = w.L;
+    L.assign(size_t(M), -std::numeric_limits<double>::infinity());
+    for (int64_t t = 0; t < M; ++t) {
+        if (cut[size_t(t)] < c.S) continue;
+        const int64_t m = pos_of[size_t(t)];
+        double z = 0, ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(m)]), double(tl[size_t(m)])});
+        if (!std::isfinite(ref)) continue;
+        z = std::exp(double(res.lse[size_t(t)]) - ref) + std::exp(double(tal[size_t(m)]) - ref) +
+            std::exp(double(tl[size_t(m)]) - ref);
+        L[size_t(t)] = ref + std::log(z);
+    }
+    std::vector<Heavy> heavy;
+    std::vector<int64_t> look;  // the rows searched: all (the probes asked), or the long queries
+    for (int64_t t = 0; t < M; ++t)
+        if (cut[size_t(t)] >= c.S && (h.search || rows[size_t(t)].long_q)) look.push_back(t);
+    if (!look.empty()) {
+        constexpr int64_t kSpan = 256;  // rows per task
+        const int64_t nl2 = int64_t(look.size()), tasks = (nl2 + kSpan - 1) / kSpan;
+        std::vector<std::vector<Heavy>> found(static_cast<size_t>(tasks));
+        int32_t st = parallel_for(tasks, pool_threads(), [&](int64_t k, int) {
+            find_heavy(c, h, rows, look.data() + k * kSpan, std::min(nl2 - k * kSpan, kSpan), L, cut, found[size_t(k)]);
+        });
+        if (st != HA_OK) return st;
+        for (auto& f : found) heavy.insert(heavy.end(), f.begin(), f.end());
+        std::sort(heavy.begin(), heavy.end(), [](const Heavy& x, const Heavy& y) {
+            return x.row != y.row ? x.row < y.row : x.key < y.key;
+        });
+    }
+
+    // Merge, in sums relative to the row's estimated denominator: the exact parts and the heavy
+    // keys, plus both halves of the sample at weight 1/r (a heavy key drawn into a half leaves
+    // it: it is counted exactly). Each half alone at weight 2/r is an independent estimate; the
+    // two differ by about twice the standard error of their mean.
+    const int64_t nlong = nl;
+    constexpr int64_t kMergeChunk = 1024;
+    int32_t mst = parallel_for((M + kMergeChunk - 1) / kMergeChunk, pool_threads(), [&](int64_t task, int) {
+    std::vector<double> NE(static_cast<size_t>(Da)), NA(static_cast<size_t>(Da)), NB(static_cast<size_t>(Da));
+    std::vector<float> vrow(static_cast<size_t>(Da));
+    const int64_t t0 = task * kMergeChunk;
+    size_t hv = size_t(std::lower_bound(heavy.begin(), heavy.end(), t0,
+                                        [](const Heavy& x, int64_t r) { return x.row < r; }) - heavy.begin());
+    for (int64_t t = t0; t < std::min(M, t0 + kMergeChunk); ++t) {
+        const int64_t m = pos_of[size_t(t)];
+        const int64_t ct = cut[size_t(t)];
+        const size_t hv0 = hv;
+        while (hv < heavy.size() && heavy[hv].row == t) ++hv;
+        if (ct < c.S) continue;
+        const int64_t b = rows[size_t(t)].bucket;
+        const int64_t in_tail = (ct + 1) - count_upto(h.lpos.data(), nlong, ct) -
+                                count_upto(h.bpos.data() + h.bstart[size_t(b)],
+                                           h.bstart[size_t(b + 1)] - h.bstart[size_t(b)], ct);
+        res.touched[size_t(t)] += na[size_t(t)] + nb[size_t(t)] + int64_t(hv - hv0);
+        res.heavy[size_t(t)] = hv > hv0;
+        res.drawn[size_t(t)] = na[size_t(t)] + nb[size_t(t)];
+        if (in_tail <= 0) continue;
+        res.tail[size_t(t)] = 1;
+        float* acc = &res.O[size_t(t * Da)];
+        const double ref = L[size_t(t)];
+        if (!std::isfinite(ref)) {  // NaN scores: the row is NaN
+            const float la = tal[size_t(m)], lb = tl[size_t(m)];
+            merge_into(acc, res.lse[size_t(t)], &ta[size_t(m * Da)], la, Da);
+            merge_into(acc, res.lse[size_t(t)], &tmp[size_t(m * Da)], lb, Da);
+            res.err[size_t(t)] = std::numeric_limits<float>::infinity();
+            continue;
+        }
+        auto load = [&](std::vector<double>& N, const float* o, double l) {
+            const double z = std::exp(l - ref);
+            for (int64_t d = 0; d < Da; ++d) N[size_t(d)] = z * double(o[d]);
+            return z;
+        };
+        double ZE = load(NE, acc, res.lse[size_t(t)]);
+        double ZA = load(NA, &ta[size_t(m * Da)], tal[size_t(m)]);
+        double ZB = load(NB, &tmp[size_t(m * Da)], tl[size_t(m)]);
+        for (size_t k = hv0; k < hv; ++k) {
+            const int32_t j = heavy[k].key;
+            const double x = std::exp(double(heavy[k].score) - ref);
+            const char* src = h.V.buf.data() + int64_t(j) * Da * c.es;
+            for (int64_t d = 0; d < Da; ++d)
+                vrow[size_t(d)] = c.es == 2 ? hsr::bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d])
+                                            : reinterpret_cast<const float*>(src)[d];
+            double pi = 1;
+            const int half = draw_half(c, h, int(b), j, &pi);
+            const double xw = x / pi;  // what the draw added to its half
+            for (int64_t d = 0; d < Da; ++d) {
+                NE[size_t(d)] += x * vrow[size_t(d)];
+                if (half == 0) NA[size_t(d)] -= xw * vrow[size_t(d)];
+                if (half == 1) NB[size_t(d)] -= xw * vrow[size_t(d)];
+            }
+            ZE += x;
+            if (half == 0) ZA = std::max(0.0, ZA - xw);
+            if (half == 1) ZB = std::max(0.0, ZB - xw);
+        }
+        // The halves' sums carry the draws' weights 1/pi: together they estimate the tail,
+        // each alone (doubled) too.
+        const double Z = ZE + ZA + ZB, Za = ZE + 2 * ZA, Zb = ZE + 2 * ZB;
+        double d2 = 0;
+        for (int64_t d = 0; d < Da; ++d) {
+            acc[d] = float((NE[size_t(d)] + NA[size_t(d)] + NB[size_t(d)]) / Z);
+            if (d < D) {
+                const double x = (NE[size_t(d)] + 2 * NA[size_t(d)]) / Za - (NE[size_t(d)] + 2 * NB[size_t(d)]) / Zb;
+                d2 += x * x;
+            }
+        }
+        res.lse[size_t(t)] = float(ref + std::log(Z));
+        const double r2 = acc[D];
+        float e;
+        if (na[size_t(t)] == 0 || nb[size_t(t)] == 0)
+            e = std::numeric_limits<float>::infinity();  // one half saw nothing: no spread to read
+        else
+            e = r2 > 0 ? float(std::sqrt(d2 / r2)) : (d2 > 0 ? std::numeric_limits<float>::infinity() : 0.f);
+        res.err[size_t(t)] = e;
+    }
+    });
+    if (mst != HA_OK) return mst;
+    return HA_OK;
+}
+
+// ---- outputs ---------------------------------------------------------------------------------------
+
+void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const Results& r, int level) {
+    const Problem& p = *c.p;
+    const int64_t Hq = p.base.q.shape[1];
+    constexpr size_t kChunk = 2048;
+    parallel_for(int64_t((rows.size() + kChunk - 1) / kChunk), pool_threads(), [&](int64_t k, int) {
+        for (size_t m = size_t(k) * kChunk; m < std::min(rows.size(), size_t(k + 1) * kChunk); ++m) {
+            const Row& w = rows[m];
+            const int64_t hq = h.hk * c.G + w.g;
+            store_row(p, h.b, hq, w.i, c.D, &r.O[m * size_t(c.Da)], r.lse[m]);
+            const int64_t si = (h.b * Hq + hq) * c.Nq + w.i;
+            if (p.row_error) p.row_error[si] = r.err[m];
+            if (p.tail_bound) p.tail_bound[si] = r.tail[m] ? 1.f : 0.f;
+            if (p.touched) p.touched[si] = r.touched[m];
+            if (p.level) p.level[si] = level;
+        }
+    });
+}
+
+// Rows computed exactly over every visible key [0, p] (level 2).
+int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
+    if (rows.empty()) return HA_OK;
+    const int64_t M = int64_t(rows.size());
+    Store Q;
+    load_rows_q(c, h, rows, nullptr, Q);
+    std::vector<int64_t> rg(size_t(2 * M));
+    Results r;
+    r.O.assign(size_t(M * c.Da), 0.f);
+    r.lse.assign(size_t(M), kNegInf);
+    r.err.assign(size_t(M), 0.f);
+    r.touched.assign(size_t(M), 0);
+    r.drawn.assign(size_t(M), 0);
+    r.tail.assign(size_t(M), 0);
+    for (int64_t m = 0; m < M; ++m) {
+        rg[size_t(2 * m)] = 0;
+        rg[size_t(2 * m + 1)] = rows[size_t(m)].p + 1;
+        r.touched[size_t(m)] = rows[size_t(m)].p + 1;
+    }
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg, r.O.data(), r.lse.data()); st != HA_OK) return st;
+    write_rows(c, h, rows, r, 2);
+    return HA_OK;
+}
+
+// Every row of kv head hk of batch b by the tiled exact kernel on the operands themselves (one
+// causal call for all its query heads), level 2.
+int32_t exact_head(const Ctx& c, int64_t b, int64_t hk) {
+    const Problem& p = *c.p;
+    const ExactProblem& e = p.base;
+    const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    ExactProblem sub = e;
+    auto slice = [&](View& v, int64_t head, int64_t heads_n) {
+        v.data = static_cast<char*>(v.data) + (b * v.strides[0] + head * v.strides[1]) * es;
+        v.shape[0] = 1;
+        v.shape[1] = heads_n;
+    };
+    slice(sub.q, hk * c.G, c.G);
+    slice(sub.out, hk * c.G, c.G);
+    slice(sub.k, hk, 1);
+    slice(sub.v, hk, 1);
+    if (e.lse) sub.lse = e.lse + b * e.lse_strides[0] + hk * c.G * e.lse_strides[1];
+    if (int32_t st = exact_forward(sub); st != HA_OK) return st;
+    const int64_t Hq = e.q.shape[1];
+    for (int64_t h = hk * c.G; h < hk * c.G + c.G; ++h)
+        for (int64_t i = 0; i < c.Nq; ++i)
+            exact_row_stats(p, (b * Hq + h) * c.Nq + i, std::max<int64_t>(0, i + c.Nk - c.Nq + 1));
+    return HA_OK;
+}
+
+}  // namespace ha::cpu::approx::tiled

@@ -1,0 +1,156 @@
+// Internal to the tiled causal prefill of approximate attention (tiled_prefill.h): the
+// per-head state shared by its layout (tiled_layout.cpp), its parts (tiled_parts.cpp) and its
+// driver (tiled_prefill.cpp).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "cpu/approx/approx.h"
+#include "cpu/approx/buckets.h"
+#include "cpu/hsr/hsr_kernels.h"
+#include "cpu/hsr/numerics.h"
+#include "cpu/hyper/hyper_random.h"
+
+namespace ha::cpu::approx::tiled {
+
+inline constexpr int kBuckets = 64;  // k-means cells, before the cells of one cluster merge
+inline constexpr double kLongRatio = 1.5;      // a key longer than 1.5x the median key is a long key
+inline constexpr double kLongQuery = 1.25;     // a query longer than 1.25x the median is searched
+inline constexpr int64_t kLongShare = 32;      // at most Nk/32 of them
+inline constexpr double kMinHalfDraws = 16.0;  // a row is sampled only when each half expects this many
+inline constexpr int64_t kRowChunk = 65536;    // rows per pass (bounds the working buffers)
+inline constexpr int64_t kProbeRows = 512;
+// Sampling serves a target only while its rate stays below this; above, the head is exact.
+inline constexpr double kMaxRate = 0.25;
+inline constexpr double kRefine = 4.0;  // rate multiplier for rows that missed the target
+inline constexpr double kHeavyRows = 0.01;  // share of probe rows with heavy keys that turns the search on
+inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+inline uint64_t mix(uint64_t x) { return hyper::mix64(x); }
+
+// Rows of Da = D + 1 elements in the call's dtype (bf16 or f32): what the exact kernel reads.
+// Column D: values carry ||v||², so that every part's output column D is Σ p_j ||v_j||², the
+// square of the unit the error is measured in; queries carry 1 and keys 0, except the tail's
+// draws, which carry their weight (tiled_layout.cpp).
+struct Store {
+    int es = 4;
+    int64_t Da = 0;
+    std::vector<char> buf;
+    void init(int e, int64_t da, int64_t n) {
+        es = e;
+        Da = da;
+        buf.resize(size_t(std::max<int64_t>(n, 0) * da * e));  // every row used is written whole
+    }
+    char* row(int64_t j) { return buf.data() + j * Da * es; }
+    const char* data() const { return buf.empty() ? nullptr : buf.data(); }
+    void put(int64_t j, const float* x, int64_t D, float extra) {
+        char* d = row(j);
+        if (es == 2) {
+            uint16_t* h = reinterpret_cast<uint16_t*>(d);
+            for (int64_t t = 0; t < D; ++t) h[t] = hsr::f32_to_bf16_nearest(x[t]);
+            h[D] = hsr::f32_to_bf16_nearest(extra);
+        } else {
+            float* f = reinterpret_cast<float*>(d);
+            std::memcpy(f, x, sizeof(float) * size_t(D));
+            f[D] = extra;
+        }
+    }
+    void set_extra(int64_t j, float x) {  // column D of row j (x already representable)
+        if (es == 2)
+            reinterpret_cast<uint16_t*>(row(j))[Da - 1] = hsr::f32_to_bf16_nearest(x);
+        else
+            reinterpret_cast<float*>(row(j))[Da - 1] = x;
+    }
+    void copy_from(int64_t j, const Store& src, int64_t k) {
+        std::memcpy(row(j), src.buf.data() + k * Da * es, size_t(Da * es));
+    }
+};
+
+// Working buffers of solve(), kept between its calls.
+struct Work {
+    std::vector<int64_t> cut, rg, lo, order, na, nb, pos_of;
+    std::vector<float> tmp, tl, ta, tal;
+    std::vector<double> L;
+    Store Q, Qp;
+};
+
+// Everything one (batch, kv head) keeps while its rows are computed (the object serves every
+// head of a call in turn, so its buffers are allocated once).
+struct Head {
+    Work work;
+    int64_t b = 0, hk = 0;
+    hsr::RowSrc k{}, v{};
+    Store K, V;                     // by position
+    std::vector<int32_t> lpos;      // the sinks, then long keys, ascending
+    Store KL, VL;
+    Buckets bk;
+    std::vector<uint8_t> kbucket;   // bucket of each position (0xff: sink or long key)
+    std::vector<int64_t> bstart;    // bucket c's keys: bpos[bstart[c] .. bstart[c+1]), ascending
+    std::vector<int32_t> bpos;
+    Store KB, VB;
+    // Heavy-key search (sketch.h): every key's 64-bit sign sketch, norm and norm class.
+    std::vector<float> planes;
+    std::vector<uint64_t> ksk;
+    std::vector<float> knorm;
+    std::vector<uint8_t> kcls;
+    double kmax = 0;
+    uint64_t draw_key = 0;          // the tail draws' hash key
+    bool search = true;             // look for heavy keys (the probes decide for the head)
+    double rate = 0;                // tail sampling rate
+    std::vector<float> qcen;        // [C+1][Dp] mean query of each bucket; C: of all rows
+    std::vector<float> lam;         // [C+1][Nk] scale · qcen_b · k_j
+    std::vector<double> lam_top, lam_mean;
+    std::vector<int64_t> tstart;    // region 2c + half: the draws of that half outside bucket c
+                                    // (c = C, no bucket: all of them)
+    std::vector<int32_t> tpos;
+    Store KT, VT;
+};
+
+struct Row {
+    int64_t p;    // cache position
+    int32_t g, i; // query head within the group, query row
+    uint8_t bucket;
+    bool long_q;  // a query much longer than the head's median: searched for heavy keys always
+};
+
+struct Ctx {
+    const Problem* p;
+    const hsr::Kernels* kr;
+    int64_t Nq, Nk, D, Dp, Da, G, S, W;
+    int es;
+};
+
+inline int64_t count_upto(const int32_t* a, int64_t n, int64_t cut) {
+    return std::upper_bound(a, a + n, cut) - a;
+}
+
+struct Results {
+    std::vector<float> O, lse, err;  // O: [M][Da]
+    std::vector<int64_t> touched, drawn;  // keys scored; of them, tail draws
+    std::vector<uint8_t> heavy;           // the row has a heavy key outside its exact parts
+    std::vector<uint8_t> tail;
+};
+
+
+// tiled_layout.cpp
+int32_t prepare_head(const Ctx& c, Head& h);     // key copies, long keys, buckets, sketches
+int32_t score_regions(const Ctx& c, Head& h);    // importance scores of every region's keys
+void draw_tail(const Ctx& c, Head& h, double r); // the tail draws at rate r
+// The half of region b's sample key j belongs to: 0, 1, or -1 (not drawn); *pi its probability.
+int draw_half(const Ctx& c, const Head& h, int b, int64_t j, double* pi);
+// Rows at or below this position are computed exactly: their tail would hold too few draws.
+inline bool sampled(const Ctx& c, const Head& h, int64_t pos) {
+    return double(pos - c.W - c.S + 1) * h.rate * 0.5 >= kMinHalfDraws;
+}
+
+// tiled_parts.cpp
+// rows sorted by position; each must be sampled() or exact by construction.
+int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res);
+void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const Results& r, int level);
+int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows);  // level 2, all keys
+int32_t exact_head(const Ctx& c, int64_t b, int64_t hk);                  // the plain kernel
+
+}  // namespace ha::cpu::approx::tiled

@@ -10,8 +10,12 @@
 //  - identical bits at 1 and 3 threads (exact, HyperAttention, HSR), on the CPU path the bytes
 //    choose (generic, AVX2, AVX-512);
 //  - the key index append path (grown views, appended in steps) reports what a fresh build
-//    over the same keys reports.
+//    over the same keys reports;
+//  - approximate attention (with and without an index; a rare long mode reaching the tiled
+//    prefill and the decode path): stats bit-identical across threads and within their
+//    documented ranges, the error target met, exact where the exact part covers every key.
 // Built by fuzz/run.sh with clang -fsanitize=fuzzer,address,undefined.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -258,14 +262,18 @@ double max_abs(const Buf& t) {
     return m;
 }
 
-// Compares out/lse with the reference, row by row, under the policy.
+// Compares out/lse with the reference, row by row, under the policy; `pick` (one flag per row,
+// [b][h][i]) limits the rows compared when the keys are many.
 void check_attention(const char* what, const Buf& q, const Buf& k, const Buf& v, const Buf& out,
-                     const Buf* lse, double scale, bool causal) {
+                     const Buf* lse, double scale, bool causal, const std::vector<char>* pick = nullptr) {
     const bool v_finite = all_finite(v);
     const double vmax = max_abs(v);
+    // fp32 sums over many keys: a rounding walk of about sqrt(Nk) steps (nothing at the short sizes).
+    const double long_sum = 4 * std::sqrt(double(k.shape[2])) * 0x1p-24;
     for (int64_t b = 0; b < q.shape[0]; ++b)
         for (int64_t h = 0; h < q.shape[1]; ++h)
             for (int64_t i = 0; i < q.shape[2]; ++i) {
+                if (pick && !(*pick)[size_t((b * q.shape[1] + h) * q.shape[2] + i)]) continue;
                 double smax = 0;
                 const RefRow r = ref_row(q, k, v, b, h, i, scale, causal, &smax);
                 const float l = lse ? lse->get(b, h, i, 0) : 0.f;
@@ -290,7 +298,7 @@ void check_attention(const char* what, const Buf& q, const Buf& k, const Buf& v,
                         const bool bf = out.dtype == HA_DTYPE_BF16;
                         const double eps = 0x1p-24;
                         // score error (D products, fp32 sums) moves the weights; bf16 rounds P and out.
-                        const double tol = vmax * ((bf ? 3 * 0x1p-8 : 1e-5) + 4 * double(q.shape[3] + 8) * eps * smax * 2) + 1e-30;
+                        const double tol = vmax * ((bf ? 3 * 0x1p-8 : 1e-5) + long_sum + 4 * double(q.shape[3] + 8) * eps * smax * 2) + 1e-30;
                         for (int64_t d = 0; d < q.shape[3]; ++d) {
                             const double got = out.get(b, h, i, d);
                             REQUIRE(std::fabs(got - r.o[size_t(d)]) <= tol,
@@ -341,13 +349,24 @@ Problem make_problem(Reader& r, Rng& rng) {
 
 double resolved(float scale, int64_t D) { return scale != 0.f ? double(scale) : double(float(1.0 / std::sqrt(double(D)))); }
 
-// Runs `call` at 1 and 3 threads; the outputs must agree bit for bit.
+// Runs `call` at 1 and 3 threads; the outputs (and the `extra` byte ranges: per-row stats) must
+// agree bit for bit.
+struct Bytes {
+    const void* p;
+    size_t n;
+    std::vector<unsigned char> copy() const {
+        const auto* c = static_cast<const unsigned char*>(p);
+        return std::vector<unsigned char>(c, c + n);
+    }
+};
 template <class Call>
-int32_t twice(const char* fn, Buf& out, Buf* lse, Call&& call) {
+int32_t twice(const char* fn, Buf& out, Buf* lse, Call&& call, const std::vector<Bytes>& extra = {}) {
     ha_set_num_threads(1);
     const int32_t st1 = call();
     check_status(st1, fn);
     const std::vector<unsigned char> o1 = out.bytes, l1 = lse ? lse->bytes : std::vector<unsigned char>{};
+    std::vector<std::vector<unsigned char>> e1;
+    for (const Bytes& e : extra) e1.push_back(e.copy());
     ha_set_num_threads(3);
     const int32_t st3 = call();
     check_status(st3, fn);
@@ -355,6 +374,8 @@ int32_t twice(const char* fn, Buf& out, Buf* lse, Call&& call) {
     if (st1 == HA_OK) {
         REQUIRE(o1 == out.bytes, "%s: output bits differ between 1 and 3 threads", fn);
         if (lse) REQUIRE(l1 == lse->bytes, "%s: lse bits differ between 1 and 3 threads", fn);
+        for (size_t x = 0; x < extra.size(); ++x)
+            REQUIRE(e1[x] == extra[x].copy(), "%s: stats array %zu differs between 1 and 3 threads", fn, x);
     }
     ha_set_num_threads(0);
     return st1;
@@ -411,11 +432,124 @@ void op_hyper(Reader& r, Rng& rng) {
         }
 }
 
-// Approx: statuses, inputs untouched, identical bits at 1 and 3 threads; exact where the window
-// covers every key or an input is not finite (the policy); otherwise no NaN lse from finite
-// inputs, estimates never negative, and with a target every finite row's estimate within it.
-void op_approx(Reader& r, Rng& rng) {
-    Problem p = make_problem(r, rng);
+// ---- approximate attention ---------------------------------------------------------------------
+// Per-row stats of ha_attention_approx, set to sentinels before every call: an entry that the call
+// leaves unwritten shows.
+struct ApproxStats {
+    std::vector<float> err, bound;
+    std::vector<int64_t> touched;
+    std::vector<int32_t> level;
+    explicit ApproxStats(int64_t rows)
+        : err(size_t(std::max<int64_t>(rows, 1))), bound(err.size()), touched(err.size()), level(err.size()) {}
+    void reset() {
+        std::fill(err.begin(), err.end(), -7.f);
+        std::fill(bound.begin(), bound.end(), -7.f);
+        std::fill(touched.begin(), touched.end(), int64_t(-7));
+        std::fill(level.begin(), level.end(), -7);
+    }
+    ha_approx_stats view() { return ha_approx_stats{err.data(), bound.data(), touched.data(), level.data()}; }
+    std::vector<Bytes> bytes() const {
+        return {{err.data(), 4 * err.size()}, {bound.data(), 4 * bound.size()},
+                {touched.data(), 8 * touched.size()}, {level.data(), 4 * level.size()}};
+    }
+};
+
+// The long mode: Nk in the thousands (so that the tiled causal prefill, Nq >= 1024 and Nk >= 8192,
+// and the decode path over an index, Nq <= 16 and Nk >= 1024, can run) but a tiny head_dim and
+// one or two kv heads, so an input stays fast. Values come from the seeded generator; some query
+// rows copy a key they see, scaled (a planted match: a heavy key to find).
+Problem make_long_problem(Reader& r, Rng& rng, int kind) {
+    Problem p;
+    p.dtype = r.flag() ? HA_DTYPE_F32 : HA_DTYPE_BF16;
+    p.B = 1;
+    p.Hkv = kind == 0 ? 1 : r.range(1, 2);
+    p.G = kind == 0 ? 1 : r.range(1, kind == 1 ? 4 : 2);
+    p.D = r.range(1, kind == 0 ? 4 : 8);
+    if (kind == 0) {  // prefill: the tiled path's smallest sizes
+        p.Nq = 1024 + r.range(0, 15);
+        p.Nk = 8192 + 16 * r.range(0, 15);
+    } else if (kind == 1) {  // decode
+        p.Nq = r.range(1, 16);
+        p.Nk = 1024 + 16 * r.range(0, 255);
+    } else {  // between: the group engine over many keys
+        p.Nq = r.range(17, 32);
+        p.Nk = 1024 + 4 * r.range(0, 255);
+    }
+    p.bshd = r.flag();
+    p.causal = kind == 0 || !r.flag(8);
+    p.scale = r.flag(4) ? float(r.range(1, 200)) / 50.f : 0.f;
+    const int special = r.flag(6) ? r.range(1, 3) : 0;  // bit 0: q, bit 1: k get rare specials
+    const int rate = 1000 * r.range(1, 100);
+    const float amp = float(r.range(1, 8));
+    p.q = make(p.dtype, p.B, p.Hkv * p.G, p.Nq, p.D, p.bshd);
+    p.k = make(p.dtype, p.B, p.Hkv, p.Nk, p.D, p.bshd);
+    p.v = make(p.dtype, p.B, p.Hkv, p.Nk, p.D, r.flag());
+    fill(p.q, rng, special & 1 ? rate : 0, amp);
+    fill(p.k, rng, special & 2 ? rate : 0, amp);
+    fill(p.v, rng, r.flag(8) ? rate : 0, float(r.range(1, 4)));
+    const int plant = r.range(0, 4);  // 0: none; else one query row in 2^(plant-1)
+    for (int64_t h = 0; h < p.Hkv * p.G && plant; ++h)
+        for (int64_t i = 0; i < p.Nq; ++i) {
+            if (rng.next() % (uint64_t(1) << (plant - 1)) != 0) continue;
+            const int64_t pos = p.causal ? i + p.Nk - p.Nq : p.Nk - 1;
+            const int64_t j = int64_t(rng.next() % uint64_t(pos + 1));
+            const float c = float(1 + 3 * rng.uniform());
+            for (int64_t d = 0; d < p.D; ++d) p.q.set(0, h, i, d, c * p.k.get(0, h / p.G, j, d));
+        }
+    return p;
+}
+
+// After a successful call: stats as documented on every row, the error target met, and exact
+// attention (compared on `pick`'s rows, all when NULL) when the exact part covers every key or an
+// input is not finite (the policy).
+void check_approx(const char* what, const Problem& p, const Buf& out, const Buf& lse, const ApproxStats* s,
+                  const ha_approx_params& prm, bool covers, const std::vector<char>* pick) {
+    const int64_t Hq = p.Hkv * p.G;
+    for (int64_t b = 0; b < p.B; ++b)
+        for (int64_t h = 0; h < Hq; ++h)
+            for (int64_t i = 0; i < p.Nq; ++i) {
+                const size_t x = size_t((b * Hq + h) * p.Nq + i);
+                const float l = lse.get(b, h, i, 0);
+                bool fin = true;
+                for (int64_t d = 0; d < p.D; ++d) fin &= std::isfinite(out.get(b, h, i, d)) != 0;
+                if (!s) continue;
+                const float e = s->err[x], tb = s->bound[x];
+                const int64_t t = s->touched[x];
+                const int32_t lv = s->level[x];
+                REQUIRE(!std::isnan(l) || std::isinf(e), "%s: NaN lse with a finite estimate", what);
+                REQUIRE(lv >= 0 && lv <= 2, "%s: row %zu level %d", what, x, lv);
+                REQUIRE(t >= 0 && t <= p.Nk, "%s: row %zu keys_touched %lld of %lld", what, x, (long long)t, (long long)p.Nk);
+                if (!fin) {  // no estimate or bound on a non-finite row
+                    REQUIRE(e == INFINITY && tb == INFINITY, "%s: non-finite row %zu with error %g bound %g", what, x,
+                            double(e), double(tb));
+                    continue;
+                }
+                REQUIRE(e >= 0.f, "%s: row %zu error estimate %g", what, x, double(e));  // +inf allowed, NaN not
+                REQUIRE(tb >= 0.f && tb <= 1.f, "%s: row %zu tail_mass_bound %g", what, x, double(tb));
+                if (lv == 2) REQUIRE(e == 0.f && tb == 0.f, "%s: exact row %zu with error %g bound %g", what, x, double(e), double(tb));
+                if (prm.target_error > 0.0)
+                    REQUIRE(double(e) <= prm.target_error, "%s: row %zu estimate %g above the target %g (level %d)", what, x,
+                            double(e), prm.target_error, lv);
+            }
+    const bool finite = all_finite(p.q) && all_finite(p.k);
+    if (covers || !finite) check_attention(what, p.q, p.k, p.v, out, &lse, resolved(p.scale, p.D), p.causal, pick);
+}
+
+// Approx: statuses, inputs untouched, identical bits (out, lse, stats) at 1 and 3 threads, the
+// stats' ranges, the target, exact where the exact part covers every key or an input is not
+// finite. variant 0: short shapes, no index (the original decoding of the bytes); 1: short
+// shapes over a key index built over a prefix and appended in steps (an index over fewer keys
+// than the view must be rejected); 2: the long mode (prefill, decode over an index or not, or
+// between).
+void op_approx(Reader& r, Rng& rng, int variant) {
+    // Long kinds: 0 prefill (rare: one call takes about a second under the sanitizers and the
+    // comparison tracing), 1 decode, 2 between.
+    int kind = -1;
+    if (variant == 2) {
+        const int k = r.range(0, 31);
+        kind = k == 0 ? 0 : k < 20 ? 1 : 2;
+    }
+    Problem p = variant == 2 ? make_long_problem(r, rng, kind) : make_problem(r, rng);
     const int64_t Hq = p.Hkv * p.G, rows = p.B * Hq * p.Nq;
     Buf out = make(p.dtype, p.B, Hq, p.Nq, p.D, false);
     Buf lse = make_lse(p.B, Hq, p.Nq);
@@ -425,38 +559,111 @@ void op_approx(Reader& r, Rng& rng) {
     ha_approx_params_init(&prm);
     prm.causal = p.causal;
     prm.scale = p.scale;
-    prm.sinks = r.range(0, 8);
-    prm.window = r.range(0, 64);
-    prm.samples = r.range(0, 40);
-    prm.heavy_budget = r.range(0, 40);
-    prm.target_error = r.flag() ? 0.0 : 0.01 * double(r.range(1, 50));
-    prm.seed = r.u64();
-    if (r.flag(10)) prm.window = -r.range(1, 3);
-    if (r.flag(12)) prm.target_error = 1.0 + r.range(0, 3);
-    const bool covers = r.flag(4);
-    if (covers) prm.window = int32_t(2 * (p.Nk + p.Nq) + 2);
-    std::vector<float> err(size_t(std::max<int64_t>(rows, 1))), bound(err.size());
-    std::vector<int64_t> touched(err.size());
-    std::vector<int32_t> level(err.size());
-    ha_approx_stats stats{err.data(), bound.data(), touched.data(), level.data()};
-    const int32_t st = twice("ha_attention_approx", out, &lse,
-                             [&] { return ha_attention_approx(&tq, &tk, &tv, &to, &tl, nullptr, &prm, &stats); });
+    bool covers;
+    if (variant != 2) {
+        prm.sinks = r.range(0, 8);
+        prm.window = r.range(0, 64);
+        prm.samples = r.range(0, 40);
+        prm.heavy_budget = r.range(0, 40);
+        prm.target_error = r.flag() ? 0.0 : 0.01 * double(r.range(1, 50));
+        prm.seed = r.u64();
+        if (r.flag(10)) prm.window = -r.range(1, 3);
+        if (r.flag(12)) prm.target_error = 1.0 + r.range(0, 3);
+        covers = r.flag(4);
+        if (covers) prm.window = int32_t(2 * (p.Nk + p.Nq) + 2);
+    } else {
+        // (The prefill kind always meets the tiled path's conditions: elsewhere 1000 rows over
+        // 8192 keys would take seconds under the sanitizers.)
+        prm.sinks = r.range(0, 8);
+        prm.window = 4 * r.range(0, kind == 0 ? 63 : 150);
+        prm.samples = r.flag(10) && kind != 0 ? 0 : 1 + r.range(0, 255);
+        prm.heavy_budget = r.flag(6) && kind != 0 ? r.range(1, 255) : 0;  // the tiled and decode paths need 0
+        prm.target_error = r.flag() ? 0.0 : 0.01 * double(r.range(1, 50));
+        prm.seed = r.u64();
+        covers = r.flag(6) && kind != 0;
+        if (covers) prm.window = int32_t(2 * (p.Nk + p.Nq) + 2);
+    }
+    // The exact part covers every key through the sinks as well as through the window.
+    if (covers && r.flag(3)) {
+        prm.window = r.range(0, 8);
+        prm.sinks = int32_t(p.Nk + r.range(0, 3));
+    }
+    const bool use_index = variant == 1 || (variant == 2 && (kind == 1 ? !r.flag(4) : r.flag(4)));
+    const bool with_stats = !r.flag(6);
+    if (std::getenv("HA_FUZZ_VERBOSE"))  // to read a failing input
+        std::fprintf(stderr,
+                     "approx variant %d kind %d: dtype %d B %lld Hkv %lld G %lld Nq %lld Nk %lld D %lld causal %d scale %g "
+                     "sinks %d window %d samples %d heavy %d target %g seed %llu covers %d index %d stats %d q %s k %s\n",
+                     variant, kind, int(p.dtype), (long long)p.B, (long long)p.Hkv, (long long)p.G, (long long)p.Nq,
+                     (long long)p.Nk, (long long)p.D, int(p.causal), double(p.scale), prm.sinks, prm.window, prm.samples,
+                     prm.heavy_budget, prm.target_error, (unsigned long long)prm.seed, int(covers), int(use_index),
+                     int(with_stats), all_finite(p.q) ? "finite" : "non-finite", all_finite(p.k) ? "finite" : "non-finite");
+    ApproxStats stats(rows);
+    ha_approx_stats sv = stats.view();
+    ha_key_index* idx = nullptr;
+    if (use_index) {
+        const bool keys_finite = all_finite(p.k);
+        ha_index_params ip;
+        ha_index_params_init(&ip);
+        ip.block_size = variant == 2 ? r.range(8, 255) : r.range(8, 40);
+        ip.kmeans_iters = r.range(0, variant == 2 ? 1 : 4);
+        ip.copy_keys = r.flag();
+        ip.seed = r.u64();
+        const bool with_v = r.flag();
+        const int64_t N = p.Nk;
+        int64_t n = r.flag() ? N : std::max<int64_t>(0, N - r.range(0, 255) * (variant == 2 ? 8 : 1));
+        ha_tensor pk = p.k.desc(), pv = p.v.desc();
+        pk.shape[2] = pv.shape[2] = n;
+        int32_t st = ha_key_index_create(&pk, with_v ? &pv : nullptr, &ip, &idx);
+        check_status(st, "ha_key_index_create");
+        if (st != HA_OK) {  // non-finite keys in the prefix must be rejected, finite ones accepted
+            REQUIRE(idx == nullptr, "failed create returned an index");
+            REQUIRE(st == HA_ERR_INVALID_ARGUMENT && !keys_finite, "index create failed on finite keys: %s", ha_last_error());
+            REQUIRE(q0 == p.q.bytes && k0 == p.k.bytes && v0 == p.v.bytes, "ha_key_index_create wrote an input");
+            return;
+        }
+        if (n < N) {  // an index over fewer keys than the view
+            st = ha_attention_approx(&tq, &tk, &tv, &to, &tl, idx, &prm, nullptr);
+            check_status(st, "ha_attention_approx");
+            REQUIRE(st == HA_ERR_INVALID_ARGUMENT, "approx accepted an index over %lld of %lld keys (status %d)",
+                    (long long)n, (long long)N, st);
+        }
+        while (n < N) {
+            n = std::min<int64_t>(N, n + r.range(1, 255) * (variant == 2 ? 16 : 1));
+            ha_tensor gk = p.k.desc(), gv = p.v.desc();
+            gk.shape[2] = gv.shape[2] = n;
+            st = ha_key_index_append(idx, &gk, with_v ? &gv : nullptr);
+            check_status(st, "ha_key_index_append");
+            if (st != HA_OK) {
+                REQUIRE(!keys_finite, "append failed on finite keys: %s", ha_last_error());
+                ha_key_index_destroy(idx);
+                REQUIRE(q0 == p.q.bytes && k0 == p.k.bytes && v0 == p.v.bytes, "ha_key_index_append wrote an input");
+                return;
+            }
+        }
+        REQUIRE(keys_finite, "the index accepted a non-finite key");
+    }
+    const int32_t st = twice(
+        "ha_attention_approx", out, &lse,
+        [&] {
+            stats.reset();
+            return ha_attention_approx(&tq, &tk, &tv, &to, &tl, idx, &prm, with_stats ? &sv : nullptr);
+        },
+        stats.bytes());
+    ha_key_index_destroy(idx);
     REQUIRE(q0 == p.q.bytes && k0 == p.k.bytes && v0 == p.v.bytes, "ha_attention_approx wrote an input");
-    if (st != HA_OK) return;
-    const bool finite = all_finite(p.q) && all_finite(p.k);
-    if (covers || !finite) {
-        check_attention("approx(exact)", p.q, p.k, p.v, out, &lse, resolved(p.scale, p.D), p.causal);
+    if (st != HA_OK) {  // only the bytes' invalid parameters may fail
+        const bool bad = prm.window < 0 || prm.target_error >= 1.0;
+        REQUIRE(bad, "valid approx call failed: %s", ha_last_error());
         return;
     }
-    for (int64_t i = 0; i < rows; ++i) {
-        float l;
-        std::memcpy(&l, lse.bytes.data() + 4 * size_t(i), 4);
-        REQUIRE(!std::isnan(l) || std::isinf(err[size_t(i)]), "approx: NaN lse with a finite estimate");
-        REQUIRE(!(err[size_t(i)] < 0.f), "approx: negative estimate %g", double(err[size_t(i)]));
-        if (prm.target_error > 0.0 && std::isfinite(err[size_t(i)]))
-            REQUIRE(double(err[size_t(i)]) <= prm.target_error, "approx: estimate %g above the target %g",
-                    double(err[size_t(i)]), prm.target_error);
+    std::vector<char> pick;
+    if (variant == 2) {  // the reference over every key costs Nk per row: a dozen rows, the last ones included
+        pick.assign(size_t(rows), 0);
+        for (int x = 0; x < 10; ++x) pick[size_t(rng.next() % uint64_t(rows))] = 1;
+        for (int64_t h = 0; h < Hq; ++h) pick[size_t((h + 1) * p.Nq - 1)] = 1;
     }
+    check_approx("approx", p, out, lse, with_stats ? &stats : nullptr, prm, covers, variant == 2 ? &pick : nullptr);
 }
 
 void op_merge(Reader& r, Rng& rng) {
@@ -709,12 +916,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // (Derived from the seed without consuming bytes or values: the corpus keeps its meaning.)
     Rng isa_rng{rng.s ^ 0x5bd1e9955bd1e995ull};
     check_status(ha_set_cpu_isa(int32_t(isa_rng.next() % 4)), "ha_set_cpu_isa");
-    switch (r.range(0, 9)) {
+    // (Approx inputs: the selector byte's upper values pick the index and long variants.)
+    const uint8_t op = r.byte();
+    switch (op % 10) {
         case 0: case 1: case 2: op_exact(r, rng); break;
         case 3: case 4: op_hyper(r, rng); break;
         case 5: op_merge(r, rng); break;
         case 6: case 7: op_index(r, rng); break;
-        case 8: op_approx(r, rng); break;
+        case 8: op_approx(r, rng, op < 160 ? 0 : op < 210 ? 1 : 2); break;
         default: op_runtime(r); break;
     }
     ha_set_cpu_isa(HA_CPU_ISA_AUTO);

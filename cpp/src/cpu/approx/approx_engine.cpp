@@ -115,7 +115,8 @@ int32_t run(const Problem& p) {
     }
     // With an index, the sketches and norms are kept there: only the longest key norm past the
     // sinks is needed (kept for small sink counts), and value norms when rows reuse them.
-    if (ix)
+    // (No keys, no chunk: chunk_kmax is empty and every kmax stays 0.)
+    if (ix && chunks > 0)
         for (int64_t bh = 0; bh < heads; ++bh) {
             const hsr::HeadIndex& xh = ix->heads[size_t(bh)];
             double k2 = 0.0;

@@ -451,7 +451,9 @@ void solve_group(const CallInputs& ci, const HeadInputs& hi, const GroupRows& g,
         for (int64_t d = 0; d < Dp; ++d) o[d] = (o[d] + ot[d] + oc[d]) * inv;
         res[r].lse = Zh[r] > 0.f ? float((double(M[r]) + std::log2(double(Zh[r]))) * 0.6931471805599453)
                                  : -INFINITY;
-        res[r].touched = acc.touched[r] + (tail ? m + mc : 0);
+        // Draws may repeat a key: what a row touched never exceeds the keys it sees.
+        const int64_t visible = ci.p->base.causal ? std::min<int64_t>(ci.Nk, g.pos[r] + 1) : ci.Nk;
+        res[r].touched = std::min<int64_t>(visible, acc.touched[r] + (tail ? m + mc : 0));
         res[r].err = 0.f;
         res[r].tail = tail;
     }

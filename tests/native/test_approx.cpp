@@ -640,6 +640,53 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
     }
 }
 
+// The tiled prefill and the drawn decode (their own sampling, probes and merges) give the same
+// bits for 1, 2 and 3 threads and on a repeated call; another seed changes a sampled output.
+TEST(approx_tiled_prefill_and_drawn_decode_are_deterministic) {
+    const int before = ha_get_num_threads();
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (int fam : {int(hafam::CLUSTERED), int(hafam::LLM)})
+            for (int decode = 0; decode < 2; ++decode) {
+                hafam::Shape s;
+                s.Hq = 4; s.Hkv = 2; s.Nq = decode ? 3 : 1100; s.Nk = decode ? 5000 : 9100; s.D = 64;
+                s.causal = true;
+                Case c = make_case(fam, dt, s, BSHD, 77 + uint64_t(decode));
+                ha_key_index* index = nullptr;
+                if (decode) {
+                    ha_tensor tk = c.k.desc(), tv = c.v.desc();
+                    CHECK(ha_key_index_create(&tk, &tv, nullptr, &index) == HA_OK, "ha_key_index_create: %s",
+                          ha_last_error());
+                }
+                for (double target : {0.0, 0.03}) {
+                    begin_case(format("%s bit-identical for 1, 2, 3 threads and repeated, target %.2f: %s",
+                                      decode ? "drawn decode" : "tiled prefill", target, c.label.c_str()));
+                    const ha_approx_params p = params(true, 99, target);
+                    std::vector<Blobs> b;
+                    for (int t : {1, 2, 3, 2}) {
+                        ha_set_num_threads(t);
+                        Result r = run_approx(c.q, c.k, c.v, p, BSHD, index);
+                        CHECK(r.status == HA_OK, "status %d: %s", r.status, ha_last_error());
+                        b.push_back(blobs(r));
+                    }
+                    for (size_t i = 1; i < b.size(); ++i) {
+                        const std::string d = differing(b[0], b[i]);
+                        CHECK(d.empty(), "run %zu differs from the first (1 thread) in%s", i, d.c_str());
+                    }
+                    end_case();
+                }
+                if (!decode && fam == hafam::CLUSTERED) {
+                    begin_case(format("tiled prefill: another seed gives other draws: %s", c.label.c_str()));
+                    ha_set_num_threads(2);
+                    Result a = run_approx(c.q, c.k, c.v, params(true, 1), BSHD);
+                    Result z = run_approx(c.q, c.k, c.v, params(true, 2), BSHD);
+                    CHECK(blobs(a).out != blobs(z).out, "seeds 1 and 2 gave identical outputs");
+                    end_case();
+                }
+                if (index) ha_key_index_destroy(index);
+            }
+    ha_set_num_threads(before);
+}
+
 // Decoding over an indexed cache on every family: the last 16 positions of a 12k cache (the
 // drawn-decode path: index, causal, few rows), fixed budget and targets.
 TEST(approx_decode_is_honest_and_meets_targets_on_every_family) {

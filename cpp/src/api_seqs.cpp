@@ -121,7 +121,7 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
         return fail(HA_ERR_INVALID_ARGUMENT, "seqs.page_size: must be >= 0 (0: not paged), got %d",
                     seqs->page_size);
 
-    const int64_t Hq = q->shape[1], D = q->shape[3], Hkv = k->shape[1];
+    const int64_t Hq = q->shape[1], D = q->shape[3];
     HA_TRY(check_heads_and_output(q, k, v, out, sq, sk, sv, so));
 
     // Query rows.
@@ -155,7 +155,7 @@ int32_t seqs_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     if (on_cuda) {
         HA_TRY(check_cuda_seq("q", q->shape[2]));
         HA_TRY(check_cuda_seq("k", k->shape[2]));
-        if (count * std::max(Hq, Hkv) > (int64_t(1) << 30))
+        if (count * std::max(Hq, k->shape[1]) > (int64_t(1) << 30))
             return fail(HA_ERR_UNSUPPORTED,
                         "seqs.count: sequences x heads exceeds 2^30, the CUDA backend's limit");
         // Everything below reads the arrays, which needs the device.

@@ -273,6 +273,10 @@ int32_t check_attention_operands(const ha_tensor* q, const ha_tensor* k, const h
 int32_t check_heads_and_output(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                const ha_tensor* out, const ha::Span& sq, const ha::Span& sk,
                                const ha::Span& sv, const ha::Span& so);
+// v has k's shape, out has q's, and out overlaps neither itself nor an input.
+int32_t check_value_and_output(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                               const ha_tensor* out, const ha::Span& sq, const ha::Span& sk,
+                               const ha::Span& sv, const ha::Span& so);
 
 // The index was built over a tensor with t's data address and strides (what: "keys"/"values").
 int32_t check_same_layout(const char* name, const ha_tensor* t, const void* data,

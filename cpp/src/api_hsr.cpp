@@ -238,12 +238,7 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
             return fail(HA_ERR_INVALID_ARGUMENT, "%s: dtype %s differs from q's %s", name,
                         ha::dtype_name(t->dtype), ha::dtype_name(q->dtype));
     HA_TRY(check_queries(q, k));
-    HA_TRY(ha::check_same_shape("v", v, "k", k));
-    HA_TRY(ha::check_same_shape("out", out, "q", q));
-    HA_TRY(ha::check_no_self_overlap("out", out));
-    HA_TRY(check_disjoint("out", so, "q", sq));
-    HA_TRY(check_disjoint("out", so, "k", sk));
-    HA_TRY(check_disjoint("out", so, "v", sv));
+    HA_TRY(check_value_and_output(q, k, v, out, sq, sk, sv, so));
 
     ha_hsr_params defaults;
     ha_hsr_params_init(&defaults);

@@ -22,6 +22,12 @@ int32_t check_heads_and_output(const ha_tensor* q, const ha_tensor* k, const ha_
                     "q: heads %" PRId64 " not divisible by kv heads %" PRId64
                     " (GQA needs a whole number of query heads per kv head)",
                     Hq, Hkv);
+    return check_value_and_output(q, k, v, out, sq, sk, sv, so);
+}
+
+int32_t check_value_and_output(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
+                               const ha_tensor* out, const ha::Span& sq, const ha::Span& sk,
+                               const ha::Span& sv, const ha::Span& so) {
     HA_TRY(ha::check_same_shape("v", v, "k", k));
     HA_TRY(ha::check_same_shape("out", out, "q", q));
     HA_TRY(ha::check_no_self_overlap("out", out));

@@ -27,8 +27,7 @@ namespace {
 int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
     const ExactProblem& e = p.base;
     const int64_t B = e.q.shape[0], Hq = e.q.shape[1], Nq = e.q.shape[2];
-    const int64_t Hkv = e.k.shape[1], Nk = e.k.shape[2], G = Hq / Hkv;
-    const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t Hkv = e.k.shape[1], G = Hq / Hkv;
     auto any = [&](int64_t b, int64_t hk, int64_t i) {
         for (int64_t h = hk * G; h < hk * G + G; ++h)
             if (marked[size_t((b * Hq + h) * Nq + i)]) return true;
@@ -40,33 +39,7 @@ int32_t exact_rows(const Problem& p, const std::vector<uint8_t>& marked) {
             while (a < Nq && !any(b, hk, a)) ++a;
             if (a == Nq) continue;
             while (!any(b, hk, last)) --last;
-            const int64_t n = last - a + 1;
-            ExactProblem sub = e;
-            auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {
-                if (v.data)  // NULL for an empty K or V: no offset
-                    v.data = static_cast<char*>(v.data) +
-                             (b * v.strides[0] + head * v.strides[1] + row0 * v.strides[2]) * es;
-                v.shape[0] = 1;
-                v.shape[1] = heads_n;
-            };
-            slice(sub.q, hk * G, G, a);
-            sub.q.shape[2] = n;
-            slice(sub.out, hk * G, G, a);
-            sub.out.shape[2] = n;
-            slice(sub.k, hk, 1, 0);
-            slice(sub.v, hk, 1, 0);
-            if (e.causal) {  // row a + t sees keys <= a + t + Nk - Nq
-                const int64_t keys = last + Nk - Nq + 1;
-                sub.k.shape[2] = keys;
-                sub.v.shape[2] = keys;
-            }
-            if (e.lse)
-                sub.lse = e.lse + b * e.lse_strides[0] + hk * G * e.lse_strides[1] + a * e.lse_strides[2];
-            if (int32_t st = exact_forward(sub); st != HA_OK) return st;
-            for (int64_t h = hk * G; h < hk * G + G; ++h)
-                for (int64_t t = a; t <= last; ++t)
-                    exact_row_stats(p, (b * Hq + h) * Nq + t,
-                                    e.causal ? std::max<int64_t>(0, t + Nk - Nq + 1) : Nk);
+            if (int32_t st = exact_span(p, b, hk, a, last); st != HA_OK) return st;
         }
     return HA_OK;
 }

@@ -53,4 +53,41 @@ inline void exact_row_stats(const Problem& p, int64_t si, int64_t touched) {
     if (p.level) p.level[si] = 2;
 }
 
+// Query rows a..last of every query head of kv head hk (batch b) by the tiled exact kernel on
+// the operands themselves, all of a kv head's query heads in one call so K and V are read
+// once (causal: keys up to the last row's position); statistics at level 2.
+inline int32_t exact_span(const Problem& p, int64_t b, int64_t hk, int64_t a, int64_t last) {
+    const ExactProblem& e = p.base;
+    const int64_t Hq = e.q.shape[1], Nq = e.q.shape[2], Nk = e.k.shape[2], G = Hq / e.k.shape[1];
+    const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t n = last - a + 1;
+    ExactProblem sub = e;
+    auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {
+        if (v.data)  // NULL for an empty K or V: no offset
+            v.data = static_cast<char*>(v.data) +
+                     (b * v.strides[0] + head * v.strides[1] + row0 * v.strides[2]) * es;
+        v.shape[0] = 1;
+        v.shape[1] = heads_n;
+    };
+    slice(sub.q, hk * G, G, a);
+    sub.q.shape[2] = n;
+    slice(sub.out, hk * G, G, a);
+    sub.out.shape[2] = n;
+    slice(sub.k, hk, 1, 0);
+    slice(sub.v, hk, 1, 0);
+    if (e.causal) {  // row a + t sees keys <= a + t + Nk - Nq
+        const int64_t keys = last + Nk - Nq + 1;
+        sub.k.shape[2] = keys;
+        sub.v.shape[2] = keys;
+    }
+    if (e.lse)
+        sub.lse = e.lse + b * e.lse_strides[0] + hk * G * e.lse_strides[1] + a * e.lse_strides[2];
+    if (int32_t st = exact_forward(sub); st != HA_OK) return st;
+    for (int64_t h = hk * G; h < hk * G + G; ++h)
+        for (int64_t t = a; t <= last; ++t)
+            exact_row_stats(p, (b * Hq + h) * Nq + t,
+                            e.causal ? std::max<int64_t>(0, t + Nk - Nq + 1) : Nk);
+    return HA_OK;
+}
+
 }  // namespace ha::cpu::approx

@@ -462,29 +462,5 @@ int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
     return HA_OK;
 }
 
-// Every row of kv head hk of batch b by the tiled exact kernel on the operands themselves (one
-// causal call for all its query heads), level 2.
-int32_t exact_head(const Ctx& c, int64_t b, int64_t hk) {
-    const Problem& p = *c.p;
-    const ExactProblem& e = p.base;
-    const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
-    ExactProblem sub = e;
-    auto slice = [&](View& v, int64_t head, int64_t heads_n) {
-        v.data = static_cast<char*>(v.data) + (b * v.strides[0] + head * v.strides[1]) * es;
-        v.shape[0] = 1;
-        v.shape[1] = heads_n;
-    };
-    slice(sub.q, hk * c.G, c.G);
-    slice(sub.out, hk * c.G, c.G);
-    slice(sub.k, hk, 1);
-    slice(sub.v, hk, 1);
-    if (e.lse) sub.lse = e.lse + b * e.lse_strides[0] + hk * c.G * e.lse_strides[1];
-    if (int32_t st = exact_forward(sub); st != HA_OK) return st;
-    const int64_t Hq = e.q.shape[1];
-    for (int64_t h = hk * c.G; h < hk * c.G + c.G; ++h)
-        for (int64_t i = 0; i < c.Nq; ++i)
-            exact_row_stats(p, (b * Hq + h) * c.Nq + i, std::max<int64_t>(0, i + c.Nk - c.Nq + 1));
-    return HA_OK;
-}
 
 }  // namespace ha::cpu::approx::tiled

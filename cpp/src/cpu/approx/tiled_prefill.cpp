@@ -200,7 +200,7 @@ int32_t run_tiled(const Problem& p) {
             if (!buckets)
                 for (Row& r : rows) r.bucket = uint8_t(h.bk.C);
             if (head_exact) {
-                if (int32_t s2 = exact_head(c, b, hk); s2 != HA_OK) return s2;
+                if (int32_t s2 = exact_span(p, b, hk, 0, c.Nq - 1); s2 != HA_OK) return s2;
                 continue;
             }
 

@@ -151,6 +151,5 @@ inline bool sampled(const Ctx& c, const Head& h, int64_t pos) {
 int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res);
 void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const Results& r, int level);
 int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows);  // level 2, all keys
-int32_t exact_head(const Ctx& c, int64_t b, int64_t hk);                  // the plain kernel
 
 }  // namespace ha::cpu::approx::tiled

@@ -91,9 +91,11 @@ enum {
 /* ---- CPU instruction-set paths (int32_t) ----------------------------------------------- */
 enum {
     HA_CPU_ISA_AUTO = 0,    /* best the running CPU supports */
-    HA_CPU_ISA_GENERIC = 1, /* portable C++, any x86-64 */
-    HA_CPU_ISA_AVX2 = 2,    /* AVX2 + FMA */
-    HA_CPU_ISA_AVX512 = 3   /* AVX-512 F/BW/DQ/VL, plus AVX512-BF16 when present */
+    HA_CPU_ISA_GENERIC = 1, /* portable C++, any x86-64 or aarch64 CPU */
+    HA_CPU_ISA_AVX2 = 2,    /* AVX2 + FMA (x86-64) */
+    HA_CPU_ISA_AVX512 = 3,  /* AVX-512 F/BW/DQ/VL, plus AVX512-BF16 when present (x86-64) */
+    HA_CPU_ISA_NEON = 4     /* Advanced SIMD (aarch64); an x86 path there, or NEON on x86-64,
+                               is HA_ERR_UNSUPPORTED */
 };
 
 /*

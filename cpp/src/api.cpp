@@ -155,7 +155,7 @@ HA_API int32_t ha_get_num_threads(void) { return ha::cpu::get_num_threads(); }
 
 HA_API int32_t ha_set_cpu_isa(int32_t isa) {
     return guarded([&] {
-        if (isa < HA_CPU_ISA_AUTO || isa > HA_CPU_ISA_AVX512)
+        if (isa < HA_CPU_ISA_AUTO || isa > HA_CPU_ISA_NEON)
             return fail(HA_ERR_INVALID_ARGUMENT, "isa: unknown HA_CPU_ISA value %d", isa);
         return ha::cpu::set_isa(isa);
     });

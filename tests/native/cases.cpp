@@ -58,9 +58,17 @@ double max_abs(const HostTensor& t) {
     return m;
 }
 
+std::vector<int32_t> arch_isas() {
+#if defined(__aarch64__)
+    return {HA_CPU_ISA_GENERIC, HA_CPU_ISA_NEON};
+#else
+    return {HA_CPU_ISA_GENERIC, HA_CPU_ISA_AVX2, HA_CPU_ISA_AVX512};
+#endif
+}
+
 std::vector<int32_t> supported_isas() {
     std::vector<int32_t> out;
-    for (int32_t isa : {HA_CPU_ISA_GENERIC, HA_CPU_ISA_AVX2, HA_CPU_ISA_AVX512})
+    for (int32_t isa : arch_isas())
         if (ha_set_cpu_isa(isa) == HA_OK) out.push_back(isa);
     ha_set_cpu_isa(HA_CPU_ISA_AUTO);
     return out;
@@ -71,6 +79,7 @@ const char* isa_name(int32_t isa) {
         case HA_CPU_ISA_GENERIC: return "generic";
         case HA_CPU_ISA_AVX2: return "avx2";
         case HA_CPU_ISA_AVX512: return "avx512";
+        case HA_CPU_ISA_NEON: return "neon";
         default: return "auto";
     }
 }

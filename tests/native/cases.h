@@ -32,6 +32,9 @@ double lse_tolerance(int32_t dtype);
 double max_abs(const HostTensor& t);
 
 // The ISA paths this CPU can run (each is set with ha_set_cpu_isa).
+// The paths built for this harness's architecture (x86-64: generic, AVX2, AVX-512; aarch64:
+// generic, NEON), and those of them the running CPU supports.
+std::vector<int32_t> arch_isas();
 std::vector<int32_t> supported_isas();
 const char* isa_name(int32_t isa);
 

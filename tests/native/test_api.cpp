@@ -115,6 +115,17 @@ TEST(runtime_settings) {
     CHECK(ha_set_cpu_isa(42) == HA_ERR_INVALID_ARGUMENT, "isa 42 accepted");
     CHECK(ha_set_cpu_isa(HA_CPU_ISA_GENERIC) == HA_OK && ha_get_cpu_isa() == HA_CPU_ISA_GENERIC, "generic");
     CHECK(ha_set_cpu_isa(HA_CPU_ISA_AUTO) == HA_OK && ha_get_cpu_isa() != HA_CPU_ISA_AUTO, "auto resolves");
+    // Another architecture's path is refused, and the setting stays as it was.
+#if defined(__aarch64__)
+    CHECK(ha_get_cpu_isa() == HA_CPU_ISA_NEON, "aarch64 defaults to NEON, got %d", ha_get_cpu_isa());
+    const int32_t foreign[] = {HA_CPU_ISA_AVX2, HA_CPU_ISA_AVX512};
+#else
+    const int32_t foreign[] = {HA_CPU_ISA_NEON};
+#endif
+    for (int32_t isa : foreign) {
+        CHECK(ha_set_cpu_isa(isa) == HA_ERR_UNSUPPORTED, "isa %d accepted on this architecture", isa);
+        CHECK(ha_get_cpu_isa() != isa, "isa %d in use after a refusal", isa);
+    }
     CHECK(ha_abi_version() == HA_ABI_VERSION, "abi version %d", ha_abi_version());
     CHECK(ha_version_string() && *ha_version_string(), "version string");
 }

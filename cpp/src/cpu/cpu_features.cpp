@@ -1,10 +1,14 @@
 #include "cpu/cpu_features.h"
 
-#include <cpuid.h>
 #include <cstdint>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 namespace ha::cpu {
 namespace {
+
+#if defined(__x86_64__)
 
 // xgetbv without requiring -mxsave on this (baseline) translation unit.
 uint64_t xgetbv0() {
@@ -34,6 +38,17 @@ CpuFeatures detect() {
     f.avx512_bf16 = f.avx512 && (a & (1u << 5));
     return f;
 }
+#else
+CpuFeatures detect() {
+    CpuFeatures f;
+#if defined(__aarch64__)
+    // Advanced SIMD is mandatory for the aarch64 Linux ABI (the compiler's baseline uses it
+    // too), so there is nothing to ask the kernel.
+    f.neon = true;
+#endif
+    return f;
+}
+#endif
 
 }  // namespace
 

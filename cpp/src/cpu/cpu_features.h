@@ -7,6 +7,7 @@ struct CpuFeatures {
     bool avx2_fma = false;     // AVX2 + FMA + OS-enabled YMM state
     bool avx512 = false;       // F/BW/DQ/VL + OS-enabled ZMM/opmask state
     bool avx512_bf16 = false;  // vdpbf16ps, on top of avx512
+    bool neon = false;         // aarch64 Advanced SIMD (part of every aarch64 Linux ABI)
 };
 
 const CpuFeatures& cpu_features();  // detected once

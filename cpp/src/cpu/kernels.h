@@ -14,8 +14,12 @@ struct Kernels {
 };
 
 namespace generic { const Kernels& kernels(); }
+#if defined(__x86_64__)
 namespace avx2 { const Kernels& kernels(); }
 namespace avx512 { const Kernels& kernels(); }
+#elif defined(__aarch64__)
+namespace neon { const Kernels& kernels(); }
+#endif
 
 // The table for the path chosen by set_isa (or the best one the CPU supports).
 const Kernels& active_kernels();

@@ -15,6 +15,7 @@ int best_isa() {
     const CpuFeatures& f = cpu_features();
     if (f.avx512) return HA_CPU_ISA_AVX512;
     if (f.avx2_fma) return HA_CPU_ISA_AVX2;
+    if (f.neon) return HA_CPU_ISA_NEON;
     return HA_CPU_ISA_GENERIC;
 }
 
@@ -44,6 +45,9 @@ int32_t set_isa(int32_t isa) {
             if (!f.avx512)
                 return fail(HA_ERR_UNSUPPORTED, "isa: this CPU lacks AVX-512 F/BW/DQ/VL");
             break;
+        case HA_CPU_ISA_NEON:
+            if (!f.neon) return fail(HA_ERR_UNSUPPORTED, "isa: NEON is an aarch64 path; this CPU is not aarch64");
+            break;
         default:
             return fail(HA_ERR_INVALID_ARGUMENT, "isa: unknown HA_CPU_ISA_* value %d", isa);
     }
@@ -63,8 +67,12 @@ int32_t get_isa() {
 
 const Kernels& active_kernels() {
     switch (get_isa()) {
+#if defined(__x86_64__)
         case HA_CPU_ISA_AVX512: return avx512::kernels();
         case HA_CPU_ISA_AVX2: return avx2::kernels();
+#elif defined(__aarch64__)
+        case HA_CPU_ISA_NEON: return neon::kernels();
+#endif
         default: return generic::kernels();
     }
 }

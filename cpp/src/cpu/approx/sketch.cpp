@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include "cpu/cpu_backend.h"
 #include "hyperattn.h"
@@ -36,11 +38,21 @@ void sketch_rows(const hsr::Kernels& kr, const float* planes, int64_t D, int64_t
     }
 }
 
+#if defined(__x86_64__)
+// x86-64 without POPCNT counts bits in software: the fast scans are compiled for it and chosen
+// at run time.
+#define HA_TARGET_POPCNT __attribute__((target("popcnt")))
 bool have_popcnt() {
     static const bool yes = __builtin_cpu_supports("popcnt");
     return yes;
 }
+#else
+// aarch64 counts bits with the baseline NEON cnt/addv: no target attribute, nothing to detect.
+#define HA_TARGET_POPCNT
+bool have_popcnt() { return true; }
+#endif
 
+#if defined(__x86_64__)
 namespace {
 bool have_vpopcnt() {
     static const bool yes = __builtin_cpu_supports("avx512f") &&
@@ -48,9 +60,10 @@ bool have_vpopcnt() {
     return yes;
 }
 }  // namespace
+#endif
 
 namespace {
-__attribute__((target("popcnt"))) void hamming_list_popcnt(uint64_t q, const uint64_t* ksk,
+HA_TARGET_POPCNT void hamming_list_popcnt(uint64_t q, const uint64_t* ksk,
                                                            const int32_t* pos, size_t n, int* out) {
     for (size_t i = 0; i < n; ++i) out[i] = __builtin_popcountll(q ^ ksk[pos[i]]);
 }
@@ -69,7 +82,7 @@ inline bool eligible(const uint8_t* grp, const uint8_t* skip, int r, int64_t j) 
 }
 
 template <int R>
-__attribute__((target("popcnt"))) bool scan_fixed(const uint64_t* ksk, const uint8_t* cls,
+HA_TARGET_POPCNT bool scan_fixed(const uint64_t* ksk, const uint8_t* cls,
                                                   int64_t a, int64_t b, const uint64_t* qs,
                                                   const int* thr, const uint8_t* grp,
                                                   const uint8_t* skip, std::vector<int32_t>& hits,
@@ -105,6 +118,7 @@ void rank_scalar(const uint64_t* ksk, const float* knorm, const int32_t* hits, s
 
 // GCC 12's AVX-512 headers start some conversions from an "undefined" vector and then warn
 // that it may be used uninitialised; the intrinsics define every lane.
+#if defined(__x86_64__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // Eight keys per step: per row one XOR, one vector popcount, the row's threshold for each key's
@@ -186,6 +200,7 @@ __attribute__((target("avx512f,avx512vl,avx512vpopcntdq,popcnt"))) void rank_avx
 }
 
 #pragma GCC diagnostic pop
+#endif  // __x86_64__
 
 bool scan_generic(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
                   const uint64_t* qs, const int* thr, const uint8_t* grp, const uint8_t* skip,
@@ -208,8 +223,10 @@ bool scan_generic(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
 void rank_hits(const uint64_t* ksk, const float* knorm, const int32_t* hits, size_t n,
                const uint64_t* qs, const float* cq, const float* cut, int R, const float* up,
                const float* mid, float* rank) {
+#if defined(__x86_64__)
     if (get_isa() == HA_CPU_ISA_AVX512 && have_vpopcnt())
         return rank_avx512(ksk, knorm, hits, n, qs, cq, cut, R, up, mid, rank);
+#endif
     rank_scalar(ksk, knorm, hits, n, qs, cq, cut, R, up, mid, rank);
 }
 
@@ -217,8 +234,10 @@ bool sketch_scan(const uint64_t* ksk, const uint8_t* cls, int64_t a, int64_t b,
                  const uint64_t* qs, const int* thr, int R, std::vector<int32_t>& hits,
                  size_t cap, const uint8_t* grp, const uint8_t* skip) {
     if (a >= b) return true;
+#if defined(__x86_64__)
     if (get_isa() == HA_CPU_ISA_AVX512 && have_vpopcnt())
         return scan_avx512(ksk, cls, a, b, qs, thr, grp, skip, R, hits, cap);
+#endif
     if (!have_popcnt()) return scan_generic(ksk, cls, a, b, qs, thr, grp, skip, R, hits, cap);
     switch (R) {
         case 1: return scan_fixed<1>(ksk, cls, a, b, qs, thr, grp, skip, hits, cap);

@@ -62,8 +62,12 @@ struct Kernels {
 };
 
 namespace generic { const Kernels& kernels(); }
+#if defined(__x86_64__)
 namespace avx2 { const Kernels& kernels(); }
 namespace avx512 { const Kernels& kernels(); }
+#elif defined(__aarch64__)
+namespace neon { const Kernels& kernels(); }
+#endif
 
 const Kernels& active();  // the table of the ISA path in use (ha::cpu::get_isa())
 

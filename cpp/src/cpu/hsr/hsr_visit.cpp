@@ -2,7 +2,7 @@
 // scattered rows, so most of what is here beyond the kernels is prefetching.
 #include "cpu/hsr/hsr_visit.h"
 
-#include <xmmintrin.h>
+#include "cpu/prefetch.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,7 +18,7 @@ void prefetch_item(const RowSrc& s, const Item& it, int64_t D) {
     const char* base = static_cast<const char*>(s.data);
     for (int j = 0; j < it.n; ++j) {
         const char* r = base + int64_t(it.pos[j]) * s.row * es;
-        for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(r + o, _MM_HINT_T1);
+        for (int64_t o = 0; o < bytes; o += 64) HA_PREFETCH_L2(r + o);
     }
 }
 
@@ -41,7 +41,7 @@ void prefetch_copied(const Context& cx, const HeadIndex& h, const Item& it) {
     if (it.block < 0 || h.keys.empty()) return;
     const int64_t rb = cx.D * (cx.query.k.dtype == HA_DTYPE_BF16 ? 2 : 4);
     const char* p = reinterpret_cast<const char*>(h.keys.data()) + it.slot0 * rb;
-    for (int64_t o = 0; o < int64_t(it.n) * rb; o += 64) _mm_prefetch(p + o, _MM_HINT_T1);
+    for (int64_t o = 0; o < int64_t(it.n) * rb; o += 64) HA_PREFETCH_L2(p + o);
 }
 
 // Requests into L1 the value rows of an item's keys that carry weight in some row.
@@ -55,7 +55,7 @@ void prefetch_weighted(const RowSrc& v, const Item& it, int R, const float* P, i
         for (int r = 0; r < R && !any; ++r) any = P[r * ldp + j] != 0.f;
         if (!any) continue;
         const char* row = base + int64_t(it.pos[j]) * v.row * es;
-        for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
+        for (int64_t o = 0; o < bytes; o += 64) HA_PREFETCH_L1(row + o);
     }
 }
 

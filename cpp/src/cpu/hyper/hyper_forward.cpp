@@ -37,8 +37,12 @@ namespace {
 
 const Kernels& active_kernels() {
     switch (get_isa()) {
+#if defined(__x86_64__)
         case HA_CPU_ISA_AVX512: return avx512::kernels();
         case HA_CPU_ISA_AVX2: return avx2::kernels();
+#elif defined(__aarch64__)
+        case HA_CPU_ISA_NEON: return neon::kernels();
+#endif
         default: return generic::kernels();
     }
 }

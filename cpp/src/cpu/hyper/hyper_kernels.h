@@ -110,7 +110,11 @@ struct Kernels {
 };
 
 namespace generic { const Kernels& kernels(); }
+#if defined(__x86_64__)
 namespace avx2 { const Kernels& kernels(); }
 namespace avx512 { const Kernels& kernels(); }
+#elif defined(__aarch64__)
+namespace neon { const Kernels& kernels(); }
+#endif
 
 }  // namespace ha::cpu::hyper

@@ -27,7 +27,7 @@ class CpuIsaPathsTest {
 
     static Stream<Arguments> pathsAndCases() {
         List<CpuIsa> paths = new ArrayList<>();
-        for (CpuIsa isa : new CpuIsa[] {CpuIsa.GENERIC, CpuIsa.AVX2, CpuIsa.AVX512}) {
+        for (CpuIsa isa : new CpuIsa[] {CpuIsa.GENERIC, CpuIsa.AVX2, CpuIsa.AVX512, CpuIsa.NEON}) {
             if (Hyperattn.isSupported(isa)) {
                 paths.add(isa);
             }

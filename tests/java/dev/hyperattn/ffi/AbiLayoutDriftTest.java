@@ -485,6 +485,8 @@ class AbiLayoutDriftTest {
         assertEquals(hyperattn_h.HA_CPU_ISA_GENERIC(), CpuIsa.GENERIC.nativeCode());
         assertEquals(hyperattn_h.HA_CPU_ISA_AVX2(), CpuIsa.AVX2.nativeCode());
         assertEquals(hyperattn_h.HA_CPU_ISA_AVX512(), CpuIsa.AVX512.nativeCode());
+        assertEquals(hyperattn_h.HA_CPU_ISA_NEON(), CpuIsa.NEON.nativeCode());
+        assertEquals(CpuIsa.values().length, 5, "CpuIsa has codes the test does not know");
         Map<HyperattnException.Status, Integer> codes = Map.of(
                 HyperattnException.Status.INVALID_ARGUMENT, hyperattn_h.HA_ERR_INVALID_ARGUMENT(),
                 HyperattnException.Status.UNSUPPORTED, hyperattn_h.HA_ERR_UNSUPPORTED(),

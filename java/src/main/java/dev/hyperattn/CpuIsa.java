@@ -4,12 +4,14 @@ package dev.hyperattn;
 public enum CpuIsa {
     /** The best path the running CPU supports (only meaningful as a request). */
     AUTO(0),
-    /** Portable C++, any x86-64. */
+    /** Portable C++, any x86-64 or aarch64 CPU. */
     GENERIC(1),
-    /** AVX2 + FMA. */
+    /** AVX2 + FMA (x86-64). */
     AVX2(2),
-    /** AVX-512 F/BW/DQ/VL, plus AVX512-BF16 where present. */
-    AVX512(3);
+    /** AVX-512 F/BW/DQ/VL, plus AVX512-BF16 where present (x86-64). */
+    AVX512(3),
+    /** Advanced SIMD (aarch64). */
+    NEON(4);
 
     private final int nativeCode;
 

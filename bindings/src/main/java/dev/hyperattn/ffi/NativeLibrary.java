@@ -103,11 +103,16 @@ public final class NativeLibrary {
         String resource = "/native/" + platform + "/" + System.mapLibraryName(LIB_NAME);
         try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
             if (in == null) {
+                // linux-aarch64 is cross-compiled only where aarch64-linux-gnu-g++ is
+                // installed, so a jar built elsewhere may lack it.
                 String why = platform.equals("linux-x86_64")
                         ? "the classpath has no " + resource
                                 + " (was the native part built? `mvn verify` runs CMake)"
-                        : "platform '" + platform + "' is not supported by this jar (it carries "
-                                + "linux-x86_64 only; looked for " + resource + ")";
+                        : platform.equals("linux-aarch64")
+                        ? "this jar has no " + resource + " (it was built without the aarch64 "
+                                + "cross compiler, aarch64-linux-gnu-g++)"
+                        : "platform '" + platform + "' is not supported (the jar carries at "
+                                + "most linux-x86_64 and linux-aarch64; looked for " + resource + ")";
                 throw new UnsatisfiedLinkError("hyperattn: cannot load the native library: "
                         + why + ". Set -D" + PATH_PROPERTY + "=/path/to/"
                         + System.mapLibraryName(LIB_NAME) + " to use a library built elsewhere.");

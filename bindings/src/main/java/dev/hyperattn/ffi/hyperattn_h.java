@@ -274,6 +274,16 @@ public class hyperattn_h {
         return HA_CPU_ISA_AVX512;
     }
 
+    private static final int HA_CPU_ISA_NEON = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.HA_CPU_ISA_NEON = 4
+     * }
+     */
+    public static int HA_CPU_ISA_NEON() {
+        return HA_CPU_ISA_NEON;
+    }
+
     private static final int HA_HSR_RELU = (int)0L;
     /**
      * {@snippet lang=c :

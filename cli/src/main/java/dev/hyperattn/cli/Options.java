@@ -80,7 +80,7 @@ final class Options {
               --threads N       CPU threads, 0 = all hardware threads (default 0)
               --layout bhsd|bshd  memory layout of q, k, v, out (default bhsd)
               --iters N         timed runs after one warm-up; the median is reported (default 5)
-              --isa auto|generic|avx2|avx512  force a CPU instruction-set path (default auto)
+              --isa auto|generic|avx2|avx512|neon  force a CPU instruction-set path (default auto)
               --samples N       (head,row) pairs checked against the reference (default 32)
               --seed N          random seed for the inputs (default: time based, printed)
               --data uniform|structured  inputs: uniform in [-1, 1] (default), or clustered keys

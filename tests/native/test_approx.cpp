@@ -261,6 +261,47 @@ TEST(approx_is_exact_when_window_or_sinks_cover_every_key) {
                 }
 }
 
+// The same on every ISA path, at sizes a run under qemu-user can afford: the exact parts
+// (window, sinks) go through each path's scoring and tile kernels.
+TEST(approx_small_exact_parts_on_every_isa) {
+    int n = 0;
+    for (int32_t isa : supported_isas()) {
+        CHECK(ha_set_cpu_isa(isa) == HA_OK, "set isa %d", isa);
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+            for (int mode = 0; mode < 2; ++mode) {  // 0: window covers all, 1: sinks do
+                hafam::Shape s;
+                s.B = 1; s.Hq = 4; s.Hkv = 2; s.Nq = 70; s.Nk = 150; s.D = 64;
+                s.causal = mode == 0;
+                const int layout = n % 2 == 0 ? BHSD : BSHD;
+                ++n;
+                Case c = make_case(hafam::CLUSTERED, dt, s, layout, 300 + uint64_t(n));
+                begin_case(format("[%s] exact parts (%s) %s", isa_name(isa),
+                                  mode == 0 ? "window covers every key" : "sinks >= Nk", c.label.c_str()));
+                ha_approx_params p = params(s.causal, 7);
+                if (mode == 0) {
+                    p.window = int32_t(2 * (s.Nk + s.Nq) + 2);
+                } else {
+                    p.sinks = int32_t(s.Nk);
+                    p.window = 0;
+                }
+                Result r = run_approx(c.q, c.k, c.v, p, layout);
+                CHECK(r.status == HA_OK, "status %d: %s", r.status, ha_last_error());
+                if (r.status == HA_OK) {
+                    const RefResult ref = reference_attention(c.q, c.k, c.v, 1.0 / std::sqrt(double(s.D)), s.causal);
+                    compare_output(r.out, ref, out_tolerance(dt, max_abs(c.v)), &r.lse, lse_tolerance(dt));
+                    for (int64_t row = 0; row < s.B * s.Hq * s.Nq; ++row)
+                        if (r.row_error[size_t(row)] != 0.f || r.level[size_t(row)] != 0) {
+                            CHECK(false, "row %lld: row_error %g, level %d; expected 0, 0", (long long)row,
+                                  double(r.row_error[size_t(row)]), r.level[size_t(row)]);
+                            break;
+                        }
+                }
+                end_case();
+            }
+    }
+    ha_set_cpu_isa(HA_CPU_ISA_AUTO);
+}
+
 // ---- honest estimates ---------------------------------------------------------------------------
 // The honesty criterion over a pool: true e_i > 2 x estimate on at most 5% of rows, and the
 // median estimate at most 4 x the median true error over the rows above the rounding floor.

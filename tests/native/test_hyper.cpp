@@ -298,16 +298,22 @@ void compare_rows(const HostTensor& out, const HostTensor& lse, const RefResult&
 const HyperCase kCases[] = {
     // B, Hq, Hkv, Nq, Nk, D, causal, block, samples, min_seq_len, projections
     {1, 2, 1, 1000, 1000, 64, false, 256, 128, 64, 7},  // blocks of 256, last one 232
-    {2, 4, 2, 257, 257, 32, false, 256, 64, 16, 5},     // last block: one query
     {1, 2, 2, 600, 1500, 48, false, 100, 50, 64, 8},    // Nq < Nk: wide key windows
     {1, 2, 1, 1500, 600, 40, false, 100, 50, 64, 3},    // Nq > Nk: windows widened to the block
     {1, 4, 2, 1000, 1000, 64, true, 64, 64, 128, 7},    // causal halving, 3 levels
     {1, 2, 1, 700, 1300, 64, true, 64, 32, 100, 6},     // causal, Nk > Nq: prefix rect
     {1, 2, 1, 1300, 700, 64, true, 64, 32, 100, 6},     // causal, Nq > Nk: rows with no key
     {1, 1, 1, 2100, 2100, 128, true, 256, 256, 256, 16},// 65536 buckets
-    {1, 2, 1, 333, 333, 17, false, 1, 3, 1, 1},         // one-row blocks, one hyperplane
     {1, 3, 1, 500, 500, 256, true, 128, 200, 64, 4},    // widest head_dim
+};
+
+// The small cases, a test of their own (below) that a run under qemu-user can afford: each
+// feature of the decomposition at a few hundred rows, causal halving included.
+const HyperCase kSmallCases[] = {
+    {2, 4, 2, 257, 257, 32, false, 256, 64, 16, 5},     // last block: one query
+    {1, 2, 1, 333, 333, 17, false, 1, 3, 1, 1},         // one-row blocks, one hyperplane
     {1, 2, 1, 400, 300, 32, false, 64, 1000, 16, 7},    // m >= Nk: every key sampled once
+    {1, 2, 1, 300, 300, 48, true, 32, 16, 64, 4},       // causal halving, 3 levels
 };
 
 }  // namespace
@@ -340,11 +346,12 @@ TEST(hyper_bucket_ranks_are_hamming_neighbours) {
     end_case();
 }
 
-TEST(hyper_matches_float64_decomposition_on_every_isa) {
-    int n = 0;
+namespace {
+template <size_t N>
+void hyper_cases_on_every_isa(const HyperCase (&cases)[N], int n) {
     for (int32_t isa : supported_isas()) {
         CHECK(ha_set_cpu_isa(isa) == HA_OK, "set isa %d", isa);
-        for (const HyperCase& c : kCases)
+        for (const HyperCase& c : cases)
             for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
                 const int layout = n++ % NUM_LAYOUTS;
                 begin_case(format("[%s] ", isa_name(isa)) + describe(c, dtype, layout));
@@ -362,6 +369,11 @@ TEST(hyper_matches_float64_decomposition_on_every_isa) {
     }
     ha_set_cpu_isa(HA_CPU_ISA_AUTO);
 }
+}  // namespace
+
+TEST(hyper_matches_float64_decomposition_on_every_isa) { hyper_cases_on_every_isa(kCases, 0); }
+
+TEST(hyper_small_cases_match_float64_on_every_isa) { hyper_cases_on_every_isa(kSmallCases, 1); }
 
 TEST(hyper_is_exact_at_or_below_min_seq_len) {
     // The same bytes as ha_attention_exact, causal or not, Nq == Nk or not.

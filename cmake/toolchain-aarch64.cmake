@@ -7,26 +7,48 @@
 #   qemu-aarch64 -L /usr/aarch64-linux-gnu target/native-aarch64/tests/native/ha_native_tests
 #
 # HA_AARCH64_PREFIX picks another triplet prefix (default aarch64-linux-gnu-).
+#
+# The shipped (portable) build adds -DHA_AARCH64_SYSROOT=<the Debian 11 root of
+# scripts/portable/sysroot.sh>: it then compiles with that root's cross GCC 10 against its arm64
+# glibc 2.31 (libc6-dev-arm64-cross), as cmake/debian11.cmake does for x86-64, so the library
+# asks for glibc <= 2.31 instead of this machine's 2.36. scripts/aarch64/build.sh --portable
+# does that.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
 if(NOT DEFINED HA_AARCH64_PREFIX)
   set(HA_AARCH64_PREFIX aarch64-linux-gnu-)
 endif()
-list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES HA_AARCH64_PREFIX)
-set(CMAKE_C_COMPILER ${HA_AARCH64_PREFIX}gcc)
-set(CMAKE_CXX_COMPILER ${HA_AARCH64_PREFIX}g++)
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES HA_AARCH64_PREFIX HA_AARCH64_SYSROOT)
+if(HA_AARCH64_SYSROOT)
+  if(NOT EXISTS "${HA_AARCH64_SYSROOT}/usr/bin/${HA_AARCH64_PREFIX}g++-10")
+    message(FATAL_ERROR "No aarch64 cross GCC 10 in ${HA_AARCH64_SYSROOT} (scripts/portable/sysroot.sh makes it)")
+  endif()
+  set(CMAKE_C_COMPILER "${HA_AARCH64_SYSROOT}/usr/bin/${HA_AARCH64_PREFIX}gcc-10")
+  set(CMAKE_CXX_COMPILER "${HA_AARCH64_SYSROOT}/usr/bin/${HA_AARCH64_PREFIX}g++-10")
+  set(CMAKE_SYSROOT "${HA_AARCH64_SYSROOT}")
+  # The root's cross as/ld need the root's own libopcodes/libbfd: use this machine's cross
+  # binutils (from g++-aarch64-linux-gnu) instead. -B reaches the driver at compile and link.
+  foreach(lang C CXX)
+    set(CMAKE_${lang}_FLAGS_INIT "-B/usr/aarch64-linux-gnu/bin/")
+  endforeach()
+  set(CMAKE_FIND_ROOT_PATH "${HA_AARCH64_SYSROOT}/usr/aarch64-linux-gnu")
+else()
+  set(CMAKE_C_COMPILER ${HA_AARCH64_PREFIX}gcc)
+  set(CMAKE_CXX_COMPILER ${HA_AARCH64_PREFIX}g++)
+  # Debian's cross toolchain keeps the target's headers and libraries under
+  # /usr/aarch64-linux-gnu, which the cross compiler already searches; nothing for CMake to
+  # find there but Threads.
+  set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
+endif()
+# Programs (and the binutils) come from the host.
 foreach(tool ar ranlib nm objcopy objdump strip readelf)
   string(TOUPPER "${tool}" var)
-  find_program(CMAKE_${var} ${HA_AARCH64_PREFIX}${tool})
+  find_program(CMAKE_${var} ${HA_AARCH64_PREFIX}${tool} NO_CMAKE_FIND_ROOT_PATH)
 endforeach()
 # check_isa_objects.cmake runs nm on the objects: the cross nm reads aarch64 ELF.
 set(HA_NM ${CMAKE_NM} CACHE FILEPATH "" FORCE)
 
-# Debian's cross toolchain keeps the target's headers and libraries under
-# /usr/aarch64-linux-gnu, which the cross compiler already searches; nothing for CMake to find
-# there but Threads. Programs come from the host.
-set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 file=${1:-java/target/hyperattn-0.1.0-SNAPSHOT.jar}
 max_glibc=${HA_MAX_GLIBC:-2.31}
 max_glibcxx=3.4.28 max_cxxabi=1.3.12 max_gcc=7.0.0
-allowed_needed="libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 ld-linux-x86-64.so.2"
+allowed_needed="libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 ld-linux-x86-64.so.2 ld-linux-aarch64.so.1"
 
 [ -f "$file" ] || { echo "check-glibc: no such file: $file" >&2; exit 2; }
 so=$file

@@ -4,17 +4,29 @@
 # scripts/portable/smoke.sh runs the library in. Why Debian 11: what it links against is the
 # oldest glibc the shipped library asks for (2.31: Debian 11, Ubuntu 20.04, RHEL 9).
 #
-#   scripts/portable/sysroot.sh    prints the root's path; builds it first if needed (~1 min)
+#   scripts/portable/sysroot.sh            prints the root's path; builds it first if needed (~1 min)
+#   scripts/portable/sysroot.sh --aarch64  the same for the linux-aarch64 library: a Debian 11
+#                                          (amd64) root with Debian's aarch64 cross GCC 10 and
+#                                          the arm64 glibc 2.31 (cmake/toolchain-aarch64.cmake)
 #
-# The root lives in $HA_SYSROOT (default ~/.cache/hyperattn/debian11-root, outside target/ so
-# `mvn clean` keeps it) and is remade when RECIPE below changes. Needs root (debootstrap) and
-# Debian's package archive; HA_DEBIAN_MIRROR overrides debootstrap's default mirror.
-# Progress goes to stderr; stdout is only the path.
+# The root lives in $HA_SYSROOT (default ~/.cache/hyperattn/debian11-root; with --aarch64
+# $HA_AARCH64_SYSROOT, default ~/.cache/hyperattn/debian11-aarch64-root; outside target/ so
+# `mvn clean` keeps them) and is remade when its RECIPE below changes. A root of its own for
+# aarch64 leaves the x86-64 one (and its recipe, which other checkouts share) as it is. Needs
+# root (debootstrap) and Debian's package archive; HA_DEBIAN_MIRROR overrides debootstrap's
+# default mirror. Progress goes to stderr; stdout is only the path.
 set -euo pipefail
 
 cache=${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}
-root=${HA_SYSROOT:-$cache/hyperattn/debian11-root}
-RECIPE="debian11 minbase+g++ v1"  # bump to force every cached root to be remade
+if [ "${1:-}" = --aarch64 ]; then
+    root=${HA_AARCH64_SYSROOT:-$cache/hyperattn/debian11-aarch64-root}
+    RECIPE="debian11 minbase+g++-aarch64-linux-gnu v1"  # bump to force a remake
+    include=g++-aarch64-linux-gnu
+else
+    root=${HA_SYSROOT:-$cache/hyperattn/debian11-root}
+    RECIPE="debian11 minbase+g++ v1"  # bump to force every cached root to be remade
+    include=g++
+fi
 
 if [ "$(cat "$root/.hyperattn-sysroot" 2>/dev/null)" = "$RECIPE" ]; then
     echo "$root"
@@ -33,10 +45,10 @@ mkdir -p "$(dirname "$root")"
 tmp="$root.tmp.$$"
 trap 'rm -rf "$tmp"' EXIT
 log="$(dirname "$root")/debootstrap.log"
-echo "sysroot.sh: debootstrap bullseye (minbase + g++) into $root" >&2
+echo "sysroot.sh: debootstrap bullseye (minbase + $include) into $root" >&2
 start=$SECONDS
 # ${HA_DEBIAN_MIRROR:-} empty: debootstrap's own default mirror.
-if ! debootstrap --variant=minbase --include=g++ bullseye "$tmp" ${HA_DEBIAN_MIRROR:-} >"$log" 2>&1; then
+if ! debootstrap --variant=minbase --include=$include bullseye "$tmp" ${HA_DEBIAN_MIRROR:-} >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "sysroot.sh: debootstrap failed (log: $log)" >&2
     exit 1

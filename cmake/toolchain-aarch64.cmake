@@ -53,8 +53,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-# No CUDA for aarch64 here (the host's nvcc, if any, targets x86-64).
+# No CUDA for aarch64 here (the host's nvcc, if any, targets x86-64), and no native benchmarks:
+# they measure x86 peaks (cpuid, AVX FMA loops) and could not run here anyway.
 set(HA_CUDA OFF CACHE STRING "" FORCE)
+set(HA_BUILD_BENCH OFF CACHE BOOL "" FORCE)
 # ctest runs the cross-built harness through qemu-user when it is installed.
 find_program(HA_QEMU_AARCH64 NAMES qemu-aarch64 qemu-aarch64-static)
 if(HA_QEMU_AARCH64)

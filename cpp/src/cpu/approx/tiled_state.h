@@ -72,7 +72,7 @@ struct Store {
 // Working buffers of solve(), kept between its calls.
 struct Work {
     std::vector<int64_t> cut, rg, lo, order, na, nb, pos_of;
-    std::vector<float> tmp, tl, ta, tal;
+    std::vector<float> tmp, tl, ta, tal, oa, oal, ob, obl;
     std::vector<double> L;
     Store Q, Qp;
 };
@@ -100,13 +100,17 @@ struct Head {
     uint64_t draw_key = 0;          // the tail draws' hash key
     bool search = true;             // look for heavy keys (the probes decide for the head)
     double rate = 0;                // tail sampling rate
-    std::vector<float> qcen;        // [C+1][Dp] mean query of each bucket; C: of all rows
-    std::vector<float> lam;         // [C+1][Nk] scale · qcen_b · k_j
-    std::vector<double> lam_top, lam_mean;
-    std::vector<int64_t> tstart;    // region 2c + half: the draws of that half outside bucket c
-                                    // (c = C, no bucket: all of them)
-    std::vector<int32_t> tpos;
-    Store KT, VT;
+    std::vector<float> qcen;        // [Dp] mean query of the head's rows
+    std::vector<float> lam;         // [Nk] scale · qcen · k_j, the draws' importance
+    double lam_top = 0, lam_mean = 1;
+    // The tail draws, shared by every row: half hf is [tstart[hf], tstart[hf+1]) of tpos/KT/VT,
+    // by position. A row with a bucket sees its own bucket's keys exactly, so its tail must
+    // not hold them: the draws of bucket c, half hf, are also kept apart (ostart[2c + hf]..,
+    // by position) and subtracted. One copy of the draws for all buckets instead of one per
+    // bucket: copying and packing per-bucket regions cost more than their keys' attention.
+    std::vector<int64_t> tstart, ostart;
+    std::vector<int32_t> tpos, opos;
+    Store KT, VT, KO, VO;
 };
 
 struct Row {
@@ -137,10 +141,10 @@ struct Results {
 
 // tiled_layout.cpp
 int32_t prepare_head(const Ctx& c, Head& h);     // key copies, long keys, buckets, sketches
-int32_t score_regions(const Ctx& c, Head& h);    // importance scores of every region's keys
+int32_t score_keys(const Ctx& c, Head& h);       // the draws' importance (lam) from qcen
 void draw_tail(const Ctx& c, Head& h, double r); // the tail draws at rate r
-// The half of region b's sample key j belongs to: 0, 1, or -1 (not drawn); *pi its probability.
-int draw_half(const Ctx& c, const Head& h, int b, int64_t j, double* pi);
+// The half of the tail key j belongs to: 0, 1, or -1 (not drawn); *pi its probability.
+int draw_half(const Ctx& c, const Head& h, int64_t j, double* pi);
 // Rows at or below this position are computed exactly: their tail would hold too few draws.
 inline bool sampled(const Ctx& c, const Head& h, int64_t pos) {
     return double(pos - c.W - c.S + 1) * h.rate * 0.5 >= kMinHalfDraws;

@@ -13,33 +13,26 @@ namespace {
 
 double draw_u(uint64_t key, int64_t j) { return double(mix(key + uint64_t(j)) >> 11) * 0x1.0p-53; }
 
-// The value stored for x in a row of the call's dtype (the weight column must be exactly what
-// the kernel reads).
-double stored(int es, double x) {
-    return es == 2 ? double(hsr::bf16_bits_to_f32(hsr::f32_to_bf16_nearest(float(x)))) : double(float(x));
-}
-
 // Importance sampling of the tail: key j is drawn with probability
 //   pi = min(1, r (kFlat + (1 - kFlat) exp(lam_j - top) / mean)),
 // lam_j = scale · (mean query of the head's rows) · k_j: keys that the typical query scores
-// higher are drawn more often, and every draw carries the weight 1/pi (in the key's extra
-// column, as -ln(pi)/scale against the queries' 1; pi is rounded so that this column holds it
-// exactly). kFlat keeps every key's chance at least that share of r: a query unlike the mean
+// higher are drawn more often, and every draw carries the weight 1/pi (its score gains
+// -ln(pi), the key's extra float; pi is recomputed from that float, so the weight the kernel
+// applies is the one the probability was drawn with). kFlat keeps every key's chance at least that share of r: a query unlike the mean
 // loses at most that factor of efficiency, never unbiasedness. (The draws serve every row, so
 // the weights cannot follow a row's bucket: per-bucket draws cost a copy of the tail each.)
 constexpr double kFlat = 0.3;
 
 struct Draw {
-    double pi;      // inclusion probability (after rounding)
-    double column;  // -ln(pi) / scale as stored
+    double pi;    // inclusion probability (after rounding)
+    float bias;   // -ln(pi), as the kernel adds it
 };
 
-Draw draw_of(const Ctx& c, const Head& h, int64_t j) {
+Draw draw_of(const Ctx&, const Head& h, int64_t j) {
     const double rho = std::exp(double(h.lam[size_t(j)]) - h.lam_top) / h.lam_mean;
     const double pi = std::min(1.0, h.rate * (kFlat + (1 - kFlat) * rho));
-    const double scale = double(c.p->base.scale);
-    const double col = stored(c.es, -std::log(pi) / scale);
-    return Draw{std::min(1.0, std::exp(-col * scale)), col};
+    const float bias = float(-std::log(pi));
+    return Draw{std::min(1.0, std::exp(-double(bias))), bias};
 }
 
 }  // namespace
@@ -50,8 +43,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     h.kmax = 0;
     const Problem& p = *c.p;
     const int64_t Nk = c.Nk, D = c.D;
-    h.K.init(c.es, c.Da, Nk);
-    h.V.init(c.es, c.Da, Nk);
+    h.K.init(c.es, c.D, Nk);
+    h.V.init(c.es, c.D, Nk);
     std::vector<float> knorm(static_cast<size_t>(Nk));
     constexpr int64_t kChunk = 1024;
     int32_t st = parallel_for((Nk + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
@@ -111,8 +104,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     for (int64_t j = 0; j < c.S; ++j) h.lpos.push_back(int32_t(j));
     for (int64_t j = c.S; j < Nk; ++j)
         (knorm[size_t(j)] > thr ? h.lpos : rest).push_back(int32_t(j));
-    h.KL.init(c.es, c.Da, int64_t(h.lpos.size()));
-    h.VL.init(c.es, c.Da, int64_t(h.lpos.size()));
+    h.KL.init(c.es, c.D, int64_t(h.lpos.size()));
+    h.VL.init(c.es, c.D, int64_t(h.lpos.size()));
     for (size_t t = 0; t < h.lpos.size(); ++t) {
         h.KL.copy_from(int64_t(t), h.K, h.lpos[t]);
         h.VL.copy_from(int64_t(t), h.V, h.lpos[t]);
@@ -133,8 +126,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
         std::vector<int64_t> fill(h.bstart.begin(), h.bstart.end() - 2);
         for (int32_t j : rest) h.bpos[size_t(fill[h.kbucket[size_t(j)]]++)] = j;
     }
-    h.KB.init(c.es, c.Da, int64_t(rest.size()));
-    h.VB.init(c.es, c.Da, int64_t(rest.size()));
+    h.KB.init(c.es, c.D, int64_t(rest.size()));
+    h.VB.init(c.es, c.D, int64_t(rest.size()));
     for (size_t t = 0; t < h.bpos.size(); ++t) {
         h.KB.copy_from(int64_t(t), h.K, h.bpos[t]);
         h.VB.copy_from(int64_t(t), h.V, h.bpos[t]);
@@ -200,7 +193,7 @@ void draw_tail(const Ctx& c, Head& h, double r) {
             if (u < d.pi) {
                 const int hf = u < 0.5 * d.pi ? 0 : 1;
                 pos[size_t(2 * t + hf)].push_back(int32_t(j));
-                col[size_t(2 * t + hf)].push_back(float(d.column));
+                col[size_t(2 * t + hf)].push_back(d.bias);
             }
         }
     });
@@ -211,8 +204,8 @@ void draw_tail(const Ctx& c, Head& h, double r) {
     const int64_t total = at.back();
     h.tstart = {0, at[size_t(chunks)], total};
     h.tpos.assign(size_t(total), 0);
-    h.KT.init(c.es, c.Da, total);
-    h.VT.init(c.es, c.Da, total);
+    h.KT.init(c.es, c.D, total);
+    h.VT.init(c.es, c.D, total);
     // By bucket (C + 1 of them: the last, "none", holds nothing), half, position.
     const int C = h.bk.C;
     h.ostart.assign(size_t(2 * (C + 1) + 1), 0);
@@ -221,8 +214,8 @@ void draw_tail(const Ctx& c, Head& h, double r) {
             for (int32_t j : pos[size_t(2 * t + hf)]) ++h.ostart[size_t(2 * h.kbucket[size_t(j)] + hf + 1)];
     for (size_t g = 0; g + 1 < h.ostart.size(); ++g) h.ostart[g + 1] += h.ostart[g];
     h.opos.assign(size_t(total), 0);
-    h.KO.init(c.es, c.Da, total);
-    h.VO.init(c.es, c.Da, total);
+    h.KO.init(c.es, c.D, total);
+    h.VO.init(c.es, c.D, total);
     std::vector<int64_t> fill(h.ostart.begin(), h.ostart.end() - 1);
     std::vector<int64_t> odst(static_cast<size_t>(total));
     for (int hf = 0, g = 0; hf < 2; ++hf)

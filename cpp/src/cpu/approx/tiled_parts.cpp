@@ -14,9 +14,11 @@ namespace ha::cpu::approx::tiled {
 namespace {
 
 // One exact-attention call: rows of Q against keys [0, n) of K/V, row m seeing
-// [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns) and the natural-log lse.
+// [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns: the output, then Σ p ||v||²)
+// and the natural-log lse. weighted: K's extra floats are the keys' log-weights (the draws).
 int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
-                  int64_t n, const std::vector<int64_t>& ranges, float* O, float* lse) {
+                  int64_t n, const std::vector<int64_t>& ranges, float* O, float* lse,
+                  bool weighted = false) {
     bool any = false;
     for (int64_t m = 0; m < M && !any; ++m) any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)];
     if (!any || n == 0) {
@@ -24,23 +26,23 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
         std::fill(lse, lse + M, kNegInf);
         return HA_OK;
     }
-    auto view = [&](const void* d, int64_t rows) {
+    auto view = [&](const void* d, int64_t rows, int64_t ld) {
         View w{};
         w.data = const_cast<void*>(d);
         w.shape[0] = w.shape[1] = 1;
         w.shape[2] = rows;
-        w.shape[3] = c.Da;
-        w.strides[0] = w.strides[1] = rows * c.Da;
-        w.strides[2] = c.Da;
+        w.shape[3] = c.D;
+        w.strides[0] = w.strides[1] = rows * ld;
+        w.strides[2] = ld;
         w.strides[3] = 1;
         return w;
     };
     ExactProblem e{};
     e.dtype = c.p->base.dtype;
-    e.q = view(Q.data(), M);
-    e.k = view(K.data(), n);
-    e.v = view(V.data(), n);
-    e.out = view(O, M);
+    e.q = view(Q.data(), M, c.D);
+    e.k = view(K.data(), n, c.D);
+    e.v = view(V.data(), n, c.D);
+    e.out = view(O, M, c.Da);
     e.lse = lse;
     e.lse_strides[0] = e.lse_strides[1] = M;
     e.lse_strides[2] = 1;
@@ -48,6 +50,10 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
     e.causal = false;
     e.row_range = ranges.data();
     e.out_f32 = true;
+    e.key_bias = weighted ? K.extra.data() : nullptr;
+    e.key_sum = V.extra.data();
+    e.row_sum = O + c.D;
+    e.row_sum_stride = c.Da;
     return exact_forward(e);
 }
 
@@ -73,14 +79,14 @@ void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
 void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* order,
                  Store& Q) {
     const int64_t M = int64_t(rows.size());
-    Q.init(c.es, c.Da, M);
+    Q.init(c.es, c.D, M);
     constexpr int64_t kChunk = 2048;
     parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
         std::vector<float> x(size_t(c.Dp));
         for (int64_t m = t * kChunk; m < std::min(M, (t + 1) * kChunk); ++m) {
             const Row& r = rows[size_t(order ? order[m] : m)];
             load_query(*c.p, h.b, h.hk * c.G + r.g, r.i, c.D, x.data());
-            Q.put(m, x.data(), c.D, 1.f);  // meets the tail draws' weight column
+            Q.put(m, x.data(), c.D, 0.f);
         }
     });
 }
@@ -301,7 +307,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             cnt[size_t(t)] = k;
         }
         if (int32_t st = call_part(c, Q, M, h.KT, h.VT, int64_t(h.tpos.size()), rg, hf == 0 ? ta.data() : tmp.data(),
-                                   hf == 0 ? tal.data() : tl.data());
+                                   hf == 0 ? tal.data() : tl.data(), true);
             st != HA_OK)
             return st;
         for (int64_t m = 0; m < M; ++m) {
@@ -313,7 +319,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             cnt[size_t(t)] -= k;
         }
         if (int32_t st = call_part(c, Qp, M, h.KO, h.VO, int64_t(h.opos.size()), rg, hf == 0 ? oa.data() : ob.data(),
-                                   hf == 0 ? oal.data() : obl.data());
+                                   hf == 0 ? oal.data() : obl.data(), true);
             st != HA_OK)
             return st;
     }
@@ -406,10 +412,11 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         for (size_t k = hv0; k < hv; ++k) {
             const int32_t j = heavy[k].key;
             const double x = std::exp(double(heavy[k].score) - ref);
-            const char* src = h.V.buf.data() + int64_t(j) * Da * c.es;
-            for (int64_t d = 0; d < Da; ++d)
+            const char* src = h.V.buf.data() + int64_t(j) * D * c.es;
+            for (int64_t d = 0; d < D; ++d)
                 vrow[size_t(d)] = c.es == 2 ? hsr::bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d])
                                             : reinterpret_cast<const float*>(src)[d];
+            vrow[size_t(D)] = h.V.extra[size_t(j)];
             double pi = 1;
             const int half = draw_half(c, h, j, &pi);
             const double xw = x / pi;  // what the draw added to its half

@@ -1,4 +1,4 @@
-// The per-head layout of the tiled prefill: key and value copies with their extra column,
+// The per-head layout of the tiled prefill: key and value copies with their extra float,
 // long keys, buckets laid out by (bucket, position), key sketches, and the tail's
 // importance-weighted draws (by position, and by bucket for their subtraction).
 #include <cmath>

@@ -18,8 +18,9 @@ double draw_u(uint64_t key, int64_t j) { return double(mix(key + uint64_t(j)) >>
 // lam_j = scale · (mean query of the head's rows) · k_j: keys that the typical query scores
 // higher are drawn more often, and every draw carries the weight 1/pi (its score gains
 // -ln(pi), the key's extra float; pi is recomputed from that float, so the weight the kernel
-// applies is the one the probability was drawn with). kFlat keeps every key's chance at least that share of r: a query unlike the mean
-// loses at most that factor of efficiency, never unbiasedness. (The draws serve every row, so
+// applies is the one the probability was drawn with). kFlat keeps every key's chance at
+// least that share of r: a query unlike the mean loses at most that factor of efficiency,
+// never unbiasedness. (The draws serve every row, so
 // the weights cannot follow a row's bucket: per-bucket draws cost a copy of the tail each.)
 constexpr double kFlat = 0.3;
 
@@ -28,7 +29,7 @@ struct Draw {
     float bias;   // -ln(pi), as the kernel adds it
 };
 
-Draw draw_of(const Ctx&, const Head& h, int64_t j) {
+Draw draw_of(const Head& h, int64_t j) {
     const double rho = std::exp(double(h.lam[size_t(j)]) - h.lam_top) / h.lam_mean;
     const double pi = std::min(1.0, h.rate * (kFlat + (1 - kFlat) * rho));
     const float bias = float(-std::log(pi));
@@ -138,7 +139,7 @@ int32_t prepare_head(const Ctx& c, Head& h) {
 // The half of the tail key j belongs to: 0, 1, or -1 (not drawn), and its weight.
 int draw_half(const Ctx& c, const Head& h, int64_t j, double* pi) {
     const double u = draw_u(h.draw_key, j);
-    const Draw d = draw_of(c, h, j);
+    const Draw d = draw_of(h, j);
     *pi = d.pi;
     return u < 0.5 * d.pi ? 0 : u < d.pi ? 1 : -1;
 }
@@ -185,11 +186,11 @@ void draw_tail(const Ctx& c, Head& h, double r) {
         for (int64_t j = std::max(c.S, t * kChunk); j < std::min(c.Nk, (t + 1) * kChunk); ++j) {
             if (h.kbucket[size_t(j)] == 0xff) continue;
             const double u = draw_u(h.draw_key, j);
-            // Most keys are rejected on the unrounded probability (rounding the weight column
-            // moves it by far less than 5%).
+            // Most keys are rejected on the unrounded probability (rounding the log-weight to
+            // a float moves it by far less than 5%).
             const double rho = std::exp(double(h.lam[size_t(j)]) - h.lam_top) / h.lam_mean;
             if (u >= 1.05 * r * (kFlat + (1 - kFlat) * rho)) continue;
-            const Draw d = draw_of(c, h, j);
+            const Draw d = draw_of(h, j);
             if (u < d.pi) {
                 const int hf = u < 0.5 * d.pi ? 0 : 1;
                 pos[size_t(2 * t + hf)].push_back(int32_t(j));

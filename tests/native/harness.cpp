@@ -179,8 +179,12 @@ int main(int argc, char** argv) {
         }
         std::printf("== %s\n", t.name);
         std::fflush(stdout);
+        const auto start = std::chrono::steady_clock::now();
         t.fn();
         hat::end_case();
+        // Per-test time, so CI's budget can be kept by knowing where it goes.
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (secs >= 1.0) std::printf("   (%.1f s)\n", secs);
     }
     auto& c = hat::counts();
     std::printf("%d passed, %d failed, %d skipped\n", c.passed, c.failed, c.skipped);

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cinttypes>
+#include <cstdlib>
 #include <limits>
 
 #include "approx_metrics.h"
@@ -413,8 +414,14 @@ int64_t level2_rows_differ(Case& c, const Result& r, bool causal, int64_t* rows_
 }
 
 TEST(approx_meets_the_error_target) {
+    // Under the sanitizers (CI sets HA_TEST_SANITIZED) one target: the memory checks need the
+    // paths, which one target reaches (refinement and exact rows included); both targets'
+    // statistics are checked in the normal build.
+    const bool sanitized = std::getenv("HA_TEST_SANITIZED") != nullptr;
+    std::vector<double> targets{0.05};
+    if (!sanitized) targets.push_back(0.02);
     for (int fam = 0; fam < hafam::NUM_FAMILIES; ++fam)
-        for (double eps : {0.05, 0.02}) {
+        for (double eps : targets) {
             Pool pool;
             int ci = 0;
             int64_t est_over = 0, level2_wrong = 0, level2_differ = 0, level2_rows = 0;

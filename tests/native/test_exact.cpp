@@ -31,6 +31,14 @@ const Problem kProblems[] = {
     {1, 2, 2, 50, 90, 128, true, 1.0f},
     {1, 2, 1, 33, 47, 7, false, 0.3f},
     {1, 2, 1, 4, 0, 64, false, 0},       // no keys at all
+    // In-place decode tiles (D a multiple of 16, at most 16 rows) whose row counts leave a
+    // remainder in every register blocking (scores 2 or 4 rows, P·V 4), and widths of one to
+    // six vectors of columns.
+    {1, 3, 1, 1, 333, 64, false, 0},     // 3 rows
+    {1, 2, 2, 1, 129, 48, true, 0},      // 1 row, 48 columns (no 32-column pairs for bf16)
+    {1, 10, 2, 3, 530, 16, true, 0},     // 15 rows, causal offsets, one 16-column block
+    {1, 16, 1, 1, 777, 32, false, 0},    // 16 rows: the largest tile decoded in place
+    {1, 5, 1, 2, 2500, 80, false, 0},    // 10 rows, 80 columns
 };
 
 // layouts: of q, k, v, out in that order; the lse is padded for odd q layouts.
@@ -189,7 +197,7 @@ TEST(decode_over_a_bshd_kv_cache) {
     // bf16 P*V and D = 64/128 the fast ones.
     const Problem shapes[] = {{2, 8, 2, 1, 5000, 128, false, 0}, {2, 8, 2, 3, 4500, 64, true, 0},
                               {1, 12, 4, 4, 6000, 96, true, 0},  {1, 4, 4, 2, 300, 80, false, 0},
-                              {2, 4, 1, 1, 9000, 128, true, 0}};
+                              {2, 4, 1, 1, 9000, 128, true, 0}, {1, 6, 2, 1, 3000, 48, true, 0}};
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
         for (const Problem& p : shapes)

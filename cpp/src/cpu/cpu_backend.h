@@ -35,6 +35,13 @@ struct ExactProblem {
     // whatever dtype q, k and v have.
     const int64_t* row_range = nullptr;
     bool out_f32 = false;
+    // Internal, with row_range only: key j's score gains key_bias[j] (natural-log units, so a
+    // key stands for exp(key_bias[j]) keys), and row i's sum over its keys of p_ij key_sum[j]
+    // (normalised like the output) goes to row_sum[i * row_sum_stride]. Either may be null.
+    const float* key_bias = nullptr;
+    const float* key_sum = nullptr;
+    float* row_sum = nullptr;
+    int64_t row_sum_stride = 1;
 };
 
 struct MergeProblem {

@@ -1,6 +1,6 @@
-// The per-head layout of the tiled prefill: key and value copies with their extra column,
+// The per-head layout of the tiled prefill: key and value copies with their extra float,
 // long keys, buckets laid out by (bucket, position), key sketches, and the tail's
-// importance-weighted draws, region by region.
+// importance-weighted draws (by position, and by bucket for their subtraction).
 #include <cmath>
 
 #include "cpu/approx/sketch.h"
@@ -13,32 +13,27 @@ namespace {
 
 double draw_u(uint64_t key, int64_t j) { return double(mix(key + uint64_t(j)) >> 11) * 0x1.0p-53; }
 
-// The value stored for x in a row of the call's dtype (the weight column must be exactly what
-// the kernel reads).
-double stored(int es, double x) {
-    return es == 2 ? double(hsr::bf16_bits_to_f32(hsr::f32_to_bf16_nearest(float(x)))) : double(float(x));
-}
-
-// Importance sampling of region b's tail: key j is drawn with probability
-//   pi = min(1, r (kFlat + (1 - kFlat) exp(lam_bj - top_b) / mean_b)),
-// lam_bj = scale · (mean query of bucket b) · k_j: keys that the bucket's typical query scores
-// higher are drawn more often, and every draw carries the weight 1/pi (in the key's extra
-// column, as -ln(pi)/scale against the queries' 1; pi is rounded so that this column holds it
-// exactly). kFlat keeps every key's chance at least that share of r: a query unlike its
-// bucket's mean loses at most that factor of efficiency, never unbiasedness.
+// Importance sampling of the tail: key j is drawn with probability
+//   pi = min(1, r (kFlat + (1 - kFlat) exp(lam_j - top) / mean)),
+// lam_j = scale · (mean query of the head's rows) · k_j: keys that the typical query scores
+// higher are drawn more often, and every draw carries the weight 1/pi (its score gains
+// -ln(pi), the key's extra float; pi is recomputed from that float, so the weight the kernel
+// applies is the one the probability was drawn with). kFlat keeps every key's chance at
+// least that share of r: a query unlike the mean loses at most that factor of efficiency,
+// never unbiasedness. (The draws serve every row, so
+// the weights cannot follow a row's bucket: per-bucket draws cost a copy of the tail each.)
 constexpr double kFlat = 0.3;
 
 struct Draw {
-    double pi;      // inclusion probability (after rounding)
-    double column;  // -ln(pi) / scale as stored
+    double pi;    // inclusion probability (after rounding)
+    float bias;   // -ln(pi), as the kernel adds it
 };
 
-Draw draw_of(const Ctx& c, const Head& h, int b, int64_t j) {
-    const double rho = std::exp(double(h.lam[size_t(b) * size_t(c.Nk) + size_t(j)]) - h.lam_top[size_t(b)]) / h.lam_mean[size_t(b)];
+Draw draw_of(const Head& h, int64_t j) {
+    const double rho = std::exp(double(h.lam[size_t(j)]) - h.lam_top) / h.lam_mean;
     const double pi = std::min(1.0, h.rate * (kFlat + (1 - kFlat) * rho));
-    const double scale = double(c.p->base.scale);
-    const double col = stored(c.es, -std::log(pi) / scale);
-    return Draw{std::min(1.0, std::exp(-col * scale)), col};
+    const float bias = float(-std::log(pi));
+    return Draw{std::min(1.0, std::exp(-double(bias))), bias};
 }
 
 }  // namespace
@@ -49,8 +44,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     h.kmax = 0;
     const Problem& p = *c.p;
     const int64_t Nk = c.Nk, D = c.D;
-    h.K.init(c.es, c.Da, Nk);
-    h.V.init(c.es, c.Da, Nk);
+    h.K.init(c.es, c.D, Nk);
+    h.V.init(c.es, c.D, Nk);
     std::vector<float> knorm(static_cast<size_t>(Nk));
     constexpr int64_t kChunk = 1024;
     int32_t st = parallel_for((Nk + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
@@ -110,8 +105,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     for (int64_t j = 0; j < c.S; ++j) h.lpos.push_back(int32_t(j));
     for (int64_t j = c.S; j < Nk; ++j)
         (knorm[size_t(j)] > thr ? h.lpos : rest).push_back(int32_t(j));
-    h.KL.init(c.es, c.Da, int64_t(h.lpos.size()));
-    h.VL.init(c.es, c.Da, int64_t(h.lpos.size()));
+    h.KL.init(c.es, c.D, int64_t(h.lpos.size()));
+    h.VL.init(c.es, c.D, int64_t(h.lpos.size()));
     for (size_t t = 0; t < h.lpos.size(); ++t) {
         h.KL.copy_from(int64_t(t), h.K, h.lpos[t]);
         h.VL.copy_from(int64_t(t), h.V, h.lpos[t]);
@@ -132,8 +127,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
         std::vector<int64_t> fill(h.bstart.begin(), h.bstart.end() - 2);
         for (int32_t j : rest) h.bpos[size_t(fill[h.kbucket[size_t(j)]]++)] = j;
     }
-    h.KB.init(c.es, c.Da, int64_t(rest.size()));
-    h.VB.init(c.es, c.Da, int64_t(rest.size()));
+    h.KB.init(c.es, c.D, int64_t(rest.size()));
+    h.VB.init(c.es, c.D, int64_t(rest.size()));
     for (size_t t = 0; t < h.bpos.size(); ++t) {
         h.KB.copy_from(int64_t(t), h.K, h.bpos[t]);
         h.VB.copy_from(int64_t(t), h.V, h.bpos[t]);
@@ -141,99 +136,110 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     return HA_OK;
 }
 
-// The half of region b's sample key j belongs to: 0, 1, or -1 (not drawn), and its weight.
-int draw_half(const Ctx& c, const Head& h, int b, int64_t j, double* pi) {
+// The half of the tail key j belongs to: 0, 1, or -1 (not drawn), and its weight.
+int draw_half(const Ctx& c, const Head& h, int64_t j, double* pi) {
     const double u = draw_u(h.draw_key, j);
-    const Draw d = draw_of(c, h, b, j);
+    const Draw d = draw_of(h, j);
     *pi = d.pi;
     return u < 0.5 * d.pi ? 0 : u < d.pi ? 1 : -1;
 }
 
-// lam for every region and key, and each region's normaliser over its tail keys.
-int32_t score_regions(const Ctx& c, Head& h) {
-    const int C = h.bk.C, R = C + 1;
-    h.lam.assign(size_t(R) * size_t(c.Nk), 0.f);
+// lam for every key, and the normaliser over the tail keys (neither sink nor long).
+int32_t score_keys(const Ctx& c, Head& h) {
+    h.lam.assign(size_t(c.Nk), 0.f);
     constexpr int64_t kChunk = 1024;
-    const hsr::RowSrc qc{h.qcen.data(), c.Dp, 1, false};
-    (void)qc;
     int32_t st = parallel_for((c.Nk + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
         const int64_t j0 = t * kChunk, n = std::min(kChunk, c.Nk - j0);
-        std::vector<float> S(size_t(8 * kChunk));
-        for (int b0 = 0; b0 < R; b0 += 8) {
-            const int rr = std::min(8, R - b0);
-            c.kr->scores(rr, h.qcen.data() + size_t(b0) * size_t(c.Dp), c.Dp, c.D, h.k, nullptr, j0, int(n), S.data(), kChunk);
-            for (int r = 0; r < rr; ++r)
-                for (int64_t j = 0; j < n; ++j)
-                    h.lam[size_t(b0 + r) * size_t(c.Nk) + size_t(j0 + j)] = c.p->base.scale * S[size_t(r * kChunk + j)];
-        }
+        std::vector<float> S(static_cast<size_t>(kChunk));
+        c.kr->scores(1, h.qcen.data(), c.Dp, c.D, h.k, nullptr, j0, int(n), S.data(), kChunk);
+        for (int64_t j = 0; j < n; ++j) h.lam[size_t(j0 + j)] = c.p->base.scale * S[size_t(j)];
     });
     if (st != HA_OK) return st;
-    h.lam_top.assign(size_t(R), -std::numeric_limits<double>::infinity());
-    h.lam_mean.assign(size_t(R), 1.0);
-    for (int b = 0; b < R; ++b) {
-        const float* l = &h.lam[size_t(b) * size_t(c.Nk)];
-        double top = -std::numeric_limits<double>::infinity(), sum = 0;
-        int64_t n = 0;
-        for (int64_t j = c.S; j < c.Nk; ++j) {
-            const uint8_t kb = h.kbucket[size_t(j)];
-            if (kb == 0xff || kb == b) continue;
-            top = std::max(top, double(l[j]));
-        }
-        for (int64_t j = c.S; j < c.Nk; ++j) {
-            const uint8_t kb = h.kbucket[size_t(j)];
-            if (kb == 0xff || kb == b) continue;
-            sum += std::exp(double(l[j]) - top);
+    double top = -std::numeric_limits<double>::infinity(), sum = 0;
+    int64_t n = 0;
+    for (int64_t j = c.S; j < c.Nk; ++j)
+        if (h.kbucket[size_t(j)] != 0xff) top = std::max(top, double(h.lam[size_t(j)]));
+    for (int64_t j = c.S; j < c.Nk; ++j)
+        if (h.kbucket[size_t(j)] != 0xff) {
+            sum += std::exp(double(h.lam[size_t(j)]) - top);
             ++n;
         }
-        if (n > 0 && std::isfinite(top)) {
-            h.lam_top[size_t(b)] = top;
-            h.lam_mean[size_t(b)] = sum / double(n);
-        }
+    h.lam_top = 0;
+    h.lam_mean = 1;
+    if (n > 0 && std::isfinite(top)) {
+        h.lam_top = top;
+        h.lam_mean = sum / double(n);
     }
     return HA_OK;
 }
 
-// The tail draws at rate r, region by region (region b: the keys outside bucket b, neither
-// sink nor long), in two halves by the key's hash u_j: u_j < pi/2, pi/2 <= u_j < pi. The hash
-// is a pure function of the seed and the position, so a larger rate keeps every draw of a
-// smaller one.
+// The tail draws at rate r (the keys neither sink nor long), in two halves by the key's hash
+// u_j: u_j < pi/2, pi/2 <= u_j < pi. The hash is a pure function of the seed and the position,
+// so a larger rate keeps every draw of a smaller one. Then the same draws by (bucket, half).
 void draw_tail(const Ctx& c, Head& h, double r) {
     h.rate = r;
-    const int C = h.bk.C;
-    h.tstart.assign(size_t(2 * (C + 1) + 1), 0);
-    std::vector<std::vector<int32_t>> pos(size_t(2 * (C + 1)));
-    std::vector<std::vector<float>> col(size_t(2 * (C + 1)));
-    parallel_for(C + 1, pool_threads(), [&](int64_t b, int) {
-        for (int64_t j = c.S; j < c.Nk; ++j) {
-            const uint8_t kb = h.kbucket[size_t(j)];
-            if (kb == 0xff || kb == b) continue;
+    constexpr int64_t kChunk = 8192;
+    const int64_t chunks = (c.Nk + kChunk - 1) / kChunk;
+    std::vector<std::vector<int32_t>> pos(size_t(2 * chunks));
+    std::vector<std::vector<float>> col(size_t(2 * chunks));
+    parallel_for(chunks, pool_threads(), [&](int64_t t, int) {
+        for (int64_t j = std::max(c.S, t * kChunk); j < std::min(c.Nk, (t + 1) * kChunk); ++j) {
+            if (h.kbucket[size_t(j)] == 0xff) continue;
             const double u = draw_u(h.draw_key, j);
-            // Most keys are rejected on the unrounded probability (rounding the weight column
-            // moves it by far less than 5%).
-            const double rho = std::exp(double(h.lam[size_t(b) * size_t(c.Nk) + size_t(j)]) - h.lam_top[size_t(b)]) /
-                               h.lam_mean[size_t(b)];
+            // Most keys are rejected on the unrounded probability (rounding the log-weight to
+            // a float moves it by far less than 5%).
+            const double rho = std::exp(double(h.lam[size_t(j)]) - h.lam_top) / h.lam_mean;
             if (u >= 1.05 * r * (kFlat + (1 - kFlat) * rho)) continue;
-            const Draw d = draw_of(c, h, int(b), j);
+            const Draw d = draw_of(h, j);
             if (u < d.pi) {
                 const int hf = u < 0.5 * d.pi ? 0 : 1;
-                pos[size_t(2 * b + hf)].push_back(int32_t(j));
-                col[size_t(2 * b + hf)].push_back(float(d.column));
+                pos[size_t(2 * t + hf)].push_back(int32_t(j));
+                col[size_t(2 * t + hf)].push_back(d.bias);
             }
         }
     });
-    for (int g = 0; g < 2 * (C + 1); ++g) h.tstart[size_t(g + 1)] = h.tstart[size_t(g)] + int64_t(pos[size_t(g)].size());
-    const int64_t total = h.tstart.back();
+    // Half-major, position order within a half.
+    std::vector<int64_t> at(size_t(2 * chunks + 1), 0);
+    for (int hf = 0, g = 0; hf < 2; ++hf)
+        for (int64_t t = 0; t < chunks; ++t, ++g) at[size_t(g + 1)] = at[size_t(g)] + int64_t(pos[size_t(2 * t + hf)].size());
+    const int64_t total = at.back();
+    h.tstart = {0, at[size_t(chunks)], total};
     h.tpos.assign(size_t(total), 0);
-    h.KT.init(c.es, c.Da, total);
-    h.VT.init(c.es, c.Da, total);
-    parallel_for(2 * (C + 1), pool_threads(), [&](int64_t g, int) {
-        int64_t o = h.tstart[size_t(g)];
-        for (size_t t = 0; t < pos[size_t(g)].size(); ++t, ++o) {
-            const int32_t j = pos[size_t(g)][t];
+    h.KT.init(c.es, c.D, total);
+    h.VT.init(c.es, c.D, total);
+    // By bucket (C + 1 of them: the last, "none", holds nothing), half, position.
+    const int C = h.bk.C;
+    h.ostart.assign(size_t(2 * (C + 1) + 1), 0);
+    for (int hf = 0; hf < 2; ++hf)
+        for (int64_t t = 0; t < chunks; ++t)
+            for (int32_t j : pos[size_t(2 * t + hf)]) ++h.ostart[size_t(2 * h.kbucket[size_t(j)] + hf + 1)];
+    for (size_t g = 0; g + 1 < h.ostart.size(); ++g) h.ostart[g + 1] += h.ostart[g];
+    h.opos.assign(size_t(total), 0);
+    h.KO.init(c.es, c.D, total);
+    h.VO.init(c.es, c.D, total);
+    std::vector<int64_t> fill(h.ostart.begin(), h.ostart.end() - 1);
+    std::vector<int64_t> odst(static_cast<size_t>(total));
+    for (int hf = 0, g = 0; hf < 2; ++hf)
+        for (int64_t t = 0; t < chunks; ++t, ++g) {
+            int64_t o = at[size_t(g)];
+            for (int32_t j : pos[size_t(2 * t + hf)]) odst[size_t(o++)] = fill[size_t(2 * h.kbucket[size_t(j)] + hf)]++;
+        }
+    parallel_for(2 * chunks, pool_threads(), [&](int64_t g, int) {
+        const int hf = int(g / chunks);
+        const int64_t t = g % chunks;
+        int64_t o = at[size_t(g)];
+        const auto& ps = pos[size_t(2 * t + hf)];
+        const auto& cs = col[size_t(2 * t + hf)];
+        for (size_t i = 0; i < ps.size(); ++i, ++o) {
+            const int32_t j = ps[i];
             h.tpos[size_t(o)] = j;
             h.KT.copy_from(o, h.K, j);
-            h.KT.set_extra(o, col[size_t(g)][t]);
+            h.KT.set_extra(o, cs[i]);
             h.VT.copy_from(o, h.V, j);
+            const int64_t q = odst[size_t(o)];
+            h.opos[size_t(q)] = j;
+            h.KO.copy_from(q, h.KT, o);
+            h.VO.copy_from(q, h.V, j);
         }
     });
 }

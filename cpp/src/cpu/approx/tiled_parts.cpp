@@ -14,9 +14,11 @@ namespace ha::cpu::approx::tiled {
 namespace {
 
 // One exact-attention call: rows of Q against keys [0, n) of K/V, row m seeing
-// [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns) and the natural-log lse.
+// [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns: the output, then Σ p ||v||²)
+// and the natural-log lse. weighted: K's extra floats are the keys' log-weights (the draws).
 int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
-                  int64_t n, const std::vector<int64_t>& ranges, float* O, float* lse) {
+                  int64_t n, const std::vector<int64_t>& ranges, float* O, float* lse,
+                  bool weighted = false) {
     bool any = false;
     for (int64_t m = 0; m < M && !any; ++m) any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)];
     if (!any || n == 0) {
@@ -24,23 +26,23 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
         std::fill(lse, lse + M, kNegInf);
         return HA_OK;
     }
-    auto view = [&](const void* d, int64_t rows) {
+    auto view = [&](const void* d, int64_t rows, int64_t ld) {
         View w{};
         w.data = const_cast<void*>(d);
         w.shape[0] = w.shape[1] = 1;
         w.shape[2] = rows;
-        w.shape[3] = c.Da;
-        w.strides[0] = w.strides[1] = rows * c.Da;
-        w.strides[2] = c.Da;
+        w.shape[3] = c.D;
+        w.strides[0] = w.strides[1] = rows * ld;
+        w.strides[2] = ld;
         w.strides[3] = 1;
         return w;
     };
     ExactProblem e{};
     e.dtype = c.p->base.dtype;
-    e.q = view(Q.data(), M);
-    e.k = view(K.data(), n);
-    e.v = view(V.data(), n);
-    e.out = view(O, M);
+    e.q = view(Q.data(), M, c.D);
+    e.k = view(K.data(), n, c.D);
+    e.v = view(V.data(), n, c.D);
+    e.out = view(O, M, c.Da);
     e.lse = lse;
     e.lse_strides[0] = e.lse_strides[1] = M;
     e.lse_strides[2] = 1;
@@ -48,6 +50,10 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
     e.causal = false;
     e.row_range = ranges.data();
     e.out_f32 = true;
+    e.key_bias = weighted ? K.extra.data() : nullptr;
+    e.key_sum = V.extra.data();
+    e.row_sum = O + c.D;
+    e.row_sum_stride = c.Da;
     return exact_forward(e);
 }
 
@@ -73,14 +79,14 @@ void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
 void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* order,
                  Store& Q) {
     const int64_t M = int64_t(rows.size());
-    Q.init(c.es, c.Da, M);
+    Q.init(c.es, c.D, M);
     constexpr int64_t kChunk = 2048;
     parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
         std::vector<float> x(size_t(c.Dp));
         for (int64_t m = t * kChunk; m < std::min(M, (t + 1) * kChunk); ++m) {
             const Row& r = rows[size_t(order ? order[m] : m)];
             load_query(*c.p, h.b, h.hk * c.G + r.g, r.i, c.D, x.data());
-            Q.put(m, x.data(), c.D, 1.f);  // meets the tail draws' weight column
+            Q.put(m, x.data(), c.D, 0.f);
         }
     });
 }
@@ -272,27 +278,49 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         return st;
     merge_tmp(order.data());
 
-    // The two halves of the tail sample.
+    // The two halves of the tail: the shared draws up to the row's cut (rows by position),
+    // less the draws of the row's own bucket up to it (rows by bucket), which its bucket part
+    // holds exactly.
     std::vector<float>& ta = w.ta;
     std::vector<float>& tal = w.tal;
+    std::vector<float>& oa = w.oa;
+    std::vector<float>& oal = w.oal;
+    std::vector<float>& ob = w.ob;
+    std::vector<float>& obl = w.obl;
     std::vector<int64_t>& na = w.na;
     std::vector<int64_t>& nb = w.nb;
     ta.resize(size_t(M * Da));
     tal.resize(size_t(M));
+    oa.resize(size_t(M * Da));
+    oal.resize(size_t(M));
+    ob.resize(size_t(M * Da));
+    obl.resize(size_t(M));
     na.assign(size_t(M), 0);
     nb.assign(size_t(M), 0);
     for (int hf = 0; hf < 2; ++hf) {
+        std::vector<int64_t>& cnt = hf == 0 ? na : nb;
+        const int64_t a = h.tstart[size_t(hf)], n = h.tstart[size_t(hf + 1)] - a;
+        for (int64_t t = 0; t < M; ++t) {
+            const int64_t k = count_upto(h.tpos.data() + a, n, cut[size_t(t)]);
+            rg[size_t(2 * t)] = a;
+            rg[size_t(2 * t + 1)] = a + k;
+            cnt[size_t(t)] = k;
+        }
+        if (int32_t st = call_part(c, Q, M, h.KT, h.VT, int64_t(h.tpos.size()), rg, hf == 0 ? ta.data() : tmp.data(),
+                                   hf == 0 ? tal.data() : tl.data(), true);
+            st != HA_OK)
+            return st;
         for (int64_t m = 0; m < M; ++m) {
             const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
-            const int64_t a = h.tstart[size_t(2 * b + hf)], n = h.tstart[size_t(2 * b + hf + 1)] - a;
-            const int64_t k = count_upto(h.tpos.data() + a, n, cut[size_t(t)]);
-            rg[size_t(2 * m)] = a;
-            rg[size_t(2 * m + 1)] = a + k;
-            (hf == 0 ? na : nb)[size_t(t)] = k;
+            const int64_t o = h.ostart[size_t(2 * b + hf)], no = h.ostart[size_t(2 * b + hf + 1)] - o;
+            const int64_t k = count_upto(h.opos.data() + o, no, cut[size_t(t)]);
+            rg[size_t(2 * m)] = o;
+            rg[size_t(2 * m + 1)] = o + k;
+            cnt[size_t(t)] -= k;
         }
-        float* dst = hf == 0 ? ta.data() : tmp.data();
-        float* dl = hf == 0 ? tal.data() : tl.data();
-        if (int32_t st = call_part(c, Qp, M, h.KT, h.VT, int64_t(h.tpos.size()), rg, dst, dl); st != HA_OK)
+        if (int32_t st = call_part(c, Qp, M, h.KO, h.VO, int64_t(h.opos.size()), rg, hf == 0 ? oa.data() : ob.data(),
+                                   hf == 0 ? oal.data() : obl.data(), true);
+            st != HA_OK)
             return st;
     }
 
@@ -306,10 +334,11 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     for (int64_t t = 0; t < M; ++t) {
         if (cut[size_t(t)] < c.S) continue;
         const int64_t m = pos_of[size_t(t)];
-        double z = 0, ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(m)]), double(tl[size_t(m)])});
+        const double ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(t)]), double(tl[size_t(t)])});
         if (!std::isfinite(ref)) continue;
-        z = std::exp(double(res.lse[size_t(t)]) - ref) + std::exp(double(tal[size_t(m)]) - ref) +
-            std::exp(double(tl[size_t(m)]) - ref);
+        const double z = std::exp(double(res.lse[size_t(t)]) - ref) +
+                         std::max(0.0, std::exp(double(tal[size_t(t)]) - ref) - std::exp(double(oal[size_t(m)]) - ref)) +
+                         std::max(0.0, std::exp(double(tl[size_t(t)]) - ref) - std::exp(double(obl[size_t(m)]) - ref));
         L[size_t(t)] = ref + std::log(z);
     }
     std::vector<Heavy> heavy;
@@ -360,9 +389,9 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         float* acc = &res.O[size_t(t * Da)];
         const double ref = L[size_t(t)];
         if (!std::isfinite(ref)) {  // NaN scores: the row is NaN
-            const float la = tal[size_t(m)], lb = tl[size_t(m)];
-            merge_into(acc, res.lse[size_t(t)], &ta[size_t(m * Da)], la, Da);
-            merge_into(acc, res.lse[size_t(t)], &tmp[size_t(m * Da)], lb, Da);
+            const float la = tal[size_t(t)], lb = tl[size_t(t)];
+            merge_into(acc, res.lse[size_t(t)], &ta[size_t(t * Da)], la, Da);
+            merge_into(acc, res.lse[size_t(t)], &tmp[size_t(t * Da)], lb, Da);
             res.err[size_t(t)] = std::numeric_limits<float>::infinity();
             continue;
         }
@@ -372,17 +401,24 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             return z;
         };
         double ZE = load(NE, acc, res.lse[size_t(t)]);
-        double ZA = load(NA, &ta[size_t(m * Da)], tal[size_t(m)]);
-        double ZB = load(NB, &tmp[size_t(m * Da)], tl[size_t(m)]);
+        auto less = [&](std::vector<double>& N, double Z, const float* o, double l) {
+            if (l == -std::numeric_limits<double>::infinity()) return Z;
+            const double z = std::exp(l - ref);
+            for (int64_t d = 0; d < Da; ++d) N[size_t(d)] -= z * double(o[d]);
+            return std::max(0.0, Z - z);
+        };
+        double ZA = less(NA, load(NA, &ta[size_t(t * Da)], tal[size_t(t)]), &oa[size_t(m * Da)], oal[size_t(m)]);
+        double ZB = less(NB, load(NB, &tmp[size_t(t * Da)], tl[size_t(t)]), &ob[size_t(m * Da)], obl[size_t(m)]);
         for (size_t k = hv0; k < hv; ++k) {
             const int32_t j = heavy[k].key;
             const double x = std::exp(double(heavy[k].score) - ref);
-            const char* src = h.V.buf.data() + int64_t(j) * Da * c.es;
-            for (int64_t d = 0; d < Da; ++d)
+            const char* src = h.V.buf.data() + int64_t(j) * D * c.es;
+            for (int64_t d = 0; d < D; ++d)
                 vrow[size_t(d)] = c.es == 2 ? hsr::bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d])
                                             : reinterpret_cast<const float*>(src)[d];
+            vrow[size_t(D)] = h.V.extra[size_t(j)];
             double pi = 1;
-            const int half = draw_half(c, h, int(b), j, &pi);
+            const int half = draw_half(c, h, j, &pi);
             const double xw = x / pi;  // what the draw added to its half
             for (int64_t d = 0; d < Da; ++d) {
                 NE[size_t(d)] += x * vrow[size_t(d)];

@@ -3,7 +3,10 @@
 // and the rows that miss a target (refined, then exact).
 #include "cpu/approx/tiled_prefill.h"
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "cpu/approx/row_io.h"
 #include "cpu/approx/tiled_state.h"
@@ -13,6 +16,21 @@
 namespace ha::cpu::approx {
 
 using namespace tiled;
+
+namespace {
+// HA_APPROX_TRACE=1: one line per kv head on stderr (the plan the probes chose, and where the
+// time went), for tuning; off by default.
+bool tracing() {
+    static const bool on = [] {
+        const char* v = std::getenv("HA_APPROX_TRACE");
+        return v && *v && *v != '0';
+    }();
+    return on;
+}
+double now_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
 
 bool tiled_serves(const Problem& p) {
     const ExactProblem& e = p.base;
@@ -47,8 +65,10 @@ int32_t run_tiled(const Problem& p) {
             h.k = rows_of(e.k, e.dtype, b, hk);
             h.v = rows_of(e.v, e.dtype, b, hk);
             h.draw_key = mix(p.seed ^ 0x7a11ull) ^ mix(uint64_t(b) * 0x9e3779b1ull + uint64_t(hk));
+            const double t0 = now_ms();
             if (int32_t st = prepare_head(c, h); st != HA_OK) return st;
             h.rate = r0;
+            const double t_prep = now_ms();
 
             // The rows by position; those before position 0 see no key.
             std::vector<Row> rows;
@@ -95,29 +115,18 @@ int32_t run_tiled(const Problem& p) {
                 for (size_t m = 0; m < rows.size(); ++m) rows[m].long_q = qnorm[m] > float(kLongQuery) * med;
             }
 
-            // Mean query of each bucket (and of all rows, for "none"), for the tail's
-            // importance weights.
+            // Mean query of the head's rows, for the tail's importance weights.
             {
-                const int C = h.bk.C;
-                std::vector<double> sum(size_t(C + 1) * size_t(c.Dp), 0.0);
-                std::vector<int64_t> cnt(size_t(C + 1), 0);
+                std::vector<double> sum(size_t(c.Dp), 0.0);
                 std::vector<float> x(size_t(c.Dp));
                 for (const Row& r : rows) {
                     load_query(p, b, hk * c.G + r.g, r.i, c.D, x.data());
-                    for (int64_t d = 0; d < c.D; ++d) {
-                        sum[size_t(r.bucket) * size_t(c.Dp) + size_t(d)] += x[size_t(d)];
-                        sum[size_t(C) * size_t(c.Dp) + size_t(d)] += x[size_t(d)];
-                    }
-                    ++cnt[r.bucket];
-                    ++cnt[size_t(C)];
+                    for (int64_t d = 0; d < c.D; ++d) sum[size_t(d)] += x[size_t(d)];
                 }
-                h.qcen.assign(size_t(C + 1) * size_t(c.Dp), 0.f);
-                for (int k = 0; k <= C; ++k)
-                    if (cnt[size_t(k)] > 0)
-                        for (int64_t d = 0; d < c.D; ++d)
-                            h.qcen[size_t(k) * size_t(c.Dp) + size_t(d)] =
-                                float(sum[size_t(k) * size_t(c.Dp) + size_t(d)] / double(cnt[size_t(k)]));
-                if (int32_t s2 = score_regions(c, h); s2 != HA_OK) return s2;
+                h.qcen.assign(size_t(c.Dp), 0.f);
+                if (!rows.empty())
+                    for (int64_t d = 0; d < c.D; ++d) h.qcen[size_t(d)] = float(sum[size_t(d)] / double(rows.size()));
+                if (int32_t s2 = score_keys(c, h); s2 != HA_OK) return s2;
             }
 
             // Probe rows first, each solved twice: with its bucket and with none (all but the
@@ -126,6 +135,7 @@ int32_t run_tiled(const Problem& p) {
             // and buy nothing. The cheaper configuration by the probes serves the head. With
             // a target, the rate follows the 90th percentile of the probes' estimates (the
             // standard error falls as 1/sqrt(rate)); past kMaxRate the head is exact.
+            const double t_rows = now_ms();
             bool head_exact = false, buckets = true;
             draw_tail(c, h, r0);
             {
@@ -197,8 +207,12 @@ int32_t run_tiled(const Problem& p) {
                         draw_tail(c, h, rate[k]);
                 }
             }
+            const double t_probe = now_ms();
             if (!buckets)
                 for (Row& r : rows) r.bucket = uint8_t(h.bk.C);
+            if (head_exact && tracing())
+                std::fprintf(stderr, "approx tiled b%lld h%lld: exact (rate %.4g) prep %.0f rows %.0f probes %.0f ms\n",
+                             (long long)b, (long long)hk, h.rate, t_prep - t0, t_rows - t_prep, t_probe - t_rows);
             if (head_exact) {
                 if (int32_t s2 = exact_span(p, b, hk, 0, c.Nq - 1); s2 != HA_OK) return s2;
                 continue;
@@ -218,13 +232,20 @@ int32_t run_tiled(const Problem& p) {
             }
             // Rows that missed: drawn again at kRefine times the rate (their standard error
             // halves) when that stays within kMaxRate; what still misses is computed exactly.
-            // Refining costs a new draw of every region at the higher rate (copied and packed
-            // once per call): worth it only when the missed rows' keys outweigh that.
+            // Refining costs a new draw at the higher rate (copied twice and packed once per
+            // call): worth it only when the missed rows' keys outweigh that.
+            const double t_solve = now_ms();
+            const size_t missed = miss.size();
             double miss_keys = 0;
             for (const Row& r : miss) miss_keys += double(r.p + 1);
-            const double refine_keys = 3.0 * double(h.bk.C + 1) * std::min(kMaxRate, kRefine * h.rate) * double(c.Nk);
+            const double refine_keys = 6.0 * std::min(kMaxRate, kRefine * h.rate) * double(c.Nk);
+            double t_draw2 = 0, t_refine = 0;
+            size_t refined = 0;
             if (!miss.empty() && h.rate < kMaxRate && miss_keys > refine_keys) {
+                const double t1 = now_ms();
+                refined = miss.size();
                 draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate));
+                t_draw2 = now_ms() - t1;
                 std::vector<Row> again;
                 for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {
                     std::vector<Row> part(miss.begin() + long(a), miss.begin() + long(std::min(miss.size(), a + size_t(kRowChunk))));
@@ -247,11 +268,19 @@ int32_t run_tiled(const Problem& p) {
                     write_rows(c, h, ok, keep, 1);
                 }
                 miss.swap(again);
+                t_refine = now_ms() - t1;
             }
             for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {
                 std::vector<Row> part(miss.begin() + long(a), miss.begin() + long(std::min(miss.size(), a + size_t(kRowChunk))));
                 if (int32_t s2 = exact_list(c, h, part); s2 != HA_OK) return s2;
             }
+            if (tracing())
+                std::fprintf(stderr,
+                             "approx tiled b%lld h%lld: %s rate %.4g search %d buckets C=%d | prep %.0f rows %.0f "
+                             "probes %.0f solve %.0f refine %.0f (draw %.0f) + exact %.0f ms | missed %zu, refined %zu, exact %zu of %zu rows\n",
+                             (long long)b, (long long)hk, buckets ? "buckets" : "no-buckets", h.rate, int(h.search),
+                             h.bk.C, t_prep - t0, t_rows - t_prep, t_probe - t_rows,
+                             t_solve - t_probe, t_refine, t_draw2, now_ms() - t_solve - t_refine, missed, refined, miss.size(), rows.size());
         }
     return HA_OK;
 }

@@ -31,48 +31,45 @@ inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 inline uint64_t mix(uint64_t x) { return hyper::mix64(x); }
 
-// Rows of Da = D + 1 elements in the call's dtype (bf16 or f32): what the exact kernel reads.
-// Column D: values carry ||v||², so that every part's output column D is Σ p_j ||v_j||², the
-// square of the unit the error is measured in; queries carry 1 and keys 0, except the tail's
-// draws, which carry their weight (tiled_layout.cpp).
+// Rows of D elements in the call's dtype (bf16 or f32), what the exact kernel reads, and a
+// float per row beside them (ExactProblem::key_bias / key_sum): values carry ||v||², so that
+// every part also returns Σ p_j ||v_j||², the square of the unit the error is measured in; the
+// tail's draws carry their log-weight -ln(pi) (tiled_layout.cpp); other keys and the queries
+// carry nothing the kernel reads.
 struct Store {
     int es = 4;
-    int64_t Da = 0;
+    int64_t Dw = 0;
     std::vector<char> buf;
-    void init(int e, int64_t da, int64_t n) {
+    std::vector<float> extra;
+    void init(int e, int64_t dw, int64_t n) {
         es = e;
-        Da = da;
-        buf.resize(size_t(std::max<int64_t>(n, 0) * da * e));  // every row used is written whole
+        Dw = dw;
+        buf.resize(size_t(std::max<int64_t>(n, 0) * dw * e));  // every row used is written whole
+        extra.resize(size_t(std::max<int64_t>(n, 0)));
     }
-    char* row(int64_t j) { return buf.data() + j * Da * es; }
+    char* row(int64_t j) { return buf.data() + j * Dw * es; }
     const char* data() const { return buf.empty() ? nullptr : buf.data(); }
-    void put(int64_t j, const float* x, int64_t D, float extra) {
+    void put(int64_t j, const float* x, int64_t D, float ex) {
         char* d = row(j);
         if (es == 2) {
             uint16_t* h = reinterpret_cast<uint16_t*>(d);
             for (int64_t t = 0; t < D; ++t) h[t] = hsr::f32_to_bf16_nearest(x[t]);
-            h[D] = hsr::f32_to_bf16_nearest(extra);
         } else {
-            float* f = reinterpret_cast<float*>(d);
-            std::memcpy(f, x, sizeof(float) * size_t(D));
-            f[D] = extra;
+            std::memcpy(d, x, sizeof(float) * size_t(D));
         }
+        extra[size_t(j)] = ex;
     }
-    void set_extra(int64_t j, float x) {  // column D of row j (x already representable)
-        if (es == 2)
-            reinterpret_cast<uint16_t*>(row(j))[Da - 1] = hsr::f32_to_bf16_nearest(x);
-        else
-            reinterpret_cast<float*>(row(j))[Da - 1] = x;
-    }
+    void set_extra(int64_t j, float x) { extra[size_t(j)] = x; }
     void copy_from(int64_t j, const Store& src, int64_t k) {
-        std::memcpy(row(j), src.buf.data() + k * Da * es, size_t(Da * es));
+        std::memcpy(row(j), src.buf.data() + k * Dw * es, size_t(Dw * es));
+        extra[size_t(j)] = src.extra[size_t(k)];
     }
 };
 
 // Working buffers of solve(), kept between its calls.
 struct Work {
     std::vector<int64_t> cut, rg, lo, order, na, nb, pos_of;
-    std::vector<float> tmp, tl, ta, tal;
+    std::vector<float> tmp, tl, ta, tal, oa, oal, ob, obl;
     std::vector<double> L;
     Store Q, Qp;
 };
@@ -100,13 +97,17 @@ struct Head {
     uint64_t draw_key = 0;          // the tail draws' hash key
     bool search = true;             // look for heavy keys (the probes decide for the head)
     double rate = 0;                // tail sampling rate
-    std::vector<float> qcen;        // [C+1][Dp] mean query of each bucket; C: of all rows
-    std::vector<float> lam;         // [C+1][Nk] scale · qcen_b · k_j
-    std::vector<double> lam_top, lam_mean;
-    std::vector<int64_t> tstart;    // region 2c + half: the draws of that half outside bucket c
-                                    // (c = C, no bucket: all of them)
-    std::vector<int32_t> tpos;
-    Store KT, VT;
+    std::vector<float> qcen;        // [Dp] mean query of the head's rows
+    std::vector<float> lam;         // [Nk] scale · qcen · k_j, the draws' importance
+    double lam_top = 0, lam_mean = 1;
+    // The tail draws, shared by every row: half hf is [tstart[hf], tstart[hf+1]) of tpos/KT/VT,
+    // by position. A row with a bucket sees its own bucket's keys exactly, so its tail must
+    // not hold them: the draws of bucket c, half hf, are also kept apart (ostart[2c + hf]..,
+    // by position) and subtracted. One copy of the draws for all buckets instead of one per
+    // bucket: copying and packing per-bucket regions cost more than their keys' attention.
+    std::vector<int64_t> tstart, ostart;
+    std::vector<int32_t> tpos, opos;
+    Store KT, VT, KO, VO;
 };
 
 struct Row {
@@ -119,7 +120,7 @@ struct Row {
 struct Ctx {
     const Problem* p;
     const hsr::Kernels* kr;
-    int64_t Nq, Nk, D, Dp, Da, G, S, W;
+    int64_t Nq, Nk, D, Dp, Da, G, S, W;  // Da = D + 1: a result row (output, then Σ p ||v||²)
     int es;
 };
 
@@ -137,10 +138,10 @@ struct Results {
 
 // tiled_layout.cpp
 int32_t prepare_head(const Ctx& c, Head& h);     // key copies, long keys, buckets, sketches
-int32_t score_regions(const Ctx& c, Head& h);    // importance scores of every region's keys
+int32_t score_keys(const Ctx& c, Head& h);       // the draws' importance (lam) from qcen
 void draw_tail(const Ctx& c, Head& h, double r); // the tail draws at rate r
-// The half of region b's sample key j belongs to: 0, 1, or -1 (not drawn); *pi its probability.
-int draw_half(const Ctx& c, const Head& h, int b, int64_t j, double* pi);
+// The half of the tail key j belongs to: 0, 1, or -1 (not drawn); *pi its probability.
+int draw_half(const Ctx& c, const Head& h, int64_t j, double* pi);
 // Rows at or below this position are computed exactly: their tail would hold too few draws.
 inline bool sampled(const Ctx& c, const Head& h, int64_t pos) {
     return double(pos - c.W - c.S + 1) * h.rate * 0.5 >= kMinHalfDraws;

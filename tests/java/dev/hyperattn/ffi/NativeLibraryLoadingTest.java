@@ -61,6 +61,32 @@ class NativeLibraryLoadingTest {
     }
 
     @Test
+    void aFileThatIsNotALibraryFailsWithItsPathAndTheWayOut() throws Exception {
+        Path notLib = java.nio.file.Files.createTempFile("hyperattn-test-", ".so");
+        try {
+            java.nio.file.Files.writeString(notLib, "not an ELF file");
+            Run r = cli("-D" + NativeLibrary.PATH_PROPERTY + "=" + notLib);
+            assertEquals(1, r.status(), r.output());
+            assertTrue(r.output().contains("cannot load the native library " + notLib), r.output());
+            assertTrue(r.output().contains("built for this system"), r.output());
+        } finally {
+            java.nio.file.Files.deleteIfExists(notLib);
+        }
+    }
+
+    @Test
+    void aMissingGlibcVersionNamesThePortableBuild() {
+        // The dynamic loader's wording on an older distribution (glibc 2.31 running a library
+        // linked on 2.36); such a system cannot be reproduced inside this JVM, the message can.
+        UnsatisfiedLinkError e = new UnsatisfiedLinkError("/tmp/hyperattn-1-libhyperattn.so: /lib/x86_64-linux-gnu/"
+                + "libc.so.6: version `GLIBC_2.34' not found (required by /tmp/hyperattn-1-libhyperattn.so)");
+        UnsatisfiedLinkError x = NativeLibrary.explainLoadFailure(e, Path.of("/tmp/hyperattn-1-libhyperattn.so"));
+        assertTrue(x.getMessage().contains("GLIBC_2.34"), x.getMessage());
+        assertTrue(x.getMessage().contains("-Pportable"), x.getMessage());
+        assertTrue(x.getCause() == e);
+    }
+
+    @Test
     void platformNameIsNormalised() {
         String p = NativeLibrary.platform();
         assertTrue(p.matches("[a-z0-9]+-[a-z0-9_]+"), p);

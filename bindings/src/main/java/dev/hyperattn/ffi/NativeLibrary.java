@@ -40,7 +40,11 @@ public final class NativeLibrary {
             String from = null;
             try {
                 Path path = locate();
-                System.load(path.toAbsolutePath().toString());
+                try {
+                    System.load(path.toAbsolutePath().toString());
+                } catch (UnsatisfiedLinkError e) {
+                    throw explainLoadFailure(e, path);
+                }
                 from = path.toString();
                 // System.load binds the library to this class loader, which is also the one
                 // the generated bindings live in.
@@ -72,6 +76,23 @@ public final class NativeLibrary {
     public static String loadedFrom() {
         lookup();
         return Holder.LOADED_FROM;
+    }
+
+    // The usual reason a library that exists does not load on an older distribution is a glibc
+    // symbol version the system lacks (a developer build links the build machine's glibc); the
+    // loader's own message names the symbol but not the way out.
+    static UnsatisfiedLinkError explainLoadFailure(UnsatisfiedLinkError e, Path path) {
+        String msg = String.valueOf(e.getMessage());
+        String hint = msg.contains("GLIBC_") || msg.contains("GLIBCXX_")
+                ? " This library was built against a newer C library than this system has. Use a jar"
+                        + " built with the portable profile (`mvn -Pportable verify`: glibc 2.31 or older,"
+                        + " libstdc++ linked in), or build on this system, or set -D" + PATH_PROPERTY
+                        + " to a library built for it."
+                : " Set -D" + PATH_PROPERTY + " to a library built for this system.";
+        UnsatisfiedLinkError out = new UnsatisfiedLinkError("hyperattn: cannot load the native library "
+                + path + ": " + msg + "." + hint);
+        out.initCause(e);
+        return out;
     }
 
     /** The resource directory name for this JVM's platform, e.g. {@code linux-x86_64}. */

@@ -170,18 +170,36 @@ int32_t run_tiled(const Problem& p) {
                         rate[k] = r0;
                         cost[k] = fixed + drawn;
                         if (p.target > 0.0) {
-                            // The rate of least expected cost per row: the draws, plus the
-                            // visible keys of a row whose estimate (falling as 1/sqrt(rate))
-                            // still misses the target and is computed exactly.
+                            // The rate of least expected cost per row, priced as the run below
+                            // spends it (estimates fall as 1/sqrt(rate)): every row's parts and
+                            // draws; a row that misses is solved again at the refined rate when
+                            // that would meet the target (its parts plus the richer draws, and
+                            // once per head the new draw), else computed exactly (its visible
+                            // keys). Pricing every miss as exact chose rates up to 4x too high
+                            // where a few rows' estimates lag (clustered keys).
                             cost[k] = visible;
                             rate[k] = 2.0;
+                            const double per_head = double(rows.size());
                             for (double f : {1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0}) {
                                 const double r = r0 * f;
                                 if (r > kMaxRate) break;
-                                double miss = 0;  // visible keys of the rows that would still miss
-                                for (size_t m = 0; m < pk.size(); ++m)
-                                    if (!(double(pr.err[m]) / std::sqrt(f) <= p.target)) miss += double(pk[m].p + 1);
-                                const double ck = fixed + drawn * f + miss / double(pk.size());
+                                const double rr = std::min(kMaxRate, kRefine * r), fr = rr / r0;
+                                double miss = 0, missv = 0, exact = 0;  // keys of the rows solved again / exactly
+                                for (size_t m = 0; m < pk.size(); ++m) {
+                                    const double em = double(pr.err[m]);
+                                    if (em / std::sqrt(f) <= p.target) continue;
+                                    if (rr > r && em / std::sqrt(fr) <= p.target)
+                                        miss += double(pr.touched[m] - pr.drawn[m]) + double(pr.drawn[m]) * fr,
+                                        missv += double(pk[m].p + 1);
+                                    else
+                                        exact += double(pk[m].p + 1);
+                                }
+                                // Refining runs only when its rows' visible keys outweigh the
+                                // new draw (as below); else they are computed exactly.
+                                const double redraw = 6.0 * rr * double(c.Nk) * double(pk.size()) / per_head;
+                                if (miss > 0 && missv * per_head / double(pk.size()) <= 6.0 * rr * double(c.Nk))
+                                    exact += missv, miss = 0;
+                                const double ck = fixed + drawn * f + (miss + exact + (miss > 0 ? redraw : 0)) / double(pk.size());
                                 if (ck < cost[k]) {
                                     cost[k] = ck;
                                     rate[k] = r;

@@ -10,7 +10,8 @@
 #  - libstdc++ and libgcc are linked statically, so no GLIBCXX_/CXXABI_/GCC_ need at all; were
 #    they dynamic, the limits would be Debian 11's (GLIBCXX_3.4.28, CXXABI_1.3.12, GCC_7.0.0);
 #  - NEEDED only glibc's own libraries (a libcudart.so or libstdc++.so.6 dependency would break
-#    loading on machines without one).
+#    loading on machines without one);
+#  - no exported symbol but the C ABI's ha_* (cpp/exports.map).
 # Prints the highest version of each family; on failure also the symbols that ask for more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,14 @@ for fam in GLIBC GLIBCXX CXXABI GCC; do
             | while read -r v sym; do above "$v" "$lim" && echo "    ${fam}_$v $sym"; done | sort -V -u
     fi
 done
+# Exports: the C ABI only (cpp/exports.map). Anything else, such as a weak std::vector
+# instantiation, could be interposed by another C++ object in the process.
+exports=$(LC_ALL=C nm -D --defined-only "$so" | awk '{ print $NF }' | grep -v '^ha_' || true)
+echo "  exported symbols: $(LC_ALL=C nm -D --defined-only "$so" | grep -c ' ha_') ha_*, $(echo -n "$exports" | grep -c . || true) other"
+if [ -n "$exports" ]; then
+    fail=1
+    echo "  FAIL: exports beyond the C ABI (cpp/exports.map): $(echo $exports | cut -c1-300)"
+fi
 extra=$(for n in $needed; do [[ " $allowed_needed " == *" $n "* ]] || echo "$n"; done)
 echo "  NEEDED: $(echo $needed)"
 if [ -n "$extra" ]; then

@@ -23,7 +23,7 @@ hsr::Tensor4 t4(const ha_tensor* t) { return hsr::Tensor4{view_of(t), t->dtype};
 // A K (or V) operand of the index: [B, H, N, D], f32 or bf16, N < 2^31 (positions are int32).
 int32_t check_cache(const char* name, const ha_tensor* t, ha::Span* span) {
     HA_TRY(ha::check_tensor(name, t, span));
-    HA_TRY(check_backend_dtype(name, t));
+    HA_TRY(check_backend_dtype_no_f16(name, t));
     if (t->shape[0] < 1)
         return fail(HA_ERR_INVALID_ARGUMENT, "%s: batch must be >= 1, got %" PRId64, name, t->shape[0]);
     if (t->shape[1] < 1)
@@ -173,7 +173,7 @@ int32_t report_impl(const ha_key_index* index, const ha_tensor* k, const ha_tens
     ha::Span sk, sq;
     HA_TRY(check_cache("k", k, &sk));
     HA_TRY(ha::check_tensor("q", q, &sq));
-    HA_TRY(check_backend_dtype("q", q));
+    HA_TRY(check_backend_dtype_no_f16("q", q));
     HA_TRY(check_queries(q, k));
     if (!std::isfinite(threshold))
         return fail(HA_ERR_INVALID_ARGUMENT, "threshold: must be finite, got %g", double(threshold));
@@ -289,7 +289,7 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
     ha_tensor q_clean = *q;
     std::vector<float> q_copy;
     if (any_bad) {
-        const int64_t es = q->dtype == HA_DTYPE_BF16 ? 2 : 4;
+        const int64_t es = q->dtype != HA_DTYPE_F32 ? 2 : 4;
         q_copy.assign(size_t((rows * D * es + 3) / 4), 0.f);
         q_clean.data = q_copy.data();
         q_clean.strides[3] = 1;

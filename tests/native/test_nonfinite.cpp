@@ -54,11 +54,11 @@ constexpr Shape kShapes[] = {{1, 4096}, {3, 70}, {130, 200}};
 TEST(nonfinite_exact_scores) {
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
-        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
             for (const Shape& sh : kShapes) {
                 const int64_t D = 64, H = 2;
                 const std::string tag = format("%s %s nq=%lld nk=%lld", isa_name(isa),
-                                               dt == HA_DTYPE_F32 ? "f32" : "bf16",
+                                               dtype_str(dt),
                                                (long long)sh.nq, (long long)sh.nk);
                 HostTensor q = make_tensor(dt, 1, H, sh.nq, D, 0);
                 HostTensor k = make_tensor(dt, 1, H, sh.nk, D, 0);

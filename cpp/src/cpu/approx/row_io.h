@@ -11,7 +11,7 @@
 namespace ha::cpu::approx {
 
 inline hsr::RowSrc rows_of(const View& t, int32_t dtype, int64_t b, int64_t h) {
-    const int64_t es = dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t es = dtype != HA_DTYPE_F32 ? 2 : 4;
     // An empty tensor (n = 0) may have no data at all: no offset from a null pointer.
     const char* base = t.data ? static_cast<const char*>(t.data) + (b * t.strides[0] + h * t.strides[1]) * es
                               : nullptr;
@@ -59,7 +59,7 @@ inline void exact_row_stats(const Problem& p, int64_t si, int64_t touched) {
 inline int32_t exact_span(const Problem& p, int64_t b, int64_t hk, int64_t a, int64_t last) {
     const ExactProblem& e = p.base;
     const int64_t Hq = e.q.shape[1], Nq = e.q.shape[2], Nk = e.k.shape[2], G = Hq / e.k.shape[1];
-    const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t es = e.dtype != HA_DTYPE_F32 ? 2 : 4;
     const int64_t n = last - a + 1;
     ExactProblem sub = e;
     auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {

@@ -160,7 +160,7 @@ private:
     // Causal with Nq > Nk: the first rows see no key at all.
     void write_empty_rows() {
         if (plan_.empty_rows == 0) return;
-        const int64_t es = p_.dtype == HA_DTYPE_BF16 ? 2 : 4;
+        const int64_t es = p_.dtype != HA_DTYPE_F32 ? 2 : 4;
         for (int64_t b = 0; b < B_; ++b)
             for (int64_t h = 0; h < Hq_; ++h)
                 for (int64_t i = 0; i < plan_.empty_rows; ++i) {

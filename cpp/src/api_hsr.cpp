@@ -23,7 +23,7 @@ hsr::Tensor4 t4(const ha_tensor* t) { return hsr::Tensor4{view_of(t), t->dtype};
 // A K (or V) operand of the index: [B, H, N, D], f32 or bf16, N < 2^31 (positions are int32).
 int32_t check_cache(const char* name, const ha_tensor* t, ha::Span* span) {
     HA_TRY(ha::check_tensor(name, t, span));
-    HA_TRY(check_backend_dtype_no_f16(name, t));
+    HA_TRY(check_backend_dtype(name, t));
     if (t->shape[0] < 1)
         return fail(HA_ERR_INVALID_ARGUMENT, "%s: batch must be >= 1, got %" PRId64, name, t->shape[0]);
     if (t->shape[1] < 1)
@@ -60,6 +60,11 @@ float element(const ha_tensor* t, int64_t b, int64_t h, int64_t s, int64_t d) {
         uint16_t u;
         std::memcpy(&u, static_cast<const uint16_t*>(t->data) + off, 2);
         return hsr::bf16_bits_to_f32(u);
+    }
+    if (t->dtype == HA_DTYPE_F16) {
+        uint16_t u;
+        std::memcpy(&u, static_cast<const uint16_t*>(t->data) + off, 2);
+        return ha::f16_bits_to_f32(u);
     }
     float f;
     std::memcpy(&f, static_cast<const float*>(t->data) + off, 4);
@@ -173,7 +178,7 @@ int32_t report_impl(const ha_key_index* index, const ha_tensor* k, const ha_tens
     ha::Span sk, sq;
     HA_TRY(check_cache("k", k, &sk));
     HA_TRY(ha::check_tensor("q", q, &sq));
-    HA_TRY(check_backend_dtype_no_f16("q", q));
+    HA_TRY(check_backend_dtype("q", q));
     HA_TRY(check_queries(q, k));
     if (!std::isfinite(threshold))
         return fail(HA_ERR_INVALID_ARGUMENT, "threshold: must be finite, got %g", double(threshold));
@@ -337,6 +342,8 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
             const int64_t e = off + d * out->strides[3];
             if (out->dtype == HA_DTYPE_BF16)
                 static_cast<uint16_t*>(out->data)[e] = 0x7fc0;
+            else if (out->dtype == HA_DTYPE_F16)
+                static_cast<uint16_t*>(out->data)[e] = 0x7e00;  // quiet NaN
             else
                 static_cast<float*>(out->data)[e] = NAN;
         }

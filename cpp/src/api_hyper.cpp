@@ -36,7 +36,7 @@ int32_t check_params(const ha_hyper_params* p) {
 int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                    const ha_tensor* out, const ha_tensor* lse, const ha_hyper_params* params,
                    ha_hyper_stats* stats) {
-    HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::CpuOnly, check_backend_dtype_no_f16));
+    HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::CpuOnly, check_backend_dtype));
     ha_hyper_params defaults;
     ha_hyper_params_init(&defaults);
     const ha_hyper_params* p = params ? params : &defaults;

@@ -15,7 +15,7 @@ inline hsr::RowSrc rows_of(const View& t, int32_t dtype, int64_t b, int64_t h) {
     // An empty tensor (n = 0) may have no data at all: no offset from a null pointer.
     const char* base = t.data ? static_cast<const char*>(t.data) + (b * t.strides[0] + h * t.strides[1]) * es
                               : nullptr;
-    return hsr::RowSrc{base, t.strides[2], t.strides[3], dtype == HA_DTYPE_BF16};
+    return hsr::RowSrc{base, t.strides[2], t.strides[3], dtype == HA_DTYPE_BF16, dtype == HA_DTYPE_F16};
 }
 
 inline void load_query(const Problem& p, int64_t b, int64_t h, int64_t i, int64_t D, float* dst) {

@@ -14,7 +14,7 @@ namespace {
 
 void prefetch_item(const RowSrc& s, const Item& it, int64_t D) {
     if (!it.pos || s.col != 1) return;  // cache order: the hardware prefetcher follows
-    const int64_t es = s.bf16 ? 2 : 4, bytes = D * es;
+    const int64_t es = s.elem_bytes(), bytes = D * es;
     const char* base = static_cast<const char*>(s.data);
     for (int j = 0; j < it.n; ++j) {
         const char* r = base + int64_t(it.pos[j]) * s.row * es;
@@ -31,7 +31,7 @@ struct KeyRows {
 };
 KeyRows key_rows(const Context& cx, const HeadIndex& h, const RowSrc& ks, const Item& it) {
     if (it.block >= 0 && !h.keys.empty())
-        return KeyRows{RowSrc{h.keys.data(), cx.D, 1, ks.bf16}, nullptr, it.slot0};
+        return KeyRows{RowSrc{h.keys.data(), cx.D, 1, ks.bf16, ks.f16}, nullptr, it.slot0};
     return KeyRows{ks, it.pos, it.first};
 }
 
@@ -48,7 +48,7 @@ void prefetch_copied(const Context& cx, const HeadIndex& h, const Item& it) {
 void prefetch_weighted(const RowSrc& v, const Item& it, int R, const float* P, int64_t ldp,
                        int64_t D) {
     if (!it.pos) return;  // cache order: the hardware prefetcher follows
-    const int64_t es = v.bf16 ? 2 : 4, bytes = (v.col == 1 ? D : (D - 1) * v.col + 1) * es;
+    const int64_t es = v.elem_bytes(), bytes = (v.col == 1 ? D : (D - 1) * v.col + 1) * es;
     const char* base = static_cast<const char*>(v.data);
     for (int j = 0; j < it.n; ++j) {
         bool any = false;

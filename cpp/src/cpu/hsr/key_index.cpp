@@ -45,7 +45,7 @@ RowSrc head_src(const ha_key_index& x, bool values, int64_t b, int64_t h) {
     // An empty K may have a NULL address: no offset is applied to it (UB on a null pointer).
     const char* row0 = static_cast<const char*>(base);
     if (row0) row0 += (b * st[0] + h * st[1]) * es;
-    return RowSrc{row0, st[2], st[3], x.dtype == HA_DTYPE_BF16};
+    return RowSrc{row0, st[2], st[3], x.dtype == HA_DTYPE_BF16, x.dtype == HA_DTYPE_F16};
 }
 
 uint64_t mix(uint64_t x) {  // splitmix64

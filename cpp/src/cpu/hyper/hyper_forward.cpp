@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.h"
+#include "half.h"
 #include "cpu/hyper/hyper_kernels.h"
 #include "cpu/hyper/hyper_memory.h"
 #include "cpu/hyper/hyper_plan.h"
@@ -505,6 +506,8 @@ private:
             if (p_.dtype == HA_DTYPE_BF16) {
                 const uint32_t bits = uint32_t(static_cast<const uint16_t*>(v.data)[e]) << 16;
                 std::memcpy(dst + d, &bits, 4);
+            } else if (p_.dtype == HA_DTYPE_F16) {
+                dst[d] = f16_bits_to_f32(static_cast<const uint16_t*>(v.data)[e]);
             } else {
                 dst[d] = static_cast<const float*>(v.data)[e];
             }

@@ -39,7 +39,7 @@ int32_t check_params(const ha_approx_params* p) {
 int32_t approx_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                     const ha_tensor* out, const ha_tensor* lse, const ha_key_index* index,
                     const ha_approx_params* params, ha_approx_stats* stats) {
-    HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::CpuOnly, check_backend_dtype_no_f16));
+    HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::CpuOnly, check_backend_dtype));
     ha_approx_params defaults;
     ha_approx_params_init(&defaults);
     const ha_approx_params* p = params ? params : &defaults;

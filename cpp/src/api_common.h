@@ -65,14 +65,6 @@ inline int32_t check_backend_dtype(const char* name, const ha_tensor* t) {
                 ha::dtype_name(t->dtype));
 }
 
-// Operations whose CPU kernels do not read fp16 (yet): f32 and bf16 only.
-inline int32_t check_backend_dtype_no_f16(const char* name, const ha_tensor* t) {
-    if (t->dtype == HA_DTYPE_F16)
-        return fail(HA_ERR_UNSUPPORTED,
-                    "%s: dtype f16 is not supported by this operation on the CPU (f32, bf16)", name);
-    return check_backend_dtype(name, t);
-}
-
 inline int32_t check_disjoint(const char* out_name, const ha::Span& out, const char* in_name,
                               const ha::Span& in) {
     if (out.overlaps(in))

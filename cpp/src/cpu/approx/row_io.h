@@ -25,6 +25,8 @@ inline void load_query(const Problem& p, int64_t b, int64_t h, int64_t i, int64_
         const int64_t e = off + d * q.strides[3];
         dst[d] = p.base.dtype == HA_DTYPE_BF16
                      ? hsr::bf16_bits_to_f32(static_cast<const uint16_t*>(q.data)[e])
+                 : p.base.dtype == HA_DTYPE_F16
+                     ? ha::f16_bits_to_f32(static_cast<const uint16_t*>(q.data)[e])
                      : static_cast<const float*>(q.data)[e];
     }
 }
@@ -37,6 +39,8 @@ inline void store_row(const Problem& p, int64_t b, int64_t h, int64_t i, int64_t
         const int64_t e = off + d * t.strides[3];
         if (p.base.dtype == HA_DTYPE_BF16)
             static_cast<uint16_t*>(t.data)[e] = hsr::f32_to_bf16_nearest(o[d]);
+        else if (p.base.dtype == HA_DTYPE_F16)
+            static_cast<uint16_t*>(t.data)[e] = ha::f32_to_f16_bits(o[d]);
         else
             static_cast<float*>(t.data)[e] = o[d];
     }

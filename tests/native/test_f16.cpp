@@ -104,3 +104,74 @@ TEST(f16_scalar_conversion_matches_hardware) {
     CHECK(bad == 0, "%d values differ", bad);
     end_case();
 }
+
+// fp16's range on every path: elements up to 65504 and down to the subnormal 2^-24 are exact
+// inputs; scores are fp32 (65504² · D would overflow fp16 but not fp32), so a prefill and a
+// decode (in place on AVX2 / AVX-512) over such inputs match the float64 reference, and an
+// output equal to 65504 stays finite (only |o| >= 65520 would round to inf).
+TEST(f16_extreme_values_on_every_isa) {
+    for (int32_t isa : supported_isas()) {
+        ha_set_cpu_isa(isa);
+        for (int64_t nq : {1, 40}) {
+            const int64_t H = 4, Hkv = 2, nk = 300, D = 64;
+            begin_case(format("[%s] f16 extremes nq=%lld", isa_name(isa), (long long)nq));
+            HostTensor q = make_tensor(HA_DTYPE_F16, 1, H, nq, D, BSHD);
+            HostTensor k = make_tensor(HA_DTYPE_F16, 1, Hkv, nk, D, BHSD);
+            HostTensor v = make_tensor(HA_DTYPE_F16, 1, Hkv, nk, D, BSHD);
+            HostTensor out = make_tensor(HA_DTYPE_F16, 1, H, nq, D, PADDED);
+            HostTensor lse = make_lse(1, H, nq, true);
+            std::uniform_int_distribution<int> pick(0, 5);
+            auto& g = rng();
+            for (int64_t h = 0; h < Hkv; ++h)
+                for (int64_t j = 0; j < nk; ++j)
+                    for (int64_t d = 0; d < D; ++d) {
+                        // Keys: mostly subnormal or tiny, a few huge; values: ±65504 or subnormal.
+                        const int c = pick(g);
+                        k.set(0, h, j, d, c == 0 ? 65504.f : c == 1 ? -0x1p-24f : c == 2 ? 0x1p-20f : 1e-3f * float(c));
+                        v.set(0, h, j, d, c < 3 ? (d % 2 ? 65504.f : -65504.f) : 0x1p-24f * float(c));
+                    }
+            for (int64_t h = 0; h < H; ++h)
+                for (int64_t i = 0; i < nq; ++i)
+                    for (int64_t d = 0; d < D; ++d) q.set(0, h, i, d, pick(g) == 0 ? 60000.f : 1e-4f);
+            out.poison();
+            lse.poison();
+            ha_exact_params p;
+            ha_exact_params_init(&p);
+            p.scale = 1e-9f;  // scores up to ~1e-9 · 64 · 65504 · 60000: finite, not saturating
+            ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
+            const int32_t st = ha_attention_exact(&tq, &tk, &tv, &to, &tl, &p);
+            CHECK(st == HA_OK, "%s", ha_last_error());
+            const RefResult ref = reference_attention(q, k, v, 1e-9, false);
+            compare_output(out, ref, out_tolerance(HA_DTYPE_F16, max_abs(v)), &lse,
+                           lse_tolerance(HA_DTYPE_F16));
+            for (int64_t h = 0; h < H; ++h)
+                for (int64_t i = 0; i < nq; ++i)
+                    for (int64_t d = 0; d < D; ++d)
+                        if (!std::isfinite(out.get(0, h, i, d))) {
+                            CHECK(false, "h=%lld i=%lld d=%lld not finite", (long long)h, (long long)i,
+                                  (long long)d);
+                            h = H;
+                            i = nq;
+                            break;
+                        }
+            end_case();
+
+            begin_case(format("[%s] f16 output 65504 stays finite nq=%lld", isa_name(isa), (long long)nq));
+            HostTensor v2 = make_tensor(HA_DTYPE_F16, 1, Hkv, nk, D, BHSD);
+            for (int64_t h = 0; h < Hkv; ++h)
+                for (int64_t j = 0; j < nk; ++j)
+                    for (int64_t d = 0; d < D; ++d) v2.set(0, h, j, d, d % 2 ? 65504.f : -65504.f);
+            out.poison();
+            ha_tensor tv2 = v2.desc();
+            CHECK(ha_attention_exact(&tq, &tk, &tv2, &to, nullptr, &p) == HA_OK, "%s", ha_last_error());
+            int bad = 0;
+            for (int64_t h = 0; h < H; ++h)
+                for (int64_t i = 0; i < nq; ++i)
+                    for (int64_t d = 0; d < D; ++d)
+                        bad += out.get(0, h, i, d) != (d % 2 ? 65504.f : -65504.f);
+            CHECK(bad == 0, "%d outputs differ from ±65504", bad);
+            end_case();
+        }
+    }
+    ha_set_cpu_isa(HA_CPU_ISA_AUTO);
+}

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bench_common.h"
+#include "half.h"
 #include "hyperattn.h"
 
 namespace {
@@ -234,7 +235,7 @@ double measure_read_bw(int threads, size_t bytes) {
 
 // ---- attention ---------------------------------------------------------------------------
 struct Tensor {
-    std::vector<uint16_t> storage;  // 2-byte units, so bf16 and f32 share one allocator
+    std::vector<uint16_t> storage;  // 2-byte units, so bf16/f16 and f32 share one allocator
     ha_tensor t{};
 };
 
@@ -243,7 +244,7 @@ Tensor make_tensor(int64_t B, int64_t H, int64_t S, int64_t D, int32_t dtype, bo
                    std::mt19937& rng, bool fill) {
     Tensor x;
     const int64_t n = B * H * S * D;
-    const int es = dtype == HA_DTYPE_BF16 ? 1 : 2;
+    const int es = dtype == HA_DTYPE_F32 ? 2 : 1;
     x.storage.resize(size_t(n * es));
     if (fill) {
         std::normal_distribution<float> nd(0.f, 1.f);
@@ -254,6 +255,8 @@ Tensor make_tensor(int64_t B, int64_t H, int64_t S, int64_t D, int32_t dtype, bo
             const float f = block[size_t(i) % block.size()];
             if (dtype == HA_DTYPE_BF16)
                 x.storage[size_t(i)] = to_bf16(f);
+            else if (dtype == HA_DTYPE_F16)
+                x.storage[size_t(i)] = ha::f32_to_f16_bits(f);
             else
                 std::memcpy(&x.storage[size_t(i) * 2], &f, 4);
         }
@@ -372,10 +375,15 @@ double attention_flops(const Case& c) {
     return c.causal ? f / 2 : f;
 }
 
+const char* dtype_label(int32_t dt) {
+    return dt == HA_DTYPE_F32 ? "f32" : dt == HA_DTYPE_BF16 ? "bf16" : "f16";
+}
+
 void usage() {
     std::printf(
         "usage: ha_bench [--quick] [--threads N] [--isa generic|avx2|avx512] "
-        "[--layout bhsd|bshd] [--runs N] [--no-decode] [--no-prefill]\n");
+        "[--layout bhsd|bshd] [--runs N] [--no-decode] [--no-prefill] [--dtypes f32,bf16,f16]\n"
+        "  --dtypes: the storage dtypes to time, comma-separated (default f32,bf16)\n");
 }
 
 }  // namespace
@@ -384,6 +392,7 @@ int main(int argc, char** argv) {
     bool quick = false, bshd = false, decode = true, prefill = true;
     int threads = 0, runs = 3;
     int32_t isa = HA_CPU_ISA_AUTO;
+    std::vector<int32_t> dtypes = {HA_DTYPE_F32, HA_DTYPE_BF16};
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -399,6 +408,24 @@ int main(int argc, char** argv) {
         else if (a == "--no-decode") decode = false;
         else if (a == "--no-prefill") prefill = false;
         else if (a == "--layout") bshd = next() == "bshd";
+        else if (a == "--dtypes") {
+            dtypes.clear();
+            const std::string list = next() + ",";
+            for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1) {
+                const std::string d = list.substr(at, comma - at);
+                if (d == "f32") dtypes.push_back(HA_DTYPE_F32);
+                else if (d == "bf16") dtypes.push_back(HA_DTYPE_BF16);
+                else if (d == "f16") dtypes.push_back(HA_DTYPE_F16);
+                else if (!d.empty()) {
+                    usage();
+                    return 2;
+                }
+            }
+            if (dtypes.empty()) {
+                usage();
+                return 2;
+            }
+        }
         else if (a == "--isa") {
             std::string s = next();
             isa = s == "generic" ? HA_CPU_ISA_GENERIC : s == "avx2" ? HA_CPU_ISA_AVX2
@@ -443,7 +470,7 @@ int main(int argc, char** argv) {
         };
         for (int64_t n : ns)
             for (int64_t d : {64, 128})
-                for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+                for (int32_t dt : dtypes)
                     for (bool causal : {false, true}) {
                         const bool big = n >= 16384;
                         Case c{1, big ? 4 : 32, big ? 1 : 8, n, n, d, dt, causal};
@@ -452,7 +479,7 @@ int main(int argc, char** argv) {
                         const double gf = attention_flops(c) / r.median_s * 1e-9;
                         std::printf("%7lld %4lld %6s %5s %4lld %4lld %10.2f %10.1f %8s\n",
                                     (long long)n, (long long)d, causal ? "yes" : "no",
-                                    dt == HA_DTYPE_BF16 ? "bf16" : "f32", (long long)c.Hq,
+                                    dtype_label(dt), (long long)c.Hq,
                                     (long long)c.Hkv, r.median_s * 1e3, gf,
                                     percent_of_peak(gf, dtype_peak(dt), over_peak).c_str());
                         std::fflush(stdout);
@@ -473,15 +500,15 @@ int main(int argc, char** argv) {
         std::vector<int64_t> nks = quick ? std::vector<int64_t>{32768}
                                          : std::vector<int64_t>{32768, 131072};
         for (int64_t nk : nks)
-            for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+            for (int32_t dt : dtypes)
                 for (bool kv_bshd : {false, true}) {
                     Case c{1, 32, 8, 1, nk, 128, dt, false};
                     Result r = time_case(c, kv_bshd, std::max(runs, 5));
                     if (!r.ok) return 1;
-                    const double bytes = 2.0 * nk * c.Hkv * c.D * (dt == HA_DTYPE_BF16 ? 2 : 4);
+                    const double bytes = 2.0 * nk * c.Hkv * c.D * (dt == HA_DTYPE_F32 ? 4 : 2);
                     const double gbs = bytes / r.median_s * 1e-9;
                     std::printf("%8lld %5s %6s %10.3f %10.1f %7.1f%%\n", (long long)nk,
-                                dt == HA_DTYPE_BF16 ? "bf16" : "f32", kv_bshd ? "bshd" : "bhsd",
+                                dtype_label(dt), kv_bshd ? "bshd" : "bhsd",
                                 r.median_s * 1e3, gbs, 100.0 * gbs / bw);
                     std::fflush(stdout);
                 }
@@ -492,20 +519,20 @@ int main(int argc, char** argv) {
             if (!r.ok) return false;
             int64_t total = 0;
             for (int64_t n : lens) total += n;
-            const double bytes = 2.0 * double(total) * 8 * 128 * (dt == HA_DTYPE_BF16 ? 2 : 4);
+            const double bytes = 2.0 * double(total) * 8 * 128 * (dt == HA_DTYPE_F32 ? 4 : 2);
             const double gbs = bytes / r.median_s * 1e-9;
             std::printf("%8lld %5s %6s %10.3f %10.1f %7.1f%%  (%zu seq%s, page %lld)\n",
-                        (long long)total, dt == HA_DTYPE_BF16 ? "bf16" : "f32", "paged",
+                        (long long)total, dtype_label(dt), "paged",
                         r.median_s * 1e3, gbs, 100.0 * gbs / bw, lens.size(),
                         lens.size() > 1 ? "s" : "", (long long)ps);
             std::fflush(stdout);
             return true;
         };
-        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (int32_t dt : dtypes)
             for (int64_t ps : {16, 256})
                 if (!paged_row({32768}, dt, ps)) return 1;
         const std::vector<int64_t> batch = {1500, 9000, 3000, 12000, 700, 6000, 2200, 8000};
-        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (int32_t dt : dtypes)
             if (!paged_row(batch, dt, 16)) return 1;
     }
     return 0;

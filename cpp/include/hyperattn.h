@@ -45,6 +45,9 @@
  *    row whose output is not finite, is NaN with dropped_mass and error_bound +inf (no
  *    certificate on a non-finite row). HSR computes q . k unscaled: its range is
  *    sum_i |q_i * k_i| <= 1e38. ha_hsr_report needs finite queries (HA_ERR_INVALID_ARGUMENT).
+ *  - every storage dtype alike: bf16 and f16 inf/NaN widen to fp32 inf/NaN. f16's largest
+ *    value, 65504, limits only what is stored: the CPU computes scores and sums in fp32, and
+ *    only rounding an output to f16 can overflow (|value| >= 65520 is stored as +-inf).
  */
 #ifndef HYPERATTN_H
 #define HYPERATTN_H
@@ -79,7 +82,8 @@ enum {
 enum {
     HA_DTYPE_F32 = 0,
     HA_DTYPE_BF16 = 1,
-    HA_DTYPE_F16 = 2  /* CUDA backend only */
+    HA_DTYPE_F16 = 2  /* IEEE binary16; both backends. The CPU widens bf16 and f16 to fp32
+                         exactly and rounds f16/bf16 outputs to nearest even */
 };
 
 /* ---- device types (int32_t) ------------------------------------------------------------ */
@@ -92,7 +96,7 @@ enum {
 enum {
     HA_CPU_ISA_AUTO = 0,    /* best the running CPU supports */
     HA_CPU_ISA_GENERIC = 1, /* portable C++, any x86-64 or aarch64 CPU */
-    HA_CPU_ISA_AVX2 = 2,    /* AVX2 + FMA (x86-64) */
+    HA_CPU_ISA_AVX2 = 2,    /* AVX2 + FMA + F16C (x86-64) */
     HA_CPU_ISA_AVX512 = 3,  /* AVX-512 F/BW/DQ/VL, plus AVX512-BF16 when present (x86-64) */
     HA_CPU_ISA_NEON = 4     /* Advanced SIMD (aarch64); an x86 path there, or NEON on x86-64,
                                is HA_ERR_UNSUPPORTED */
@@ -360,8 +364,8 @@ HA_API void ha_exact_params_init(ha_exact_params* params);
  *   lse [B, Hq,  Nq, 1] float32, natural log of the softmax denominator of each row
  *       (scaled scores), or NULL.
  * Hq must be a multiple of Hkv (GQA/MQA: query head h reads kv head h / (Hq/Hkv)).
- * q, k, v and out share one dtype; D in 1..256. out must not overlap the inputs.
- * params may be NULL for the defaults (ha_exact_params_init).
+ * q, k, v and out share one dtype (CPU: f32, bf16, f16; CUDA: f16, bf16); D in 1..256.
+ * out must not overlap the inputs. params may be NULL for the defaults (ha_exact_params_init).
  */
 HA_API int32_t ha_attention_exact(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,
@@ -374,7 +378,7 @@ HA_API void ha_seqs_init(ha_seqs* seqs);
 /*
  * Exact attention over a batch of sequences of different lengths (see ha_seqs): packed
  * queries, packed or paged or padded keys, each sequence its own causal and window alignment.
- * Operands and dtypes as in ha_attention_exact (CPU: f32, bf16; CUDA: f16, bf16, every operand
+ * Operands and dtypes as in ha_attention_exact (CPU: f32, bf16, f16; CUDA: f16, bf16, every operand
  * on one device and seqs' arrays in its memory). seqs is required; params may be NULL. A call
  * with seqs->count == 0 does nothing (CUDA tensors: after checking that the device exists). Trailing addresses: the data of q, k, v,
  * out, lse, then seqs' arrays cu_seqlens_q, cu_seqlens_k, seqlens_k, block_table (NULL where
@@ -411,7 +415,7 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params);
 /*
  * Approximate attention in near-linear time: angular-LSH sort, block-diagonal exact attention
  * on the sorted order, uniformly sampled keys for the rest, merged by log-sum-exp; causal
- * problems by recursive halving. Operands as in ha_attention_exact (f32 or bf16, GQA without
+ * problems by recursive halving. Operands as in ha_attention_exact (f32, bf16 or f16, GQA without
  * expanding K/V, Nq and Nk < 2^31); lse may be NULL. Exact when Nk <= min_seq_len (the same
  * bytes as ha_attention_exact), and when q or k holds a non-finite element (the non-finite
  * policy at the top).
@@ -443,7 +447,7 @@ HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const 
 HA_API void ha_index_params_init(ha_index_params* params);
 HA_API void ha_hsr_params_init(ha_hsr_params* params);
 
-/* Builds an index over k [B, Hkv, N, D] (f32 or bf16, any strides, N may be 0, N < 2^31,
+/* Builds an index over k [B, Hkv, N, D] (f32, bf16 or f16, any strides, N may be 0, N < 2^31,
  * D <= 256). v (same shape and dtype as k) may be NULL; when given, the index also keeps
  * per-block value ranges, which make the softmax error bound cheap: without them a call that
  * asks for error_bound reads all values once. The index keeps the address, strides and shape of
@@ -472,8 +476,8 @@ HA_API void ha_key_index_destroy(ha_key_index* index);
 /*
  * Half-space reporting: for every query row of q [B, Hq, Nq, D], the keys j of its kv head with
  * q.k_j >= threshold (raw dot product, no scale), with exactly 100% recall: q.k_j is compared
- * with threshold in exact real arithmetic on the stored values (ties included). q is f32 or
- * bf16 (independently of k) and finite; threshold is finite.
+ * with threshold in exact real arithmetic on the stored values (ties included). q is f32,
+ * bf16 or f16 (independently of k) and finite; threshold is finite.
  *   counts  [B*Hq*Nq] int64, row-major [b][h][i]: reported keys per row (required);
  *   indices concatenation of every row's key positions, ascending within a row, or NULL to
  *           count only; capacity is its length in elements;
@@ -491,7 +495,7 @@ HA_API int32_t ha_hsr_report(const ha_key_index* index, const ha_tensor* k, cons
  * Sparse attention over the keys that half-space reporting finds (HA_HSR_RELU: exact up to
  * float rounding; a row with no key above the bias outputs zeros) or that a per-query
  * threshold keeps (HA_HSR_SOFTMAX: blocks visited in descending order of their bound until the
- * certified dropped mass is <= epsilon). Operands as in ha_attention_exact (CPU, f32 or bf16,
+ * certified dropped mass is <= epsilon). Operands as in ha_attention_exact (CPU, f32, bf16 or f16,
  * a query row with a non-finite element: NaN output, +inf bounds); causal is bottom-right aligned. index: NULL (a temporary one is built: regrouped
  * only when many query rows share it, within segments of 1024 keys when causal), or built over
  * exactly this k (same address, strides, shape, dtype, key count), and over this v when it was
@@ -554,7 +558,7 @@ HA_API void ha_approx_params_init(ha_approx_params* params);
 
 /*
  * Softmax attention as an exact part plus a sampled tail, with a per-row error estimate.
- * Operands as in ha_attention_exact (CPU, f32 or bf16, GQA without expanding K/V, Nq != Nk,
+ * Operands as in ha_attention_exact (CPU, f32, bf16 or f16, GQA without expanding K/V, Nq != Nk,
  * causal bottom-right); lse may be NULL (when given: log of the estimated denominator).
  * Exact part: the first `sinks` keys, the local window, and heavy keys: candidates whose
  * estimated score (64-bit sign sketch of the key: angle from the Hamming distance, times the

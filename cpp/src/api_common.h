@@ -59,8 +59,9 @@ inline void lse_strides(const ha_tensor* t, int64_t out[3]) {
 }
 
 inline int32_t check_backend_dtype(const char* name, const ha_tensor* t) {
-    if (t->dtype == HA_DTYPE_F32 || t->dtype == HA_DTYPE_BF16) return HA_OK;
-    return fail(HA_ERR_UNSUPPORTED, "%s: dtype %s is not supported on the CPU (f32, bf16)", name,
+    if (t->dtype == HA_DTYPE_F32 || t->dtype == HA_DTYPE_BF16 || t->dtype == HA_DTYPE_F16)
+        return HA_OK;
+    return fail(HA_ERR_UNSUPPORTED, "%s: dtype %s is not supported on the CPU (f32, bf16, f16)", name,
                 ha::dtype_name(t->dtype));
 }
 
@@ -122,7 +123,7 @@ inline int32_t check_exact_params(const ha_exact_params* p) {
     return HA_OK;
 }
 
-// Exact attention and merge run where their operands live: the CPU backend (f32, bf16) or the
+// Exact attention and merge run where their operands live: the CPU backend (f32, bf16, f16) or the
 // CUDA backend (f16, bf16).
 inline int32_t check_dtype_for_device(const char* name, const ha_tensor* t) {
     if (t->device_type != HA_DEVICE_CUDA) return check_backend_dtype(name, t);
@@ -196,12 +197,14 @@ inline int32_t check_data_args(std::initializer_list<DataArg> args) {
     return HA_OK;
 }
 
-// Whether every element of a CPU tensor (f32 or bf16) is finite: rows in parallel, each a
+// Whether every element of a CPU tensor (f32, bf16 or f16) is finite: rows in parallel, each a
 // branch-free loop over the exponent bits (vectorised for unit-stride rows).
 inline bool all_finite(const ha_tensor* t) {
     const int64_t H = t->shape[1], S = t->shape[2], D = t->shape[3], rows = t->shape[0] * H * S;
     if (rows <= 0 || D <= 0) return true;
-    const bool bf16 = t->dtype == HA_DTYPE_BF16;
+    const bool half = t->dtype != HA_DTYPE_F32;
+    // The exponent field of the 16-bit format: all ones is ±inf or NaN.
+    const uint16_t emask = t->dtype == HA_DTYPE_BF16 ? 0x7f80u : 0x7c00u;
     constexpr int64_t kRowsPerTask = 256;
     std::atomic<bool> bad{false};
     ha::cpu::parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, ha::cpu::pool_threads(),
@@ -211,9 +214,9 @@ inline bool all_finite(const ha_tensor* t) {
             const int64_t b = r / (H * S), h = (r / S) % H, s = r % S;
             const int64_t off = b * t->strides[0] + h * t->strides[1] + s * t->strides[2];
             const int64_t sd = t->strides[3];
-            if (bf16) {
+            if (half) {
                 const uint16_t* x = static_cast<const uint16_t*>(t->data) + off;
-                for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d * sd] & 0x7f80u) == 0x7f80u);
+                for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d * sd] & emask) == emask);
             } else {
                 const uint32_t* x = static_cast<const uint32_t*>(t->data) + off;
                 if (sd == 1)
@@ -235,14 +238,15 @@ inline void mark_nonfinite_rows(const ha_tensor* out, float* a, float* b, bool s
     if (!a && !b) return;
     const int64_t H = out->shape[1], S = out->shape[2], D = out->shape[3];
     const int64_t rows = out->shape[0] * H * S;
-    const bool bf16 = out->dtype == HA_DTYPE_BF16;
+    const bool half = out->dtype != HA_DTYPE_F32;
+    const uint16_t emask = out->dtype == HA_DTYPE_BF16 ? 0x7f80u : 0x7c00u;
     for (int64_t r = 0; r < rows; ++r) {
         const int64_t bb = r / (H * S), h = (r / S) % H, s = r % S;
         const int64_t off = bb * out->strides[0] + h * out->strides[1] + s * out->strides[2];
         uint32_t hit = 0;
         for (int64_t d = 0; d < D; ++d) {
             const int64_t e = off + d * out->strides[3];
-            hit |= bf16 ? uint32_t((static_cast<const uint16_t*>(out->data)[e] & 0x7f80u) == 0x7f80u)
+            hit |= half ? uint32_t((static_cast<const uint16_t*>(out->data)[e] & emask) == emask)
                         : uint32_t((static_cast<const uint32_t*>(out->data)[e] & 0x7f800000u) ==
                                    0x7f800000u);
         }

@@ -61,6 +61,11 @@ float element(const ha_tensor* t, int64_t b, int64_t h, int64_t s, int64_t d) {
         std::memcpy(&u, static_cast<const uint16_t*>(t->data) + off, 2);
         return hsr::bf16_bits_to_f32(u);
     }
+    if (t->dtype == HA_DTYPE_F16) {
+        uint16_t u;
+        std::memcpy(&u, static_cast<const uint16_t*>(t->data) + off, 2);
+        return ha::f16_bits_to_f32(u);
+    }
     float f;
     std::memcpy(&f, static_cast<const float*>(t->data) + off, 4);
     return f;
@@ -289,7 +294,7 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
     ha_tensor q_clean = *q;
     std::vector<float> q_copy;
     if (any_bad) {
-        const int64_t es = q->dtype == HA_DTYPE_BF16 ? 2 : 4;
+        const int64_t es = q->dtype != HA_DTYPE_F32 ? 2 : 4;
         q_copy.assign(size_t((rows * D * es + 3) / 4), 0.f);
         q_clean.data = q_copy.data();
         q_clean.strides[3] = 1;
@@ -337,6 +342,8 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
             const int64_t e = off + d * out->strides[3];
             if (out->dtype == HA_DTYPE_BF16)
                 static_cast<uint16_t*>(out->data)[e] = 0x7fc0;
+            else if (out->dtype == HA_DTYPE_F16)
+                static_cast<uint16_t*>(out->data)[e] = 0x7e00;  // quiet NaN
             else
                 static_cast<float*>(out->data)[e] = NAN;
         }

@@ -38,15 +38,16 @@ std::string describe(const Problem& p, int32_t dtype, int layout) {
     return format("B=%lld Hq=%lld Hkv=%lld Nq=%lld Nk=%lld D=%lld %s %s scale=%g layout=%s",
                   (long long)p.B, (long long)p.Hq, (long long)p.Hkv, (long long)p.Nq,
                   (long long)p.Nk, (long long)p.D, p.causal ? "causal" : "full",
-                  dtype == HA_DTYPE_F32 ? "f32" : "bf16", double(p.scale), layout_name(layout));
+                  dtype_str(dtype), double(p.scale), layout_name(layout));
 }
 
 double out_tolerance(int32_t dtype, double max_abs_v) {
     if (dtype == HA_DTYPE_F32) return 5e-5 * std::max(1.0, max_abs_v);
+    if (dtype == HA_DTYPE_F16) return std::ldexp(1.0, -10) * std::max(1.0, max_abs_v);
     return std::ldexp(1.0, -6) * std::max(1.0, max_abs_v);
 }
 
-double lse_tolerance(int32_t dtype) { return dtype == HA_DTYPE_F32 ? 1e-4 : 4e-3; }
+double lse_tolerance(int32_t dtype) { return dtype == HA_DTYPE_BF16 ? 4e-3 : 1e-4; }
 
 double max_abs(const HostTensor& t) {
     double m = 0;

@@ -26,6 +26,12 @@ std::string describe(const Problem& p, int32_t dtype, int layout);
 //  bf16: inputs are already bf16 (the reference reads the rounded values); the output is
 //       rounded to bf16 (2^-9 relative) and P may be rounded to bf16 before P*V (2^-9 relative
 //       per weight), so |err| <= ~2 * 2^-9 * max|v|; 2^-6 * max(1, max|v|) leaves margin.
+//  f16: inputs are already fp16 (exact in fp32, read rounded by the reference); every path
+//       converts them to fp32 (F16C / NEON / scalar, all exact) and computes as for f32 (P
+//       stays fp32: no fp16 dot product is used), so the only extra error is the final
+//       rounding of the output to fp16 (11-bit significand: at most 2^-11 relative, against
+//       bf16's 2^-8): <= 2^-11 * max|v| + the f32 5e-5. 2^-10 * max(1, max|v|) is twice that
+//       bound (and 16x tighter than bf16's). The LSE is fp32 from exact inputs: as f32.
 double out_tolerance(int32_t dtype, double max_abs_v);
 double lse_tolerance(int32_t dtype);
 

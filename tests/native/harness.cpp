@@ -111,7 +111,7 @@ float HostTensor::get(int64_t b, int64_t h, int64_t s, int64_t d) const {
     }
     uint16_t u;
     std::memcpy(&u, base + i * 2, 2);
-    return bf16_to_f32(u);
+    return dtype == HA_DTYPE_F16 ? f16_to_f32(u) : bf16_to_f32(u);
 }
 
 void HostTensor::set(int64_t b, int64_t h, int64_t s, int64_t d, float x) {
@@ -120,13 +120,13 @@ void HostTensor::set(int64_t b, int64_t h, int64_t s, int64_t d, float x) {
     if (dtype == HA_DTYPE_F32) {
         std::memcpy(base + i * 4, &x, 4);
     } else {
-        uint16_t u = f32_to_bf16(x);
+        uint16_t u = dtype == HA_DTYPE_F16 ? f32_to_f16(x) : f32_to_bf16(x);
         std::memcpy(base + i * 2, &u, 2);
     }
 }
 
 void HostTensor::poison() {
-    // 0x7fc07fc0 is a quiet NaN read as f32 and two quiet NaNs read as bf16.
+    // 0x7fc07fc0 is a quiet NaN read as f32 and two quiet NaNs read as bf16 or as f16.
     for (size_t i = 0; i + 1 < storage.size(); i += 2) {
         storage[i] = 0xc0;
         storage[i + 1] = 0x7f;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "half.h"
 #include "hyperattn.h"
 
 namespace hat {
@@ -65,6 +66,15 @@ inline uint16_t f32_to_bf16(float f) {
     u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
     return static_cast<uint16_t>(u >> 16);
 }
+// fp16 through the library's own scalar conversions (cpp/src/half.h), which the test
+// f16_scalar_conversion_matches_hardware checks bit for bit against F16C / NEON on all 2^16
+// inputs and on fp32 values around every rounding boundary.
+inline float f16_to_f32(uint16_t h) { return ha::f16_bits_to_f32(h); }
+inline uint16_t f32_to_f16(float f) { return ha::f32_to_f16_bits(f); }
+inline const char* dtype_str(int32_t dt) {
+    return dt == HA_DTYPE_F32 ? "f32" : dt == HA_DTYPE_BF16 ? "bf16" : "f16";
+}
+
 inline float bf16_to_f32(uint16_t h) {
     uint32_t u = static_cast<uint32_t>(h) << 16;
     float f;

@@ -26,9 +26,20 @@ using namespace hat;
 
 namespace {
 
-constexpr double kFloorF32 = 1e-5, kFloorBf16 = 1e-2;
-double floor_of(int32_t dt) { return dt == HA_DTYPE_F32 ? kFloorF32 : kFloorBf16; }
-const char* dt_name(int32_t dt) { return dt == HA_DTYPE_F32 ? "f32" : "bf16"; }
+// fp16's floor: its output rounding is 2^-3 of bf16's (11-bit against 8-bit significands).
+constexpr double kFloorF32 = 1e-5, kFloorBf16 = 1e-2, kFloorF16 = 1e-2 / 8;
+double floor_of(int32_t dt) {
+    return dt == HA_DTYPE_F32 ? kFloorF32 : dt == HA_DTYPE_BF16 ? kFloorBf16 : kFloorF16;
+}
+const char* dt_name(int32_t dt) { return dtype_str(dt); }
+// The output's own rounding on top of a target (in e units): bf16 ~2^-9 (4e-3 with margin),
+// fp16 an eighth of that.
+double out_rounding(int32_t dt) { return dt == HA_DTYPE_BF16 ? 4e-3 : dt == HA_DTYPE_F16 ? 4e-3 / 8 : 0; }
+// What an fp16 call stores, so that the float64 reference sees exactly those values.
+void round_inputs_to_f16(hafam::Inputs& in) {
+    for (std::vector<float>* x : {&in.q, &in.k, &in.v})
+        for (float& f : *x) f = f16_to_f32(f32_to_f16(f));
+}
 
 HostTensor to_tensor(const std::vector<float>& src, int32_t dt, int64_t B, int64_t H, int64_t N,
                      int64_t D, int layout) {
@@ -55,6 +66,7 @@ Case make_case(int family, int32_t dt, const hafam::Shape& s, int layout, uint64
     Case c;
     c.in = hafam::make_inputs(family, s, seed);
     if (dt == HA_DTYPE_BF16) hafam::round_inputs_to_bf16(c.in);
+    if (dt == HA_DTYPE_F16) round_inputs_to_f16(c.in);
     c.dt = dt;
     c.layout = layout;
     c.q = to_tensor(c.in.q, dt, s.B, s.Hq, s.Nq, s.D, layout);
@@ -177,7 +189,7 @@ std::string worst_rows(const Pool& pool, const std::vector<size_t>& flagged) {
 }
 
 // The configurations every family runs through (sizes N ~ 2k-12k, GQA, odd sizes, Nq != Nk,
-// f32 and bf16, causal and not, bhsd / bshd / padded layouts).
+// f32, bf16 and f16, causal and not, bhsd / bshd / padded layouts).
 struct Config {
     int32_t dt;
     bool causal;
@@ -193,6 +205,8 @@ const Config kConfigs[] = {
     // queries over a longer cache in bf16
     {HA_DTYPE_F32, true, 1, 4, 2, 9001, 9001, 64, BHSD},
     {HA_DTYPE_BF16, true, 1, 2, 1, 4100, 12289, 128, BSHD},
+    // fp16: a chunk of queries over a cache long enough for the tiled prefill, odd sizes
+    {HA_DTYPE_F16, true, 1, 4, 2, 1500, 8501, 64, PADDED},
 };
 
 hafam::Shape shape_of(const Config& g) {
@@ -217,7 +231,7 @@ TEST(approx_is_exact_when_window_or_sinks_cover_every_key) {
     const Small sizes[] = {{1, 4, 2, 133, 517, 64}, {2, 2, 1, 300, 300, 128}, {1, 3, 3, 70, 50, 64}};
     int n = 0;
     for (int fam = 0; fam < hafam::NUM_FAMILIES; ++fam)
-        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
             for (bool causal : {false, true})
                 for (int mode = 0; mode < 2; ++mode) {  // 0: window covers all, 1: sinks do
                     const Small& z = sizes[n % 3];
@@ -268,7 +282,7 @@ TEST(approx_small_exact_parts_on_every_isa) {
     int n = 0;
     for (int32_t isa : supported_isas()) {
         CHECK(ha_set_cpu_isa(isa) == HA_OK, "set isa %d", isa);
-        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
             for (int mode = 0; mode < 2; ++mode) {  // 0: window covers all, 1: sinks do
                 hafam::Shape s;
                 s.B = 1; s.Hq = 4; s.Hkv = 2; s.Nq = 70; s.Nk = 150; s.D = 64;
@@ -396,7 +410,7 @@ int64_t level2_rows_differ(Case& c, const Result& r, bool causal, int64_t* rows_
     if (ha_attention_exact(&tq, &tk, &tv, &to, nullptr, &p) != HA_OK) return -1;
     // f32: the same sums in another operand layout (the tiled prefill's copies carry an extra
     // column) round differently; over ~10k keys that reaches a few 1e-6 of the row's scale.
-    const double rel = c.q.dtype == HA_DTYPE_BF16 ? 0x1p-7 : 3e-5;
+    const double rel = c.q.dtype == HA_DTYPE_BF16 ? 0x1p-7 : c.q.dtype == HA_DTYPE_F16 ? 0x1p-10 : 3e-5;
     int64_t differ = 0;
     for (int64_t row = 0; row < r.B * r.H * r.N; ++row) {
         if (r.level[size_t(row)] != 2) continue;
@@ -448,7 +462,7 @@ TEST(approx_meets_the_error_target) {
                 evaluate(c, r, rows, &pool);
                 // bf16: the output's own rounding (<= ~2^-9 in e units) comes on top of the target
                 for (size_t n = before; n < pool.err.size(); ++n)
-                    if (g.dt == HA_DTYPE_BF16) pool.err[n] = std::max(0.0, pool.err[n] - 4e-3);
+                    pool.err[n] = std::max(0.0, pool.err[n] - out_rounding(g.dt));
                 end_case();
                 ++ci;
             }
@@ -534,7 +548,7 @@ std::string differing(const Blobs& a, const Blobs& b) {
 
 TEST(approx_is_deterministic_for_any_thread_count_and_seeded) {
     const int before = ha_get_num_threads();
-    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
         for (int fam : {int(hafam::DIFFUSE), int(hafam::LLM)}) {
             hafam::Shape s;
             s.Hq = 4; s.Hkv = 2; s.Nq = 333; s.Nk = 3000; s.D = 64; s.causal = (fam == hafam::LLM);
@@ -587,11 +601,12 @@ TEST(approx_is_deterministic_for_any_thread_count_and_seeded) {
 // ---- decoding over a growing cache ---------------------------------------------------------------
 TEST(approx_decodes_over_a_growing_indexed_cache) {
     const int64_t total = 2900, n0 = 2048, Hq = 8, Hkv = 2, D = 64;
-    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
         hafam::Shape s;
         s.Hq = Hq; s.Hkv = Hkv; s.Nq = total; s.Nk = total; s.D = D; s.causal = true;
         hafam::Inputs full = hafam::make_inputs(hafam::LLM, s, 4242);
         if (dt == HA_DTYPE_BF16) hafam::round_inputs_to_bf16(full);
+        if (dt == HA_DTYPE_F16) round_inputs_to_f16(full);
         // The cache holds all `total` positions; views of its first n rows grow step by step.
         HostTensor k = to_tensor(full.k, dt, 1, Hkv, total, D, BHSD);
         HostTensor v = to_tensor(full.v, dt, 1, Hkv, total, D, BHSD);
@@ -681,7 +696,7 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
               pool.err.size(), worst_rows(pool, flagged).c_str());
         size_t over = 0;
         for (double e : pool_target.err)
-            if (e > 0.05 + (dt == HA_DTYPE_BF16 ? 4e-3 : 0)) ++over;
+            if (e > 0.05 + out_rounding(dt)) ++over;
         CHECK(double(over) <= 0.01 * double(pool_target.err.size()),
               "target 0.05: %zu of %zu decode rows above the target", over, pool_target.err.size());
         end_case();
@@ -692,7 +707,7 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
 // bits for 1, 2 and 3 threads and on a repeated call; another seed changes a sampled output.
 TEST(approx_tiled_prefill_and_drawn_decode_are_deterministic) {
     const int before = ha_get_num_threads();
-    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
         for (int fam : {int(hafam::CLUSTERED), int(hafam::LLM)})
             for (int decode = 0; decode < 2; ++decode) {
                 hafam::Shape s;
@@ -740,7 +755,7 @@ TEST(approx_tiled_prefill_and_drawn_decode_are_deterministic) {
 TEST(approx_decode_is_honest_and_meets_targets_on_every_family) {
     const int64_t N = 12289, Nq = 16, Hq = 8, Hkv = 2, D = 64;
     for (int fam = 0; fam < hafam::NUM_FAMILIES; ++fam)
-        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
             hafam::Shape s;
             s.Hq = Hq; s.Hkv = Hkv; s.Nq = Nq; s.Nk = N; s.D = D; s.causal = true;
             Case c = make_case(fam, dt, s, dt == HA_DTYPE_F32 ? BHSD : BSHD, 5150 + uint64_t(fam));
@@ -762,7 +777,7 @@ TEST(approx_decode_is_honest_and_meets_targets_on_every_family) {
                 evaluate(c, r, rows, &pt);
                 size_t over = 0;
                 for (size_t x = 0; x < pt.err.size(); ++x) {
-                    over += pt.err[x] > eps + (dt == HA_DTYPE_BF16 ? 4e-3 : 0);
+                    over += pt.err[x] > eps + out_rounding(dt);
                     CHECK(r.row_error[size_t(rows[x])] <= float(eps), "row %lld estimate %g above the target %g",
                           (long long)rows[x], double(r.row_error[size_t(rows[x])]), eps);
                 }

@@ -77,7 +77,7 @@ TEST(exact_matches_reference_on_every_isa) {
         CHECK(ha_set_cpu_isa(isa) == HA_OK, "set isa %d", isa);
         CHECK(ha_get_cpu_isa() == isa, "get isa %d", ha_get_cpu_isa());
         for (const Problem& p : kProblems)
-            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
                 // Each operand in a different layout, rotating through all of them.
                 const int l = n++ % NUM_LAYOUTS;
                 const int layouts[4] = {l, (l + 1) % NUM_LAYOUTS, (l + 2) % NUM_LAYOUTS,
@@ -148,7 +148,7 @@ TEST(results_identical_for_any_thread_count) {
                               {1, 4, 1, 1, 20000, 128, false, 0},  // split-KV candidate
                               {1, 1, 1, 7, 9000, 64, true, 0}};
     for (const Problem& p : shapes)
-        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
             begin_case("bit-identical for 1, 2, 3, 8 threads: " + describe(p, dtype, BHSD));
             HostTensor q = make_tensor(dtype, p.B, p.Hq, p.Nq, p.D, BHSD);
             HostTensor k = make_tensor(dtype, p.B, p.Hkv, p.Nk, p.D, BHSD);
@@ -201,7 +201,7 @@ TEST(decode_over_a_bshd_kv_cache) {
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
         for (const Problem& p : shapes)
-            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
                 const int all_bshd[4] = {BSHD, BSHD, BSHD, BSHD};
                 run_problem(p, dtype, all_bshd, format("[%s] bshd cache: ", isa_name(isa)));
                 end_case();

@@ -376,8 +376,15 @@ TEST(hsr_report_equals_exact_brute_force) {
         static const int32_t sizes[] = {8, 16, 64};
         const int32_t bs = sizes[g() % 3];
         const int32_t iters = int32_t(g() % 3) * 2;
-        const int32_t kdt = g() % 3 == 0 ? HA_DTYPE_BF16 : HA_DTYPE_F32;
-        const int32_t qdt = g() % 3 == 0 ? HA_DTYPE_BF16 : HA_DTYPE_F32;
+        // fp16 only where the family fits its range (max 65504): huge and mixed-scale values
+        // would round to ±inf, which an index rejects.
+        const bool f16_fits = family != HUGE_NORMS && family != MIXED_SCALES;
+        auto pick_dt = [&] {
+            const uint64_t x = g() % 6;
+            return x == 0 ? HA_DTYPE_BF16 : x == 1 && f16_fits ? HA_DTYPE_F16 : HA_DTYPE_F32;
+        };
+        const int32_t kdt = pick_dt();
+        const int32_t qdt = pick_dt();
         HostTensor k = make_tensor(kdt, B, Hkv, Nk, D, rand_layout());
         HostTensor q = make_tensor(qdt, B, Hkv * G, Nq, D, rand_layout());
         fill_family(k, family, false);
@@ -389,7 +396,7 @@ TEST(hsr_report_equals_exact_brute_force) {
                           "iters=%d k=%s q=%s index=%d t=%.9g",
                           c, family_name(family), (long long)B, (long long)Hkv, (long long)G,
                           (long long)Nq, (long long)Nk, (long long)D, bs, iters,
-                          kdt == HA_DTYPE_BF16 ? "bf16" : "f32", qdt == HA_DTYPE_BF16 ? "bf16" : "f32",
+                          dtype_str(kdt), dtype_str(qdt),
                           int(with_index), double(t)));
         if (with_index) {
             const int32_t st = build_index(k, nullptr, bs, iters, g(), &idx.p);
@@ -484,7 +491,7 @@ TEST(hsr_relu_matches_float64_reference) {
             const int64_t Nq = c % 5 == 0 ? 33 : 1 + int64_t(g() % 3), Nk = 1 + int64_t(g() % 700);
             static const int64_t dims[] = {16, 24, 64, 128};
             const int64_t D = dims[g() % 4];
-            const int32_t dt = c % 4 == 3 ? HA_DTYPE_BF16 : HA_DTYPE_F32;
+            const int32_t dt = c % 4 == 3 ? HA_DTYPE_BF16 : c % 4 == 1 ? HA_DTYPE_F16 : HA_DTYPE_F32;
             const int alpha = 1 + c % 3;
             const bool causal = c % 2 == 1;
             HostTensor q = make_tensor(dt, 1, Hkv * G, Nq, D, rand_layout());
@@ -504,7 +511,7 @@ TEST(hsr_relu_matches_float64_reference) {
             begin_case(format("[%s] relu #%d %s alpha=%d bias=%g Nq=%lld Nk=%lld D=%lld G=%lld %s %s",
                               isa_name(isa), c, family_name(family), alpha, double(bias), (long long)Nq,
                               (long long)Nk, (long long)D, (long long)G, causal ? "causal" : "full",
-                              dt == HA_DTYPE_BF16 ? "bf16" : "f32"));
+                              dtype_str(dt)));
             HsrRun r = run_hsr(q, k, v, idx.p, p, rand_layout());
             CHECK(r.status == HA_OK, "status %d %s", r.status, ha_last_error());
             if (r.status != HA_OK) { end_case(); continue; }
@@ -512,7 +519,8 @@ TEST(hsr_relu_matches_float64_reference) {
             for (int64_t h = 0; h < q.shape[1]; ++h)
                 for (int64_t i = 0; i < Nq; ++i) {
                     const RowRef ref = relu_reference(q, k, v, 0, h, i, scale, bias, alpha, causal);
-                    const double tol = ref.tol + (dt == HA_DTYPE_BF16 ? std::ldexp(1.0, -7) * 4 : 0);
+                    const double tol = ref.tol + (dt == HA_DTYPE_BF16 ? std::ldexp(1.0, -7) * 4
+                                                   : dt == HA_DTYPE_F16 ? std::ldexp(1.0, -10) * 4 : 0);
                     for (int64_t d = 0; d < D; ++d) {
                         const double got = r.out.get(0, h, i, d);
                         if (ref.empty ? got != 0.0 : !(std::fabs(got - ref.o[size_t(d)]) <= tol)) {
@@ -579,7 +587,7 @@ TEST(hsr_softmax_bounds_are_certified) {
         const int64_t Hkv = 1 + int64_t(g() % 2), G = 1 + int64_t(g() % 4);
         const int64_t Nq = c % 6 == 0 ? 20 : 1 + int64_t(g() % 2), Nk = 50 + int64_t(g() % 2500);
         const int64_t D = c % 2 ? 64 : 32;
-        const int32_t dt = c % 5 == 4 ? HA_DTYPE_BF16 : HA_DTYPE_F32;
+        const int32_t dt = c % 5 == 4 ? HA_DTYPE_BF16 : c % 5 == 2 ? HA_DTYPE_F16 : HA_DTYPE_F32;
         static const double epss[] = {0.3, 0.1, 1e-2, 1e-3, 1e-5};
         const double eps = epss[c % 5];
         const bool causal = c % 4 == 1;
@@ -600,14 +608,15 @@ TEST(hsr_softmax_bounds_are_certified) {
         const ha_hsr_params p = softmax_params(eps, causal);
         begin_case(format("[%s] softmax bound #%d %s eps=%g Nq=%lld Nk=%lld D=%lld G=%lld %s %s index=%d v-ranges=%d",
                           isa_name(isa), c, peaked ? "peaked" : "gauss", eps, (long long)Nq, (long long)Nk, (long long)D,
-                          (long long)G, causal ? "causal" : "full", dt == HA_DTYPE_BF16 ? "bf16" : "f32",
+                          (long long)G, causal ? "causal" : "full", dtype_str(dt),
                           int(idx.p != nullptr), int(with_v)));
         HsrRun r = run_hsr(q, k, v, idx.p, p);
         CHECK(r.status == HA_OK, "status %d %s", r.status, ha_last_error());
         if (r.status != HA_OK) { end_case(); continue; }
         ++cases;
         const double scale = 1.0 / std::sqrt(double(D));
-        const double round_tol = dt == HA_DTYPE_BF16 ? std::ldexp(1.0, -6) * 4 : 5e-5 * 4;
+        const double round_tol = dt == HA_DTYPE_BF16 ? std::ldexp(1.0, -6) * 4
+                               : dt == HA_DTYPE_F16 ? std::ldexp(1.0, -9) * 4 : 5e-5 * 4;
         for (int64_t h = 0; h < q.shape[1]; ++h)
             for (int64_t i = 0; i < Nq; ++i) {
                 const int64_t ri = row_index(q, 0, h, i);
@@ -689,7 +698,7 @@ TEST(hsr_softmax_dropped_mass_is_an_upper_bound) {
 }
 
 TEST(hsr_softmax_with_tiny_epsilon_is_exact) {
-    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
         for (bool causal : {false, true}) {
             HostTensor q = make_tensor(dt, 1, 8, 5, 64, BSHD);
             HostTensor k = make_tensor(dt, 1, 2, 1500, 64, BSHD);
@@ -697,7 +706,7 @@ TEST(hsr_softmax_with_tiny_epsilon_is_exact) {
             fill_peaked(q, k, v, 2.f);
             IndexPtr idx;
             CHECK(build_index(k, &v, 64, 4, 7, &idx.p) == HA_OK, "%s", ha_last_error());
-            begin_case(format("softmax eps=1e-12 %s %s", dt == HA_DTYPE_BF16 ? "bf16" : "f32", causal ? "causal" : "full"));
+            begin_case(format("softmax eps=1e-12 %s %s", dtype_str(dt), causal ? "causal" : "full"));
             HsrRun r = run_hsr(q, k, v, idx.p, softmax_params(1e-12, causal));
             CHECK(r.status == HA_OK, "%s", ha_last_error());
             RefResult ref = reference_attention(q, k, v, 1.0 / 8.0, causal);
@@ -756,7 +765,7 @@ TEST(hsr_paper_regime_reports_about_n_to_the_four_fifths) {
 // ---- decoding: appending ----------------------------------------------------------------------------
 TEST(hsr_append_then_query_equals_a_fresh_build) {
     auto& g = rng();
-    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
         for (int layout : {BHSD, BSHD}) {
             const int64_t cap = 1000, N0 = 130, D = 64, Hkv = 2, G = 4;
             HostTensor k = make_tensor(dt, 1, Hkv, cap, D, layout);
@@ -765,7 +774,7 @@ TEST(hsr_append_then_query_equals_a_fresh_build) {
             HostTensor dummy = make_tensor(dt, 1, Hkv * G, 1, D, BHSD);
             fill_peaked(qall, k, v, 1.5f);
             begin_case(format("append 1, 7, 64, 300 keys at a time vs fresh builds (%s, %s)",
-                              dt == HA_DTYPE_BF16 ? "bf16" : "f32", layout_name(layout)));
+                              dtype_str(dt), layout_name(layout)));
             auto view = [&](HostTensor& t, int64_t n) {
                 ha_tensor d = t.desc();
                 d.shape[2] = n;
@@ -817,8 +826,9 @@ TEST(hsr_append_then_query_equals_a_fresh_build) {
                     CHECK(ha_attention_hsr(&tq, &tk, &tv, &to3, grown_km.p, &p, nullptr) == HA_OK, "%s", ha_last_error());
                     CHECK(element_bytes(o1) == element_bytes(o2), "mode %d n=%lld: appended and fresh outputs differ", mode, (long long)n);
                     CHECK(d1 == d2 && e1 == e2 && t1 == t2, "mode %d: stats differ", mode);
-                    const double tol = mode == HA_HSR_RELU ? (dt == HA_DTYPE_BF16 ? 0.05 : 1e-4)
-                                                           : (dt == HA_DTYPE_BF16 ? 0.05 : 5e-3);
+                    const double tol = mode == HA_HSR_RELU
+                                           ? (dt == HA_DTYPE_BF16 ? 0.05 : dt == HA_DTYPE_F16 ? 0.05 / 8 : 1e-4)
+                                           : (dt == HA_DTYPE_BF16 ? 0.05 : 5e-3);
                     for (int64_t h = 0; h < Hkv * G; ++h)
                         for (int64_t d = 0; d < D; ++d)
                             CHECK(std::fabs(o1.get(0, h, 0, d) - o3.get(0, h, 0, d)) <= tol,
@@ -845,7 +855,7 @@ TEST(hsr_append_then_query_equals_a_fresh_build) {
 
 // ---- causal prefill -----------------------------------------------------------------------------------
 TEST(hsr_causal_prefill_matches_reference) {
-    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
         for (int64_t nq : {300, 700}) {
             const int64_t nk = 700, D = 64;
             HostTensor q = make_tensor(dt, 1, 4, nq, D, BSHD);
@@ -855,7 +865,7 @@ TEST(hsr_causal_prefill_matches_reference) {
             for (int mode : {HA_HSR_RELU, HA_HSR_SOFTMAX}) {
                 begin_case(format("causal prefill %s Nq=%lld Nk=%lld %s (temporary index)",
                                   mode == HA_HSR_RELU ? "relu" : "softmax", (long long)nq, (long long)nk,
-                                  dt == HA_DTYPE_BF16 ? "bf16" : "f32"));
+                                  dtype_str(dt)));
                 const ha_hsr_params p = mode == HA_HSR_RELU ? relu_params(1, 0.8f, true) : softmax_params(1e-4, true);
                 HsrRun r = run_hsr(q, k, v, nullptr, p);
                 CHECK(r.status == HA_OK, "%s", ha_last_error());
@@ -867,6 +877,7 @@ TEST(hsr_causal_prefill_matches_reference) {
                         const int64_t ri = row_index(q, 0, h, i);
                         double tol = mode == HA_HSR_RELU ? ref.tol : double(r.errb[size_t(ri)]) + 2e-4;
                         if (dt == HA_DTYPE_BF16) tol += 0.03;
+                        if (dt == HA_DTYPE_F16) tol += 0.03 / 8;
                         for (int64_t d = 0; d < D; ++d) {
                             const double got = r.out.get(0, h, i, d);
                             const bool ok = ref.empty ? got == 0.0 : std::fabs(got - ref.o[size_t(d)]) <= tol;
@@ -944,7 +955,7 @@ std::string differing(const Blobs& a, const Blobs& b) {
 
 TEST(hsr_key_copy_changes_memory_not_results) {
     const int64_t nk = 5000, D = 128;
-    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
         for (bool causal : {false, true}) {
             HostTensor q = make_tensor(dt, 1, 8, causal ? 5 : 2, D, BHSD);
             HostTensor k = make_tensor(dt, 1, 2, nk, D, BHSD);
@@ -952,7 +963,7 @@ TEST(hsr_key_copy_changes_memory_not_results) {
             fill_peaked(q, k, v, 1.f);
             begin_case(format("copy_keys 1 vs 0 (%s%s): identical bytes in every result, copy "
                               "holds the sealed keys",
-                              dt == HA_DTYPE_BF16 ? "bf16" : "f32", causal ? ", causal" : ""));
+                              dtype_str(dt), causal ? ", causal" : ""));
             const Blobs copied = all_results(q, k, v, 1, causal);
             const Blobs in_place = all_results(q, k, v, 0, causal);
             const std::string d = differing(copied, in_place);
@@ -963,7 +974,7 @@ TEST(hsr_key_copy_changes_memory_not_results) {
             ha_key_index_info ia{}, ib{};
             CHECK(ha_key_index_get_info(a.p, &ia) == HA_OK && ha_key_index_get_info(b.p, &ib) == HA_OK,
                   "%s", ha_last_error());
-            const int64_t key_bytes = 2 * ia.sealed_keys * D * (dt == HA_DTYPE_BF16 ? 2 : 4);
+            const int64_t key_bytes = 2 * ia.sealed_keys * D * (dt != HA_DTYPE_F32 ? 2 : 4);
             CHECK(ia.sealed_keys == ib.sealed_keys && ia.bytes - ib.bytes >= key_bytes,
                   "index bytes %lld (copy) vs %lld (in place): the copy of %lld sealed keys is "
                   "%lld bytes", (long long)ia.bytes, (long long)ib.bytes,
@@ -974,13 +985,13 @@ TEST(hsr_key_copy_changes_memory_not_results) {
 
 TEST(hsr_results_identical_for_any_thread_count) {
     const int64_t nk = 9000, D = 128;
-    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
         HostTensor q = make_tensor(dt, 1, 8, 3, D, BHSD);
         HostTensor k = make_tensor(dt, 1, 2, nk, D, BHSD);
         HostTensor v = make_tensor(dt, 1, 2, nk, D, BHSD);
         fill_peaked(q, k, v, 1.f);
         begin_case(format("bit-identical for 1, 2, 3, 8 threads (%s): index, relu, softmax, report",
-                          dt == HA_DTYPE_BF16 ? "bf16" : "f32"));
+                          dtype_str(dt)));
         auto run_all = [&]() { return all_results(q, k, v, 1, false); };
         const int before = ha_get_num_threads();
         ha_set_num_threads(1);

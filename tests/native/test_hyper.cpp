@@ -31,7 +31,7 @@ std::string describe(const HyperCase& c, int32_t dtype, int layout) {
     return format("B=%lld Hq=%lld Hkv=%lld Nq=%lld Nk=%lld D=%lld %s %s block=%d m=%d min=%d r=%d %s",
                   (long long)c.B, (long long)c.Hq, (long long)c.Hkv, (long long)c.Nq,
                   (long long)c.Nk, (long long)c.D, c.causal ? "causal" : "full",
-                  dtype == HA_DTYPE_F32 ? "f32" : "bf16", c.block, c.samples, c.min_seq_len,
+                  dtype_str(dtype), c.block, c.samples, c.min_seq_len,
                   c.projections, layout_name(layout));
 }
 
@@ -352,7 +352,7 @@ void hyper_cases_on_every_isa(const HyperCase (&cases)[N], int n) {
     for (int32_t isa : supported_isas()) {
         CHECK(ha_set_cpu_isa(isa) == HA_OK, "set isa %d", isa);
         for (const HyperCase& c : cases)
-            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
                 const int layout = n++ % NUM_LAYOUTS;
                 begin_case(format("[%s] ", isa_name(isa)) + describe(c, dtype, layout));
                 Operands o = make_operands(c, dtype, layout);
@@ -383,7 +383,7 @@ TEST(hyper_is_exact_at_or_below_min_seq_len) {
                                {1, 2, 1, 9, 4, 80, true, 1, 1, 4, 1},
                                {1, 2, 1, 4, 0, 64, false, 16, 8, 1, 7}};
     for (const HyperCase& c : cases)
-        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
             begin_case("bit-identical to exact: " + describe(c, dtype, PADDED));
             Operands o = make_operands(c, dtype, PADDED);
             const ha_hyper_params p = params_of(c, 7);
@@ -411,7 +411,7 @@ TEST(hyper_is_exact_when_a_block_spans_the_sequence) {
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
         for (const HyperCase& c : cases)
-            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
                 begin_case(format("[%s] exact: ", isa_name(isa)) + describe(c, dtype, PADDED));
                 Operands o = make_operands(c, dtype, PADDED);
                 CHECK(run_hyper(o, params_of(c, 99)) == HA_OK, "%s", ha_last_error());
@@ -427,7 +427,7 @@ TEST(hyper_causal_first_leaf_is_exact) {
     // Nq = Nk = 1000, min_seq_len 128: 1000 -> 500 -> 250 -> 125, so rows 0..124 see only
     // their exact causal leaf; the rows after it are approximated (and must differ).
     const HyperCase c{1, 4, 2, 1000, 1000, 64, true, 64, 32, 128, 7};
-    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
         begin_case("causal rows 0..124 equal exact causal attention: " + describe(c, dtype, BHSD));
         Operands o = make_operands(c, dtype, BHSD);
         CHECK(run_hyper(o, params_of(c, 5)) == HA_OK, "%s", ha_last_error());
@@ -444,7 +444,7 @@ TEST(hyper_is_bit_identical_for_any_thread_count) {
                                {1, 4, 1, 2000, 3000, 64, false, 256, 256, 512, 7},
                                {1, 2, 1, 900, 2500, 128, true, 64, 128, 300, 5}};
     for (const HyperCase& c : cases)
-        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
             begin_case("threads 1, 2, 3 give the same bytes; seeds differ: " + describe(c, dtype, BHSD));
             Operands o = make_operands(c, dtype, BHSD);
             const int before = ha_get_num_threads();
@@ -653,7 +653,7 @@ TEST(bad_hyper_arguments_are_rejected_with_a_reason) {
     };
     expect_op("q NULL data", [](Operands&, ha_tensor* t) { t[0].data = nullptr; }, "q: data is NULL");
     expect_op("mixed dtypes", [](Operands&, ha_tensor* t) { t[2].dtype = HA_DTYPE_BF16; }, "v: dtype bf16 differs from q's f32");
-    expect_op("f16", [](Operands&, ha_tensor* t) { for (int i = 0; i < 4; ++i) t[i].dtype = HA_DTYPE_F16; }, "f16", HA_ERR_UNSUPPORTED);
+    expect_op("mixed f16", [](Operands&, ha_tensor* t) { t[1].dtype = HA_DTYPE_F16; }, "k: dtype f16 differs from q's f32");
     expect_op("GQA not divisible", [](Operands&, ha_tensor* t) { t[1].shape[1] = t[2].shape[1] = 3; }, "not divisible by kv heads");
     expect_op("head_dim 300", [](Operands&, ha_tensor* t) { t[0].shape[3] = t[3].shape[3] = 300; }, "head_dim must be in 1..256");
     expect_op("v seq", [](Operands&, ha_tensor* t) { t[2].shape[2] = 9; }, "v: seq 9 differs from k's 10");
@@ -878,8 +878,8 @@ TEST(hyper_row_error_estimates_are_honest) {
 }
 
 TEST(hyper_row_error_is_zero_on_exact_rows) {
-    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
-        begin_case(format("Nk <= min_seq_len: every row 0 (%s)", dtype == HA_DTYPE_F32 ? "f32" : "bf16"));
+    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
+        begin_case(format("Nk <= min_seq_len: every row 0 (%s)", dtype_str(dtype)));
         HyperCase c{1, 2, 1, 300, 300, 32, false, 64, 32, 300, 7};
         Operands o = make_operands(c, dtype, BHSD);
         std::vector<float> est;
@@ -913,7 +913,7 @@ TEST(hyper_row_error_is_bit_identical_for_any_thread_count) {
                                {1, 4, 1, 2000, 3000, 64, false, 256, 256, 512, 7},
                                {1, 2, 1, 900, 2500, 128, true, 64, 128, 300, 5}};
     for (const HyperCase& c : cases)
-        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
             begin_case("threads 1, 2, 3: same row_error bytes; out and lse as without stats: " +
                        describe(c, dtype, BHSD));
             Operands o = make_operands(c, dtype, BHSD);
@@ -939,7 +939,7 @@ TEST(hyper_row_error_is_bit_identical_for_any_thread_count) {
     // Every instruction-set path: the same checks on one case, and estimates that agree with
     // the active path's to within the rounding of the inputs' sums (not bit for bit).
     const HyperCase c{1, 2, 1, 1200, 1200, 48, true, 128, 64, 256, 6};
-    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
         Operands o = make_operands(c, dtype, BHSD);
         std::vector<float> ref, one, other;
         CHECK(run_hyper_stats(o, params_of(c, 7), ref) == HA_OK, "%s", ha_last_error());

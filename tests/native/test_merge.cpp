@@ -18,7 +18,7 @@ ha_tensor key_slice(HostTensor& t, int64_t lo, int64_t hi) {
 void merge_case(int32_t dtype, int64_t B, int64_t Hq, int64_t Hkv, int64_t Nq, int64_t Nk,
                 int64_t D, int64_t split, bool in_place, int layout) {
     begin_case(format("merge %s B=%lld Hq=%lld Hkv=%lld Nq=%lld Nk=%lld D=%lld split=%lld%s %s",
-                      dtype == HA_DTYPE_F32 ? "f32" : "bf16", (long long)B, (long long)Hq,
+                      dtype_str(dtype), (long long)B, (long long)Hq,
                       (long long)Hkv, (long long)Nq, (long long)Nk, (long long)D,
                       (long long)split, in_place ? " in-place" : "", layout_name(layout)));
     HostTensor q = make_tensor(dtype, B, Hq, Nq, D, layout);
@@ -60,7 +60,7 @@ void merge_case(int32_t dtype, int64_t B, int64_t Hq, int64_t Hkv, int64_t Nq, i
 
 TEST(merge_of_halves_equals_whole) {
     int n = 0;
-    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+    for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
         merge_case(dtype, 1, 4, 2, 19, 57, 64, 20, false, n++ % NUM_LAYOUTS);
         end_case();
         merge_case(dtype, 2, 3, 1, 1, 1000, 128, 999, false, n++ % NUM_LAYOUTS);

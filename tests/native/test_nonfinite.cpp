@@ -54,11 +54,11 @@ constexpr Shape kShapes[] = {{1, 4096}, {3, 70}, {130, 200}};
 TEST(nonfinite_exact_scores) {
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
-        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
             for (const Shape& sh : kShapes) {
                 const int64_t D = 64, H = 2;
                 const std::string tag = format("%s %s nq=%lld nk=%lld", isa_name(isa),
-                                               dt == HA_DTYPE_F32 ? "f32" : "bf16",
+                                               dtype_str(dt),
                                                (long long)sh.nq, (long long)sh.nk);
                 HostTensor q = make_tensor(dt, 1, H, sh.nq, D, 0);
                 HostTensor k = make_tensor(dt, 1, H, sh.nk, D, 0);
@@ -188,9 +188,9 @@ TEST(nonfinite_merge) {
 // to score +inf there, since with every score -inf it would be an empty row instead).
 struct PlantedInputs {
     HostTensor q, k, v, out, lse;
-    PlantedInputs(int64_t N, int64_t D)
-        : q(make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0)), k(make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0)),
-          v(make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0)), out(make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0)),
+    PlantedInputs(int64_t N, int64_t D, int32_t dt = HA_DTYPE_F32)
+        : q(make_tensor(dt, 1, 1, N, D, 0)), k(make_tensor(dt, 1, 1, N, D, 0)),
+          v(make_tensor(dt, 1, 1, N, D, 0)), out(make_tensor(dt, 1, 1, N, D, 0)),
           lse(make_lse(1, 1, N, false)) {
         q.fill_normal(1);
         k.fill_normal(1);
@@ -206,9 +206,10 @@ TEST(nonfinite_hyper) {
     const int64_t N = 512, D = 32;
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_F16})
         for (bool causal : {false, true}) {
-            begin_case(format("hyper non-finite %s causal=%d", isa_name(isa), int(causal)));
-            PlantedInputs in(N, D);
+            begin_case(format("hyper non-finite %s %s causal=%d", isa_name(isa), dtype_str(dt), int(causal)));
+            PlantedInputs in(N, D, dt);
             HostTensor &q = in.q, &k = in.k, &v = in.v, &out = in.out, &lse = in.lse;
             ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
             ha_hyper_params p;
@@ -239,9 +240,10 @@ TEST(nonfinite_approx_and_estimates) {
     const int64_t N = 512, D = 32;
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_F16})
         for (bool causal : {false, true}) {
-            begin_case(format("approx/hyper non-finite %s causal=%d", isa_name(isa), int(causal)));
-            PlantedInputs in(N, D);
+            begin_case(format("approx/hyper non-finite %s %s causal=%d", isa_name(isa), dtype_str(dt), int(causal)));
+            PlantedInputs in(N, D, dt);
             HostTensor &q = in.q, &k = in.k, &v = in.v, &out = in.out, &lse = in.lse;
             ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
             std::vector<float> err(N, -1.f), bound(N, -1.f), herr(N, -1.f);
@@ -285,17 +287,18 @@ TEST(nonfinite_approx_and_estimates) {
 // finite inputs never give a NaN row with a finite bound.
 TEST(nonfinite_hsr) {
     const int64_t N = 300, D = 16;
+    for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_F16})
     for (int32_t mode : {HA_HSR_SOFTMAX, HA_HSR_RELU}) {
-        begin_case(format("hsr NaN query mode=%d", mode));
-        HostTensor q = make_tensor(HA_DTYPE_F32, 1, 2, 3, D, 0);
-        HostTensor k = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
-        HostTensor v = make_tensor(HA_DTYPE_F32, 1, 1, N, D, 0);
+        begin_case(format("hsr NaN query mode=%d %s", mode, dtype_str(dt)));
+        HostTensor q = make_tensor(dt, 1, 2, 3, D, 0);
+        HostTensor k = make_tensor(dt, 1, 1, N, D, 0);
+        HostTensor v = make_tensor(dt, 1, 1, N, D, 0);
         q.fill_normal(1);
         k.fill_normal(1);
         v.fill_normal(1);
         q.set(0, 1, 2, 4, kNaN);
         q.set(0, 0, 1, 0, -kInf);
-        HostTensor out = make_tensor(HA_DTYPE_F32, 1, 2, 3, D, 0);
+        HostTensor out = make_tensor(dt, 1, 2, 3, D, 0);
         ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc();
         ha_hsr_params p;
         ha_hsr_params_init(&p);

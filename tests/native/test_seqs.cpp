@@ -166,7 +166,7 @@ void run_varlen(int32_t dtype, int64_t Hq, int64_t Hkv, int64_t D, const std::ve
                 const std::vector<int64_t>& nk, const Mask& m, bool padded, const std::string& prefix) {
     const int64_t B = int64_t(nq.size());
     begin_case(prefix + format("varlen %s B=%lld Hq=%lld Hkv=%lld D=%lld %s%s",
-                               dtype == HA_DTYPE_F32 ? "f32" : "bf16", (long long)B, (long long)Hq,
+                               dtype_str(dtype), (long long)B, (long long)Hq,
                                (long long)Hkv, (long long)D, describe_mask(m).c_str(),
                                padded ? " padded" : ""));
     std::vector<int32_t> cu_q(size_t(B + 1), 0), cu_k(size_t(B + 1), 0);
@@ -231,7 +231,7 @@ void run_paged(int32_t dtype, int64_t Hq, int64_t Hkv, int64_t D, int64_t ps,
                const std::string& prefix) {
     const int64_t B = int64_t(lens.size());
     begin_case(prefix + format("paged %s B=%lld Hq=%lld Hkv=%lld D=%lld page=%lld nq=%lld %s",
-                               dtype == HA_DTYPE_F32 ? "f32" : "bf16", (long long)B, (long long)Hq,
+                               dtype_str(dtype), (long long)B, (long long)Hq,
                                (long long)Hkv, (long long)D, (long long)ps, (long long)nq,
                                describe_mask(m).c_str()));
     int64_t max_pages = 1, used = 0;
@@ -308,7 +308,7 @@ void run_padded_cache(int32_t dtype, int64_t Hq, int64_t Hkv, int64_t D, int64_t
                       const std::string& prefix) {
     const int64_t B = int64_t(lens.size());
     begin_case(prefix + format("padded cache %s B=%lld n_k<=%lld nq=%lld %s",
-                               dtype == HA_DTYPE_F32 ? "f32" : "bf16", (long long)B,
+                               dtype_str(dtype), (long long)B,
                                (long long)cap_keys, (long long)nq, describe_mask(m).c_str()));
     HostTensor k = make_tensor(dtype, B, Hkv, cap_keys, D, PADDED);
     HostTensor v = make_tensor(dtype, B, Hkv, cap_keys, D, BSHD);
@@ -353,7 +353,7 @@ void window_cases_on_every_isa(const WindowCase (&cases)[N]) {
     for (int32_t isa : supported_isas()) {
         CHECK(ha_set_cpu_isa(isa) == HA_OK, "set isa %d", isa);
         for (const WindowCase& c : cases)
-            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+            for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
                 const int l = n++ % NUM_LAYOUTS;
                 const int layouts[4] = {l, (l + 1) % NUM_LAYOUTS, (l + 2) % NUM_LAYOUTS,
                                         (l + 3) % NUM_LAYOUTS};
@@ -374,8 +374,8 @@ TEST(window_and_softcap_small_cases_on_every_isa) { window_cases_on_every_isa(kS
 TEST(softcap_bounds_infinite_scores) {
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
-        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
-            begin_case(format("[%s] %s", isa_name(isa), dtype == HA_DTYPE_F32 ? "f32" : "bf16"));
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
+            begin_case(format("[%s] %s", isa_name(isa), dtype_str(dtype)));
             HostTensor q = make_tensor(dtype, 1, 2, 5, 32, BHSD);
             HostTensor k = make_tensor(dtype, 1, 1, 70, 32, BHSD);
             HostTensor v = make_tensor(dtype, 1, 1, 70, 32, BHSD);
@@ -405,7 +405,7 @@ TEST(varlen_equals_one_call_per_sequence) {
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
         const std::string pre = format("[%s] ", isa_name(isa));
-        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
             const bool padded = n++ % 2 == 1;
             // Prefill: equal and unequal lengths, an empty sequence, Nq > Nk.
             run_varlen(dtype, 4, 2, 64, {17, 0, 130, 5, 70}, {17, 9, 130, 3, 200},
@@ -430,7 +430,7 @@ TEST(paged_equals_contiguous_cache) {
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
         const std::string pre = format("[%s] ", isa_name(isa));
-        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16})
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
             for (int64_t ps : {1, 3, 16, 64, 100}) {
                 // Decoding (GQA 4 per kv head), a few rows with a window, and a prefill chunk
                 // (query tiles over a cache, prepacked when long).
@@ -454,7 +454,7 @@ TEST(padded_cache_lengths_equal_one_call_per_sequence) {
     for (int32_t isa : supported_isas()) {
         ha_set_cpu_isa(isa);
         const std::string pre = format("[%s] ", isa_name(isa));
-        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16}) {
+        for (int32_t dtype : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16}) {
             run_padded_cache(dtype, 8, 2, 64, 600, {600, 1, 0, 333}, 1, {true, -1, -1, 0}, pre);
             end_case();
             run_padded_cache(dtype, 4, 2, 32, 200, {70, 200}, 9, {true, 20, -1, 0}, pre);

@@ -1,6 +1,6 @@
 // The CPU backend as seen from the API layer. The API layer (api.cpp) has already validated
 // every argument; functions here may assume shapes agree, strides are non-negative, dtypes are
-// F32 or BF16 and pointers are non-null. They still return a status (out of memory, internal).
+// F32, BF16 or F16 and pointers are non-null. They still return a status (out of memory, internal).
 #pragma once
 #include <cstdint>
 
@@ -19,7 +19,7 @@ struct View {
 };
 
 struct ExactProblem {
-    int32_t dtype;     // HA_DTYPE_F32 or HA_DTYPE_BF16, shared by q, k, v, out
+    int32_t dtype;     // HA_DTYPE_F32, _BF16 or _F16, shared by q, k, v, out
     View q, k, v, out; // q/out [B,Hq,Nq,D], k/v [B,Hkv,Nk,D]
     float* lse;        // nullable; float32 [B,Hq,Nq]
     int64_t lse_strides[3];

@@ -21,7 +21,8 @@ CpuFeatures detect() {
     CpuFeatures f;
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28);
+    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28),
+               f16c = c & (1u << 29);
     if (!osxsave || !avx) return f;
     const uint64_t xcr0 = xgetbv0();
     // The kernel must save XMM|YMM (bits 1,2) and, for AVX-512, opmask|ZMM_Hi256|Hi16_ZMM (5..7).
@@ -32,7 +33,9 @@ CpuFeatures detect() {
     const bool avx2 = b & (1u << 5);
     const bool f512 = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30),
                vl = b & (1u << 31);
-    f.avx2_fma = os_ymm && avx2 && fma;
+    // F16C has a CPUID bit of its own; the AVX2 kernels convert fp16 with it (every AVX2 CPU
+    // made has it, but a hypervisor may mask it: then the machine runs the generic path).
+    f.avx2_fma = os_ymm && avx2 && fma && f16c;
     f.avx512 = f.avx2_fma && os_zmm && f512 && dq && bw && vl;
     __cpuid_count(7, 1, a, b, c, d);
     f.avx512_bf16 = f.avx512 && (a & (1u << 5));

@@ -39,7 +39,7 @@ int32_t set_isa(int32_t isa) {
         case HA_CPU_ISA_AUTO: g_isa.store(best_isa()); return HA_OK;
         case HA_CPU_ISA_GENERIC: break;
         case HA_CPU_ISA_AVX2:
-            if (!f.avx2_fma) return fail(HA_ERR_UNSUPPORTED, "isa: this CPU lacks AVX2+FMA");
+            if (!f.avx2_fma) return fail(HA_ERR_UNSUPPORTED, "isa: this CPU lacks AVX2+FMA+F16C");
             break;
         case HA_CPU_ISA_AVX512:
             if (!f.avx512)

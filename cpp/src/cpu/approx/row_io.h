@@ -11,11 +11,11 @@
 namespace ha::cpu::approx {
 
 inline hsr::RowSrc rows_of(const View& t, int32_t dtype, int64_t b, int64_t h) {
-    const int64_t es = dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t es = dtype != HA_DTYPE_F32 ? 2 : 4;
     // An empty tensor (n = 0) may have no data at all: no offset from a null pointer.
     const char* base = t.data ? static_cast<const char*>(t.data) + (b * t.strides[0] + h * t.strides[1]) * es
                               : nullptr;
-    return hsr::RowSrc{base, t.strides[2], t.strides[3], dtype == HA_DTYPE_BF16};
+    return hsr::RowSrc{base, t.strides[2], t.strides[3], dtype == HA_DTYPE_BF16, dtype == HA_DTYPE_F16};
 }
 
 inline void load_query(const Problem& p, int64_t b, int64_t h, int64_t i, int64_t D, float* dst) {
@@ -25,6 +25,8 @@ inline void load_query(const Problem& p, int64_t b, int64_t h, int64_t i, int64_
         const int64_t e = off + d * q.strides[3];
         dst[d] = p.base.dtype == HA_DTYPE_BF16
                      ? hsr::bf16_bits_to_f32(static_cast<const uint16_t*>(q.data)[e])
+                 : p.base.dtype == HA_DTYPE_F16
+                     ? ha::f16_bits_to_f32(static_cast<const uint16_t*>(q.data)[e])
                      : static_cast<const float*>(q.data)[e];
     }
 }
@@ -37,6 +39,8 @@ inline void store_row(const Problem& p, int64_t b, int64_t h, int64_t i, int64_t
         const int64_t e = off + d * t.strides[3];
         if (p.base.dtype == HA_DTYPE_BF16)
             static_cast<uint16_t*>(t.data)[e] = hsr::f32_to_bf16_nearest(o[d]);
+        else if (p.base.dtype == HA_DTYPE_F16)
+            static_cast<uint16_t*>(t.data)[e] = ha::f32_to_f16_bits(o[d]);
         else
             static_cast<float*>(t.data)[e] = o[d];
     }
@@ -59,7 +63,7 @@ inline void exact_row_stats(const Problem& p, int64_t si, int64_t touched) {
 inline int32_t exact_span(const Problem& p, int64_t b, int64_t hk, int64_t a, int64_t last) {
     const ExactProblem& e = p.base;
     const int64_t Hq = e.q.shape[1], Nq = e.q.shape[2], Nk = e.k.shape[2], G = Hq / e.k.shape[1];
-    const int64_t es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t es = e.dtype != HA_DTYPE_F32 ? 2 : 4;
     const int64_t n = last - a + 1;
     ExactProblem sub = e;
     auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {

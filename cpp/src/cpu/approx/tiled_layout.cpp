@@ -44,8 +44,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     h.kmax = 0;
     const Problem& p = *c.p;
     const int64_t Nk = c.Nk, D = c.D;
-    h.K.init(c.es, c.D, Nk);
-    h.V.init(c.es, c.D, Nk);
+    h.K.init(c.es, c.D, Nk, c.f16);
+    h.V.init(c.es, c.D, Nk, c.f16);
     std::vector<float> knorm(static_cast<size_t>(Nk));
     constexpr int64_t kChunk = 1024;
     int32_t st = parallel_for((Nk + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
@@ -105,8 +105,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
     for (int64_t j = 0; j < c.S; ++j) h.lpos.push_back(int32_t(j));
     for (int64_t j = c.S; j < Nk; ++j)
         (knorm[size_t(j)] > thr ? h.lpos : rest).push_back(int32_t(j));
-    h.KL.init(c.es, c.D, int64_t(h.lpos.size()));
-    h.VL.init(c.es, c.D, int64_t(h.lpos.size()));
+    h.KL.init(c.es, c.D, int64_t(h.lpos.size()), c.f16);
+    h.VL.init(c.es, c.D, int64_t(h.lpos.size()), c.f16);
     for (size_t t = 0; t < h.lpos.size(); ++t) {
         h.KL.copy_from(int64_t(t), h.K, h.lpos[t]);
         h.VL.copy_from(int64_t(t), h.V, h.lpos[t]);
@@ -127,8 +127,8 @@ int32_t prepare_head(const Ctx& c, Head& h) {
         std::vector<int64_t> fill(h.bstart.begin(), h.bstart.end() - 2);
         for (int32_t j : rest) h.bpos[size_t(fill[h.kbucket[size_t(j)]]++)] = j;
     }
-    h.KB.init(c.es, c.D, int64_t(rest.size()));
-    h.VB.init(c.es, c.D, int64_t(rest.size()));
+    h.KB.init(c.es, c.D, int64_t(rest.size()), c.f16);
+    h.VB.init(c.es, c.D, int64_t(rest.size()), c.f16);
     for (size_t t = 0; t < h.bpos.size(); ++t) {
         h.KB.copy_from(int64_t(t), h.K, h.bpos[t]);
         h.VB.copy_from(int64_t(t), h.V, h.bpos[t]);
@@ -205,8 +205,8 @@ void draw_tail(const Ctx& c, Head& h, double r) {
     const int64_t total = at.back();
     h.tstart = {0, at[size_t(chunks)], total};
     h.tpos.assign(size_t(total), 0);
-    h.KT.init(c.es, c.D, total);
-    h.VT.init(c.es, c.D, total);
+    h.KT.init(c.es, c.D, total, c.f16);
+    h.VT.init(c.es, c.D, total, c.f16);
     // By bucket (C + 1 of them: the last, "none", holds nothing), half, position.
     const int C = h.bk.C;
     h.ostart.assign(size_t(2 * (C + 1) + 1), 0);
@@ -215,8 +215,8 @@ void draw_tail(const Ctx& c, Head& h, double r) {
             for (int32_t j : pos[size_t(2 * t + hf)]) ++h.ostart[size_t(2 * h.kbucket[size_t(j)] + hf + 1)];
     for (size_t g = 0; g + 1 < h.ostart.size(); ++g) h.ostart[g + 1] += h.ostart[g];
     h.opos.assign(size_t(total), 0);
-    h.KO.init(c.es, c.D, total);
-    h.VO.init(c.es, c.D, total);
+    h.KO.init(c.es, c.D, total, c.f16);
+    h.VO.init(c.es, c.D, total, c.f16);
     std::vector<int64_t> fill(h.ostart.begin(), h.ostart.end() - 1);
     std::vector<int64_t> odst(static_cast<size_t>(total));
     for (int hf = 0, g = 0; hf < 2; ++hf)

@@ -79,7 +79,7 @@ void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
 void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* order,
                  Store& Q) {
     const int64_t M = int64_t(rows.size());
-    Q.init(c.es, c.D, M);
+    Q.init(c.es, c.D, M, c.f16);
     constexpr int64_t kChunk = 2048;
     parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
         std::vector<float> x(size_t(c.Dp));
@@ -414,7 +414,8 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             const double x = std::exp(double(heavy[k].score) - ref);
             const char* src = h.V.buf.data() + int64_t(j) * D * c.es;
             for (int64_t d = 0; d < D; ++d)
-                vrow[size_t(d)] = c.es == 2 ? hsr::bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d])
+                vrow[size_t(d)] = c.es == 2 ? (c.f16 ? ha::f16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d])
+                                                     : hsr::bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d]))
                                             : reinterpret_cast<const float*>(src)[d];
             vrow[size_t(D)] = h.V.extra[size_t(j)];
             double pi = 1;

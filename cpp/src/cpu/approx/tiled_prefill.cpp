@@ -52,7 +52,8 @@ int32_t run_tiled(const Problem& p) {
     c.G = e.q.shape[1] / e.k.shape[1];
     c.S = std::min<int64_t>(p.sinks, c.Nk);
     c.W = p.window;
-    c.es = e.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    c.es = e.dtype != HA_DTYPE_F32 ? 2 : 4;
+    c.f16 = e.dtype == HA_DTYPE_F16;
     const int64_t B = e.q.shape[0], Hkv = e.k.shape[1], Hq = e.q.shape[1];
     const double r0 = std::min(1.0, 2.0 * double(p.samples) / double(c.Nk));
 

@@ -31,18 +31,20 @@ inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 inline uint64_t mix(uint64_t x) { return hyper::mix64(x); }
 
-// Rows of D elements in the call's dtype (bf16 or f32), what the exact kernel reads, and a
+// Rows of D elements in the call's dtype (f32, bf16 or f16), what the exact kernel reads, and a
 // float per row beside them (ExactProblem::key_bias / key_sum): values carry ||v||², so that
 // every part also returns Σ p_j ||v_j||², the square of the unit the error is measured in; the
 // tail's draws carry their log-weight -ln(pi) (tiled_layout.cpp); other keys and the queries
 // carry nothing the kernel reads.
 struct Store {
     int es = 4;
+    bool f16 = false;  // 2-byte rows: fp16, else bf16
     int64_t Dw = 0;
     std::vector<char> buf;
     std::vector<float> extra;
-    void init(int e, int64_t dw, int64_t n) {
+    void init(int e, int64_t dw, int64_t n, bool half16) {
         es = e;
+        f16 = half16;
         Dw = dw;
         buf.resize(size_t(std::max<int64_t>(n, 0) * dw * e));  // every row used is written whole
         extra.resize(size_t(std::max<int64_t>(n, 0)));
@@ -53,7 +55,10 @@ struct Store {
         char* d = row(j);
         if (es == 2) {
             uint16_t* h = reinterpret_cast<uint16_t*>(d);
-            for (int64_t t = 0; t < D; ++t) h[t] = hsr::f32_to_bf16_nearest(x[t]);
+            if (f16)
+                for (int64_t t = 0; t < D; ++t) h[t] = ha::f32_to_f16_bits(x[t]);
+            else
+                for (int64_t t = 0; t < D; ++t) h[t] = hsr::f32_to_bf16_nearest(x[t]);
         } else {
             std::memcpy(d, x, sizeof(float) * size_t(D));
         }
@@ -122,6 +127,7 @@ struct Ctx {
     const hsr::Kernels* kr;
     int64_t Nq, Nk, D, Dp, Da, G, S, W;  // Da = D + 1: a result row (output, then Σ p ||v||²)
     int es;
+    bool f16;  // the call's dtype is fp16 (es 2 is bf16 otherwise)
 };
 
 inline int64_t count_upto(const int32_t* a, int64_t n, int64_t cut) {

@@ -10,7 +10,7 @@ namespace {
 
 View sub_view(const View& v, int32_t dtype, int64_t b, int64_t h, int64_t i, int64_t nh,
               int64_t ni) {
-    const int64_t es = dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t es = dtype != HA_DTYPE_F32 ? 2 : 4;
     View s = v;
     if (v.data)  // NULL for an empty K or V: no offset
         s.data = static_cast<char*>(v.data) + (b * v.strides[0] + h * v.strides[1] + i * v.strides[2]) * es;

@@ -7,11 +7,13 @@
 namespace ha::cpu::hsr {
 
 // The key (or value) rows of one (batch, kv head): element (j, d) lies at
-// data + j*row + d*col elements; bf16 or f32.
+// data + j*row + d*col elements; f32, bf16 (bf16 set) or f16 (f16 set).
 struct RowSrc {
     const void* data;
     int64_t row, col;
     bool bf16;
+    bool f16 = false;
+    int64_t elem_bytes() const { return bf16 || f16 ? 2 : 4; }
 };
 
 constexpr int kMaxRows = 8;      // query rows per kernel call

@@ -19,6 +19,9 @@ void write_row(const Context& cx, const Unit& u, int r, const float* o, float in
     if (cx.query.out.dtype == HA_DTYPE_BF16) {
         uint16_t* dst = static_cast<uint16_t*>(v.data) + off;
         for (int64_t d = 0; d < cx.D; ++d) dst[d * sd] = f32_to_bf16_nearest(o[d] * inv);
+    } else if (cx.query.out.dtype == HA_DTYPE_F16) {
+        uint16_t* dst = static_cast<uint16_t*>(v.data) + off;
+        for (int64_t d = 0; d < cx.D; ++d) dst[d * sd] = ha::f32_to_f16_bits(o[d] * inv);
     } else {
         float* dst = static_cast<float*>(v.data) + off;
         for (int64_t d = 0; d < cx.D; ++d) dst[d * sd] = o[d] * inv;

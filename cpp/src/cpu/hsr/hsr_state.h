@@ -141,10 +141,10 @@ struct Context {
     std::vector<float> value_min, value_max;
 
     RowSrc src(const View& v, int32_t dtype, int64_t b, int64_t h) const {
-        const int64_t es = dtype == HA_DTYPE_BF16 ? 2 : 4;
+        const int64_t es = dtype != HA_DTYPE_F32 ? 2 : 4;
         const char* row0 = static_cast<const char*>(v.data);  // NULL for an empty K: no offset
         if (row0) row0 += (b * v.strides[0] + h * v.strides[1]) * es;
-        return RowSrc{row0, v.strides[2], v.strides[3], dtype == HA_DTYPE_BF16};
+        return RowSrc{row0, v.strides[2], v.strides[3], dtype == HA_DTYPE_BF16, dtype == HA_DTYPE_F16};
     }
     RowSrc ksrc(int64_t b, int64_t hk) const { return src(query.k.view, query.k.dtype, b, hk); }
     RowSrc vsrc(int64_t b, int64_t hk) const { return src(query.v.view, query.v.dtype, b, hk); }

@@ -14,7 +14,7 @@ namespace {
 
 void prefetch_item(const RowSrc& s, const Item& it, int64_t D) {
     if (!it.pos || s.col != 1) return;  // cache order: the hardware prefetcher follows
-    const int64_t es = s.bf16 ? 2 : 4, bytes = D * es;
+    const int64_t es = s.elem_bytes(), bytes = D * es;
     const char* base = static_cast<const char*>(s.data);
     for (int j = 0; j < it.n; ++j) {
         const char* r = base + int64_t(it.pos[j]) * s.row * es;
@@ -31,7 +31,7 @@ struct KeyRows {
 };
 KeyRows key_rows(const Context& cx, const HeadIndex& h, const RowSrc& ks, const Item& it) {
     if (it.block >= 0 && !h.keys.empty())
-        return KeyRows{RowSrc{h.keys.data(), cx.D, 1, ks.bf16}, nullptr, it.slot0};
+        return KeyRows{RowSrc{h.keys.data(), cx.D, 1, ks.bf16, ks.f16}, nullptr, it.slot0};
     return KeyRows{ks, it.pos, it.first};
 }
 
@@ -39,7 +39,7 @@ KeyRows key_rows(const Context& cx, const HeadIndex& h, const RowSrc& ks, const 
 // defeats the hardware prefetcher's ramp-up).
 void prefetch_copied(const Context& cx, const HeadIndex& h, const Item& it) {
     if (it.block < 0 || h.keys.empty()) return;
-    const int64_t rb = cx.D * (cx.query.k.dtype == HA_DTYPE_BF16 ? 2 : 4);
+    const int64_t rb = cx.D * (cx.query.k.dtype != HA_DTYPE_F32 ? 2 : 4);
     const char* p = reinterpret_cast<const char*>(h.keys.data()) + it.slot0 * rb;
     for (int64_t o = 0; o < int64_t(it.n) * rb; o += 64) HA_PREFETCH_L2(p + o);
 }
@@ -48,7 +48,7 @@ void prefetch_copied(const Context& cx, const HeadIndex& h, const Item& it) {
 void prefetch_weighted(const RowSrc& v, const Item& it, int R, const float* P, int64_t ldp,
                        int64_t D) {
     if (!it.pos) return;  // cache order: the hardware prefetcher follows
-    const int64_t es = v.bf16 ? 2 : 4, bytes = (v.col == 1 ? D : (D - 1) * v.col + 1) * es;
+    const int64_t es = v.elem_bytes(), bytes = (v.col == 1 ? D : (D - 1) * v.col + 1) * es;
     const char* base = static_cast<const char*>(v.data);
     for (int j = 0; j < it.n; ++j) {
         bool any = false;

@@ -41,11 +41,11 @@ constexpr int64_t kBuildBudget = 1 << 30; // bytes of clustering scratch alive a
 RowSrc head_src(const ha_key_index& x, bool values, int64_t b, int64_t h) {
     const int64_t* st = values ? x.vstr : x.kstr;
     const void* base = values ? x.vdata : x.kdata;
-    const int64_t es = x.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t es = x.dtype != HA_DTYPE_F32 ? 2 : 4;
     // An empty K may have a NULL address: no offset is applied to it (UB on a null pointer).
     const char* row0 = static_cast<const char*>(base);
     if (row0) row0 += (b * st[0] + h * st[1]) * es;
-    return RowSrc{row0, st[2], st[3], x.dtype == HA_DTYPE_BF16};
+    return RowSrc{row0, st[2], st[3], x.dtype == HA_DTYPE_BF16, x.dtype == HA_DTYPE_F16};
 }
 
 uint64_t mix(uint64_t x) {  // splitmix64
@@ -61,7 +61,7 @@ double norm_up(double sumsq, int64_t D) {
 
 constexpr size_t kHugePage = size_t(2) << 20;
 
-int64_t key_bytes(const ha_key_index& x) { return x.D * (x.dtype == HA_DTYPE_BF16 ? 2 : 4); }
+int64_t key_bytes(const ha_key_index& x) { return x.D * (x.dtype != HA_DTYPE_F32 ? 2 : 4); }
 
 void ensure_blocks(const ha_key_index& x, HeadIndex& hi, int64_t nb) {
     const int64_t chunks = (nb + kChunkBlocks - 1) / kChunkBlocks;
@@ -108,7 +108,7 @@ void reserve_headroom(const ha_key_index& x, HeadIndex& h) {
 // Copies the keys of slots [s0, s1) (through perm) into h.keys, which grows (by a quarter, its
 // room written) when it holds fewer than s1 rows.
 void copy_keys(const ha_key_index& x, HeadIndex& h, const RowSrc& ks, int64_t s0, int64_t s1) {
-    const int64_t rb = key_bytes(x), es = x.dtype == HA_DTYPE_BF16 ? 2 : 4;
+    const int64_t rb = key_bytes(x), es = x.dtype != HA_DTYPE_F32 ? 2 : 4;
     if (h.keys.size() < size_t(s1 * rb))
         h.keys.resize(std::max(size_t(s1 * rb), h.keys.size() + h.keys.size() / 4));
     const char* base = static_cast<const char*>(ks.data);

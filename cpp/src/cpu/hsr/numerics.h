@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "half.h"
+
 namespace ha::cpu::hsr {
 
 // |fl(q·k) − q·k| <= dot_err(D) · Σ|q_d k_d| + dot_eta(D) for a float dot product of D

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.h"
+#include "half.h"
 #include "cpu/hyper/hyper_kernels.h"
 #include "cpu/hyper/hyper_memory.h"
 #include "cpu/hyper/hyper_plan.h"
@@ -160,7 +161,7 @@ private:
     // Causal with Nq > Nk: the first rows see no key at all.
     void write_empty_rows() {
         if (plan_.empty_rows == 0) return;
-        const int64_t es = p_.dtype == HA_DTYPE_BF16 ? 2 : 4;
+        const int64_t es = p_.dtype != HA_DTYPE_F32 ? 2 : 4;
         for (int64_t b = 0; b < B_; ++b)
             for (int64_t h = 0; h < Hq_; ++h)
                 for (int64_t i = 0; i < plan_.empty_rows; ++i) {
@@ -505,6 +506,8 @@ private:
             if (p_.dtype == HA_DTYPE_BF16) {
                 const uint32_t bits = uint32_t(static_cast<const uint16_t*>(v.data)[e]) << 16;
                 std::memcpy(dst + d, &bits, 4);
+            } else if (p_.dtype == HA_DTYPE_F16) {
+                dst[d] = f16_bits_to_f32(static_cast<const uint16_t*>(v.data)[e]);
             } else {
                 dst[d] = static_cast<const float*>(v.data)[e];
             }

@@ -98,7 +98,7 @@ class BatchAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"F32", "BF16"})
+    @EnumSource(names = {"F32", "BF16", "F16"})
     void windowAndSoftcapMatchTheReference(DType dt) {
         SplittableRandom rnd = new SplittableRandom(TestData.nextSeed());
         try (Arena arena = Arena.ofConfined()) {
@@ -140,7 +140,7 @@ class BatchAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"F32", "BF16"})
+    @EnumSource(names = {"F32", "BF16", "F16"})
     void packedSequencesEqualOneCallEach(DType dt) {
         SplittableRandom rnd = new SplittableRandom(TestData.nextSeed());
         int[] nq = {17, 0, 130, 1, 70};
@@ -207,7 +207,7 @@ class BatchAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"F32", "BF16"})
+    @EnumSource(names = {"F32", "BF16", "F16"})
     void pagedCacheEqualsContiguousCopies(DType dt) {
         SplittableRandom rnd = new SplittableRandom(TestData.nextSeed());
         int hq = 8;
@@ -357,7 +357,7 @@ class BatchAttentionTest {
             expect("seqs.seqlens_k[1]", () -> op.run(qd, Tensor.allocate(arena, DType.F32, 3, 1, 5, 16),
                     Tensor.allocate(arena, DType.F32, 3, 1, 5, 16), new int[] {1, 6, 2}, od, null));
             expect("pageSize", () -> KvCache.allocate(arena, DType.F32, 1, 16, 0, 3));
-            expect("dtype", () -> KvCache.allocate(arena, DType.F16, 1, 16, 4, 3));
+            expect("arena", () -> KvCache.allocate(null, DType.F16, 1, 16, 4, 3));
         }
     }
 

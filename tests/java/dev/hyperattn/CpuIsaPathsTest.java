@@ -1,6 +1,7 @@
 package dev.hyperattn;
 
 import static dev.hyperattn.DType.BF16;
+import static dev.hyperattn.DType.F16;
 import static dev.hyperattn.DType.F32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -39,7 +40,9 @@ class CpuIsaPathsTest {
                 AttentionCase.of("d=256", 1, 2, 2, 24, 37, 256, false, F32),
                 AttentionCase.of("strided", 1, 2, 2, 19, 45, 64, false, F32).bshdLayout(),
                 AttentionCase.of("bf16 d=80 strided", 1, 4, 2, 50, 61, 80, true, BF16).bshdLayout(),
-                AttentionCase.of("bf16 d=128", 1, 2, 1, 33, 33, 128, false, BF16));
+                AttentionCase.of("bf16 d=128", 1, 2, 1, 33, 33, 128, false, BF16),
+                AttentionCase.of("f16 d=80 strided", 1, 4, 2, 50, 61, 80, true, F16).bshdLayout(),
+                AttentionCase.of("f16 decode GQA", 1, 8, 2, 1, 300, 128, true, F16));
         return paths.stream().flatMap(isa -> cases.stream().map(c -> Arguments.of(isa, c)));
     }
 

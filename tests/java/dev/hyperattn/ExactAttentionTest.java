@@ -1,6 +1,7 @@
 package dev.hyperattn;
 
 import static dev.hyperattn.DType.BF16;
+import static dev.hyperattn.DType.F16;
 import static dev.hyperattn.DType.F32;
 
 import java.lang.foreign.Arena;
@@ -47,7 +48,17 @@ class ExactAttentionTest {
                 AttentionCase.of("bf16 Nq>Nk causal", 1, 2, 2, 40, 25, 64, true, BF16),
                 AttentionCase.of("bf16 single token", 1, 2, 1, 1, 1, 64, false, BF16),
                 AttentionCase.of("many tiles", 2, 4, 2, 300, 333, 96, true, F32),
-                AttentionCase.of("bf16 many tiles", 1, 4, 1, 257, 300, 128, false, BF16));
+                AttentionCase.of("bf16 many tiles", 1, 4, 1, 257, 300, 128, false, BF16),
+                AttentionCase.of("f16 GQA causal", 1, 4, 2, 64, 80, 64, true, F16),
+                AttentionCase.of("f16 odd", 1, 2, 2, 33, 47, 63, false, F16),
+                AttentionCase.of("f16 d=80 strided", 1, 4, 2, 50, 50, 80, true, F16).bshdLayout(),
+                AttentionCase.of("f16 d=256", 1, 2, 1, 40, 40, 256, true, F16),
+                AttentionCase.of("f16 Nq>Nk causal", 1, 2, 2, 40, 25, 64, true, F16),
+                AttentionCase.of("f16 decode row GQA", 1, 8, 2, 1, 700, 128, true, F16),
+                AttentionCase.of("f16 decode rows strided", 1, 8, 2, 3, 333, 64, false, F16).bshdLayout(),
+                AttentionCase.of("f16 decode split-KV", 1, 4, 1, 1, 5000, 128, false, F16),
+                AttentionCase.of("f16 peaky softmax", 1, 2, 2, 64, 200, 64, true, F16).withAmplitude(4),
+                AttentionCase.of("f16 many tiles", 1, 4, 1, 257, 300, 128, false, F16));
     }
 
     @ParameterizedTest(name = "{0}")

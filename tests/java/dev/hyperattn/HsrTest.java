@@ -412,6 +412,8 @@ class HsrTest {
         new Shape("Nq>Nk causal", 1, 2, 1, 60, 40, 32, true, DType.F32, false),
         new Shape("strided bf16", 1, 4, 2, 37, 260, 80, true, DType.BF16, true),
         new Shape("bf16 decode", 1, 4, 1, 2, 1000, 128, false, DType.BF16, false),
+        new Shape("strided f16", 1, 4, 2, 37, 260, 80, true, DType.F16, true),
+        new Shape("f16 decode", 1, 4, 1, 2, 1000, 128, false, DType.F16, false),
     };
 
     /** ReLU^α is exact: the output equals the dense float64 ReLU^α reference. */
@@ -441,7 +443,7 @@ class HsrTest {
                                 op.index(index).run(q, k, v, out, stats);
                                 String vctx = "variant " + variant + ", " + ctx;
                                 Compare.assertClose("relu out", out.toFloatArray(), ref, out.shape(),
-                                        s.dtype() == DType.F32 ? 5e-5 : 1.6e-2, s.dtype() == DType.F32 ? 1e-4 : 8e-3, vctx);
+                                        s.dtype() == DType.F32 ? 5e-5 : Tolerances.outAtol(s.dtype()), s.dtype() == DType.F32 ? 1e-4 : Tolerances.outRtol(s.dtype()), vctx);
                                 for (long row = 0; row < stats.rows(); row++) {
                                     assertEquals(0f, stats.droppedMass(row), vctx);
                                     assertEquals(0f, stats.errorBound(row), vctx);
@@ -650,7 +652,7 @@ class HsrTest {
                         relu.index(inPlace).run(q, k, v, outInPlace, statsInPlace);
                         assertBitIdentical("relu", outCopy, outInPlace, statsCopy, statsInPlace, ctx);
                         Compare.assertClose("relu out (keys copied)", outCopy.toFloatArray(), reluRef, outCopy.shape(),
-                                s.dtype() == DType.F32 ? 5e-5 : 1.6e-2, s.dtype() == DType.F32 ? 1e-4 : 8e-3, ctx);
+                                s.dtype() == DType.F32 ? 5e-5 : Tolerances.outAtol(s.dtype()), s.dtype() == DType.F32 ? 1e-4 : Tolerances.outRtol(s.dtype()), ctx);
 
                         // Softmax: each row's error against float64 softmax within its certified bound.
                         double eps = 1e-2;

@@ -66,6 +66,8 @@ class HyperAttentionTest {
             new Case(DType.F32, 1, 2, 2, 130, 45, 128, true, true),
             new Case(DType.BF16, 1, 4, 1, 64, 200, 128, true, false),
             new Case(DType.BF16, 1, 2, 2, 33, 90, 64, false, true),
+            new Case(DType.F16, 1, 4, 2, 64, 200, 128, true, false),
+            new Case(DType.F16, 1, 2, 2, 33, 90, 64, false, true),
         };
         for (Case c : cases) {
             long seed = TestData.nextSeed();
@@ -93,7 +95,7 @@ class HyperAttentionTest {
     void exactWhenTheBlockCoversEverything() {
         long[][] shapes = {{700, 700}, {333, 700}, {701, 257}};
         for (long[] s : shapes) {
-            for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
+            for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
                 long seed = TestData.nextSeed();
                 String ctx = dtype + " Nq=" + s[0] + " Nk=" + s[1] + ", " + TestData.seedNote(seed);
                 try (Arena arena = Arena.ofConfined()) {
@@ -108,7 +110,7 @@ class HyperAttentionTest {
     /** Causal with Nk = 2·minSeqLen: the first half of the rows is an exact causal problem. */
     @Test
     void causalRowsOnTheExactDiagonalAreExact() {
-        for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
+        for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
             long seed = TestData.nextSeed();
             String ctx = dtype + ", " + TestData.seedNote(seed);
             int minSeqLen = 256;

@@ -42,7 +42,7 @@ class MergeTest {
     @ParameterizedTest
     @EnumSource(Aliasing.class)
     void splitKeysMergeToFullAttention(Aliasing aliasing) {
-        for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
+        for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
             long seed = TestData.nextSeed();
             String ctx = dtype + " " + aliasing + ", " + TestData.seedNote(seed);
             SplittableRandom rnd = new SplittableRandom(seed);

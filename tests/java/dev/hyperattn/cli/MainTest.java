@@ -59,6 +59,14 @@ class MainTest {
     }
 
     @Test
+    void f16StridedCausalPasses() {
+        Result r = run("--n", "40", "--nk", "70", "--d", "64", "--heads", "4", "--kv-heads", "2", "--dtype", "f16",
+                "--layout", "bshd", "--iters", "1", "--threads", "1");
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertTrue(r.out().contains("PASS"), r.out());
+    }
+
+    @Test
     void bf16StridedNonCausalPasses() {
         Result r = run("--n", "40", "--d", "80", "--heads", "4", "--kv-heads", "1", "--dtype", "bf16",
                 "--layout", "bshd", "--no-causal", "--iters", "1", "--threads", "1", "--batch", "2");

@@ -47,7 +47,7 @@ import java.lang.foreign.MemorySegment;
  * window of 256, 256 samples, an automatic heavy budget (growing with Nk), no error target,
  * seed 0, non-causal, scale {@code 1/√head_dim}.
  *
- * <p>Operands as for {@link ExactAttention} (F32 or BF16, GQA without expanding K/V,
+ * <p>Operands as for {@link ExactAttention} (F32, BF16 or F16, GQA without expanding K/V,
  * {@code Nq != Nk}, causal bottom-right aligned, optional log-sum-exp: the log of the estimated
  * denominator), on the CPU only. Without an {@link #index(KeyIndex) index} the keys' sketches
  * are made for each call from the seed (O(Nk·D·64) work); with one, it must have been built

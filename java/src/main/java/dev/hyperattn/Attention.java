@@ -109,7 +109,6 @@ public final class Attention {
         rank4("outA", outA, dims);
         rank4("outB", outB, dims);
         rank4("out", out, dims);
-        attentionDType("outA", outA);
         sameDType("outB", outB, "outA", outA);
         sameDType("out", out, "outA", outA);
         sameShape("outB", outB, "outA", outA);

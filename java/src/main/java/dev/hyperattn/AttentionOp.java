@@ -165,7 +165,6 @@ abstract sealed class AttentionOp permits ExactAttention, HyperAttention, HsrAtt
         rank4("k", k, dims);
         rank4("v", v, dims);
         rank4("out", out, dims);
-        attentionDType("q", q);
         sameDType("k", k, "q", q);
         sameDType("v", v, "q", q);
         sameDType("out", out, "q", q);

@@ -6,7 +6,7 @@ public enum CpuIsa {
     AUTO(0),
     /** Portable C++, any x86-64 or aarch64 CPU. */
     GENERIC(1),
-    /** AVX2 + FMA (x86-64). */
+    /** AVX2 + FMA + F16C (x86-64). */
     AVX2(2),
     /** AVX-512 F/BW/DQ/VL, plus AVX512-BF16 where present (x86-64). */
     AVX512(3),

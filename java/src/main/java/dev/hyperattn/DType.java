@@ -7,9 +7,9 @@ public enum DType {
     /** bfloat16: the upper half of a binary32 (8-bit exponent, 7-bit mantissa). */
     BF16(2, 1),
     /**
-     * IEEE 754 binary16 (5-bit exponent, 10-bit mantissa). Computed on by the CUDA backend only;
-     * CPU operations reject it, but host tensors of it can be filled and read (for copies to and
-     * from a device).
+     * IEEE 754 binary16 (5-bit exponent, 10-bit mantissa, largest finite 65504). Both backends
+     * compute on it; the CPU widens it to fp32 exactly and rounds outputs to nearest even
+     * ({@link Float#float16ToFloat} / {@link Float#floatToFloat16} convert on the Java side).
      */
     F16(2, 2);
 

@@ -18,7 +18,7 @@ import java.lang.foreign.MemorySegment;
  * four. Causal masking is bottom-right aligned: query row i sees keys {@code j <= i + Nk - Nq};
  * a row that sees no key gets output 0 and log-sum-exp -infinity.
  *
- * <p>The operands may all be on the CPU (F32 or BF16) or all on one CUDA device (F16 and BF16;
+ * <p>The operands may all be on the CPU (F32, BF16 or F16) or all on one CUDA device (F16 and BF16;
  * see {@link Tensor#allocate(Arena, Device, DType, long...)}); mixing devices is an
  * {@link IllegalArgumentException}.
  *

@@ -28,7 +28,7 @@ import java.lang.foreign.MemorySegment;
  *       certified from provable bounds, and a per-row bound on the output error.</li>
  * </ul>
  * The library falls back to dense exact attention when most keys survive, so the cost is never
- * much above exact attention's. Operands as for {@link ExactAttention} (CPU only, F32 or BF16,
+ * much above exact attention's. Operands as for {@link ExactAttention} (CPU only, F32, BF16 or F16,
  * GQA, bottom-right aligned causal mask). Without an {@link #index(KeyIndex) index} one is built
  * for each call; with one, it must have been built over exactly this {@code k} (and this
  * {@code v} if it was built with values). Per-row outputs (bound, keys touched) come through

@@ -37,7 +37,7 @@ import java.lang.foreign.MemorySegment;
  * bottom-right aligned as in {@link ExactAttention}.
  *
  * <p>Cost O(n·(blockSize + sampleSize)·d) plus hashing and sorting, against O(n²·d) for
- * exact attention. Operands as for {@link ExactAttention} (F32 or BF16, GQA without expanding
+ * exact attention. Operands as for {@link ExactAttention} (F32, BF16 or F16, GQA without expanding
  * K/V, optional log-sum-exp), on the CPU only.
  *
  * <p>Error estimates: {@link #run(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)} also writes,

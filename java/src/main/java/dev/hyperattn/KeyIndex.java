@@ -41,7 +41,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Thread safety: reporting, {@link #info()} and attention calls may run concurrently;
  * {@link #append} and {@link #close()} wait for them and exclude each other. Using a closed
  * index throws {@link IllegalStateException} (and {@link HsrAttention} rejects it with
- * {@link IllegalArgumentException}). CPU tensors only, F32 or BF16.
+ * {@link IllegalArgumentException}). CPU tensors only, F32, BF16 or F16.
  */
 public final class KeyIndex implements AutoCloseable {
 
@@ -175,7 +175,7 @@ public final class KeyIndex implements AutoCloseable {
     /**
      * An index over {@code k} (and {@code v}, which may be null) with {@code options}.
      *
-     * @throws IllegalArgumentException for an unusable k or v (not rank 4, not on the CPU, F16,
+     * @throws IllegalArgumentException for an unusable k or v (not rank 4, not on the CPU,
      *     v of another shape or dtype, heap memory, misaligned), or a non-finite key (an index
      *     cannot bound it; the message names the key)
      * @throws IllegalStateException if their memory is no longer valid
@@ -372,7 +372,6 @@ public final class KeyIndex implements AutoCloseable {
         usable("k", k);
         cpuOnly("k", k, "the key index");
         rank4("k", k, "[batch, kv_heads, seq, head_dim]");
-        attentionDType("k", k);
         headDim("k", k);
         batchAndHeads("k", k);
         if (k.shape(2) > Integer.MAX_VALUE) {

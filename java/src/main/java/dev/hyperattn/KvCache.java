@@ -82,15 +82,15 @@ public final class KvCache {
      * dimension {@code headDim}, in memory owned by {@code arena} (2 · pages · pageSize · kvHeads
      * · headDim elements, zeroed).
      *
-     * @throws IllegalArgumentException for a non-positive size, a dtype other than F32 or BF16,
+     * @throws IllegalArgumentException for a non-positive size, a dtype other than F32, BF16 or F16,
      *     headDim above 256, or more than 2^31 - 1 positions in all
      */
     public static KvCache allocate(Arena arena, DType dtype, int kvHeads, int headDim, int pageSize, int pages) {
         if (arena == null) {
             throw new IllegalArgumentException("arena: is null");
         }
-        if (dtype != DType.F32 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("dtype: " + dtype + " is not a CPU attention dtype (F32, BF16)");
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException("dtype: " + dtype + " is not a CPU attention dtype (F32, BF16, F16)");
         }
         if (kvHeads < 1) {
             throw new IllegalArgumentException("kvHeads: must be >= 1, got " + kvHeads);

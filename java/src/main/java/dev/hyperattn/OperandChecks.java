@@ -57,18 +57,6 @@ final class OperandChecks {
         }
     }
 
-    /**
-     * The dtypes of attention operands: F32 or BF16 on the CPU. On a CUDA device F16 is allowed
-     * too; which of them a CUDA kernel serves is the library's answer (HyperattnException
-     * UNSUPPORTED otherwise).
-     */
-    static void attentionDType(String name, Tensor t) {
-        if (t.device().isCpu() && t.dtype() == DType.F16) {
-            throw new IllegalArgumentException(name + ": dtype F16 is supported by the CUDA backend only; CPU"
-                    + " operations take F32 or BF16");
-        }
-    }
-
     /** For the operations that only the CPU backend implements. */
     static void cpuOnly(String name, Tensor t, String operation) {
         Objects.requireNonNull(t, name);

@@ -123,10 +123,10 @@ final class InputData {
     static void set(Tensor t, long b, long h, long s, long c, double value) {
         MemorySegment seg = t.segment();
         long idx = b * t.stride(0) + h * t.stride(1) + s * t.stride(2) + c * t.stride(3);
-        if (t.dtype() == DType.F32) {
-            seg.setAtIndex(ValueLayout.JAVA_FLOAT, idx, (float) value);
-        } else {
-            seg.setAtIndex(ValueLayout.JAVA_SHORT, idx, BFloat16.fromFloat((float) value));
+        switch (t.dtype()) {
+            case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT, idx, (float) value);
+            case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT, idx, BFloat16.fromFloat((float) value));
+            case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT, idx, Float.floatToFloat16((float) value));
         }
     }
 }

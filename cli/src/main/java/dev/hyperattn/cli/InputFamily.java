@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
  * The input families of the approximate-attention trade-off (the demo and the JUnit tests):
  * synthetic Q, K, V of known structure, each a pure function of a seed, for any
  * {@code Nq != Nk}, GQA ({@code Hq} a multiple of {@code Hkv}), any head dim (sized for 64 and
- * 128), F32 or BF16 tensors of any strides. Scores are meant for the default scale
+ * 128), F32, BF16 or F16 tensors of any strides. Scores are meant for the default scale
  * {@code 1/√d}. Query row {@code i} sits at cache position {@code p = i + Nk − Nq}, as the
  * bottom-right aligned causal mask has it.
  */
@@ -77,7 +77,7 @@ public enum InputFamily {
 
     /**
      * Fills {@code q [B, Hq, Nq, D]}, {@code k} and {@code v [B, Hkv, Nk, D]} (host tensors,
-     * F32 or BF16) deterministically from {@code seed}.
+     * F32, BF16 or F16) deterministically from {@code seed}.
      */
     public void fill(Tensor q, Tensor k, Tensor v, long seed) {
         int batch = (int) q.shape(0), hq = (int) q.shape(1), nq = (int) q.shape(2), d = (int) q.shape(3);

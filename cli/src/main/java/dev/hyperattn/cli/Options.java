@@ -74,7 +74,7 @@ final class Options {
               --heads N         query heads Hq (default 32)
               --kv-heads N      key/value heads Hkv, divides Hq (default 8; 1 = MQA)
               --batch N         batch size (default 1)
-              --dtype f32|bf16  element type (default f32)
+              --dtype f32|bf16|f16  element type (default f32)
               --causal          causal mask, bottom-right aligned (default)
               --no-causal       no mask
               --threads N       CPU threads, 0 = all hardware threads (default 0)
@@ -221,7 +221,8 @@ final class Options {
             case "--dtype" -> dtype = switch (value.toLowerCase(Locale.ROOT)) {
                 case "f32", "fp32", "float32" -> DType.F32;
                 case "bf16", "bfloat16" -> DType.BF16;
-                default -> throw new UsageException(name + " " + value + ": expected f32 or bf16");
+                case "f16", "fp16", "float16", "half" -> DType.F16;
+                default -> throw new UsageException(name + " " + value + ": expected f32, bf16 or f16");
             };
             case "--layout" -> bshd = switch (value.toLowerCase(Locale.ROOT)) {
                 case "bhsd" -> false;

@@ -111,9 +111,10 @@ final class SampledReference {
     static double at(Tensor t, long b, long h, long s, long c) {
         MemorySegment seg = t.segment();
         long idx = b * t.stride(0) + h * t.stride(1) + s * t.stride(2) + c * t.stride(3);
-        if (t.dtype() == DType.F32) {
-            return seg.getAtIndex(ValueLayout.JAVA_FLOAT, idx);
-        }
-        return BFloat16.toFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT, idx));
+        return switch (t.dtype()) {
+            case F32 -> seg.getAtIndex(ValueLayout.JAVA_FLOAT, idx);
+            case BF16 -> BFloat16.toFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT, idx));
+            case F16 -> Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT, idx));
+        };
     }
 }

@@ -7,9 +7,6 @@
 # sanitizer report or violated invariant (the input is left in target/fuzz/artifacts).
 #   FUZZ_SECONDS=600 fuzz/run.sh        # longer
 #   FUZZ_JOBS=2 fuzz/run.sh             # parallel workers
-#   fuzz/run.sh --harness-only          # no fuzzing: the same sanitized build of the library
-#                                       # and of the native harness (CI runs it from there:
-#                                       # target/fuzz/build/tests/native/ha_native_tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -21,24 +18,11 @@ CXX=${FUZZ_CXX:-clang++}
 CC=${FUZZ_CC:-clang}
 command -v "$CXX" >/dev/null || { echo "fuzz/run.sh: $CXX not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 
-harness_only=0
-[ "${1:-}" = --harness-only ] && harness_only=1
-
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-# The harness is configured in too (built only when asked): one sanitized build of the library
-# serves the fuzzer and the harness, which CI used to build a second time with GCC. The
-# coverage hooks that fuzzer-no-link adds have no-op defaults in the sanitizer runtime, so the
-# harness runs without libFuzzer.
-cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHA_CUDA=OFF -DHA_BUILD_TESTS=ON \
+cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHA_CUDA=OFF -DHA_BUILD_TESTS=OFF \
       -DHA_BUILD_BENCH=OFF -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
       -DCMAKE_CXX_FLAGS="$san -fsanitize=fuzzer-no-link" -DCMAKE_SHARED_LINKER_FLAGS="$san" \
-      -DCMAKE_EXE_LINKER_FLAGS="$san" >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
-if [ $harness_only = 1 ]; then
-    cmake --build "$out/build" -j "${FUZZ_BUILD_JOBS:-2}" --target ha_native_tests >>"$out/build.log" 2>&1 \
-        || { tail -n 50 "$out/build.log"; exit 1; }
-    echo "fuzz/run.sh: built $out/build/tests/native/ha_native_tests (clang, ASan + UBSan)"
-    exit 0
-fi
+      >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 cmake --build "$out/build" -j "${FUZZ_BUILD_JOBS:-2}" --target hyperattn >>"$out/build.log" 2>&1 \
       || { tail -n 50 "$out/build.log"; exit 1; }
 lib=$(find "$out/build" -name 'libhyperattn.so' | head -n 1)

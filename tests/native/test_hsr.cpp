@@ -689,11 +689,13 @@ TEST(hsr_softmax_dropped_mass_is_an_upper_bound) {
         CHECK(pd <= r.dropped[0] * (1 + 1e-3) + 1e-4, "true dropped mass %.6g above the bound %.6g", pd,
               double(r.dropped[0]));
         CHECK(std::fabs(r.out.get(0, 0, 0, 1) - 1.0) < 1e-4, "out[1] = %g", double(r.out.get(0, 0, 0, 1)));
-        if (r.dropped[0] > 0) worst = std::max(worst, pd / r.dropped[0]);
+        // The ratio only where the bound stands above pd's own rounding (1e-4, above): below
+        // it, pd is noise and the ratio of two rounding-level numbers says nothing.
+        if (r.dropped[0] > 1e-2) worst = std::max(worst, pd / r.dropped[0]);
         ++checked;
         end_case();
     }
-    std::printf("   %d rows checked, largest true/certified dropped mass = %.3f\n", checked, worst);
+    std::printf("   %d rows checked, largest true/certified dropped mass (bounds above 1e-2) = %.3f\n", checked, worst);
     CHECK(checked >= 20, "only %d usable cases", checked);
 }
 

@@ -18,7 +18,13 @@ __attribute__((target("f16c"))) float hw_to_f32(uint16_t h) { return _cvtsh_ss(h
 __attribute__((target("f16c"))) uint16_t hw_to_f16(float f) {
     return uint16_t(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
-bool hw_available() { return __builtin_cpu_supports("f16c"); }
+// The library's AVX2 path requires F16C (and the OS's AVX state), so its acceptance says the
+// instructions run here; GCC 10 (the portable build's) has no __builtin_cpu_supports("f16c").
+bool hw_available() {
+    const bool ok = ha_set_cpu_isa(HA_CPU_ISA_AVX2) == HA_OK;
+    ha_set_cpu_isa(HA_CPU_ISA_AUTO);  // as every test leaves it
+    return ok;
+}
 #elif defined(__aarch64__)
 float hw_to_f32(uint16_t h) {
     __fp16 x;

@@ -98,7 +98,6 @@ void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, cons
 // when its score could reach kHeavyShare of the row's estimated denominator (its norm times
 // the row's, times the cosine of the sketch angle less a noise margin); candidates are scored
 // exactly, and those that do reach it join the row's exact part (and leave its sample).
-constexpr double kHeavyShare = 1.0 / 64;
 constexpr int kMargin = 6;  // sketch noise: ~1.5 standard deviations of the Hamming distance near 90°
 constexpr int kProbeKeys = 64;
 constexpr int64_t kCandidates = 32;  // keys a row's scan admits, about

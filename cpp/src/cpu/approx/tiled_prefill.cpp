@@ -216,8 +216,13 @@ int32_t run_tiled(const Problem& p) {
                     // The search for heavy keys costs a scan of every row's sketches: it runs
                     // where more than kHeavyRows of the probes had one. Elsewhere a row whose
                     // heavy key was neither in its exact parts nor drawn goes unseen: the probes
-                    // bound their share to about that.
-                    h.search = double(heavy_rows[k]) > kHeavyRows * double(probe.size());
+                    // bound their share to about that. One unseen key of share s moves its
+                    // row by about s in e units, so below a target of kHeavyShare such rows
+                    // miss it, and 1% of them would spend all the rows the target may miss
+                    // (LLM-like heads at 131k, target 0.01: p99 1.4x the target with the
+                    // search off): there the search runs from kHeavyRowsTarget of the probes.
+                    const bool tight = p.target > 0.0 && p.target < kHeavyShare;
+                    h.search = double(heavy_rows[k]) > (tight ? kHeavyRowsTarget : kHeavyRows) * double(probe.size());
                     // A key of the parts costs about 1.4 keys of one exact call (shorter
                     // ranges, more calls, the merge): past that the head is exact.
                     if (rate[k] > kMaxRate || 1.4 * cost[k] > visible)

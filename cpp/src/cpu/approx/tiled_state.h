@@ -27,6 +27,8 @@ inline constexpr int64_t kProbeRows = 512;
 inline constexpr double kMaxRate = 0.25;
 inline constexpr double kRefine = 4.0;  // rate multiplier for rows that missed the target
 inline constexpr double kHeavyRows = 0.01;  // share of probe rows with heavy keys that turns the search on
+inline constexpr double kHeavyRowsTarget = 0.002;  // the same for targets below kHeavyShare (2 of 512 probes)
+inline constexpr double kHeavyShare = 1.0 / 64;    // a key that may carry this share of a row's mass is heavy
 inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 inline uint64_t mix(uint64_t x) { return hyper::mix64(x); }

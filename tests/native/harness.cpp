@@ -160,7 +160,19 @@ int main(int argc, char** argv) {
     hat::rng();  // prints the seed first
     // HA_TEST_FILTER=substr[,substr...] runs only the tests whose name contains one of them.
     const char* filter = std::getenv("HA_TEST_FILTER");
+    // HA_TEST_SHARD=i/n runs every n-th test from the i-th (0-based), so that n processes can
+    // share a slow run (CI's sanitized one is mostly single-threaded reference loops).
+    int shard = 0, shards = 1;
+    if (const char* sh = std::getenv("HA_TEST_SHARD"); sh && *sh) {
+        if (std::sscanf(sh, "%d/%d", &shard, &shards) != 2 || shards < 1 || shard < 0 || shard >= shards) {
+            std::fprintf(stderr, "HA_TEST_SHARD=%s: expected i/n with 0 <= i < n\n", sh);
+            return 2;
+        }
+        std::printf("shard %d of %d\n", shard, shards);
+    }
+    int index = -1;
     for (auto& t : hat::Registry::tests()) {
+        if (++index % shards != shard) continue;
         // Arguments, if any, filter the tests: a test runs when its name contains one of them;
         // so does HA_TEST_FILTER (comma-separated parts).
         bool wanted = argc < 2;

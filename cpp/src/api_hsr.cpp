@@ -1,5 +1,6 @@
 // Entry points of HSR sparse attention and the key index (issue 4). Every argument is
 // validated here, once; the CPU code in cpu/hsr/ may then assume well-formed inputs.
+#include "tensor_check.h"
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -294,7 +295,7 @@ int32_t attention_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* 
     ha_tensor q_clean = *q;
     std::vector<float> q_copy;
     if (any_bad) {
-        const int64_t es = q->dtype != HA_DTYPE_F32 ? 2 : 4;
+        const int64_t es = ha::dtype_size(q->dtype);
         q_copy.assign(size_t((rows * D * es + 3) / 4), 0.f);
         q_clean.data = q_copy.data();
         q_clean.strides[3] = 1;

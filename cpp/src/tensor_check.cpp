@@ -10,14 +10,6 @@ namespace ha {
 
 static const char* const kDims[4] = {"batch", "heads", "seq", "head_dim"};
 
-int64_t dtype_size(int32_t dtype) {
-    switch (dtype) {
-        case HA_DTYPE_F32: return 4;
-        case HA_DTYPE_BF16: return 2;
-        case HA_DTYPE_F16: return 2;
-        default: return 0;
-    }
-}
 
 const char* dtype_name(int32_t dtype) {
     switch (dtype) {

@@ -14,7 +14,15 @@ struct Span {
     bool overlaps(const Span& o) const { return !empty() && !o.empty() && lo < o.hi && o.lo < hi; }
 };
 
-int64_t dtype_size(int32_t dtype);  // 0 for unknown
+// Bytes per stored element, 0 for an unknown dtype. Inline: the kernels size rows with it too.
+inline int64_t dtype_size(int32_t dtype) {
+    switch (dtype) {
+        case HA_DTYPE_F32: return 4;
+        case HA_DTYPE_BF16: return 2;
+        case HA_DTYPE_F16: return 2;
+        default: return 0;
+    }
+}
 const char* dtype_name(int32_t dtype);
 
 // Structural checks of one tensor: non-null descriptor, reserved == 0, known dtype, CPU device,

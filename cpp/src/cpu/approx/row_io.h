@@ -1,6 +1,7 @@
 // Reading query rows and writing output rows and per-row statistics of approximate
 // attention, shared by its two drivers (row groups, tiled prefill).
 #pragma once
+#include "tensor_check.h"
 #include <cstdint>
 
 #include "cpu/approx/approx.h"
@@ -11,7 +12,7 @@
 namespace ha::cpu::approx {
 
 inline hsr::RowSrc rows_of(const View& t, int32_t dtype, int64_t b, int64_t h) {
-    const int64_t es = dtype != HA_DTYPE_F32 ? 2 : 4;
+    const int64_t es = ha::dtype_size(dtype);
     // An empty tensor (n = 0) may have no data at all: no offset from a null pointer.
     const char* base = t.data ? static_cast<const char*>(t.data) + (b * t.strides[0] + h * t.strides[1]) * es
                               : nullptr;
@@ -63,7 +64,7 @@ inline void exact_row_stats(const Problem& p, int64_t si, int64_t touched) {
 inline int32_t exact_span(const Problem& p, int64_t b, int64_t hk, int64_t a, int64_t last) {
     const ExactProblem& e = p.base;
     const int64_t Hq = e.q.shape[1], Nq = e.q.shape[2], Nk = e.k.shape[2], G = Hq / e.k.shape[1];
-    const int64_t es = e.dtype != HA_DTYPE_F32 ? 2 : 4;
+    const int64_t es = ha::dtype_size(e.dtype);
     const int64_t n = last - a + 1;
     ExactProblem sub = e;
     auto slice = [&](View& v, int64_t head, int64_t heads_n, int64_t row0) {

@@ -1,6 +1,7 @@
 // The driver of the tiled causal prefill (tiled_prefill.h): per kv head the layout, each row's
 // bucket, probes that choose the configuration and the sampling rate, the rows in chunks,
 // and the rows that miss a target (refined, then exact).
+#include "tensor_check.h"
 #include "cpu/approx/tiled_prefill.h"
 
 #include <chrono>
@@ -52,7 +53,7 @@ int32_t run_tiled(const Problem& p) {
     c.G = e.q.shape[1] / e.k.shape[1];
     c.S = std::min<int64_t>(p.sinks, c.Nk);
     c.W = p.window;
-    c.es = e.dtype != HA_DTYPE_F32 ? 2 : 4;
+    c.es = ha::dtype_size(e.dtype);
     c.f16 = e.dtype == HA_DTYPE_F16;
     const int64_t B = e.q.shape[0], Hkv = e.k.shape[1], Hq = e.q.shape[1];
     const double r0 = std::min(1.0, 2.0 * double(p.samples) / double(c.Nk));

@@ -1,4 +1,5 @@
 // The dense fallback (see hsr_fallback.h).
+#include "tensor_check.h"
 #include "cpu/hsr/hsr_fallback.h"
 
 #include <algorithm>
@@ -10,7 +11,7 @@ namespace {
 
 View sub_view(const View& v, int32_t dtype, int64_t b, int64_t h, int64_t i, int64_t nh,
               int64_t ni) {
-    const int64_t es = dtype != HA_DTYPE_F32 ? 2 : 4;
+    const int64_t es = ha::dtype_size(dtype);
     View s = v;
     if (v.data)  // NULL for an empty K or V: no offset
         s.data = static_cast<char*>(v.data) + (b * v.strides[0] + h * v.strides[1] + i * v.strides[2]) * es;

@@ -4,6 +4,7 @@
 // decision), hsr_plan.cpp (which blocks to visit), hsr_visit.cpp (scores, weights, P·V),
 // hsr_results.cpp (outputs and stats, with hsr_certificate.cpp), hsr_fallback.cpp (dense rows).
 #pragma once
+#include "tensor_check.h"
 #include <cstdint>
 #include <vector>
 
@@ -141,7 +142,7 @@ struct Context {
     std::vector<float> value_min, value_max;
 
     RowSrc src(const View& v, int32_t dtype, int64_t b, int64_t h) const {
-        const int64_t es = dtype != HA_DTYPE_F32 ? 2 : 4;
+        const int64_t es = ha::dtype_size(dtype);
         const char* row0 = static_cast<const char*>(v.data);  // NULL for an empty K: no offset
         if (row0) row0 += (b * v.strides[0] + h * v.strides[1]) * es;
         return RowSrc{row0, v.strides[2], v.strides[3], dtype == HA_DTYPE_BF16, dtype == HA_DTYPE_F16};

@@ -1,5 +1,6 @@
 // Visiting (see hsr_visit.h). Decoding is memory-bound and a visited block is a gather of
 // scattered rows, so most of what is here beyond the kernels is prefetching.
+#include "tensor_check.h"
 #include "cpu/hsr/hsr_visit.h"
 
 #include "cpu/prefetch.h"
@@ -39,7 +40,7 @@ KeyRows key_rows(const Context& cx, const HeadIndex& h, const RowSrc& ks, const 
 // defeats the hardware prefetcher's ramp-up).
 void prefetch_copied(const Context& cx, const HeadIndex& h, const Item& it) {
     if (it.block < 0 || h.keys.empty()) return;
-    const int64_t rb = cx.D * (cx.query.k.dtype != HA_DTYPE_F32 ? 2 : 4);
+    const int64_t rb = cx.D * ha::dtype_size(cx.query.k.dtype);
     const char* p = reinterpret_cast<const char*>(h.keys.data()) + it.slot0 * rb;
     for (int64_t o = 0; o < int64_t(it.n) * rb; o += 64) HA_PREFETCH_L2(p + o);
 }

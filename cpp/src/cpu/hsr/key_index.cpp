@@ -11,6 +11,7 @@
 // bf16 copy (only the grouping depends on it; the bounds come from the stored keys). The
 // result depends on the data and the seed alone, so the index is the same for any thread
 // count; heads are built in parallel, one per thread, within a memory budget.
+#include "tensor_check.h"
 #include "cpu/hsr/key_index.h"
 
 #include "cpu/approx/sketch.h"
@@ -41,7 +42,7 @@ constexpr int64_t kBuildBudget = 1 << 30; // bytes of clustering scratch alive a
 RowSrc head_src(const ha_key_index& x, bool values, int64_t b, int64_t h) {
     const int64_t* st = values ? x.vstr : x.kstr;
     const void* base = values ? x.vdata : x.kdata;
-    const int64_t es = x.dtype != HA_DTYPE_F32 ? 2 : 4;
+    const int64_t es = ha::dtype_size(x.dtype);
     // An empty K may have a NULL address: no offset is applied to it (UB on a null pointer).
     const char* row0 = static_cast<const char*>(base);
     if (row0) row0 += (b * st[0] + h * st[1]) * es;
@@ -61,7 +62,7 @@ double norm_up(double sumsq, int64_t D) {
 
 constexpr size_t kHugePage = size_t(2) << 20;
 
-int64_t key_bytes(const ha_key_index& x) { return x.D * (x.dtype != HA_DTYPE_F32 ? 2 : 4); }
+int64_t key_bytes(const ha_key_index& x) { return x.D * ha::dtype_size(x.dtype); }
 
 void ensure_blocks(const ha_key_index& x, HeadIndex& hi, int64_t nb) {
     const int64_t chunks = (nb + kChunkBlocks - 1) / kChunkBlocks;
@@ -108,7 +109,7 @@ void reserve_headroom(const ha_key_index& x, HeadIndex& h) {
 // Copies the keys of slots [s0, s1) (through perm) into h.keys, which grows (by a quarter, its
 // room written) when it holds fewer than s1 rows.
 void copy_keys(const ha_key_index& x, HeadIndex& h, const RowSrc& ks, int64_t s0, int64_t s1) {
-    const int64_t rb = key_bytes(x), es = x.dtype != HA_DTYPE_F32 ? 2 : 4;
+    const int64_t rb = key_bytes(x), es = ha::dtype_size(x.dtype);
     if (h.keys.size() < size_t(s1 * rb))
         h.keys.resize(std::max(size_t(s1 * rb), h.keys.size() + h.keys.size() / 4));
     const char* base = static_cast<const char*>(ks.data);

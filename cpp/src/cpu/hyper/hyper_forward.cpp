@@ -11,6 +11,7 @@
 // and a row's pieces are always visited in the same order (levels ascending, then its leaf),
 // so results do not depend on the thread count or on how blocks are grouped into tasks.
 // Groups, and heads within them, are processed in chunks that bound the extra memory.
+#include "tensor_check.h"
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -161,7 +162,7 @@ private:
     // Causal with Nq > Nk: the first rows see no key at all.
     void write_empty_rows() {
         if (plan_.empty_rows == 0) return;
-        const int64_t es = p_.dtype != HA_DTYPE_F32 ? 2 : 4;
+        const int64_t es = ha::dtype_size(p_.dtype);
         for (int64_t b = 0; b < B_; ++b)
             for (int64_t h = 0; h < Hq_; ++h)
                 for (int64_t i = 0; i < plan_.empty_rows; ++i) {

@@ -17,7 +17,7 @@ namespace {
 // [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns: the output, then Σ p ||v||²)
 // and the natural-log lse. weighted: K's extra floats are the keys' log-weights (the draws).
 int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
-                  int64_t n, const std::vector<int64_t>& ranges, float* O, float* lse,
+                  int64_t n, const int64_t* ranges, float* O, float* lse,
                   bool weighted = false) {
     bool any = false;
     for (int64_t m = 0; m < M && !any; ++m) any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)];
@@ -48,7 +48,7 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
     e.lse_strides[2] = 1;
     e.scale = c.p->base.scale;
     e.causal = false;
-    e.row_range = ranges.data();
+    e.row_range = ranges;
     e.out_f32 = true;
     e.key_bias = weighted ? K.extra.data() : nullptr;
     e.key_sum = V.extra.data();
@@ -110,7 +110,7 @@ struct Heavy {
 
 // rows[first..last) (position order), each with its estimated log-denominator L[row] and cut.
 void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* idx, int64_t n,
-                const std::vector<double>& L, const std::vector<int64_t>& cut, std::vector<Heavy>& out) {
+                const BigVec<double>& L, const BigVec<int64_t>& cut, std::vector<Heavy>& out) {
     float up_tab[kSketchBits + 1];
     for (int t = 0; t <= kSketchBits; ++t)
         up_tab[t] = float(std::cos(M_PI * std::max(0, t - kMargin) / kSketchBits));
@@ -212,10 +212,10 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     res.heavy.assign(size_t(M), 0);
     res.tail.assign(size_t(M), 0);
     Work& w = h.work;  // buffers kept between calls: a fresh one per call costs page faults
-    std::vector<int64_t>& cut = w.cut;
-    std::vector<int64_t>& rg = w.rg;
-    std::vector<float>& tmp = w.tmp;
-    std::vector<float>& tl = w.tl;
+    auto& cut = w.cut;
+    auto& rg = w.rg;
+    auto& tmp = w.tmp;
+    auto& tl = w.tl;
     cut.assign(size_t(M), 0);
     rg.assign(size_t(2 * M), 0);
     tmp.resize(size_t(M * Da));
@@ -230,7 +230,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
 
     // The local window (everything, for a row that is not sampled), then the sinks, then the
     // long keys, in position order.
-    std::vector<int64_t>& lo = w.lo;
+    auto& lo = w.lo;
     lo.assign(size_t(M), 0);
     for (int64_t m = 0; m < M; ++m) {
         const int64_t pos = rows[size_t(m)].p;
@@ -239,7 +239,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         cut[size_t(m)] = smp ? pos - c.W : -1;  // keys in [sinks, cut] go to the other parts
         add(m, lo[size_t(m)], pos + 1);
     }
-    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg, res.O.data(), res.lse.data()); st != HA_OK) return st;
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg.data(), res.O.data(), res.lse.data()); st != HA_OK) return st;
     auto merge_tmp = [&](const int64_t* map) {
         constexpr int64_t kChunk = 2048;
         parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t k, int) {
@@ -252,11 +252,11 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     // A sampled row's window starts past the sinks; an exact row's local part holds them.
     const int64_t nl = int64_t(h.lpos.size());
     for (int64_t m = 0; m < M; ++m) add(m, 0, cut[size_t(m)] < 0 ? 0 : count_upto(h.lpos.data(), nl, cut[size_t(m)]));
-    if (int32_t st = call_part(c, Q, M, h.KL, h.VL, nl, rg, tmp.data(), tl.data()); st != HA_OK) return st;
+    if (int32_t st = call_part(c, Q, M, h.KL, h.VL, nl, rg.data(), tmp.data(), tl.data()); st != HA_OK) return st;
     merge_tmp(nullptr);
 
     // Rows by bucket (stable: by position within one) for the bucket and tail parts.
-    std::vector<int64_t>& order = w.order;
+    auto& order = w.order;
     order.resize(size_t(M));
     for (int64_t m = 0; m < M; ++m) order[size_t(m)] = m;
     std::stable_sort(order.begin(), order.end(),
@@ -273,21 +273,21 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         rg[size_t(2 * m + 1)] = a + count_upto(h.bpos.data() + a, n, cut[size_t(t)]);
         res.touched[size_t(t)] += rg[size_t(2 * m + 1)] - a;
     }
-    if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg, tmp.data(), tl.data()); st != HA_OK)
+    if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg.data(), tmp.data(), tl.data()); st != HA_OK)
         return st;
     merge_tmp(order.data());
 
     // The two halves of the tail: the shared draws up to the row's cut (rows by position),
     // less the draws of the row's own bucket up to it (rows by bucket), which its bucket part
     // holds exactly.
-    std::vector<float>& ta = w.ta;
-    std::vector<float>& tal = w.tal;
-    std::vector<float>& oa = w.oa;
-    std::vector<float>& oal = w.oal;
-    std::vector<float>& ob = w.ob;
-    std::vector<float>& obl = w.obl;
-    std::vector<int64_t>& na = w.na;
-    std::vector<int64_t>& nb = w.nb;
+    auto& ta = w.ta;
+    auto& tal = w.tal;
+    auto& oa = w.oa;
+    auto& oal = w.oal;
+    auto& ob = w.ob;
+    auto& obl = w.obl;
+    auto& na = w.na;
+    auto& nb = w.nb;
     ta.resize(size_t(M * Da));
     tal.resize(size_t(M));
     oa.resize(size_t(M * Da));
@@ -297,7 +297,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     na.assign(size_t(M), 0);
     nb.assign(size_t(M), 0);
     for (int hf = 0; hf < 2; ++hf) {
-        std::vector<int64_t>& cnt = hf == 0 ? na : nb;
+        auto& cnt = hf == 0 ? na : nb;
         const int64_t a = h.tstart[size_t(hf)], n = h.tstart[size_t(hf + 1)] - a;
         for (int64_t t = 0; t < M; ++t) {
             const int64_t k = count_upto(h.tpos.data() + a, n, cut[size_t(t)]);
@@ -305,7 +305,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             rg[size_t(2 * t + 1)] = a + k;
             cnt[size_t(t)] = k;
         }
-        if (int32_t st = call_part(c, Q, M, h.KT, h.VT, int64_t(h.tpos.size()), rg, hf == 0 ? ta.data() : tmp.data(),
+        if (int32_t st = call_part(c, Q, M, h.KT, h.VT, int64_t(h.tpos.size()), rg.data(), hf == 0 ? ta.data() : tmp.data(),
                                    hf == 0 ? tal.data() : tl.data(), true);
             st != HA_OK)
             return st;
@@ -317,7 +317,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             rg[size_t(2 * m + 1)] = o + k;
             cnt[size_t(t)] -= k;
         }
-        if (int32_t st = call_part(c, Qp, M, h.KO, h.VO, int64_t(h.opos.size()), rg, hf == 0 ? oa.data() : ob.data(),
+        if (int32_t st = call_part(c, Qp, M, h.KO, h.VO, int64_t(h.opos.size()), rg.data(), hf == 0 ? oa.data() : ob.data(),
                                    hf == 0 ? oal.data() : obl.data(), true);
             st != HA_OK)
             return st;
@@ -325,10 +325,10 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
 
     // Each sampled row's estimated log-denominator, then its heavy keys (in position order of
     // the rows, so the list is the same for any thread count).
-    std::vector<int64_t>& pos_of = w.pos_of;  // row -> its place in the bucket order
+    auto& pos_of = w.pos_of;  // row -> its place in the bucket order
     pos_of.resize(size_t(M));
     for (int64_t m = 0; m < M; ++m) pos_of[size_t(order[size_t(m)])] = m;
-    std::vector<double>& L = w.L;
+    auto& L = w.L;
     L.assign(size_t(M), -std::numeric_limits<double>::infinity());
     for (int64_t t = 0; t < M; ++t) {
         if (cut[size_t(t)] < c.S) continue;
@@ -493,7 +493,7 @@ int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
         rg[size_t(2 * m + 1)] = rows[size_t(m)].p + 1;
         r.touched[size_t(m)] = rows[size_t(m)].p + 1;
     }
-    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg, r.O.data(), r.lse.data()); st != HA_OK) return st;
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg.data(), r.O.data(), r.lse.data()); st != HA_OK) return st;
     write_rows(c, h, rows, r, 2);
     return HA_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "cpu/approx/approx.h"
 #include "cpu/approx/buckets.h"
+#include "cpu/huge_alloc.h"
 #include "cpu/hsr/hsr_kernels.h"
 #include "cpu/hsr/numerics.h"
 #include "cpu/hyper/hyper_random.h"
@@ -42,8 +43,8 @@ struct Store {
     int es = 4;
     bool f16 = false;  // 2-byte rows: fp16, else bf16
     int64_t Dw = 0;
-    std::vector<char> buf;
-    std::vector<float> extra;
+    BigVec<char> buf;
+    BigVec<float> extra;
     void init(int e, int64_t dw, int64_t n, bool half16) {
         es = e;
         f16 = half16;
@@ -75,9 +76,9 @@ struct Store {
 
 // Working buffers of solve(), kept between its calls.
 struct Work {
-    std::vector<int64_t> cut, rg, lo, order, na, nb, pos_of;
-    std::vector<float> tmp, tl, ta, tal, oa, oal, ob, obl;
-    std::vector<double> L;
+    BigVec<int64_t> cut, rg, lo, order, na, nb, pos_of;
+    BigVec<float> tmp, tl, ta, tal, oa, oal, ob, obl;
+    BigVec<double> L;
     Store Q, Qp;
 };
 
@@ -91,21 +92,21 @@ struct Head {
     std::vector<int32_t> lpos;      // the sinks, then long keys, ascending
     Store KL, VL;
     Buckets bk;
-    std::vector<uint8_t> kbucket;   // bucket of each position (0xff: sink or long key)
+    BigVec<uint8_t> kbucket;   // bucket of each position (0xff: sink or long key)
     std::vector<int64_t> bstart;    // bucket c's keys: bpos[bstart[c] .. bstart[c+1]), ascending
-    std::vector<int32_t> bpos;
+    BigVec<int32_t> bpos;
     Store KB, VB;
     // Heavy-key search (sketch.h): every key's 64-bit sign sketch, norm and norm class.
     std::vector<float> planes;
-    std::vector<uint64_t> ksk;
+    BigVec<uint64_t> ksk;
     std::vector<float> knorm;
-    std::vector<uint8_t> kcls;
+    BigVec<uint8_t> kcls;
     double kmax = 0;
     uint64_t draw_key = 0;          // the tail draws' hash key
     bool search = true;             // look for heavy keys (the probes decide for the head)
     double rate = 0;                // tail sampling rate
     std::vector<float> qcen;        // [Dp] mean query of the head's rows
-    std::vector<float> lam;         // [Nk] scale · qcen · k_j, the draws' importance
+    BigVec<float> lam;         // [Nk] scale · qcen · k_j, the draws' importance
     double lam_top = 0, lam_mean = 1;
     // The tail draws, shared by every row: half hf is [tstart[hf], tstart[hf+1]) of tpos/KT/VT,
     // by position. A row with a bucket sees its own bucket's keys exactly, so its tail must
@@ -113,7 +114,7 @@ struct Head {
     // by position) and subtracted. One copy of the draws for all buckets instead of one per
     // bucket: copying and packing per-bucket regions cost more than their keys' attention.
     std::vector<int64_t> tstart, ostart;
-    std::vector<int32_t> tpos, opos;
+    BigVec<int32_t> tpos, opos;
     Store KT, VT, KO, VO;
 };
 
@@ -137,10 +138,10 @@ inline int64_t count_upto(const int32_t* a, int64_t n, int64_t cut) {
 }
 
 struct Results {
-    std::vector<float> O, lse, err;  // O: [M][Da]
-    std::vector<int64_t> touched, drawn;  // keys scored; of them, tail draws
-    std::vector<uint8_t> heavy;           // the row has a heavy key outside its exact parts
-    std::vector<uint8_t> tail;
+    BigVec<float> O, lse, err;  // O: [M][Da]
+    BigVec<int64_t> touched, drawn;  // keys scored; of them, tail draws
+    BigVec<uint8_t> heavy;           // the row has a heavy key outside its exact parts
+    BigVec<uint8_t> tail;
 };
 
 

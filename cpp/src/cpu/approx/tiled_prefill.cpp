@@ -302,10 +302,12 @@ int32_t run_tiled(const Problem& p) {
             if (tracing())
                 std::fprintf(stderr,
                              "approx tiled b%lld h%lld: %s rate %.4g search %d buckets C=%d | prep %.0f rows %.0f "
-                             "probes %.0f solve %.0f refine %.0f (draw %.0f) + exact %.0f ms | missed %zu, refined %zu, exact %zu of %zu rows\n",
+                             "probes %.0f solve %.0f refine %.0f (draw %.0f) + exact %.0f ms | missed %zu, refined %zu, exact %zu of %zu rows"
+                             " | keys: long %zu, buckets %zu, draws %zu of %lld\n",
                              (long long)b, (long long)hk, buckets ? "buckets" : "no-buckets", h.rate, int(h.search),
                              h.bk.C, t_prep - t0, t_rows - t_prep, t_probe - t_rows,
-                             t_solve - t_probe, t_refine, t_draw2, now_ms() - t_solve - t_refine, missed, refined, miss.size(), rows.size());
+                             t_solve - t_probe, t_refine, t_draw2, now_ms() - t_solve - t_refine, missed, refined, miss.size(), rows.size(),
+                             h.lpos.size(), h.bpos.size(), h.tpos.size(), (long long)c.Nk);
         }
     return HA_OK;
 }

@@ -353,6 +353,13 @@ HA_API int32_t ha_get_num_threads(void);
 HA_API int32_t ha_set_cpu_isa(int32_t isa);
 /* The path in use now (never HA_CPU_ISA_AUTO). */
 HA_API int32_t ha_get_cpu_isa(void);
+/* Large working buffers (approximate attention's, the packed keys of long calls) are mapped on
+ * huge pages and, once released, kept for the next call up to this many bytes in all (default
+ * 1 GiB), so that calls do not pay for fresh pages each time. Kept buffers are marked free to
+ * the kernel (MADV_FREE): under memory pressure it takes them back. 0 keeps none; setting a
+ * lower limit releases what is above it at once. bytes < 0 is HA_ERR_INVALID_ARGUMENT. */
+HA_API int32_t ha_set_buffer_cache_limit(int64_t bytes);
+HA_API int64_t ha_get_buffer_cache_limit(void);
 
 /* ---- operations ------------------------------------------------------------------------ */
 HA_API void ha_exact_params_init(ha_exact_params* params);

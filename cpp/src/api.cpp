@@ -6,6 +6,7 @@
 #include <new>
 
 #include "api_common.h"
+#include "cpu/huge_alloc.h"
 
 namespace {
 
@@ -152,6 +153,18 @@ HA_API int32_t ha_set_num_threads(int32_t n) {
 }
 
 HA_API int32_t ha_get_num_threads(void) { return ha::cpu::get_num_threads(); }
+
+HA_API int32_t ha_set_buffer_cache_limit(int64_t bytes) {
+    return guarded([&] {
+        if (bytes < 0)
+            return fail(HA_ERR_INVALID_ARGUMENT, "bytes: buffer cache limit must be >= 0, got %lld",
+                        (long long)bytes);
+        ha::cpu::set_huge_cache_limit(size_t(bytes));
+        return int32_t(HA_OK);
+    });
+}
+
+HA_API int64_t ha_get_buffer_cache_limit(void) { return int64_t(ha::cpu::huge_cache_limit()); }
 
 HA_API int32_t ha_set_cpu_isa(int32_t isa) {
     return guarded([&] {

@@ -126,6 +126,12 @@ TEST(runtime_settings) {
         CHECK(ha_set_cpu_isa(isa) == HA_ERR_UNSUPPORTED, "isa %d accepted on this architecture", isa);
         CHECK(ha_get_cpu_isa() != isa, "isa %d in use after a refusal", isa);
     }
+    CHECK(ha_set_buffer_cache_limit(-1) == HA_ERR_INVALID_ARGUMENT, "negative cache limit accepted");
+    CHECK(std::string(ha_last_error()).find("bytes:") != std::string::npos, "%s", ha_last_error());
+    const int64_t cache0 = ha_get_buffer_cache_limit();
+    CHECK(cache0 == int64_t(1) << 30, "default buffer cache limit %lld", (long long)cache0);
+    CHECK(ha_set_buffer_cache_limit(0) == HA_OK && ha_get_buffer_cache_limit() == 0, "cache limit 0");
+    CHECK(ha_set_buffer_cache_limit(cache0) == HA_OK && ha_get_buffer_cache_limit() == cache0, "cache limit back");
     CHECK(ha_abi_version() == HA_ABI_VERSION, "abi version %d", ha_abi_version());
     CHECK(ha_version_string() && *ha_version_string(), "version string");
 }

@@ -828,13 +828,18 @@ TEST(approx_tiled_prefill_and_drawn_decode_are_deterministic) {
                           ha_last_error());
                 }
                 for (double target : {0.0, 0.03}) {
-                    begin_case(format("%s bit-identical for 1, 2, 3 threads and repeated, target %.2f: %s",
+                    begin_case(format("%s bit-identical for 1, 2, 3 threads, repeated and without the buffer cache, target %.2f: %s",
                                       decode ? "drawn decode" : "tiled prefill", target, c.label.c_str()));
                     const ha_approx_params p = params(true, 99, target);
                     std::vector<Blobs> b;
-                    for (int t : {1, 2, 3, 2}) {
-                        ha_set_num_threads(t);
+                    // Runs after the first reuse its released buffers (stale contents); the
+                    // last runs with the buffer cache off (fresh pages).
+                    const int64_t cache = ha_get_buffer_cache_limit();
+                    for (int t : {1, 2, 3, 2, -2}) {
+                        ha_set_num_threads(t < 0 ? -t : t);
+                        if (t < 0) ha_set_buffer_cache_limit(0);
                         Result r = run_approx(c.q, c.k, c.v, p, BSHD, index);
+                        ha_set_buffer_cache_limit(cache);
                         CHECK(r.status == HA_OK, "status %d: %s", r.status, ha_last_error());
                         b.push_back(blobs(r));
                     }

@@ -2,7 +2,8 @@
 // ones: an approximate call allocates the same few dozen buffers every time, and a mapping
 // reused costs no faults and no zeroing by the kernel (the zeroing alone was 11% of a 32k
 // call). A cached mapping is marked MADV_FREE, so under memory pressure the kernel takes its
-// pages back without swapping; the cache never holds more than kCacheBytes.
+// pages back without swapping; the cache never holds more than its limit (1 GiB unless
+// ha_set_buffer_cache_limit says otherwise).
 #include "cpu/huge_alloc.h"
 
 #include <sys/mman.h>
@@ -15,7 +16,6 @@ namespace ha::cpu {
 
 namespace {
 
-constexpr size_t kCacheBytes = size_t(1) << 30;
 constexpr size_t kCacheEntries = 64;
 
 struct Block {
@@ -27,6 +27,7 @@ struct Cache {
     std::mutex mu;
     std::vector<Block> blocks;  // oldest first
     size_t bytes = 0;
+    size_t limit = size_t(1) << 30;
 };
 
 Cache& cache() {
@@ -74,28 +75,52 @@ void* huge_map(size_t bytes) {
     return map_fresh(len);
 }
 
+// Unmaps the oldest blocks until the cache fits its limit (c.mu held); returns them.
+static std::vector<Block> trim(Cache& c) {
+    std::vector<Block> drop;
+    while (!c.blocks.empty() && (c.bytes > c.limit || c.blocks.size() > kCacheEntries)) {
+        drop.push_back(c.blocks.front());
+        c.bytes -= c.blocks.front().len;
+        c.blocks.erase(c.blocks.begin());
+    }
+    return drop;
+}
+
 void huge_unmap(void* p, size_t bytes) {
     const size_t len = round_len(bytes);
-    if (len > kCacheBytes) {
-        munmap(p, len);
-        return;
-    }
-#ifdef MADV_FREE
-    madvise(p, len, MADV_FREE);
-#endif
     std::vector<Block> drop;
     {
         Cache& c = cache();
         std::lock_guard<std::mutex> lock(c.mu);
-        c.blocks.push_back(Block{p, len});
-        c.bytes += len;
-        while (c.bytes > kCacheBytes || c.blocks.size() > kCacheEntries) {
-            drop.push_back(c.blocks.front());
-            c.bytes -= c.blocks.front().len;
-            c.blocks.erase(c.blocks.begin());
+        if (len > c.limit) {
+            drop.push_back(Block{p, len});
+        } else {
+#ifdef MADV_FREE
+            madvise(p, len, MADV_FREE);
+#endif
+            c.blocks.push_back(Block{p, len});
+            c.bytes += len;
+            drop = trim(c);
         }
     }
     for (const Block& b : drop) munmap(b.p, b.len);
+}
+
+void set_huge_cache_limit(size_t bytes) {
+    std::vector<Block> drop;
+    {
+        Cache& c = cache();
+        std::lock_guard<std::mutex> lock(c.mu);
+        c.limit = bytes;
+        drop = trim(c);
+    }
+    for (const Block& b : drop) munmap(b.p, b.len);
+}
+
+size_t huge_cache_limit() {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mu);
+    return c.limit;
 }
 
 }  // namespace ha::cpu

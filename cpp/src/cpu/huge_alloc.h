@@ -22,6 +22,10 @@ inline constexpr size_t kHugeFrom = size_t(1) << 20;
 // huge_map throws std::bad_alloc when the mapping fails.
 void* huge_map(size_t bytes);
 void huge_unmap(void* p, size_t bytes);
+// The most bytes of released mappings kept for reuse (ha_set_buffer_cache_limit); lowering it
+// unmaps what is above it.
+void set_huge_cache_limit(size_t bytes);
+size_t huge_cache_limit();
 
 template <class T>
 struct HugeAlloc {

@@ -65,4 +65,21 @@ class RuntimeInfoTest {
             Hyperattn.setNumThreads(0);
         }
     }
+
+    @Test
+    void bufferCacheLimitRoundTripsAndRejectsNegatives() {
+        long before = Hyperattn.bufferCacheLimit();
+        assertEquals(1L << 30, before);
+        try {
+            Hyperattn.setBufferCacheLimit(0);
+            assertEquals(0, Hyperattn.bufferCacheLimit());
+            Hyperattn.setBufferCacheLimit(3L << 20);
+            assertEquals(3L << 20, Hyperattn.bufferCacheLimit());
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> Hyperattn.setBufferCacheLimit(-1));
+            assertTrue(e.getMessage().startsWith("bytes:"), e.getMessage());
+        } finally {
+            Hyperattn.setBufferCacheLimit(before);
+        }
+    }
 }

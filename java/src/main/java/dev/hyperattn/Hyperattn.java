@@ -63,6 +63,32 @@ public final class Hyperattn {
         Native.check(hyperattn_h.ha_set_num_threads(n), "ha_set_num_threads");
     }
 
+    /**
+     * The most bytes of released working buffers the library keeps for later calls (default
+     * 1 GiB). Long calls (approximate attention, the packed keys of long prefills) map their
+     * large buffers on huge pages and, when done, keep them for the next call instead of paying
+     * for fresh pages again; kept buffers are marked free to the kernel, which takes them back
+     * under memory pressure.
+     */
+    public static long bufferCacheLimit() {
+        Native.ensureLoaded();
+        return hyperattn_h.ha_get_buffer_cache_limit();
+    }
+
+    /**
+     * Sets {@link #bufferCacheLimit()}; 0 keeps nothing, and a lower limit releases what is
+     * above it at once.
+     *
+     * @throws IllegalArgumentException if {@code bytes} is negative
+     */
+    public static void setBufferCacheLimit(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("bytes: buffer cache limit " + bytes + ", must be >= 0");
+        }
+        Native.ensureLoaded();
+        Native.check(hyperattn_h.ha_set_buffer_cache_limit(bytes), "ha_set_buffer_cache_limit");
+    }
+
     /** The instruction-set path in use (never {@link CpuIsa#AUTO}). */
     public static CpuIsa cpuIsa() {
         Native.ensureLoaded();

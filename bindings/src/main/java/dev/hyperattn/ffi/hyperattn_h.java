@@ -663,6 +663,125 @@ public class hyperattn_h {
         }
     }
 
+    private static class ha_set_buffer_cache_limit {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_INT,
+            hyperattn_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_set_buffer_cache_limit");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ha_set_buffer_cache_limit(int64_t bytes)
+     * }
+     */
+    public static FunctionDescriptor ha_set_buffer_cache_limit$descriptor() {
+        return ha_set_buffer_cache_limit.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ha_set_buffer_cache_limit(int64_t bytes)
+     * }
+     */
+    public static MethodHandle ha_set_buffer_cache_limit$handle() {
+        return ha_set_buffer_cache_limit.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ha_set_buffer_cache_limit(int64_t bytes)
+     * }
+     */
+    public static MemorySegment ha_set_buffer_cache_limit$address() {
+        return ha_set_buffer_cache_limit.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ha_set_buffer_cache_limit(int64_t bytes)
+     * }
+     */
+    public static int ha_set_buffer_cache_limit(long bytes) {
+        var mh$ = ha_set_buffer_cache_limit.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_set_buffer_cache_limit", bytes);
+            }
+            return (int)mh$.invokeExact(bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ha_get_buffer_cache_limit {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            hyperattn_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = hyperattn_h.findOrThrow("ha_get_buffer_cache_limit");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t ha_get_buffer_cache_limit()
+     * }
+     */
+    public static FunctionDescriptor ha_get_buffer_cache_limit$descriptor() {
+        return ha_get_buffer_cache_limit.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t ha_get_buffer_cache_limit()
+     * }
+     */
+    public static MethodHandle ha_get_buffer_cache_limit$handle() {
+        return ha_get_buffer_cache_limit.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t ha_get_buffer_cache_limit()
+     * }
+     */
+    public static MemorySegment ha_get_buffer_cache_limit$address() {
+        return ha_get_buffer_cache_limit.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t ha_get_buffer_cache_limit()
+     * }
+     */
+    public static long ha_get_buffer_cache_limit() {
+        var mh$ = ha_get_buffer_cache_limit.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ha_get_buffer_cache_limit");
+            }
+            return (long)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ha_set_cpu_isa {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             hyperattn_h.C_INT,

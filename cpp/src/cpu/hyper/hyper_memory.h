@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <new>
 
+#include "cpu/huge_alloc.h"
+
 namespace ha::cpu::hyper {
 
 // Growable 64-byte aligned storage.
@@ -17,10 +19,14 @@ public:
         o.n_ = 0;
     }
     ~Buffer() { release(); }
+    // Large arrays (a call's row states: tens of MB at 64k rows) on huge pages, and reused
+    // across calls (huge_alloc.h): as fresh 4 KiB pages their faults were ~7% of a causal
+    // call's time with error estimates on the Zen 5 VM.
     void* get(size_t bytes) {
         if (bytes > n_ || !p_) {
             release();
-            p_ = ::operator new(std::max<size_t>(bytes, 64), std::align_val_t(64));
+            bytes = std::max<size_t>(bytes, 64);
+            p_ = bytes >= kHugeFrom ? huge_map(bytes) : ::operator new(bytes, std::align_val_t(64));
             n_ = bytes;
         }
         return p_;
@@ -29,7 +35,10 @@ public:
 
 private:
     void release() {
-        if (p_) ::operator delete(p_, std::align_val_t(64));
+        if (p_ && n_ >= kHugeFrom)
+            huge_unmap(p_, n_);
+        else if (p_)
+            ::operator delete(p_, std::align_val_t(64));
         p_ = nullptr;
         n_ = 0;
     }

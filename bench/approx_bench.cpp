@@ -138,7 +138,7 @@ void usage() {
         "                    [--families diffuse,clustered,llm,needle] [--dtype f32|bf16]\n"
         "                    [--b B] [--hq Hq] [--hkv Hkv] [--threads N] [--runs N] [--rows N]\n"
         "                    [--target E | --targets 0.1,0.05,0.02,0.01] [--samples M] [--window W]\n"
-        "                    [--sinks S] [--heavy H] [--seed S] [--no-exact] [--hyper]\n"
+        "                    [--sinks S] [--heavy H] [--seed S] [--no-exact] [--hyper] [--buffer-cache BYTES]\n"
         "       approx_bench --decode [--decode-keys 1048576] [--dtype bf16|f32] [--runs N] [--target E] ...\n"
         "       approx_bench --shares [--sizes ...] [--d ...] [--causal ...] [--families ...]\n"
         "\n"
@@ -529,6 +529,7 @@ int main(int argc, char** argv) {
         else if (a == "--heavy") o.heavy = std::atoi(next().c_str());
         else if (a == "--seed") o.seed = std::strtoull(next().c_str(), nullptr, 10);
         else if (a == "--no-exact") o.exact = false;
+        else if (a == "--buffer-cache") check(ha_set_buffer_cache_limit(std::atoll(next().c_str())), "ha_set_buffer_cache_limit");
         else if (a == "--hyper") o.hyper = true;
         else if (a == "--decode") o.decode = true;
         else if (a == "--decode-keys") o.decode_keys = std::atoll(next().c_str());

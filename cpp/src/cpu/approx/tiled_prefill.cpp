@@ -147,7 +147,7 @@ int32_t run_tiled(const Problem& p) {
                 const int64_t step = std::max<int64_t>(1, int64_t(cand.size()) / kProbeRows);
                 for (size_t t = size_t(step / 2); t < cand.size(); t += size_t(step)) probe.push_back(cand[t]);
                 if (!probe.empty()) {
-                    double cost[2], rate[2], mean_est[2], visible = 0;
+                    double cost[2], rate[2], mean_est[2], visible = 0, search_all[2] = {0, 0}, search_long[2] = {0, 0};
                     int64_t heavy_rows[2] = {0, 0};
                     for (const Row& r : probe) visible += double(r.p + 1);
                     visible /= double(probe.size());
@@ -161,6 +161,14 @@ int32_t run_tiled(const Problem& p) {
                         int64_t hr = 0;
                         for (size_t m = 0; m < pk.size(); ++m) hr += pr.heavy[m];
                         heavy_rows[k] = hr;
+                        // Every probe row was searched; the head's rows will be when the search
+                        // turns on (below), else only the long queries.
+                        for (size_t m = 0; m < pk.size(); ++m) {
+                            search_all[k] += double(pr.search[m]);
+                            if (pk[m].long_q) search_long[k] += double(pr.search[m]);
+                        }
+                        search_all[k] /= double(pk.size());
+                        search_long[k] /= double(pk.size());
                         for (size_t m = 0; m < pk.size(); ++m) {
                             fixed += double(pr.touched[m] - pr.drawn[m]);
                             drawn += double(pr.drawn[m]);
@@ -226,7 +234,14 @@ int32_t run_tiled(const Problem& p) {
                     h.search = double(heavy_rows[k]) > (tight ? kHeavyRowsTarget : kHeavyRows) * double(probe.size());
                     // A key of the parts costs about 1.4 keys of one exact call (shorter
                     // ranges, more calls, the merge): past that the head is exact.
-                    if (rate[k] > kMaxRate || 1.4 * cost[k] > visible)
+                    // The search is priced here, after the choice: where it runs it costs
+                    // every configuration about the same (on diffuse heads, where the sketches
+                    // admit many candidates, as much as exact attention itself).
+                    const double searched = h.search ? search_all[k] : search_long[k];
+                    if (tracing())
+                        std::fprintf(stderr, "approx tiled plan: cost %.0f + search %.0f (all %.0f) of %.0f visible keys per row, rate %.4g\n",
+                                     cost[k], searched, search_all[k], visible, rate[k]);
+                    if (rate[k] > kMaxRate || 1.4 * (cost[k] + searched) > visible)
                         head_exact = true;
                     else if (rate[k] > r0)
                         draw_tail(c, h, rate[k]);
@@ -248,6 +263,11 @@ int32_t run_tiled(const Problem& p) {
             for (size_t a = 0; a < rows.size(); a += size_t(kRowChunk)) {
                 std::vector<Row> part(rows.begin() + long(a), rows.begin() + long(std::min(rows.size(), a + size_t(kRowChunk))));
                 if (int32_t s2 = solve(c, h, part, r); s2 != HA_OK) return s2;
+                if (tracing()) {
+                    double sw = 0;
+                    for (size_t m = 0; m < part.size(); ++m) sw += double(r.search[m]);
+                    std::fprintf(stderr, "approx tiled solve: search %.0f keys per row over %zu rows\n", sw / double(part.size()), part.size());
+                }
                 // Rows whose estimate misses the target are computed exactly below (and
                 // written twice: the exact rows are few, filtering the others costs a copy).
                 if (p.target > 0.0)

@@ -142,6 +142,7 @@ struct Results {
     BigVec<int64_t> touched, drawn;  // keys scored; of them, tail draws
     BigVec<uint8_t> heavy;           // the row has a heavy key outside its exact parts
     BigVec<uint8_t> tail;
+    BigVec<float> search;  // the heavy-key search's work on the row, in keys (find_heavy)
 };
 
 

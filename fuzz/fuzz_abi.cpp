@@ -86,6 +86,41 @@ inline float bf16_to_f32(uint16_t h) {
     std::memcpy(&f, &u, 4);
     return f;
 }
+// IEEE binary16, written here from the format rather than taken from the library, so that a
+// conversion bug there cannot hide behind the same bug in the reference. Every fp16 value is
+// exact in fp32 (a NaN keeps its payload, as F16C's widening does).
+inline float f16_to_f32(uint16_t h) {
+    const double sign = h & 0x8000u ? -1.0 : 1.0;
+    const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    if (e == 0x1f) {
+        if (m == 0) return float(sign * INFINITY);
+        const uint32_t u = uint32_t(h & 0x8000u) << 16 | 0x7f800000u | uint32_t(m) << 13;
+        float f;
+        std::memcpy(&f, &u, 4);
+        return f;
+    }
+    return float(sign * (e ? std::ldexp(1024.0 + m, e - 25) : std::ldexp(double(m), -24)));
+}
+// Nearest even, through double: fp32 -> double is exact, and so is every step below.
+inline uint16_t f32_to_f16(float f) {
+    if (std::isnan(f)) {
+        uint32_t u;
+        std::memcpy(&u, &f, 4);
+        return uint16_t((u >> 16 & 0x8000u) | 0x7e00u | (u >> 13 & 0x3ffu));
+    }
+    const uint16_t sign = std::signbit(f) ? 0x8000u : 0;
+    const double a = std::fabs(double(f));
+    if (a >= 65520.0) return uint16_t(sign | 0x7c00u);  // 65504 + half an ulp rounds up to inf
+    int e;
+    std::frexp(a, &e);                   // a in [2^(e-1), 2^e)
+    const int ulp = std::max(e - 11, -24);  // 11 significant bits; subnormals: steps of 2^-24
+    const double q = std::nearbyint(std::ldexp(a, -ulp));  // the default mode: nearest even
+    const double r = std::ldexp(q, ulp);
+    if (r == 0) return sign;
+    const int re = std::max(std::ilogb(r), -15);  // -15: subnormal (stored exponent 0)
+    const uint32_t mant = uint32_t(std::ldexp(r, re == -15 ? 24 : 10 - re)) & 0x3ffu;
+    return uint16_t(sign | uint32_t(re + 15) << 10 | mant);
+}
 
 // ---- tensors ----------------------------------------------------------------------------------
 struct Buf {
@@ -105,16 +140,19 @@ struct Buf {
         }
         uint16_t u;
         std::memcpy(&u, bytes.data() + i * 2, 2);
-        return bf16_to_f32(u);
+        return dtype == HA_DTYPE_F16 ? f16_to_f32(u) : bf16_to_f32(u);
     }
     void set(int64_t b, int64_t h, int64_t s, int64_t d, float x) {
         const int64_t i = off(b, h, s, d);
         if (dtype == HA_DTYPE_F32) {
             std::memcpy(bytes.data() + i * 4, &x, 4);
         } else {
-            const uint16_t u = f32_to_bf16(x);
+            const uint16_t u = dtype == HA_DTYPE_F16 ? f32_to_f16(x) : f32_to_bf16(x);
             std::memcpy(bytes.data() + i * 2, &u, 2);
         }
+    }
+    void set_bits(int64_t b, int64_t h, int64_t s, int64_t d, uint16_t u) {
+        std::memcpy(bytes.data() + off(b, h, s, d) * 2, &u, 2);
     }
     ha_tensor desc() {
         ha_tensor t{};
@@ -154,15 +192,46 @@ Buf make_lse(int64_t B, int64_t H, int64_t S) {
     return t;
 }
 
+// The storage dtype of a problem, from one byte: the half that always chose f32 still does, and
+// the other half splits between bf16 and f16 (so the rest of a corpus input decodes as before).
+int32_t draw_dtype(Reader& r) {
+    const uint8_t x = r.byte();
+    return x % 2 == 0 ? HA_DTYPE_F32 : x & 2 ? HA_DTYPE_F16 : HA_DTYPE_BF16;
+}
+
+// An fp16 special as bits, since most of fp32's specials are not fp16 values (1e19 is inf,
+// 1e-30 and fp32 denormals are 0): NaN of any sign and payload (signalling ones too), +-inf,
+// fp16 subnormals, signed zeros, magnitudes next to 65504, and any pattern at all.
+uint16_t f16_special(uint64_t which, Rng& rng) {
+    const uint16_t sign = rng.next() & 1 ? 0x8000u : 0;
+    switch (which) {
+        case 0: return uint16_t(sign | 0x7c00u | (1 + rng.next() % 1023));
+        case 1: return 0x7c00u;
+        case 2: return 0xfc00u;
+        case 3: return uint16_t(sign | (1 + rng.next() % 1023));
+        case 4: return sign;
+        case 5: return uint16_t(sign | (0x7bffu - rng.next() % 64));
+        default: return uint16_t(rng.next());
+    }
+}
+
 // Ordinary values with sprinkled specials: NaN, +-inf, denormals, zeros, huge magnitudes.
 void fill(Buf& t, Rng& rng, int special_rate, float amplitude) {
+    const bool f16 = t.dtype == HA_DTYPE_F16;
+    // fp16's huge is 65504: beyond it every ordinary value would be inf.
+    if (f16) amplitude = std::min(amplitude, 65504.f);
     for (int64_t b = 0; b < t.shape[0]; ++b)
         for (int64_t h = 0; h < t.shape[1]; ++h)
             for (int64_t s = 0; s < t.shape[2]; ++s)
                 for (int64_t d = 0; d < t.shape[3]; ++d) {
                     float x = float((rng.uniform() * 2 - 1) * amplitude);
                     if (special_rate > 0 && rng.next() % uint64_t(special_rate) == 0) {
-                        switch (rng.next() % 7) {
+                        const uint64_t which = rng.next() % 7;
+                        if (f16) {
+                            t.set_bits(b, h, s, d, f16_special(which, rng));
+                            continue;
+                        }
+                        switch (which) {
                             case 0: x = std::numeric_limits<float>::quiet_NaN(); break;
                             case 1: x = std::numeric_limits<float>::infinity(); break;
                             case 2: x = -std::numeric_limits<float>::infinity(); break;
@@ -175,6 +244,12 @@ void fill(Buf& t, Rng& rng, int special_rate, float amplitude) {
                     t.set(b, h, s, d, x);
                 }
 }
+
+// What rounding an output to its dtype may add, relative to max|v| (bf16 and f16 outputs, and
+// in the kernels that use them bf16 weights, are a few half-ulps off), and absolutely: an fp16
+// output below 2^-14 is a multiple of 2^-24, whatever the magnitude of v.
+double out_rel(int32_t dtype) { return dtype == HA_DTYPE_BF16 ? 3 * 0x1p-8 : dtype == HA_DTYPE_F16 ? 3 * 0x1p-11 : 1e-5; }
+double out_abs(int32_t dtype) { return dtype == HA_DTYPE_F16 ? 0x1p-24 : 1e-30; }
 
 bool all_finite(const Buf& t) {
     for (int64_t b = 0; b < t.shape[0]; ++b)
@@ -201,7 +276,7 @@ void corrupt(Reader& r, ha_tensor* t) {
         case 0: t->reserved = 1 + r.range(0, 5); break;
         case 1: t->strides[r.range(0, 3)] = -1 - r.range(0, 3); break;
         case 2: t->shape[r.range(0, 3)] += 1 + r.range(0, 3); break;  // larger than its storage
-        case 3: t->dtype = r.range(2, 9); break;
+        case 3: t->dtype = r.range(2, 9); break;  // 2 (f16): valid, but not the others' dtype unless f16
         case 4: t->device_type = r.range(1, 5); break;
         case 5: t->shape[r.range(0, 3)] = -1; break;
         case 6: t->data = nullptr; break;
@@ -295,10 +370,10 @@ void check_attention(const char* what, const Buf& q, const Buf& k, const Buf& v,
                     case RefRow::Finite: {
                         if (lse) REQUIRE(l != -INFINITY, "%s: a row that saw keys reports lse -inf", what);
                         if (!v_finite || vmax > 1e30) break;
-                        const bool bf = out.dtype == HA_DTYPE_BF16;
                         const double eps = 0x1p-24;
-                        // score error (D products, fp32 sums) moves the weights; bf16 rounds P and out.
-                        const double tol = vmax * ((bf ? 3 * 0x1p-8 : 1e-5) + long_sum + 4 * double(q.shape[3] + 8) * eps * smax * 2) + 1e-30;
+                        // score error (D products, fp32 sums) moves the weights; bf16 rounds P and out, f16 out.
+                        const double tol = vmax * (out_rel(out.dtype) + long_sum + 4 * double(q.shape[3] + 8) * eps * smax * 2) +
+                                           out_abs(out.dtype);
                         for (int64_t d = 0; d < q.shape[3]; ++d) {
                             const double got = out.get(b, h, i, d);
                             REQUIRE(std::fabs(got - r.o[size_t(d)]) <= tol,
@@ -325,7 +400,7 @@ struct Problem {
 
 Problem make_problem(Reader& r, Rng& rng) {
     Problem p;
-    p.dtype = r.flag() ? HA_DTYPE_F32 : HA_DTYPE_BF16;
+    p.dtype = draw_dtype(r);
     p.B = r.range(1, 2);
     p.Hkv = r.range(1, 2);
     p.G = r.range(1, 3);
@@ -460,7 +535,7 @@ struct ApproxStats {
 // rows copy a key they see, scaled (a planted match: a heavy key to find).
 Problem make_long_problem(Reader& r, Rng& rng, int kind) {
     Problem p;
-    p.dtype = r.flag() ? HA_DTYPE_F32 : HA_DTYPE_BF16;
+    p.dtype = draw_dtype(r);
     p.B = 1;
     p.Hkv = kind == 0 ? 1 : r.range(1, 2);
     p.G = kind == 0 ? 1 : r.range(1, kind == 1 ? 4 : 2);
@@ -667,7 +742,7 @@ void op_approx(Reader& r, Rng& rng, int variant) {
 }
 
 void op_merge(Reader& r, Rng& rng) {
-    const int32_t dtype = r.flag() ? HA_DTYPE_F32 : HA_DTYPE_BF16;
+    const int32_t dtype = draw_dtype(r);
     const int64_t B = r.range(1, 2), H = r.range(1, 3), N = r.range(0, 20), D = r.range(1, 40);
     Buf a = make(dtype, B, H, N, D, r.flag()), bb = make(dtype, B, H, N, D, r.flag());
     Buf la = make_lse(B, H, N), lb = make_lse(B, H, N);
@@ -722,7 +797,8 @@ void op_merge(Reader& r, Rng& rng) {
                     const double got = O.get(b, h, i, d);
                     if (!std::isfinite(want)) continue;  // IEEE through a finite weight
                     const double mag = std::fabs(want) + (std::isfinite(xa) ? std::fabs(xa) : 0) + (std::isfinite(xb) ? std::fabs(xb) : 0);
-                    const double tol = (dtype == HA_DTYPE_BF16 ? 0x1p-7 : 1e-5) * mag + 1e-30;
+                    const double tol = (dtype == HA_DTYPE_BF16 ? 0x1p-7 : dtype == HA_DTYPE_F16 ? 0x1p-10 : 1e-5) * mag +
+                                       out_abs(dtype);
                     REQUIRE(std::fabs(got - want) <= tol, "merge out %.9g want %.9g (xa %.9g xb %.9g lse %.9g %.9g dtype %d)", got, want, xa, xb, x, y, int(dtype));
                 }
             }
@@ -851,8 +927,7 @@ void op_index(Reader& r, Rng& rng) {
                     double smax = 0;
                     const RefRow ref = ref_row(p.q, p.k, p.v, b, h, i, scale, hp.causal != 0, &smax);
                     if (ref.kind != RefRow::Finite) continue;
-                    const double tol = vmax * ((p.dtype == HA_DTYPE_BF16 ? 3 * 0x1p-8 : 1e-5) +
-                                               8 * double(p.D + 8) * 0x1p-24 * smax * 2) + 1e-30;
+                    const double tol = vmax * (out_rel(p.dtype) + 8 * double(p.D + 8) * 0x1p-24 * smax * 2) + out_abs(p.dtype);
                     for (int64_t d = 0; d < p.D; ++d) {
                         const double err = std::fabs(double(out.get(b, h, i, d)) - ref.o[size_t(d)]);
                         REQUIRE(err <= double(bound[size_t(row)]) + tol, "hsr softmax: row %lld d %lld error %g > bound %g + %g",

@@ -1,6 +1,5 @@
 package dev.hyperattn.bench;
 
-import dev.hyperattn.DType;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -18,8 +17,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * (c) Decode latency per token: one query row per head against a contiguous KV cache, 32 query
- * heads / 8 kv heads, d = 128, bfloat16, caches of 4096 and 32768 tokens (K and V together:
- * 16.8 MB and 134 MB). {@code impl} as in {@link PrefillBenchmark}.
+ * heads / 8 kv heads, d = 128, bfloat16 ({@code -p dtype=F16} or {@code F32} for the others),
+ * caches of 4096 and 32768 tokens (K and V together: 16.8 MB and 134 MB). {@code impl} as in
+ * {@link PrefillBenchmark}.
  *
  * <p>Paged KV ({@code KvCache}): {@link PagedDecodeBenchmark}, beside this class with the same
  * heads, d and cache sizes, so the two read side by side.
@@ -46,7 +46,7 @@ public class DecodeBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         Problem.configure(impl);
-        p = new Problem(DType.valueOf(dtype), 32, 8, 1, cache, 128, true, 5);
+        p = new Problem(Problem.dtype(dtype), 32, 8, 1, cache, 128, true, 5);
         p.checkAgreement();
     }
 

@@ -25,9 +25,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Decode latency per token over a paged {@link KvCache}, beside {@link DecodeBenchmark}: the same
- * heads (32 query / 8 kv), d = 128, bfloat16 and cache lengths, the cache held in pages of
- * {@code page} positions that were handed out interleaved with three other sequences (as a
- * serving runtime's pool leaves them), one attention call per token through the Java API
+ * heads (32 query / 8 kv), d = 128, {@code dtype} (bfloat16; {@code -p dtype=F16} or {@code F32}
+ * for the others) and cache lengths, the cache held in pages of {@code page} positions that
+ * were handed out interleaved with three other sequences (as a serving runtime's pool leaves
+ * them), one attention call per token through the Java API
  * ({@code run(q, cache.batch(seq), out)}, the batch's block table gathered each call).
  * {@code seqs = 8}: eight sequences of that length decoded in one call (per call, not per token).
  */
@@ -51,6 +52,9 @@ public class PagedDecodeBenchmark {
     @Param({"2"})
     public int threads;
 
+    @Param({"BF16"})
+    public String dtype;
+
     private Arena arena;
     private KvCache kv;
     private int[] ids;
@@ -61,19 +65,20 @@ public class PagedDecodeBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         Hyperattn.setNumThreads(threads);
+        DType dt = Problem.dtype(dtype);
         arena = Arena.ofShared();
         int hkv = 8;
         int d = 128;
         int total = seqs + 3; // three more sequences share the pool, so pages interleave
         int pages = total * ((cache + page - 1) / page) + total;
-        kv = KvCache.allocate(arena, DType.BF16, hkv, d, page, pages);
+        kv = KvCache.allocate(arena, dt, hkv, d, page, pages);
         int[] all = new int[total];
         for (int s = 0; s < total; s++) {
             all[s] = kv.newSequence();
         }
         int chunk = 512;
-        Tensor k = Tensor.allocate(arena, DType.BF16, chunk, hkv, d);
-        Tensor v = Tensor.allocate(arena, DType.BF16, chunk, hkv, d);
+        Tensor k = Tensor.allocate(arena, dt, chunk, hkv, d);
+        Tensor v = Tensor.allocate(arena, dt, chunk, hkv, d);
         SplittableRandom r = new SplittableRandom(3);
         k.copyFrom(randoms(r, chunk * hkv * d));
         v.copyFrom(randoms(r, chunk * hkv * d));
@@ -84,8 +89,8 @@ public class PagedDecodeBenchmark {
             }
         }
         ids = java.util.Arrays.copyOf(all, seqs);
-        q = Tensor.allocate(arena, DType.BF16, seqs, 32, 1, d);
-        out = Tensor.allocate(arena, DType.BF16, seqs, 32, 1, d);
+        q = Tensor.allocate(arena, dt, seqs, 32, 1, d);
+        out = Tensor.allocate(arena, dt, seqs, 32, 1, d);
         q.copyFrom(randoms(r, seqs * 32 * d));
     }
 

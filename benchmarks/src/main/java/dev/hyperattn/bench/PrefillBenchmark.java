@@ -1,6 +1,5 @@
 package dev.hyperattn.bench;
 
-import dev.hyperattn.DType;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -19,11 +18,12 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * (b) Prefill throughput: causal exact attention over 2048 tokens, 8 query heads / 2 kv heads,
- * d = 128, batch 1, float32 and bfloat16. The score is in GFLOP/s although JMH labels it
- * {@code ops/ms}: one call counts as {@value #MFLOP_PER_CALL} operations of one MFLOP each (the
- * README's count, 4·n²·d·heads halved for causal, is 8589.93 MFLOP; rounding costs 0.001%), and
- * MFLOP per ms is GFLOP/s. JMH's own operation count stays exact for any {@code -t}, where an
- * auxiliary counter of long calls did not (see {@link Counters}).
+ * d = 128, batch 1, float32 and bfloat16 (float16 too with {@code -p dtype=F16}). The score is
+ * in GFLOP/s although JMH labels it {@code ops/ms}: one call counts as {@value #MFLOP_PER_CALL}
+ * operations of one MFLOP each (the README's count, 4·n²·d·heads halved for causal, is 8589.93
+ * MFLOP; rounding costs 0.001%), and MFLOP per ms is GFLOP/s. JMH's own operation count stays
+ * exact for any {@code -t}, where an auxiliary counter of long calls did not (see
+ * {@link Counters}).
  * {@code impl}: the library through the Java API on 1 or 2 of its own threads, or the
  * single-threaded {@link JavaAttention} baseline (which JMH's {@code -t 2} runs as two
  * independent prefills, one per thread).
@@ -52,7 +52,7 @@ public class PrefillBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         Problem.configure(impl);
-        p = new Problem(DType.valueOf(dtype), 8, 2, TOKENS, TOKENS, 128, true, 7);
+        p = new Problem(Problem.dtype(dtype), 8, 2, TOKENS, TOKENS, 128, true, 7);
         if (Math.abs(p.flops() / 1e6 - MFLOP_PER_CALL) > 1) {
             throw new AssertionError("MFLOP_PER_CALL is stale: " + p.flops() / 1e6);
         }

@@ -9,6 +9,7 @@ import dev.hyperattn.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
@@ -64,11 +65,23 @@ final class Problem implements AutoCloseable {
         MemorySegment s = t.segment();
         for (long i = 0, n = t.elementCount(); i < n; i++) {
             float x = (float) (r.nextDouble() * 2 - 1);
-            if (t.dtype() == DType.F32) {
-                s.setAtIndex(ValueLayout.JAVA_FLOAT, i, x);
-            } else {
-                s.setAtIndex(ValueLayout.JAVA_SHORT, i, BFloat16.fromFloat(x));
+            switch (t.dtype()) {
+                case F32 -> s.setAtIndex(ValueLayout.JAVA_FLOAT, i, x);
+                case BF16 -> s.setAtIndex(ValueLayout.JAVA_SHORT, i, BFloat16.fromFloat(x));
+                case F16 -> s.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16(x));
             }
+        }
+    }
+
+    /**
+     * A benchmark's {@code dtype} parameter: {@code F32}, {@code BF16} or {@code F16}, in either
+     * case ({@code -p dtype=f16} too); an unknown name fails the trial with the accepted ones.
+     */
+    static DType dtype(String name) {
+        try {
+            return DType.valueOf(name.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("dtype: " + name + " (F32, BF16 or F16)", e);
         }
     }
 
@@ -88,7 +101,7 @@ final class Problem implements AutoCloseable {
     }
 
     void runJava() {
-        JavaAttention.run(q.segment(), k.segment(), v.segment(), out.segment(), dtype == DType.BF16,
+        JavaAttention.run(q.segment(), k.segment(), v.segment(), out.segment(), dtype,
                 hq, hkv, nq, nk, d, causal, scale, scratch);
     }
 
@@ -120,7 +133,12 @@ final class Problem implements AutoCloseable {
         out.fill(Float.NaN);
         runJava();
         float[] b = out.toFloatArray();
-        double tol = dtype == DType.F32 ? 1e-4 : 1.6e-2;  // bf16 output: one rounding apart
+        // bf16 and f16 outputs (|o| < 1 here): one rounding apart, 4 ulps of slack.
+        double tol = switch (dtype) {
+            case F32 -> 1e-4;
+            case BF16 -> 1.6e-2;
+            case F16 -> 2e-3;
+        };
         for (int i = 0; i < a.length; i++) {
             if (!(Math.abs((double) a[i] - b[i]) <= tol)) {
                 throw new AssertionError("java-vector differs from hyperattn at element " + i + ": "

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 final class OnnxAttentionModel {
 
     static final int ELEM_FLOAT = 1;
+    static final int ELEM_FLOAT16 = 10;
     static final int ELEM_BFLOAT16 = 16;
 
     private OnnxAttentionModel() {}

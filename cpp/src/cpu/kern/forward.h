@@ -133,7 +133,7 @@ struct BlockStep<F32Path<I>, R, Extras> {
 
 template <class I, int R, bool Extras>
 struct BlockStep<Bf16Path<I>, R, Extras> {
-    HA_TARGET_BF16 static void run(
+    HA_TARGET_BF16 __attribute__((flatten)) static void run(
         const Shape& s, const uint16_t* Q, const uint16_t* Kt, const uint16_t* Vt, int64_t ldv,
         float* S, uint16_t* P, float* O, float* m, float* l, const int64_t* lim,
         const int64_t* lo, int64_t j0, const TileExtras* x) {

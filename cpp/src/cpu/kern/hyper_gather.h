@@ -1,5 +1,5 @@
 // Packing of keys into the exact kernel's tile layout (Kᵀ tile of NT keys, then the V tile;
-// pack.inc's formats) from any list of key rows (sorted windows, samples) or a contiguous
+// pack.h's formats) from any list of key rows (sorted windows, samples) or a contiguous
 // range (causal leaves): the same transposes as pack.h, fed with row addresses.
 #pragma once
 

@@ -147,7 +147,7 @@ struct HyperStep<F32Path<I>, R, Stats> {
 
 template <class I, int R, bool Stats>
 struct HyperStep<Bf16Path<I>, R, Stats> {
-    HA_TARGET_BF16 static void run(
+    HA_TARGET_BF16 __attribute__((flatten)) static void run(
         const Shape& s, const uint16_t* Q, const uint16_t* Kt, const uint16_t* Vt, float* S,
         uint16_t* P, float* O, float* m, float* l, const int64_t* lim, int64_t j0, float bias,
         int64_t hole_lo, int64_t hole_hi, const TileStats* ts) {

@@ -1,7 +1,9 @@
 // The storage the GEMM microkernels run on, a type parameter of the tile loops: F32Path (fp32
 // inputs, or bf16 / fp16 converted while packing) on every ISA, Bf16Path (bf16 kept, both
 // products on vdpbf16ps) where the traits type has a bf16 dot product (Isa::kBf16Dot) and the
-// CPU has AVX512-BF16.
+// CPU has AVX512-BF16. The products are inlined into the tile steps by force (always_inline
+// here, flatten on the Bf16Path steps): with exact, HyperAttention and HSR in one translation
+// unit per ISA, GCC otherwise kept some of them out of line, a call per row block and tile.
 #pragma once
 
 #include <cstdint>
@@ -34,14 +36,16 @@ struct F32Path {
     static void store_p(T* dst, typename I::vf p) { I::vst(dst, p); }
 
     template <int R>
-    static void s_product(int64_t Dk, const T* Q, const T* Kt, float* S) {
+    static inline __attribute__((always_inline)) void s_product(int64_t Dk, const T* Q,
+                                                                const T* Kt, float* S) {
         constexpr int W = I::W, NR = I::NR;
         for (int c = 0; c < NT; c += NR * W)
             mk_f32<I, R, NR>(Dk, Q, Dk, Kt + c, NT, S + c, NT, nullptr);
     }
     template <int R>
-    static void pv_product(int64_t Dp, const T* P, const T* Vt, int64_t ldv, float* O,
-                           const float* alpha) {
+    static inline __attribute__((always_inline)) void pv_product(int64_t Dp, const T* P,
+                                                                 const T* Vt, int64_t ldv,
+                                                                 float* O, const float* alpha) {
         constexpr int W = I::W, NR = I::NR;
         int64_t c = 0;
         for (; c + NR * W <= Dp; c += NR * W)
@@ -75,6 +79,8 @@ struct Bf16Path {
         pack_v_bf16<I>(v, b, hk, j0, valid, D, Dp, Vt, static_cast<uint16_t*>(rowbuf));
     }
     HA_TARGET_BF16 static void store_p(T* dst, typename I::vf p) { I::Bf16::store_p(dst, p); }
+    // (Inlined by the callers' flatten: always_inline cannot cross into the step bodies,
+    // which are not compiled for AVX512-BF16 themselves.)
     template <int R>
     HA_TARGET_BF16 static void s_product(int64_t Dk, const T* Q, const T* Kt, float* S) {
         I::Bf16::template mk<R, 4>(Dk / 2, Q, Dk, Kt, 2 * NT, S, NT, nullptr);

@@ -379,7 +379,7 @@ struct DecTile {
     int64_t lim[kDecRows], lo[kDecRows];  // each row's visible keys: [lo, lim)
     int64_t max_lim, min_lo;
     const T *K, *V;  // row 0 of this group's keys / values
-    bool pairs;      // bf16 P·V on key pairs (dec_pv_bf16): O's columns are permuted
+    bool pairs;      // bf16 P·V on key pairs (Isa::Bf16::dec_pv): O's columns are permuted
 
     static size_t floats(const Shape& s) {  // buffer size, a multiple of 16 floats
         return size_t((kDecRows * s.D * int64_t(sizeof(QT)) / 4 + kDecRows * s.D + 15) & ~int64_t(15));
@@ -496,7 +496,7 @@ struct DecTile {
         dec_pv_rows<I, T>(rows, D, n, S, kDecKeys, vrows, O, D, alpha);
     }
 
-    // Back to column order: see dec_pv_bf16.
+    // Back to column order: see Isa::Bf16::dec_pv (isa/avx512_bf16.h).
     void unpermute() {
         if constexpr (widen) {
             for (int r = 0; r < rows; ++r) dec_interleave<I>(O + r * dim, dim);

@@ -362,32 +362,32 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
         const int64_t kt0 = c * chunk_tiles, kt1 = std::min(s.n_kt, (c + 1) * chunk_tiles);
         const int64_t t = u % s.n_qt;
         if constexpr (I::kDecode) {
-          if (decode) {
-            const int64_t b = by_position ? u / s.n_qt : u / s.n_qt / s.Hkv;
-            const int64_t hk0 = by_position ? 0 : (u / s.n_qt) % s.Hkv;
-            const int64_t hk1 = by_position ? s.Hkv : hk0 + 1;
-            auto partial_of = [&](int64_t hk) {
-                return chunks > 1 ? slot_of(((b * s.Hkv + hk) * s.n_qt + t) * chunks + c)
-                                  : PartialOut{nullptr, nullptr, nullptr};
-            };
-            // The element type of the cache, not of the path: F32Path serves bf16 on AVX2.
-            // (Only where it can happen, so AVX-512 instantiates nothing new.)
-            if constexpr (I::kDecWidenBf16 && std::is_same_v<T, float>) {
-                if (p.dtype == HA_DTYPE_BF16) {
-                    decode_tiles<I, uint16_t>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
-                    return;
+            if (decode) {
+                const int64_t b = by_position ? u / s.n_qt : u / s.n_qt / s.Hkv;
+                const int64_t hk0 = by_position ? 0 : (u / s.n_qt) % s.Hkv;
+                const int64_t hk1 = by_position ? s.Hkv : hk0 + 1;
+                auto partial_of = [&](int64_t hk) {
+                    return chunks > 1 ? slot_of(((b * s.Hkv + hk) * s.n_qt + t) * chunks + c)
+                                      : PartialOut{nullptr, nullptr, nullptr};
+                };
+                // The element type of the cache, not of the path: F32Path serves bf16 on AVX2.
+                // (Only where it can happen, so AVX-512 instantiates nothing new.)
+                if constexpr (I::kDecWidenBf16 && std::is_same_v<T, float>) {
+                    if (p.dtype == HA_DTYPE_BF16) {
+                        decode_tiles<I, uint16_t>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
+                        return;
+                    }
                 }
-            }
-            // fp16 always runs on F32Path and is widened in registers (F16C) on both ISAs.
-            if constexpr (std::is_same_v<T, float>) {
-                if (p.dtype == HA_DTYPE_F16) {
-                    decode_tiles<I, Half>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
-                    return;
+                // fp16 always runs on F32Path and is widened in registers (F16C) on both ISAs.
+                if constexpr (std::is_same_v<T, float>) {
+                    if (p.dtype == HA_DTYPE_F16) {
+                        decode_tiles<I, Half>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
+                        return;
+                    }
                 }
+                decode_tiles<I, T>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
+                return;
             }
-            decode_tiles<I, T>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
-            return;
-          }
         }
         const int64_t grp = u / s.n_qt;
         const PartialOut out = chunks > 1 ? slot_of(task) : PartialOut{nullptr, nullptr, nullptr};

@@ -1,10 +1,13 @@
 # Fails the build when an ISA-specific object (kernels_avx2/avx512) defines a weak symbol:
 # the linker could resolve a baseline caller to that copy, compiled with -mavx512f, and the
 # generic path would then crash on CPUs without AVX-512. Run as a POST_BUILD step of ha_cpu.
-foreach(obj IN LISTS OBJECTS)
+file(STRINGS "${OBJECT_LIST}" objects)
+set(checked 0)
+foreach(obj IN LISTS objects)
   if(NOT obj MATCHES "kernels_avx")
     continue()
   endif()
+  math(EXPR checked "${checked} + 1")
   execute_process(COMMAND ${NM} -C ${obj} OUTPUT_VARIABLE syms RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(WARNING "check_isa_objects: nm failed on ${obj}; ODR check skipped")
@@ -16,3 +19,7 @@ foreach(obj IN LISTS OBJECTS)
     message(FATAL_ERROR "ISA object ${obj} defines weak symbols that other code could bind to:\n${weak}")
   endif()
 endforeach()
+# On x86-64 there are ISA objects to check: finding none means the object list was lost.
+if(REQUIRE_ISA_OBJECTS AND checked EQUAL 0)
+  message(FATAL_ERROR "check_isa_objects: no ISA object among the objects of ${OBJECT_LIST}")
+endif()

@@ -1,4 +1,10 @@
-// The avx2 path: kernels_impl.inc compiled with this file's -m flags (see CMakeLists.txt).
-#define HA_ISA_NS avx2
-#define HA_ISA_LEVEL 2
-#include "cpu/kernels_impl.inc"
+// The AVX2 path: every kernel instantiated on isa::Avx2, compiled with HA_FLAGS_AVX2.
+#include "cpu/isa/isa_avx2.h"
+#include "cpu/kern/table.h"
+
+namespace ha::cpu::avx2 {
+const Kernels& kernels() {
+    static const Kernels k = kern::make_table<isa::Avx2>();
+    return k;
+}
+}  // namespace ha::cpu::avx2

@@ -1,4 +1,10 @@
-// The avx512 path: kernels_impl.inc compiled with this file's -m flags (see CMakeLists.txt).
-#define HA_ISA_NS avx512
-#define HA_ISA_LEVEL 3
-#include "cpu/kernels_impl.inc"
+// The AVX-512 path: every kernel instantiated on isa::Avx512, compiled with HA_FLAGS_AVX512.
+#include "cpu/isa/isa_avx512.h"
+#include "cpu/kern/table.h"
+
+namespace ha::cpu::avx512 {
+const Kernels& kernels() {
+    static const Kernels k = kern::make_table<isa::Avx512>();
+    return k;
+}
+}  // namespace ha::cpu::avx512

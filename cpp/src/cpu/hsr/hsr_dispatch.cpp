@@ -1,20 +1,9 @@
-// Picks the HSR kernel table of the instruction-set path in use.
-#include "cpu/cpu_backend.h"
+// HSR's section of the kernel table of the instruction-set path in use.
 #include "cpu/hsr/hsr_kernels.h"
-#include "hyperattn.h"
+#include "cpu/kernels.h"
 
 namespace ha::cpu::hsr {
 
-const Kernels& active() {
-    switch (get_isa()) {
-#if defined(__x86_64__)
-        case HA_CPU_ISA_AVX512: return avx512::kernels();
-        case HA_CPU_ISA_AVX2: return avx2::kernels();
-#elif defined(__aarch64__)
-        case HA_CPU_ISA_NEON: return neon::kernels();
-#endif
-        default: return generic::kernels();
-    }
-}
+const Kernels& active() { return active_kernels().hsr; }
 
 }  // namespace ha::cpu::hsr

@@ -1,6 +1,7 @@
 // The per-instruction-set inner loops of HSR (scores, weights, P·V, block bounds, index
-// statistics). hsr_kernels_impl.inc is compiled once per ISA in its own namespace; the
-// orchestration (hsr_*.cpp, key_index.cpp) is baseline code that calls through this table.
+// statistics): templates in cpu/kern/hsr_*.h, instantiated once per ISA into the hsr section
+// of the kernel table (cpu/kernels.h); the orchestration (hsr_*.cpp, key_index.cpp, approx/)
+// is baseline code that calls through the section of the active path, hsr::active().
 #pragma once
 #include <cstdint>
 
@@ -21,6 +22,7 @@ constexpr int kChunkBlocks = 16; // blocks per centre chunk ([chunk][D][16] bf16
 
 // Keys of a call are pos[0..n) when pos != nullptr, else first + [0..n). Query rows are fp32,
 // zero-padded to a multiple of 16 elements; so are the P, S and O rows.
+// The hsr section of the kernel table (cpu::Kernels::hsr).
 struct Kernels {
     // S[r*lds + j] = q_r·k_j (raw float dot product). Causal masking is the caller's: the
     // rows may come from the index's key copy, whose slots are not cache positions.
@@ -63,14 +65,6 @@ struct Kernels {
                        float thr, float* sum0, float* sum1, int64_t* n0, int64_t* n1);
 };
 
-namespace generic { const Kernels& kernels(); }
-#if defined(__x86_64__)
-namespace avx2 { const Kernels& kernels(); }
-namespace avx512 { const Kernels& kernels(); }
-#elif defined(__aarch64__)
-namespace neon { const Kernels& kernels(); }
-#endif
-
-const Kernels& active();  // the table of the ISA path in use (ha::cpu::get_isa())
+const Kernels& active();  // active_kernels().hsr: the ISA path in use (ha::cpu::get_isa())
 
 }  // namespace ha::cpu::hsr

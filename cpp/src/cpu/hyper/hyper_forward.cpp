@@ -1,5 +1,6 @@
 // HyperAttention on the CPU: the baseline half (planning, scheduling, sorting, sampling,
-// memory) around the per-ISA kernels of hyper_kernels_impl.inc.
+// memory) around the per-ISA kernels of cpu/kern/hyper_*.h (the hyper section of the kernel
+// table, cpu/kernels.h).
 //
 // One call runs in phases separated by parallel_for barriers. Key-side phases work per
 // (batch, kv head) "group": bucket ranks of every key, then per sub-problem ("rect", see
@@ -21,6 +22,7 @@
 #include "cpu/cpu_backend.h"
 #include "half.h"
 #include "cpu/hyper/hyper_kernels.h"
+#include "cpu/kernels.h"
 #include "cpu/hyper/hyper_memory.h"
 #include "cpu/hyper/hyper_plan.h"
 #include "cpu/hyper/hyper_random.h"
@@ -36,18 +38,6 @@ namespace {
         const int32_t st_ = (expr);           \
         if (st_ != HA_OK) return st_;         \
     } while (0)
-
-const Kernels& active_kernels() {
-    switch (get_isa()) {
-#if defined(__x86_64__)
-        case HA_CPU_ISA_AVX512: return avx512::kernels();
-        case HA_CPU_ISA_AVX2: return avx2::kernels();
-#elif defined(__aarch64__)
-        case HA_CPU_ISA_NEON: return neon::kernels();
-#endif
-        default: return generic::kernels();
-    }
-}
 
 struct Slot {
     Buffer rows;                // run_rows scratch
@@ -82,7 +72,7 @@ struct Head {
 class Call {
 public:
     explicit Call(const HyperProblem& hp)
-        : hp_(hp), p_(hp.base), K_(active_kernels()) {
+        : hp_(hp), p_(hp.base), K_(cpu::active_kernels().hyper) {
         B_ = p_.q.shape[0];
         Hq_ = p_.q.shape[1];
         Nq_ = p_.q.shape[2];

@@ -2,10 +2,11 @@
 // gathered keys into the exact kernel's tile format, and running query rows through the
 // exact kernel's microkernels and online softmax over windows of sorted keys, sampled keys
 // and the contiguous keys of causal leaves.
-// Compiled once per ISA (hyper_kernels_<isa>.cpp, each in its own namespace, like
-// kernels_<isa>.cpp); the scheduling, sorting and sampling (hyper_forward.cpp) is baseline
-// code that calls through the table of the active path. Everything here works on raw
-// pointers owned by the caller: no allocation, no std containers inside the ISA objects.
+// The kernels are templates in cpu/kern/hyper_*.h, instantiated once per ISA into the hyper
+// section of the kernel table (cpu/kernels.h); the scheduling, sorting and sampling
+// (hyper_forward.cpp) is baseline code that calls through the table of the active path.
+// Everything here works on raw pointers owned by the caller: no allocation, no std
+// containers inside the ISA objects.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -52,7 +53,7 @@ struct PackedSet {
 };
 
 // Per-row error-estimate state kept between the pieces of a causal problem (see
-// hyper_rows.inc): D floats of sum c/m A1 U1, then E, SQ, SR, SA, SU, SA1.
+// cpu/kern/hyper_rows.h): D floats of sum c/m A1 U1, then E, SQ, SR, SA, SU, SA1.
 inline int64_t stats_floats(int64_t D) { return D + 6; }
 
 // Per-row online-softmax state kept between the pieces of a causal problem: D floats of
@@ -96,6 +97,7 @@ struct RowsJob {
     int64_t Hq, Nq;
 };
 
+// The hyper section of the kernel table (cpu::Kernels::hyper).
 struct Kernels {
     void (*hash_rows)(const HashJob& j);
     int64_t tile_keys;                                   // keys per packed tile
@@ -108,13 +110,5 @@ struct Kernels {
     void (*value_norms)(int32_t dtype, const void* tiles, int64_t count, int64_t D,
                         const float* centre, float* n2, float* dist);
 };
-
-namespace generic { const Kernels& kernels(); }
-#if defined(__x86_64__)
-namespace avx2 { const Kernels& kernels(); }
-namespace avx512 { const Kernels& kernels(); }
-#elif defined(__aarch64__)
-namespace neon { const Kernels& kernels(); }
-#endif
 
 }  // namespace ha::cpu::hyper

@@ -8,37 +8,41 @@
 //    keeping one vector of per-lane products per key; a transposing add tree then folds W
 //    keys into one vector of W scores (no Kᵀ packing, no W×W transpose).
 //  * P·V streams V rows in key order against broadcast probabilities; bf16 V goes through
-//    vdpbf16ps on key pairs (dec_pv_bf16) on AVX512-BF16, and is widened to fp32 in registers
-//    on AVX2 (dec_pv_widen).
+//    vdpbf16ps on key pairs (Isa::Bf16::dec_pv) on AVX512-BF16, and is widened to fp32 in
+//    registers on AVX2 (dec_pv_widen).
 //  * In a [b,s,h,d] cache one task walks all kv groups position by position (decode_tiles).
-// The same source serves AVX-512 and AVX2 through simd.inc's mapping (W, vfold4, vfold_quads,
-// the bf16 loads); only the register blocking differs (16 ymm against 32 zmm). AVX2's P·V
-// passes cover fewer columns, so it walks V a column block at a time, and there (Zen 4 forced
-// to AVX2) software prefetch of V and of the next K rows did help: see step_rows.
+// The same source serves AVX-512 and AVX2 through the traits type (W, vfold4, vfold_quads,
+// the bf16 loads); only the register blocking differs (16 ymm against 32 zmm: the traits'
+// kDec* constants). AVX2's P·V passes cover fewer columns, so it walks V a column block at a
+// time, and there (Zen 4 forced to AVX2) software prefetch of V and of the next K rows did
+// help: see step_rows. Only traits with kDecode instantiate any of it.
 //
 // Deterministic: every row's result depends only on the key chunk it is given, and the
 // chunks come from the shape.
+#pragma once
 
-#if HA_ISA_LEVEL >= 2
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/isa/intrin.h"
+#include "cpu/kern/common.h"
+#include "cpu/kern/pack.h"
+#include "cpu/kern/shape.h"
+#include "cpu/kern/softmax.h"
+#include "cpu/kern/tile_out.h"
+#include "cpu/prefetch.h"
+#include "hyperattn.h"
+
+namespace ha::cpu::kern {
+namespace {
+
 constexpr int kDecRows = 16;      // tile rows handled here (larger tiles take the GEMM path)
 constexpr int kDecKeys = 64;      // keys per online-softmax step
-
-// Register blocking, sized to the register file: a score pass keeps rows × 4 keys
-// accumulators, a P·V pass rows × vectors of columns (plus the V vectors and a broadcast).
-#if HA_ISA_LEVEL >= 3
-constexpr int kDecScoreRows = 4;  // 16 of 32 zmm accumulate
-constexpr int kDecPvRows = 4, kDecPvVecs = 4;  // 16 zmm, 64 columns per pass
-constexpr bool kDecWidenBf16 = false;  // bf16 runs on vdpbf16ps (dec_pv_bf16)
-constexpr bool kDecPrefetchV = false;
-#else
-constexpr int kDecScoreRows = 2;  // 8 of 16 ymm accumulate; 4 rows would spill
-constexpr int kDecPvRows = 4, kDecPvVecs = 2;  // 8 ymm, 16 columns per pass
-// No bf16 dot product: bf16 K/V are widened to fp32 in registers as they are read (vbf16_even
-// / vbf16_odd), which is exact; the products and P stay fp32.
-constexpr bool kDecWidenBf16 = true;
-constexpr bool kDecPrefetchV = true;  // see step_rows
-#endif
-
 
 // The key (or value) rows of one step: a strided run (a dense cache) or one pointer per key (a
 // paged cache).
@@ -59,11 +63,12 @@ struct PtrRows {
     PtrRows col(int64_t c) const { return {rows, c0 + c}; }
 };
 
+template <class I>
 inline bool decode_eligible(const ExactProblem& p, const Shape& s, bool bf16_path) {
     if (!bf16_path && p.dtype == HA_DTYPE_BF16) return false;
     if (p.row_range || p.out_f32) return false;
     return p.k.strides[3] == 1 && p.v.strides[3] == 1 && s.D % 16 == 0 &&
-           tile_rows(s, 0) <= kDecRows;
+           tile_rows<I>(s, 0) <= kDecRows;
 }
 
 // fp16 storage, kept distinct from bf16's uint16_t so that the element type alone picks the
@@ -72,16 +77,24 @@ inline bool decode_eligible(const ExactProblem& p, const Shape& s, bool bf16_pat
 struct Half {
     uint16_t bits;
 };
-inline vf dec_load_v(const float* p) { return vld(p); }
-inline vf dec_load_v(const Half* p) { return vld_f16(reinterpret_cast<const uint16_t*>(p)); }
+template <class I>
+inline typename I::vf dec_load_v(const float* p) { return I::vld(p); }
+template <class I>
+inline typename I::vf dec_load_v(const Half* p) {
+    return I::vld_f16(reinterpret_cast<const uint16_t*>(p));
+}
+template <class I>
+inline typename I::vf dec_load_v(const uint16_t* p) { return I::vld_bf16(p); }  // exact
 
 // S[r][0..W) for R rows against keys k0 + i*ks, i < n (n <= W; missing keys score 0 and are
 // masked later). Q rows are fp32, ldq apart. Each K row is read front to back, and one vector
 // of per-lane products per (row, key) is folded with its neighbours afterwards (vfold4, then
 // vfold_quads): W keys' scores end up in one vector without transposing K.
-template <int R, class E, class Rows>
+template <class I, int R, class E, class Rows>
 inline void dec_scores_f32(int64_t D, const float* Q, int64_t ldq, const Rows& krows, int n,
                            float* S, int64_t lds) {
+    using vf = typename I::vf;
+    constexpr int W = I::W;
     constexpr int NQ = W / 4;  // quads of keys per vector of scores
     vf u[R][NQ];
     for (int g = 0; g < NQ; ++g) {
@@ -91,30 +104,33 @@ inline void dec_scores_f32(int64_t D, const float* Q, int64_t ldq, const Rows& k
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-            for (int i = 0; i < 4; ++i) acc[r][i] = vzero();
+            for (int i = 0; i < 4; ++i) acc[r][i] = I::vzero();
         if (4 * g < n) {
 #pragma GCC unroll 4
             for (int i = 0; i < 4; ++i)
                 for (int64_t c = 0; c < D; c += W) {
-                    const vf kv = dec_load_v(kr[i] + c);
+                    const vf kv = dec_load_v<I>(kr[i] + c);
 #pragma GCC unroll 4
                     for (int r = 0; r < R; ++r)
-                        acc[r][i] = vfma(vld(Q + r * ldq + c), kv, acc[r][i]);
+                        acc[r][i] = I::vfma(I::vld(Q + r * ldq + c), kv, acc[r][i]);
                 }
         }
 #pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) u[r][g] = vfold4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+        for (int r = 0; r < R; ++r) u[r][g] = I::vfold4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) vst(S + r * lds, vfold_quads(u[r]));
+    for (int r = 0; r < R; ++r) I::vst(S + r * lds, I::vfold_quads(u[r]));
 }
 
 // The same for bf16 keys widened in registers: each load of 2W bf16 gives the even and the
 // odd elements as two fp32 vectors, so Q is kept deinterleaved to match (dec_deinterleave:
 // per block of 2W, the even elements, then the odd ones). D is a multiple of 2W.
-template <int R, class Rows>
+template <class I, int R, class Rows>
 inline void dec_scores_widen(int64_t D, const float* Q, int64_t ldq, const Rows& krows, int n,
                              float* S, int64_t lds) {
+    using vf = typename I::vf;
+    constexpr int W = I::W;
+    using vi = typename I::vi;
     constexpr int NQ = W / 4;
     vf u[R][NQ];
     for (int g = 0; g < NQ; ++g) {
@@ -124,30 +140,32 @@ inline void dec_scores_widen(int64_t D, const float* Q, int64_t ldq, const Rows&
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-            for (int i = 0; i < 4; ++i) acc[r][i] = vzero();
+            for (int i = 0; i < 4; ++i) acc[r][i] = I::vzero();
         if (4 * g < n) {
 #pragma GCC unroll 4
             for (int i = 0; i < 4; ++i)
                 for (int64_t c = 0; c < D; c += 2 * W) {
-                    const vi w = vld_bf16x2(kr[i] + c);
-                    const vf ke = vbf16_even(w), ko = vbf16_odd(w);
+                    const vi w = I::vld_bf16x2(kr[i] + c);
+                    const vf ke = I::vbf16_even(w), ko = I::vbf16_odd(w);
 #pragma GCC unroll 4
                     for (int r = 0; r < R; ++r) {
-                        acc[r][i] = vfma(vld(Q + r * ldq + c), ke, acc[r][i]);
-                        acc[r][i] = vfma(vld(Q + r * ldq + c + W), ko, acc[r][i]);
+                        acc[r][i] = I::vfma(I::vld(Q + r * ldq + c), ke, acc[r][i]);
+                        acc[r][i] = I::vfma(I::vld(Q + r * ldq + c + W), ko, acc[r][i]);
                     }
                 }
         }
 #pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) u[r][g] = vfold4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+        for (int r = 0; r < R; ++r) u[r][g] = I::vfold4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) vst(S + r * lds, vfold_quads(u[r]));
+    for (int r = 0; r < R; ++r) I::vst(S + r * lds, I::vfold_quads(u[r]));
 }
 
 // Per block of 2W elements: the even ones, then the odd ones (the order vbf16_even /
 // vbf16_odd produce), in place.
+template <class I>
 inline void dec_deinterleave(float* x, int64_t D) {
+    constexpr int W = I::W;
     float tmp[2 * W];
     for (int64_t c = 0; c < D; c += 2 * W) {
         for (int i = 0; i < W; ++i) {
@@ -158,7 +176,9 @@ inline void dec_deinterleave(float* x, int64_t D) {
     }
 }
 // Its inverse, for O accumulated against widened V (dec_pv_widen).
+template <class I>
 inline void dec_interleave(float* x, int64_t D) {
+    constexpr int W = I::W;
     float tmp[2 * W];
     for (int64_t c = 0; c < D; c += 2 * W) {
         for (int i = 0; i < W; ++i) {
@@ -169,166 +189,117 @@ inline void dec_interleave(float* x, int64_t D) {
     }
 }
 
-#if HA_ISA_LEVEL >= 3
-// The same for bf16 rows: vdpbf16ps on d-pairs, which is the natural order of a K row.
-// D is a multiple of 16; an odd 16-element tail is zero-extended to a full pair vector.
-template <int R, class Rows>
-__attribute__((target("avx512bf16"))) inline void dec_scores16_bf16(
-    int64_t D, const uint16_t* Q, int64_t ldq, const Rows& krows, int n, float* S,
-    int64_t lds) {
-    __m512 u[R][4];
-    const int64_t Dfull = D & ~int64_t(31);
-    for (int g = 0; g < 4; ++g) {
-        const uint16_t* kr[4];
-        for (int i = 0; i < 4; ++i) kr[i] = krows(std::min(4 * g + i, n - 1));
-        __m512 acc[R][4];
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-            for (int i = 0; i < 4; ++i) acc[r][i] = _mm512_setzero_ps();
-        if (4 * g < n) {
-#pragma GCC unroll 4
-            for (int i = 0; i < 4; ++i)
-                for (int64_t c = 0; c < Dfull; c += 32) {
-                    const __m512bh kv = (__m512bh)_mm512_loadu_si512(kr[i] + c);
-#pragma GCC unroll 4
-                    for (int r = 0; r < R; ++r)
-                        acc[r][i] = _mm512_dpbf16_ps(
-                            acc[r][i], (__m512bh)_mm512_loadu_si512(Q + r * ldq + c), kv);
-                }
-            if (Dfull < D) {
-                __m512bh kv[4];
-#pragma GCC unroll 4
-                for (int i = 0; i < 4; ++i)
-                    kv[i] = (__m512bh)_mm512_zextsi256_si512(
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kr[i] + Dfull)));
-#pragma GCC unroll 4
-                for (int r = 0; r < R; ++r) {
-                    const __m512bh q = (__m512bh)_mm512_zextsi256_si512(
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(Q + r * ldq + Dfull)));
-#pragma GCC unroll 4
-                    for (int i = 0; i < 4; ++i) acc[r][i] = _mm512_dpbf16_ps(acc[r][i], q, kv[i]);
-                }
-            }
-        }
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) u[r][g] = vfold4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) _mm512_storeu_ps(S + r * lds, vfold_quads(u[r]));
-}
-
-inline __m512 dec_load_v(const uint16_t* p) {  // bf16 -> fp32 is exact: the high half
-    const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-}
-#endif
 
 // O[r][c..c+W·N) = alpha[r]·O + Σ_{j<n} P[r][j]·V[j][c..], R rows, accumulators held in
 // registers across all n keys.
-template <int R, int N, class T, class Rows>
+template <class I, int R, int N, class T, class Rows>
 inline void dec_pv(int n, const float* P, int64_t ldp, const Rows& V, float* O, int64_t ldo,
                    const float* alpha) {
+    using vf = typename I::vf;
+    constexpr int W = I::W;
     vf acc[R][N];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-        const vf a = vset1(alpha[r]);
+        const vf a = I::vset1(alpha[r]);
 #pragma GCC unroll 4
-        for (int c = 0; c < N; ++c) acc[r][c] = vmul(a, vld(O + r * ldo + W * c));
+        for (int c = 0; c < N; ++c) acc[r][c] = I::vmul(a, I::vld(O + r * ldo + W * c));
     }
     for (int j = 0; j < n; ++j) {
         vf v[N];
 #pragma GCC unroll 4
-        for (int c = 0; c < N; ++c) v[c] = dec_load_v(V(j) + W * c);
+        for (int c = 0; c < N; ++c) v[c] = dec_load_v<I>(V(j) + W * c);
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
-            const vf pr = vset1(P[r * ldp + j]);
+            const vf pr = I::vset1(P[r * ldp + j]);
 #pragma GCC unroll 4
-            for (int c = 0; c < N; ++c) acc[r][c] = vfma(pr, v[c], acc[r][c]);
+            for (int c = 0; c < N; ++c) acc[r][c] = I::vfma(pr, v[c], acc[r][c]);
         }
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-        for (int c = 0; c < N; ++c) vst(O + r * ldo + W * c, acc[r][c]);
+        for (int c = 0; c < N; ++c) I::vst(O + r * ldo + W * c, acc[r][c]);
 }
 
 // The same for bf16 V widened in registers, N blocks of 2W columns: O's columns are held in
 // dec_deinterleave's order (undone once, in finish).
-template <int R, int N, class Rows>
+template <class I, int R, int N, class Rows>
 inline void dec_pv_widen(int n, const float* P, int64_t ldp, const Rows& V, float* O,
                          int64_t ldo, const float* alpha) {
+    using vf = typename I::vf;
+    constexpr int W = I::W;
+    using vi = typename I::vi;
     vf acc[R][2 * N];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-        const vf a = vset1(alpha[r]);
+        const vf a = I::vset1(alpha[r]);
 #pragma GCC unroll 4
-        for (int c = 0; c < 2 * N; ++c) acc[r][c] = vmul(a, vld(O + r * ldo + W * c));
+        for (int c = 0; c < 2 * N; ++c) acc[r][c] = I::vmul(a, I::vld(O + r * ldo + W * c));
     }
     for (int j = 0; j < n; ++j) {
         vf ve[N], vo[N];
 #pragma GCC unroll 4
         for (int c = 0; c < N; ++c) {
-            const vi w = vld_bf16x2(V(j) + 2 * W * c);
-            ve[c] = vbf16_even(w);
-            vo[c] = vbf16_odd(w);
+            const vi w = I::vld_bf16x2(V(j) + 2 * W * c);
+            ve[c] = I::vbf16_even(w);
+            vo[c] = I::vbf16_odd(w);
         }
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
-            const vf pr = vset1(P[r * ldp + j]);
+            const vf pr = I::vset1(P[r * ldp + j]);
 #pragma GCC unroll 4
             for (int c = 0; c < N; ++c) {
-                acc[r][2 * c] = vfma(pr, ve[c], acc[r][2 * c]);
-                acc[r][2 * c + 1] = vfma(pr, vo[c], acc[r][2 * c + 1]);
+                acc[r][2 * c] = I::vfma(pr, ve[c], acc[r][2 * c]);
+                acc[r][2 * c + 1] = I::vfma(pr, vo[c], acc[r][2 * c + 1]);
             }
         }
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-        for (int c = 0; c < 2 * N; ++c) vst(O + r * ldo + W * c, acc[r][c]);
+        for (int c = 0; c < 2 * N; ++c) I::vst(O + r * ldo + W * c, acc[r][c]);
 }
 
 // Columns in passes of kDecPvVecs vectors (the widened bf16 path: pairs of vectors), then
 // the remainder; D is a multiple of W (of 2W for widened bf16).
-template <int R, class T, class Rows>
+template <class I, int R, class T, class Rows>
 inline void dec_pv_cols(int64_t D, int n, const float* P, int64_t ldp, const Rows& V, float* O,
                         int64_t ldo, const float* alpha) {
-    if constexpr (kDecWidenBf16 && std::is_same_v<T, uint16_t>) {
+    constexpr int W = I::W, kDecPvVecs = I::kDecPvVecs;
+    if constexpr (I::kDecWidenBf16 && std::is_same_v<T, uint16_t>) {
         constexpr int NB = kDecPvVecs / 2;  // blocks of 2W columns per pass
         int64_t c = 0;
         for (; c + 2 * W * NB <= D; c += 2 * W * NB)
-            dec_pv_widen<R, NB>(n, P, ldp, V.col(c), O + c, ldo, alpha);
+            dec_pv_widen<I, R, NB>(n, P, ldp, V.col(c), O + c, ldo, alpha);
         if constexpr (NB > 1)
-            for (; c < D; c += 2 * W) dec_pv_widen<R, 1>(n, P, ldp, V.col(c), O + c, ldo, alpha);
+            for (; c < D; c += 2 * W) dec_pv_widen<I, R, 1>(n, P, ldp, V.col(c), O + c, ldo, alpha);
     } else {
         int64_t c = 0;
         for (; c + W * kDecPvVecs <= D; c += W * kDecPvVecs)
-            dec_pv<R, kDecPvVecs, T>(n, P, ldp, V.col(c), O + c, ldo, alpha);
+            dec_pv<I, R, kDecPvVecs, T>(n, P, ldp, V.col(c), O + c, ldo, alpha);
         switch ((D - c) / W) {
-            case 1: dec_pv<R, 1, T>(n, P, ldp, V.col(c), O + c, ldo, alpha); break;
-            case 2: if constexpr (kDecPvVecs > 2) dec_pv<R, 2, T>(n, P, ldp, V.col(c), O + c, ldo, alpha); break;
-            case 3: if constexpr (kDecPvVecs > 3) dec_pv<R, 3, T>(n, P, ldp, V.col(c), O + c, ldo, alpha); break;
+            case 1: dec_pv<I, R, 1, T>(n, P, ldp, V.col(c), O + c, ldo, alpha); break;
+            case 2: if constexpr (kDecPvVecs > 2) dec_pv<I, R, 2, T>(n, P, ldp, V.col(c), O + c, ldo, alpha); break;
+            case 3: if constexpr (kDecPvVecs > 3) dec_pv<I, R, 3, T>(n, P, ldp, V.col(c), O + c, ldo, alpha); break;
             default: break;
         }
     }
 }
 
 // Q rows are fp32 (QT float) or, on AVX512-BF16, bf16.
-template <class T, class QT, class Rows>
+template <class I, class T, class QT, class Rows>
 void dec_scores(int R, int64_t D, const QT* Q, int64_t ldq, const Rows& krows, int n, float* S,
                 int64_t lds) {
     auto run = [&](auto tag) {
         constexpr int RB = decltype(tag)::value;
         if constexpr (std::is_same_v<T, float> || std::is_same_v<T, Half>)
-            dec_scores_f32<RB, T>(D, Q, ldq, krows, n, S, lds);
+            dec_scores_f32<I, RB, T>(D, Q, ldq, krows, n, S, lds);
         else if constexpr (std::is_same_v<QT, float>)
-            dec_scores_widen<RB>(D, Q, ldq, krows, n, S, lds);
-#if HA_ISA_LEVEL >= 3
-        else
-            dec_scores16_bf16<RB>(D, Q, ldq, krows, n, S, lds);
-#endif
+            dec_scores_widen<I, RB>(D, Q, ldq, krows, n, S, lds);
+        else if constexpr (I::kBf16Dot)
+            I::Bf16::template dec_scores<RB>(D, Q, ldq, krows, n, S, lds);
     };
+    constexpr int kDecScoreRows = I::kDecScoreRows;
     static_assert(kDecScoreRows == 2 || kDecScoreRows == 4, "the switch below");
     switch (R) {
         case 1: run(std::integral_constant<int, 1>{}); break;
@@ -341,84 +312,40 @@ void dec_scores(int R, int64_t D, const QT* Q, int64_t ldq, const Rows& krows, i
 // fp32 sums: kDecPvRows rows per pass over kDecPvVecs vectors of columns. (On AVX-512, two
 // rows over whole 128-column rows, as the bf16 path does, measured slower: the second pass
 // misses L1.)
-template <class T, class Rows>
+template <class I, class T, class Rows>
 void dec_pv_rows(int rows, int64_t D, int n, const float* P, int64_t ldp, const Rows& V,
                  float* O, int64_t ldo, const float* alpha) {
+    constexpr int kDecPvRows = I::kDecPvRows;
     static_assert(kDecPvRows == 2 || kDecPvRows == 4, "the switch below");
     for (int r0 = 0; r0 < rows; r0 += kDecPvRows) {
         const float* Pr = P + r0 * ldp;
         float* Or = O + r0 * ldo;
         switch (std::min(kDecPvRows, rows - r0)) {
-            case 1: dec_pv_cols<1, T>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
-            case 2: dec_pv_cols<2, T>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
-            case 3: if constexpr (kDecPvRows >= 3) dec_pv_cols<3, T>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
-            default: if constexpr (kDecPvRows >= 4) dec_pv_cols<4, T>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
+            case 1: dec_pv_cols<I, 1, T>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
+            case 2: dec_pv_cols<I, 2, T>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
+            case 3: if constexpr (kDecPvRows >= 3) dec_pv_cols<I, 3, T>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
+            default: if constexpr (kDecPvRows >= 4) dec_pv_cols<I, 4, T>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
         }
     }
 }
 
-#if HA_ISA_LEVEL >= 3
-// bf16 P·V on vdpbf16ps, two keys per instruction: unpacking rows j and j+1 gives the
-// (v_j[d], v_j+1[d]) pairs for d = 8b+0..3 (lo) and 8b+4..7 (hi) of each 128-bit block b, so
-// the accumulators hold the columns in that permuted order (undone once, in finish). Half the
-// multiply-add instructions of widening V to fp32, at the cost of P rounded to bf16 (as the
-// prefill path does). N blocks of 32 columns; P2 holds probabilities as bf16, zero past n.
-template <int R, int N, class Rows>
-__attribute__((target("avx512bf16"))) inline void dec_pv_bf16(
-    int n, const uint16_t* P2, int64_t ldp, const Rows& V, float* O, int64_t ldo,
-    const float* alpha) {
-    __m512 acc[R][2 * N];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-        const __m512 a = _mm512_set1_ps(alpha[r]);
-#pragma GCC unroll 4
-        for (int c = 0; c < 2 * N; ++c) acc[r][c] = _mm512_mul_ps(a, _mm512_loadu_ps(O + r * ldo + 16 * c));
-    }
-    for (int j = 0; j < n; j += 2) {
-        const uint16_t* va = V(j);
-        const uint16_t* vb = j + 1 < n ? V(j + 1) : nullptr;
-        __m512bh lo[N], hi[N];
-#pragma GCC unroll 4
-        for (int c = 0; c < N; ++c) {
-            const __m512i a = _mm512_loadu_si512(va + 32 * c);
-            const __m512i b = vb ? _mm512_loadu_si512(vb + 32 * c) : _mm512_setzero_si512();
-            lo[c] = (__m512bh)_mm512_unpacklo_epi16(a, b);
-            hi[c] = (__m512bh)_mm512_unpackhi_epi16(a, b);
-        }
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-            uint32_t pair;
-            std::memcpy(&pair, P2 + r * ldp + j, 4);
-            const __m512bh pr = (__m512bh)_mm512_set1_epi32(int(pair));
-#pragma GCC unroll 4
-            for (int c = 0; c < N; ++c) {
-                acc[r][2 * c] = _mm512_dpbf16_ps(acc[r][2 * c], pr, lo[c]);
-                acc[r][2 * c + 1] = _mm512_dpbf16_ps(acc[r][2 * c + 1], pr, hi[c]);
-            }
-        }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < 2 * N; ++c) _mm512_storeu_ps(O + r * ldo + 16 * c, acc[r][c]);
-}
-
+// bf16 P·V on key pairs (Isa::Bf16::dec_pv, where the traits type has kBf16Dot):
 // Up to 128 columns per pass, so that a pass reads each V row front to back (the hardware
 // prefetchers only keep up with ascending addresses); further row blocks hit L1.
-template <int R, class Rows>
+template <class I, int R, class Rows>
 void dec_pv_bf16_cols(int64_t D, int n, const uint16_t* P2, int64_t ldp, const Rows& V,
                       float* O, int64_t ldo, const float* alpha) {
     for (int64_t c = 0; c < D; c += 128) {
         switch (std::min<int64_t>(4, (D - c) / 32)) {
-            case 1: dec_pv_bf16<R, 1>(n, P2, ldp, V.col(c), O + c, ldo, alpha); break;
-            case 2: dec_pv_bf16<R, 2>(n, P2, ldp, V.col(c), O + c, ldo, alpha); break;
-            case 3: if constexpr (R <= 2) dec_pv_bf16<R, 3>(n, P2, ldp, V.col(c), O + c, ldo, alpha); break;
-            default: if constexpr (R <= 2) dec_pv_bf16<R, 4>(n, P2, ldp, V.col(c), O + c, ldo, alpha); break;
+            case 1: I::Bf16::template dec_pv<R, 1>(n, P2, ldp, V.col(c), O + c, ldo, alpha); break;
+            case 2: I::Bf16::template dec_pv<R, 2>(n, P2, ldp, V.col(c), O + c, ldo, alpha); break;
+            case 3: if constexpr (R <= 2) I::Bf16::template dec_pv<R, 3>(n, P2, ldp, V.col(c), O + c, ldo, alpha); break;
+            default: if constexpr (R <= 2) I::Bf16::template dec_pv<R, 4>(n, P2, ldp, V.col(c), O + c, ldo, alpha); break;
         }
     }
 }
 
-template <class Rows>
+template <class I, class Rows>
 void dec_pv_bf16_rows(int rows, int64_t D, int n, const uint16_t* P2, int64_t ldp,
                       const Rows& V, float* O, int64_t ldo, const float* alpha) {
     const int rb = D > 64 ? 2 : 4;  // at most 16 accumulators
@@ -426,27 +353,22 @@ void dec_pv_bf16_rows(int rows, int64_t D, int n, const uint16_t* P2, int64_t ld
         const uint16_t* Pr = P2 + r0 * ldp;
         float* Or = O + r0 * ldo;
         switch (std::min(rb, rows - r0)) {
-            case 1: dec_pv_bf16_cols<1>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
-            case 2: dec_pv_bf16_cols<2>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
-            case 3: dec_pv_bf16_cols<3>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
-            default: dec_pv_bf16_cols<4>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
+            case 1: dec_pv_bf16_cols<I, 1>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
+            case 2: dec_pv_bf16_cols<I, 2>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
+            case 3: dec_pv_bf16_cols<I, 3>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
+            default: dec_pv_bf16_cols<I, 4>(D, n, Pr, ldp, V, Or, ldo, alpha + r0); break;
         }
     }
 }
 
-__attribute__((target("avx512bf16"))) inline void dec_round_bf16(const float* src, uint16_t* dst,
-                                                                  int n) {
-    for (int i = 0; i < n; i += 16)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
-                            (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + i)));
-}
-#endif
 
 // One query tile's running state (rows of one kv group); Q and O live in a caller's buffer.
-template <class T>
+template <class I, class T>
 struct DecTile {
+    using vf = typename I::vf;
+    static constexpr int W = I::W;
     // Widened bf16 keeps Q in fp32 (deinterleaved, see dec_scores_widen).
-    static constexpr bool widen = kDecWidenBf16 && std::is_same_v<T, uint16_t>;
+    static constexpr bool widen = I::kDecWidenBf16 && std::is_same_v<T, uint16_t>;
     // Q is fp32 except for bf16 on vdpbf16ps.
     using QT = std::conditional_t<std::is_same_v<T, uint16_t> && !widen, uint16_t, float>;
     int rows;
@@ -457,7 +379,7 @@ struct DecTile {
     int64_t lim[kDecRows], lo[kDecRows];  // each row's visible keys: [lo, lim)
     int64_t max_lim, min_lo;
     const T *K, *V;  // row 0 of this group's keys / values
-    bool pairs;      // bf16 P·V on key pairs (dec_pv_bf16): O's columns are permuted
+    bool pairs;      // bf16 P·V on key pairs (Isa::Bf16::dec_pv): O's columns are permuted
 
     static size_t floats(const Shape& s) {  // buffer size, a multiple of 16 floats
         return size_t((kDecRows * s.D * int64_t(sizeof(QT)) / 4 + kDecRows * s.D + 15) & ~int64_t(15));
@@ -466,7 +388,7 @@ struct DecTile {
     void init(const ExactProblem& p, const Shape& s, int64_t b, int64_t hk, int64_t t,
               float* buf) {
         const int64_t D = s.D;
-        rows = int(tile_rows(s, t));
+        rows = int(tile_rows<I>(s, t));
         dim = D;
         Q = reinterpret_cast<QT*>(buf);
         O = buf + kDecRows * D * int64_t(sizeof(QT)) / 4;
@@ -474,14 +396,14 @@ struct DecTile {
         min_lo = s.Nk;
         for (int r = 0; r < rows; ++r) {
             int64_t g, i;
-            tile_row(s, t, r, &g, &i);
+            tile_row<I>(s, t, r, &g, &i);
             const int64_t h = hk * s.G + g;
             if constexpr (std::is_same_v<QT, float>)
-                load_row_f32(p.dtype, p.q.data, row_off(p.q, b, h, i), p.q.strides[3], D, Q + r * D);
+                load_row_f32<I>(p.dtype, p.q.data, row_off(p.q, b, h, i), p.q.strides[3], D, Q + r * D);
             else
                 load_row_bf16(p.q.data, row_off(p.q, b, h, i), p.q.strides[3], D, Q + r * D);
             scale_row(Q + r * D, D, s.qs);
-            if constexpr (widen) dec_deinterleave(Q + r * D, D);
+            if constexpr (widen) dec_deinterleave<I>(Q + r * D, D);
             key_range(p, s, i, &lo[r], &lim[r]);
             max_lim = std::max(max_lim, lim[r]);
             if (lim[r] > lo[r]) min_lo = std::min(min_lo, lo[r]);
@@ -536,7 +458,7 @@ struct DecTile {
         if (n < kDecKeys) std::memset(S, 0, sizeof(float) * size_t(rows * kDecKeys));
         for (int j0v = 0; j0v < n; j0v += W) {
             const int nn = std::min(W, n - j0v);
-            if constexpr (kDecPrefetchV || std::is_same_v<T, Half>) {
+            if constexpr (I::kDecPrefetchV || std::is_same_v<T, Half>) {
                 // P·V reads V a column block at a time, lines a row apart, which the hardware
                 // prefetchers do not follow: ask for these keys' V rows while their scores
                 // are computed, in key order. And the next block's K rows: in a [b,s,h,d]
@@ -547,41 +469,39 @@ struct DecTile {
                 const int64_t bytes = D * int64_t(sizeof(T));
                 auto fetch = [&](const T* p) {
                     const char* row = reinterpret_cast<const char*>(p);
-                    for (int64_t x = 0; x < bytes; x += 64) _mm_prefetch(row + x, _MM_HINT_T0);
-                    _mm_prefetch(row + bytes - 1, _MM_HINT_T0);  // an unaligned row's last line
+                    for (int64_t x = 0; x < bytes; x += 64) HA_PREFETCH_L1(row + x);
+                    HA_PREFETCH_L1(row + bytes - 1);  // an unaligned row's last line
                 };
                 for (int j = j0v; j < j0v + nn; ++j) fetch(vrows(j));
                 for (int j = j0v + W; j < std::min(n, j0v + 2 * W); ++j) fetch(krows(j));
             }
-            for (int r0 = 0; r0 < rows; r0 += kDecScoreRows)
-                dec_scores<T>(std::min(kDecScoreRows, rows - r0), D, Q + r0 * D, D,
+            for (int r0 = 0; r0 < rows; r0 += I::kDecScoreRows)
+                dec_scores<I, T>(std::min(I::kDecScoreRows, rows - r0), D, Q + r0 * D, D,
                               krows.shift(j0v), nn, S + r0 * kDecKeys + j0v, kDecKeys);
         }
-        const ScoreMap sm(s);
+        const ScoreMap<I> sm(s);
         for (int r = 0; r < rows; ++r) {
             const int64_t keep = std::min<int64_t>(n, std::max<int64_t>(0, lim[r] - j0));
             const int64_t skip = std::min<int64_t>(n, std::max<int64_t>(0, lo[r] - j0));
             float* sr = S + r * kDecKeys;
-            alpha[r] = softmax_row_update<kDecKeys>(sr, skip, keep, sm, m[r], l[r],
-                                                    [&](int v, vf e) { vst(sr + v * W, e); });
+            alpha[r] = softmax_row_update<I, kDecKeys>(sr, skip, keep, sm, m[r], l[r],
+                                                    [&](int v, vf e) { I::vst(sr + v * W, e); });
         }
-#if HA_ISA_LEVEL >= 3
-        if constexpr (std::is_same_v<T, uint16_t>) {
+        if constexpr (I::kBf16Dot && std::is_same_v<T, uint16_t>) {
             if (pairs) {
                 alignas(64) uint16_t P2[kDecRows * kDecKeys];
-                dec_round_bf16(S, P2, rows * kDecKeys);
-                dec_pv_bf16_rows(rows, D, n, P2, kDecKeys, vrows, O, D, alpha);
+                I::Bf16::round(S, P2, rows * kDecKeys);
+                dec_pv_bf16_rows<I>(rows, D, n, P2, kDecKeys, vrows, O, D, alpha);
                 return;
             }
         }
-#endif
-        dec_pv_rows<T>(rows, D, n, S, kDecKeys, vrows, O, D, alpha);
+        dec_pv_rows<I, T>(rows, D, n, S, kDecKeys, vrows, O, D, alpha);
     }
 
-    // Back to column order: see dec_pv_bf16.
+    // Back to column order: see Isa::Bf16::dec_pv (isa/avx512_bf16.h).
     void unpermute() {
         if constexpr (widen) {
-            for (int r = 0; r < rows; ++r) dec_interleave(O + r * dim, dim);
+            for (int r = 0; r < rows; ++r) dec_interleave<I>(O + r * dim, dim);
             return;
         }
         if (!pairs) return;
@@ -601,7 +521,7 @@ struct DecTile {
     void finish(const ExactProblem& p, const Shape& s, int64_t b, int64_t hk, int64_t t,
                 const PartialOut* partial) {
         unpermute();
-        emit_tile(p, s, b, hk, t, rows, O, s.D, m, l, partial);
+        emit_tile<I>(p, s, b, hk, t, rows, O, s.D, m, l, partial);
     }
 };
 
@@ -610,15 +530,15 @@ struct DecTile {
 // [b,s,h,d] cache: one group's rows are a page apart there, while all groups' rows of a
 // position are one contiguous run, so walking positions in the outer loop reads K and V
 // front to back instead of in 512-byte pieces per page.
-template <class T, class PartialOf>
+template <class I, class T, class PartialOf>
 void decode_tiles(const ExactProblem& p, const Shape& s, int64_t b, int64_t hk_begin,
                   int64_t hk_end, int64_t t, int64_t kt_begin, int64_t kt_end,
                   const PartialOf& partial_of) {
     const int64_t ng = hk_end - hk_begin;
-    const size_t per = DecTile<T>::floats(s);
+    const size_t per = DecTile<I, T>::floats(s);
     AlignedBuf buf;
     float* f = buf.get<float>(per * size_t(ng));
-    std::vector<DecTile<T>> tiles(static_cast<size_t>(ng));
+    std::vector<DecTile<I, T>> tiles(static_cast<size_t>(ng));
     int64_t max_lim = 0, min_lo = s.Nk;
     for (int64_t g = 0; g < ng; ++g) {
         tiles[g].init(p, s, b, hk_begin + g, t, f + per * size_t(g));
@@ -636,4 +556,6 @@ void decode_tiles(const ExactProblem& p, const Shape& s, int64_t b, int64_t hk_b
         tiles[g].finish(p, s, b, hk_begin + g, t, po.O ? &po : nullptr);
     }
 }
-#endif
+
+}  // namespace
+}  // namespace ha::cpu::kern

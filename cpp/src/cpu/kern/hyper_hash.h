@@ -6,11 +6,27 @@
 // function of its values, on every ISA path, and the tests can recompute it. Vectorised
 // across planes (8 or 16 lanes of double) with 8 rows in flight to cover the FMA latency;
 // the cost is far below the attention that follows.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "cpu/hyper/bucket_rank.h"
+#include "cpu/hyper/hyper_kernels.h"
+#include "cpu/kern/common.h"
+#include "cpu/kern/pack.h"
+
+namespace ha::cpu::kern {
+namespace {
+
+using hyper::HashJob;
+using hyper::kMaxProjections;
 
 constexpr int kHashRows = 8;
 typedef double hash_v8d __attribute__((vector_size(64)));  // 8 planes; split as the ISA needs
 
-template <int NV>  // planes computed: 8 * NV (r rounded up)
+template <class I, int NV>  // planes computed: 8 * NV (r rounded up)
 void hash_rows_v(const HashJob& j) {
     const int64_t D = j.D;
     hash_v8d h[256 * NV];
@@ -22,7 +38,7 @@ void hash_rows_v(const HashJob& j) {
         const int rows = int(std::min<int64_t>(kHashRows, j.n - i));
         for (int r = 0; r < kHashRows; ++r) {
             if (r < rows)
-                load_row_f32(j.dtype, j.x.data, row_off(j.x, j.b, j.h, j.i0 + i + r),
+                load_row_f32<I>(j.dtype, j.x.data, row_off(j.x, j.b, j.h, j.i0 + i + r),
                              j.x.strides[3], D, xr[r]);
             else
                 std::memset(xr[r], 0, sizeof(float) * size_t(D));
@@ -41,14 +57,18 @@ void hash_rows_v(const HashJob& j) {
         for (int r = 0; r < rows; ++r) {
             uint32_t code = 0;
             for (int p = 0; p < j.r; ++p) code |= uint32_t(acc[r][p / 8][p % 8] > 0.0) << p;
-            j.ranks[i + r] = uint16_t(bucket_rank(code));
+            j.ranks[i + r] = uint16_t(hyper::bucket_rank(code));
         }
     }
 }
 
-void hash_rows_impl(const HashJob& j) {
+template <class I>
+void hash_rows(const HashJob& j) {
     if (j.r <= 8)
-        hash_rows_v<1>(j);
+        hash_rows_v<I, 1>(j);
     else
-        hash_rows_v<2>(j);
+        hash_rows_v<I, 2>(j);
 }
+
+}  // namespace
+}  // namespace ha::cpu::kern

@@ -1,15 +1,32 @@
 // Packing of keys into the exact kernel's tile layout (Kᵀ tile of NT keys, then the V tile;
-// pack.inc's formats) from any list of key rows (sorted windows, samples) or a contiguous
-// range (causal leaves): the same transposes as pack.inc, fed with row addresses.
+// pack.h's formats) from any list of key rows (sorted windows, samples) or a contiguous
+// range (causal leaves): the same transposes as pack.h, fed with row addresses.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/cpu_features.h"
+#include "cpu/hyper/hyper_kernels.h"
+#include "cpu/kern/common.h"
+#include "cpu/kern/pack.h"
+#include "cpu/kern/paths.h"
+#include "hyperattn.h"
+#include "tensor_check.h"
+
+namespace ha::cpu::kern {
+namespace {
 
 // The storage the microkernels use for this dtype: bf16 stays bf16 where vdpbf16ps exists.
+template <class I>
 inline bool bf16_storage(int32_t dtype) {
-#if HA_ISA_LEVEL >= 3
-    return dtype == HA_DTYPE_BF16 && cpu_features().avx512_bf16;
-#else
+    if constexpr (I::kBf16Dot) return dtype == HA_DTYPE_BF16 && cpu_features().avx512_bf16;
     (void)dtype;
     return false;
-#endif
 }
 
 inline int64_t padded_dp(int64_t D) { return (D + 15) / 16 * 16; }
@@ -19,30 +36,31 @@ int64_t tile_elems(int64_t D) {
     return NT * Path::dk(D) + NT * padded_dp(D);
 }
 
-size_t tile_bytes_impl(int32_t dtype, int64_t D) {
-#if HA_ISA_LEVEL >= 3
-    if (bf16_storage(dtype)) return size_t(tile_elems<Bf16Path>(D)) * 2;
-#endif
-    return size_t(tile_elems<F32Path>(D)) * 4;
+template <class I>
+size_t tile_bytes(int32_t dtype, int64_t D) {
+    if constexpr (I::kBf16Dot)
+        if (bf16_storage<I>(dtype)) return size_t(tile_elems<Bf16Path<I>>(D)) * 2;
+    return size_t(tile_elems<F32Path<I>>(D)) * 4;
 }
 
 // Kᵀ, fp32: Kt[d][j] for j < NT, zero past `valid`. offs: element offsets of the rows.
+template <class I>
 inline void gpack_k_f32(int32_t dtype, const View& k, const int64_t* offs, int64_t valid,
                         int64_t D, float* Kt, float* rowbuf) {
-#if HA_ISA_LEVEL >= 3
-    if (dtype == HA_DTYPE_F32 && k.strides[3] == 1) {
-        std::memset(rowbuf, 0, size_t(D) * 4);
-        const uint32_t* rows[NT];
-        for (int64_t j = 0; j < NT; ++j)
-            rows[j] = j < valid ? static_cast<const uint32_t*>(k.data) + offs[j]
-                                : reinterpret_cast<const uint32_t*>(rowbuf);
-        transpose_tile32(rows, D, reinterpret_cast<uint32_t*>(Kt));
-        return;
+    if constexpr (I::kTranspose) {
+        if (dtype == HA_DTYPE_F32 && k.strides[3] == 1) {
+            std::memset(rowbuf, 0, size_t(D) * 4);
+            const uint32_t* rows[NT];
+            for (int64_t j = 0; j < NT; ++j)
+                rows[j] = j < valid ? static_cast<const uint32_t*>(k.data) + offs[j]
+                                    : reinterpret_cast<const uint32_t*>(rowbuf);
+            I::template transpose_tile32<NT>(rows, D, reinterpret_cast<uint32_t*>(Kt));
+            return;
+        }
     }
-#endif
     for (int64_t j = 0; j < NT; ++j) {
         if (j < valid) {
-            load_row_f32(dtype, k.data, offs[j], k.strides[3], D, rowbuf);
+            load_row_f32<I>(dtype, k.data, offs[j], k.strides[3], D, rowbuf);
             for (int64_t d = 0; d < D; ++d) Kt[d * NT + j] = rowbuf[d];
         } else {
             for (int64_t d = 0; d < D; ++d) Kt[d * NT + j] = 0.f;
@@ -51,18 +69,21 @@ inline void gpack_k_f32(int32_t dtype, const View& k, const int64_t* offs, int64
 }
 
 // A gathered row is a few cache lines: copied inline rather than through memcpy's call.
+template <class I>
 inline void copy_row(const float* __restrict src, float* __restrict dst, int64_t D) {
+    constexpr int W = I::W;
     int64_t d = 0;
-    for (; d + W <= D; d += W) vst(dst + d, vld(src + d));
+    for (; d + W <= D; d += W) I::vst(dst + d, I::vld(src + d));
     for (; d < D; ++d) dst[d] = src[d];
 }
 
 // One row as fp32 (load_row_f32 without the call for the common unit-stride fp32 case).
+template <class I>
 inline void gather_row_f32(int32_t dtype, const View& x, int64_t off, int64_t D, float* dst) {
     if (dtype == HA_DTYPE_F32 && x.strides[3] == 1)
-        copy_row(static_cast<const float*>(x.data) + off, dst, D);
+        copy_row<I>(static_cast<const float*>(x.data) + off, dst, D);
     else
-        load_row_f32(dtype, x.data, off, x.strides[3], D, dst);
+        load_row_f32<I>(dtype, x.data, off, x.strides[3], D, dst);
 }
 
 // Asks for the rows' cache lines ahead of their use (gathered rows defeat the prefetchers).
@@ -74,12 +95,13 @@ inline void prefetch_rows(const View& x, int64_t es, const int64_t* offs, int64_
 }
 
 // V, fp32: Vt[j][d] for d < Dp, zero past D and past `valid`.
+template <class I>
 inline void gpack_v_f32(int32_t dtype, const View& v, const int64_t* offs, int64_t valid,
                         int64_t D, int64_t Dp, float* Vt) {
     for (int64_t j = 0; j < NT; ++j) {
         float* dst = Vt + j * Dp;
         if (j < valid) {
-            gather_row_f32(dtype, v, offs[j], D, dst);
+            gather_row_f32<I>(dtype, v, offs[j], D, dst);
             for (int64_t d = D; d < Dp; ++d) dst[d] = 0.f;
         } else {
             for (int64_t d = 0; d < Dp; ++d) dst[d] = 0.f;
@@ -87,8 +109,8 @@ inline void gpack_v_f32(int32_t dtype, const View& v, const int64_t* offs, int64
     }
 }
 
-#if HA_ISA_LEVEL >= 3
-// Kᵀ as bf16 pairs along d: Kt2[d/2][j][d%2].
+// Kᵀ as bf16 pairs along d: Kt2[d/2][j][d%2]. (Bf16Path only: Isa::kTranspose holds.)
+template <class I>
 inline void gpack_k_bf16(const View& k, const int64_t* offs, int64_t valid, int64_t D,
                          int64_t Dk, uint16_t* Kt2, uint16_t* rowbuf) {
     const uint16_t* base = static_cast<const uint16_t*>(k.data);
@@ -100,7 +122,7 @@ inline void gpack_k_bf16(const View& k, const int64_t* offs, int64_t valid, int6
         const uint32_t* rows[NT];
         for (int64_t j = 0; j < NT; ++j)
             rows[j] = reinterpret_cast<const uint32_t*>(j < valid ? base + offs[j] : rowbuf);
-        transpose_tile32(rows, D / 2, reinterpret_cast<uint32_t*>(Kt2));
+        I::template transpose_tile32<NT>(rows, D / 2, reinterpret_cast<uint32_t*>(Kt2));
         return;
     }
     uint32_t* dst = reinterpret_cast<uint32_t*>(Kt2);
@@ -120,6 +142,7 @@ inline void gpack_k_bf16(const View& k, const int64_t* offs, int64_t valid, int6
 }
 
 // V as bf16 pairs along keys: V2[j/2][d][j%2] for d < Dp.
+template <class I>
 inline void gpack_v_bf16(const View& v, const int64_t* offs, int64_t valid, int64_t D,
                          int64_t Dp, uint16_t* V2, uint16_t* rowbuf) {
     const uint16_t* src = static_cast<const uint16_t*>(v.data);
@@ -129,11 +152,7 @@ inline void gpack_v_bf16(const View& v, const int64_t* offs, int64_t valid, int6
             const uint16_t* a = j < valid ? src + offs[j] : rowbuf;
             const uint16_t* c = j + 1 < valid ? src + offs[j + 1] : rowbuf;
             uint16_t* dst = V2 + j * Dp;
-            for (int64_t d = 0; d < D; d += 16) {
-                const __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + d)));
-                const __m512i hi = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + d)));
-                _mm512_storeu_si512(dst + 2 * d, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
-            }
+            I::interleave_bf16_rows(a, c, D, dst);
             for (int64_t d = D; d < Dp; ++d) dst[2 * d] = dst[2 * d + 1] = 0;
         }
         return;
@@ -149,7 +168,6 @@ inline void gpack_v_bf16(const View& v, const int64_t* offs, int64_t valid, int6
         }
     }
 }
-#endif
 
 // Tile of keys t0 .. t0+valid-1 of the list (k0 + idx[t], or k0 + t without idx) into Kt and
 // the V tile after it. rowbuf: Dp + 16 floats.
@@ -157,6 +175,7 @@ template <class Path>
 void gpack_tile(int32_t dtype, const View& k, const View& v, int64_t b, int64_t hk,
                 const int32_t* idx, int64_t k0, int64_t t0, int64_t valid, int64_t D,
                 typename Path::T* tile, void* rowbuf) {
+    using I = typename Path::Isa;
     int64_t ko[NT], vo[NT];
     for (int64_t j = 0; j < valid; ++j) {
         const int64_t key = k0 + (idx ? int64_t(idx[t0 + j]) : t0 + j);
@@ -167,18 +186,16 @@ void gpack_tile(int32_t dtype, const View& k, const View& v, int64_t b, int64_t 
     const int64_t Dk = Path::dk(D), Dp = padded_dp(D);
     typename Path::T* Vt = tile + NT * Dk;
     if constexpr (std::is_same_v<typename Path::T, float>) {
-        gpack_k_f32(dtype, k, ko, valid, D, tile, static_cast<float*>(rowbuf));
-        gpack_v_f32(dtype, v, vo, valid, D, Dp, Vt);
+        gpack_k_f32<I>(dtype, k, ko, valid, D, tile, static_cast<float*>(rowbuf));
+        gpack_v_f32<I>(dtype, v, vo, valid, D, Dp, Vt);
     } else {
-#if HA_ISA_LEVEL >= 3
-        gpack_k_bf16(k, ko, valid, D, Dk, tile, static_cast<uint16_t*>(rowbuf));
-        gpack_v_bf16(v, vo, valid, D, Dp, Vt, static_cast<uint16_t*>(rowbuf));
-#endif
+        gpack_k_bf16<I>(k, ko, valid, D, Dk, tile, static_cast<uint16_t*>(rowbuf));
+        gpack_v_bf16<I>(v, vo, valid, D, Dp, Vt, static_cast<uint16_t*>(rowbuf));
     }
 }
 
 template <class Path>
-void pack_keys_t(const PackJob& j) {
+void pack_keys_t(const hyper::PackJob& j) {
     using T = typename Path::T;
     alignas(64) float rowbuf[256 + 16];
     const int64_t te = tile_elems<Path>(j.D);
@@ -199,11 +216,11 @@ void pack_keys_t(const PackJob& j) {
     }
 }
 
-void pack_keys_impl(const PackJob& j) {
-#if HA_ISA_LEVEL >= 3
-    if (bf16_storage(j.dtype)) return pack_keys_t<Bf16Path>(j);
-#endif
-    pack_keys_t<F32Path>(j);
+template <class I>
+void pack_keys(const hyper::PackJob& j) {
+    if constexpr (I::kBf16Dot)
+        if (bf16_storage<I>(j.dtype)) return pack_keys_t<Bf16Path<I>>(j);
+    pack_keys_t<F32Path<I>>(j);
 }
 
 // ---- error estimates: value norms of packed keys ----------------------------------------
@@ -211,6 +228,9 @@ template <class Path>
 void value_norms_t(const void* tiles_v, int64_t count, int64_t D, const float* centre, float* n2,
                    float* dist) {
     using T = typename Path::T;
+    using I = typename Path::Isa;
+    using vf = typename I::vf;
+    constexpr int W = I::W;
     const T* tiles = static_cast<const T*>(tiles_v);
     const int64_t te = tile_elems<Path>(D), Dk = Path::dk(D), Dp = padded_dp(D);
     const int64_t ntile = (count + NT - 1) / NT;
@@ -225,17 +245,17 @@ void value_norms_t(const void* tiles_v, int64_t count, int64_t D, const float* c
             }
             if constexpr (std::is_same_v<T, float>) {
                 const float* row = Vt + j * Dp;  // zeros past D, like the padded centre
-                vf s = vzero(), c2 = vzero();
+                vf s = I::vzero(), c2 = I::vzero();
                 for (int64_t d = 0; d < Dp; d += W) {
-                    const vf v = vld(row + d);
-                    s = vfma(v, v, s);
+                    const vf v = I::vld(row + d);
+                    s = I::vfma(v, v, s);
                     if (dist) {
-                        const vf u = vsub(v, vld(centre + d));
-                        c2 = vfma(u, u, c2);
+                        const vf u = I::vsub(v, I::vld(centre + d));
+                        c2 = I::vfma(u, u, c2);
                     }
                 }
-                n2[x] = vhsum(s);
-                if (dist) dist[x] = std::sqrt(vhsum(c2));
+                n2[x] = I::vhsum(s);
+                if (dist) dist[x] = std::sqrt(I::vhsum(c2));
             } else {
                 // bf16 pairs along keys: V2[j/2][d][j%2]
                 const T* base = Vt + (j >> 1) * 2 * Dp + (j & 1);
@@ -254,11 +274,14 @@ void value_norms_t(const void* tiles_v, int64_t count, int64_t D, const float* c
     }
 }
 
-void value_norms_impl(int32_t dtype, const void* tiles, int64_t count, int64_t D,
-                      const float* centre, float* n2, float* dist) {
-#if HA_ISA_LEVEL >= 3
-    if (bf16_storage(dtype)) return value_norms_t<Bf16Path>(tiles, count, D, centre, n2, dist);
-#endif
-    (void)dtype;
-    value_norms_t<F32Path>(tiles, count, D, centre, n2, dist);
+template <class I>
+void value_norms(int32_t dtype, const void* tiles, int64_t count, int64_t D,
+                 const float* centre, float* n2, float* dist) {
+    if constexpr (I::kBf16Dot)
+        if (bf16_storage<I>(dtype))
+            return value_norms_t<Bf16Path<I>>(tiles, count, D, centre, n2, dist);
+    value_norms_t<F32Path<I>>(tiles, count, D, centre, n2, dist);
 }
+
+}  // namespace
+}  // namespace ha::cpu::kern

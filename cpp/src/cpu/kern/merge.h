@@ -1,46 +1,22 @@
-// Compiled once per instruction set by kernels_<isa>.cpp, which defines HA_ISA_NS (the
-// namespace) and HA_ISA_LEVEL (1 generic, 2 AVX2+FMA, 3 AVX-512; the NEON path is level 1 with
-// HA_ISA_NEON, see simd.inc).
-// GCC 12's AVX-512 headers self-initialise "undefined" vectors and then warn about it at every
-// inlined use; the warning points into the header, so silencing it there hides nothing of ours.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#if defined(__x86_64__)
-#include <immintrin.h>
-#elif defined(__aarch64__)
-#include <arm_neon.h>
-#endif
-#pragma GCC diagnostic pop
-#include "cpu/huge_alloc.h"
-#include "cpu/prefetch.h"
-#include "half.h"
-#include "tensor_check.h"
+// Merge of two partial attention results by their log-sum-exp (ha_merge): memory-bound, so
+// plain row loops over the pack.h row conversions.
+#pragma once
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <new>
-#include <type_traits>
-#include <utility>
-#include <vector>
 
 #include "cpu/cpu_backend.h"
-#include "cpu/cpu_features.h"
-#include "cpu/kernels.h"
+#include "cpu/kern/common.h"
+#include "cpu/kern/pack.h"
 #include "cpu/thread_pool.h"
 #include "hyperattn.h"
 
-namespace ha::cpu::HA_ISA_NS {
+namespace ha::cpu::kern {
 namespace {
 
-#include "cpu/simd.inc"
-#include "cpu/microkernels.inc"
-#include "cpu/pack.inc"
-#include "cpu/forward.inc"
-
+template <class I>
 inline void write_row_view(int32_t dtype, const View& v, int64_t b, int64_t h, int64_t i,
                            const float* src, int64_t D) {
     const int64_t off = row_off(v, b, h, i), sd = v.strides[3];
@@ -48,7 +24,7 @@ inline void write_row_view(int32_t dtype, const View& v, int64_t b, int64_t h, i
         uint16_t* dst = static_cast<uint16_t*>(v.data) + off;
         for (int64_t d = 0; d < D; ++d) dst[d * sd] = f32_to_bf16(src[d]);
     } else if (dtype == HA_DTYPE_F16) {
-        store_row_f16(src, 1.f, D, static_cast<uint16_t*>(v.data) + off, sd);
+        store_row_f16<I>(src, 1.f, D, static_cast<uint16_t*>(v.data) + off, sd);
     } else {
         float* dst = static_cast<float*>(v.data) + off;
         if (sd == 1)
@@ -58,8 +34,8 @@ inline void write_row_view(int32_t dtype, const View& v, int64_t b, int64_t h, i
     }
 }
 
-// Merge of two partial results by their log-sum-exp; memory-bound, so plain row loops.
-int32_t merge_impl(const MergeProblem& p) {
+template <class I>
+int32_t merge(const MergeProblem& p) {
     const int64_t B = p.out.shape[0], H = p.out.shape[1], N = p.out.shape[2], D = p.out.shape[3];
     const int64_t rows = B * H * N;
     const int64_t rows_per_task = std::max<int64_t>(1, 16384 / std::max<int64_t>(D, 1));
@@ -95,8 +71,8 @@ int32_t merge_impl(const MergeProblem& p) {
                 if (lb == -INFINITY) { wb = 0.f; wa = 1.f; lse = la; }
             }
             // Both rows are read before the output row is written: out may alias either.
-            load_row_f32(p.dtype, p.out_a.data, row_off(p.out_a, b, h, i), p.out_a.strides[3], D, ra);
-            load_row_f32(p.dtype, p.out_b.data, row_off(p.out_b, b, h, i), p.out_b.strides[3], D, rb);
+            load_row_f32<I>(p.dtype, p.out_a.data, row_off(p.out_a, b, h, i), p.out_a.strides[3], D, ra);
+            load_row_f32<I>(p.dtype, p.out_b.data, row_off(p.out_b, b, h, i), p.out_b.strides[3], D, rb);
             // A zero weight drops its side entirely, so an inf/nan there cannot leak in as nan.
             if (std::isnan(lse))
                 for (int64_t d = 0; d < D; ++d) ro[d] = NAN;
@@ -108,7 +84,7 @@ int32_t merge_impl(const MergeProblem& p) {
                 for (int64_t d = 0; d < D; ++d) ro[d] = wb * rb[d];
             else
                 for (int64_t d = 0; d < D; ++d) ro[d] = wa * ra[d] + wb * rb[d];
-            write_row_view(p.dtype, p.out, b, h, i, ro, D);
+            write_row_view<I>(p.dtype, p.out, b, h, i, ro, D);
             if (p.lse)
                 p.lse[b * p.lse_strides[0] + h * p.lse_strides[1] + i * p.lse_strides[2]] = lse;
         }
@@ -116,10 +92,4 @@ int32_t merge_impl(const MergeProblem& p) {
 }
 
 }  // namespace
-
-const Kernels& kernels() {
-    static const Kernels k{exact_forward_impl, merge_impl};
-    return k;
-}
-
-}  // namespace ha::cpu::HA_ISA_NS
+}  // namespace ha::cpu::kern

@@ -12,162 +12,40 @@
 //    needs into its own L1/L2-sized scratch just before use. When groups × query tiles are
 //    too few to occupy the machine, the keys are split into chunks (split-KV) whose partial
 //    results are merged by their log-sum-exp in a fixed order.
+//  * Decode-shaped tiles (a few rows, a long cache) take decode.h where the traits type has
+//    kDecode.
+#pragma once
 
-constexpr int MQ = MR * 8;  // query rows per tile
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
 
-// fp32 storage for the microkernels (fp32 inputs, or bf16 / fp16 converted while packing).
-struct F32Path {
-    using T = float;
-    static int64_t dk(int64_t D) { return D; }
-    static void pack_q(int32_t dtype, const View& q, int64_t off, int64_t D, int64_t, T* dst) {
-        load_row_f32(dtype, q.data, off, q.strides[3], D, dst);
-    }
-    static void pack_k(int32_t dtype, const View& k, int64_t b, int64_t hk, int64_t j0,
-                       int64_t valid, int64_t D, int64_t, T* Kt, void* rowbuf) {
-        pack_k_f32(dtype, k, b, hk, j0, valid, D, Kt, static_cast<float*>(rowbuf));
-    }
-    static void pack_v(int32_t dtype, const View& v, int64_t b, int64_t hk, int64_t j0,
-                       int64_t valid, int64_t D, int64_t Dp, T* Vt, void*) {
-        pack_v_f32(dtype, v, b, hk, j0, valid, D, Dp, Vt);
-    }
-    static void store_p(T* dst, vf p) { vst(dst, p); }
+#include "cpu/cpu_backend.h"
+#include "cpu/cpu_features.h"
+#include "cpu/isa/intrin.h"
+#include "cpu/kern/common.h"
+#include "cpu/kern/decode.h"
+#include "cpu/kern/pack.h"
+#include "cpu/kern/paths.h"
+#include "cpu/kern/shape.h"
+#include "cpu/kern/softmax.h"
+#include "cpu/kern/tile_out.h"
+#include "cpu/thread_pool.h"
+#include "hyperattn.h"
+#include "tensor_check.h"
 
-    template <int R>
-    static void s_product(int64_t Dk, const T* Q, const T* Kt, float* S) {
-        for (int c = 0; c < NT; c += NR * W) mk_f32<R, NR>(Dk, Q, Dk, Kt + c, NT, S + c, NT, nullptr);
-    }
-    template <int R>
-    static void pv_product(int64_t Dp, const T* P, const T* Vt, int64_t ldv, float* O,
-                           const float* alpha) {
-        int64_t c = 0;
-        for (; c + NR * W <= Dp; c += NR * W) mk_f32<R, NR>(NT, P, NT, Vt + c, ldv, O + c, Dp, alpha);
-        switch ((Dp - c) / W) {
-            case 1: mk_f32<R, 1>(NT, P, NT, Vt + c, ldv, O + c, Dp, alpha); break;
-            case 2: if constexpr (NR > 2) mk_f32<R, 2>(NT, P, NT, Vt + c, ldv, O + c, Dp, alpha); break;
-            case 3: if constexpr (NR > 3) mk_f32<R, 3>(NT, P, NT, Vt + c, ldv, O + c, Dp, alpha); break;
-            default: break;
-        }
-    }
-};
-
-#if HA_ISA_LEVEL >= 3
-// bf16 stays bf16: Q·Kᵀ and P·V both run on vdpbf16ps. P is rounded to bf16 for the second
-// product (as FlashAttention does on GPUs); the softmax denominator is summed in fp32.
-struct Bf16Path {
-    using T = uint16_t;
-    static int64_t dk(int64_t D) { return (D + 1) & ~int64_t(1); }
-    static void pack_q(int32_t, const View& q, int64_t off, int64_t D, int64_t Dk, T* dst) {
-        load_row_bf16(q.data, off, q.strides[3], D, dst);
-        if (Dk > D) dst[D] = 0;
-    }
-    static void pack_k(int32_t, const View& k, int64_t b, int64_t hk, int64_t j0, int64_t valid,
-                       int64_t D, int64_t, T* Kt, void* rowbuf) {
-        pack_k_bf16(k, b, hk, j0, valid, D, dk(D), Kt, static_cast<uint16_t*>(rowbuf));
-    }
-    static void pack_v(int32_t, const View& v, int64_t b, int64_t hk, int64_t j0, int64_t valid,
-                       int64_t D, int64_t Dp, T* Vt, void* rowbuf) {
-        pack_v_bf16(v, b, hk, j0, valid, D, Dp, Vt, static_cast<uint16_t*>(rowbuf));
-    }
-    __attribute__((target("avx512bf16"))) static void store_p(T* dst, vf p) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), (__m256i)_mm512_cvtneps_pbh(p));
-    }
-    template <int R>
-    __attribute__((target("avx512bf16"))) static void s_product(int64_t Dk, const T* Q,
-                                                                 const T* Kt, float* S) {
-        mk_bf16<R, 4>(Dk / 2, Q, Dk, Kt, 2 * NT, S, NT, nullptr);
-    }
-    template <int R>
-    __attribute__((target("avx512bf16"))) static void pv_product(int64_t Dp, const T* P,
-                                                                  const T* Vt, int64_t,
-                                                                  float* O, const float* alpha) {
-        int64_t c = 0;
-        for (; c + 64 <= Dp; c += 64) mk_bf16<R, 4>(NT / 2, P, NT, Vt + 2 * c, 2 * Dp, O + c, Dp, alpha);
-        switch ((Dp - c) / 16) {
-            case 1: mk_bf16<R, 1>(NT / 2, P, NT, Vt + 2 * c, 2 * Dp, O + c, Dp, alpha); break;
-            case 2: mk_bf16<R, 2>(NT / 2, P, NT, Vt + 2 * c, 2 * Dp, O + c, Dp, alpha); break;
-            case 3: mk_bf16<R, 3>(NT / 2, P, NT, Vt + 2 * c, 2 * Dp, O + c, Dp, alpha); break;
-            default: break;
-        }
-    }
-};
-#endif
-
-struct Shape {
-    int64_t B, Hq, Hkv, Nq, Nk, D, G;
-    int64_t Dk, Dp;          // packed widths: S reduction dim, O/V columns (multiple of W)
-    int64_t n_kt;            // key tiles
-    bool head_major;         // query tiles hold rows of one head (else: rows of all G heads)
-    int64_t tiles_per_head;  // head_major only
-    int64_t n_qt;            // query tiles per group
-    float c;                 // scale · log2(e) / qs: scores go straight to exp2
-    float qs = 1.f;          // power of two applied to q while packing (split_scale)
-    // Logit soft-capping: a raw score x becomes cl · tanh(x · tc) in log2 units
-    // (tc = scale / (qs · cap), cl = cap · log2(e)).
-    bool capped = false;
-    float tc = 0.f, cl = 0.f;
-};
-
-// How raw (packed-q) scores become log2-unit logits: one multiply, or the soft cap.
-struct ScoreMap {
-    vf c, tc, cl;
-    bool capped;
-    explicit ScoreMap(const Shape& s)
-        : c(vset1(s.c)), tc(vset1(s.tc)), cl(vset1(s.cl)), capped(s.capped) {}
-    vf operator()(vf raw) const { return capped ? vmul(cl, vtanh(vmul(raw, tc))) : vmul(raw, c); }
-};
-
-// Query row r of tile t, as (head within the group, position).
-inline void tile_row(const Shape& s, int64_t t, int64_t r, int64_t* g, int64_t* i) {
-    if (s.head_major) {
-        *g = t / s.tiles_per_head;
-        *i = (t % s.tiles_per_head) * MQ + r;
-    } else {
-        const int64_t rr = t * MQ + r;  // position-major, so a tile spans few positions
-        *g = rr % s.G;
-        *i = rr / s.G;
-    }
-}
-
-inline int64_t tile_rows(const Shape& s, int64_t t) {
-    if (s.head_major) return std::min<int64_t>(MQ, s.Nq - (t % s.tiles_per_head) * MQ);
-    return std::min<int64_t>(MQ, s.G * s.Nq - t * MQ);
-}
-
-struct AlignedBuf {
-    void* p = nullptr;
-    size_t n = 0;
-    AlignedBuf() = default;
-    AlignedBuf(const AlignedBuf&) = delete;
-    AlignedBuf& operator=(const AlignedBuf&) = delete;
-    ~AlignedBuf() { release(); }
-    void release() {
-        if (p && n >= kHugeFrom)
-            huge_unmap(p, n);
-        else if (p)
-            ::operator delete(p, std::align_val_t(64));
-        p = nullptr;
-        n = 0;
-    }
-    // A packed K/V buffer of a long call is tens of MB, fresh each call: on huge pages its
-    // first touch faults 512 times less (huge_alloc.h).
-    template <class T>
-    T* get(size_t count) {
-        const size_t bytes = count * sizeof(T);
-        if (bytes > n) {
-            release();
-            p = bytes >= kHugeFrom ? huge_map(bytes) : ::operator new(bytes, std::align_val_t(64));
-            n = bytes;
-        }
-        return static_cast<T*>(p);
-    }
-};
+namespace ha::cpu::kern {
+namespace {
 
 // Per-thread working set of one query tile.
 template <class Path>
 struct TileScratch {
     using T = typename Path::T;
+    static constexpr int MR = Path::Isa::MR, MQ = kMQ<typename Path::Isa>;
     AlignedBuf buf;
     T *Q, *P, *Kt, *Vt;
     float *S, *O, *m, *l;
@@ -201,42 +79,6 @@ struct TileScratch {
     }
 };
 
-// One row's online-softmax step over WIDTH raw scores sr (WIDTH a multiple of W): maps them
-// to log2-unit logits (sm), masks keys before `skip` and from `keep` on, updates the running
-// max m and sum l, and
-// hands each vector of probabilities to store(v, e). Returns alpha, the factor that rescales
-// the row's accumulated O. The GEMM path and the decode kernel both use it, so every path
-// agrees on the masking and on the treatment of rows that have seen no key yet.
-template <int WIDTH, class StoreP>
-inline __attribute__((always_inline)) float softmax_row_update(float* sr, int64_t skip,
-                                                               int64_t keep, const ScoreMap& sm,
-                                                               float& m, float& l,
-                                                               StoreP&& store) {
-    vf mx = vset1(-INFINITY);
-    for (int v = 0; v < WIDTH / W; ++v) {
-        vf x = sm(vld(sr + v * W));
-        if (keep < WIDTH) x = vmask_tail(x, int(std::max<int64_t>(0, keep - v * W)));
-        if (skip > v * W) x = vmask_head(x, int(std::min<int64_t>(W, skip - v * W)));
-        vst(sr + v * W, x);
-        mx = vmax(mx, x);
-    }
-    const float m_new = std::max(m, vhmax(mx));
-    // A row that has seen no key yet keeps m = -inf; subtracting 0 then gives exp2(-inf) = 0
-    // instead of the NaN of -inf - -inf.
-    const float m_use = m_new == -INFINITY ? 0.f : m_new;
-    const float alpha = m == -INFINITY ? 0.f : std::exp2(m - m_use);
-    const vf mu = vset1(m_use);
-    vf sum = vzero();
-    for (int v = 0; v < WIDTH / W; ++v) {
-        const vf e = vexp2(vsub(vld(sr + v * W), mu));
-        sum = vadd(sum, e);
-        store(v, e);
-    }
-    l = fma_scalar(l, alpha, vhsum(sum));
-    m = m_new;
-    return alpha;
-}
-
 // The per-key extras of one key tile (ExactProblem::key_bias / key_sum), NT each, zero past
 // the tile's keys: bias in raw-score units (added before the score map), and each row's
 // running sum of p_j key_sum[j] (rescaled with O).
@@ -252,24 +94,27 @@ inline __attribute__((always_inline)) void block_step_body(
     const Shape& s, const typename Path::T* Q, const typename Path::T* Kt,
     const typename Path::T* Vt, int64_t ldv, float* S, typename Path::T* P, float* O, float* m,
     float* l, const int64_t* lim, const int64_t* lo, int64_t j0, const TileExtras* x) {
+    using I = typename Path::Isa;
+    using vf = typename I::vf;
+    constexpr int W = I::W;
     Path::template s_product<R>(s.Dk, Q, Kt, S);
     if constexpr (Extras)
         if (x->bias)
             for (int r = 0; r < R; ++r)
                 for (int v = 0; v < NT / W; ++v)
-                    vst(S + r * NT + v * W, vadd(vld(S + r * NT + v * W), vld(x->bias + v * W)));
+                    I::vst(S + r * NT + v * W, I::vadd(I::vld(S + r * NT + v * W), I::vld(x->bias + v * W)));
     float alpha[R];
-    const ScoreMap sm(s);
+    const ScoreMap<I> sm(s);
     for (int r = 0; r < R; ++r) {
         const int64_t keep = std::min<int64_t>(NT, std::max<int64_t>(0, lim[r] - j0));
         const int64_t skip = std::min<int64_t>(NT, std::max<int64_t>(0, lo[r] - j0));
-        vf acc = vzero();
-        alpha[r] = softmax_row_update<NT>(S + r * NT, skip, keep, sm, m[r], l[r], [&](int v, vf e) {
+        vf acc = I::vzero();
+        alpha[r] = softmax_row_update<I, NT>(S + r * NT, skip, keep, sm, m[r], l[r], [&](int v, vf e) {
             Path::store_p(P + r * NT + v * W, e);
-            if constexpr (Extras) acc = vfma(e, vld(x->sum + v * W), acc);
+            if constexpr (Extras) acc = I::vfma(e, I::vld(x->sum + v * W), acc);
         });
         if constexpr (Extras)
-            if (x->sum) x->row[r] = fma_scalar(x->row[r], alpha[r], vhsum(acc));
+            if (x->sum) x->row[r] = I::fma_scalar(x->row[r], alpha[r], I::vhsum(acc));
     }
     Path::template pv_product<R>(s.Dp, P, Vt, ldv, O, alpha);
 }
@@ -277,26 +122,24 @@ inline __attribute__((always_inline)) void block_step_body(
 template <class Path, int R, bool Extras>
 struct BlockStep;
 
-template <int R, bool Extras>
-struct BlockStep<F32Path, R, Extras> {
+template <class I, int R, bool Extras>
+struct BlockStep<F32Path<I>, R, Extras> {
     static void run(const Shape& s, const float* Q, const float* Kt, const float* Vt,
                     int64_t ldv, float* S, float* P, float* O, float* m, float* l,
                     const int64_t* lim, const int64_t* lo, int64_t j0, const TileExtras* x) {
-        block_step_body<F32Path, R, Extras>(s, Q, Kt, Vt, ldv, S, P, O, m, l, lim, lo, j0, x);
+        block_step_body<F32Path<I>, R, Extras>(s, Q, Kt, Vt, ldv, S, P, O, m, l, lim, lo, j0, x);
     }
 };
 
-#if HA_ISA_LEVEL >= 3
-template <int R, bool Extras>
-struct BlockStep<Bf16Path, R, Extras> {
-    __attribute__((target("avx512bf16"))) static void run(
+template <class I, int R, bool Extras>
+struct BlockStep<Bf16Path<I>, R, Extras> {
+    HA_TARGET_BF16 __attribute__((flatten)) static void run(
         const Shape& s, const uint16_t* Q, const uint16_t* Kt, const uint16_t* Vt, int64_t ldv,
         float* S, uint16_t* P, float* O, float* m, float* l, const int64_t* lim,
         const int64_t* lo, int64_t j0, const TileExtras* x) {
-        block_step_body<Bf16Path, R, Extras>(s, Q, Kt, Vt, ldv, S, P, O, m, l, lim, lo, j0, x);
+        block_step_body<Bf16Path<I>, R, Extras>(s, Q, Kt, Vt, ldv, S, P, O, m, l, lim, lo, j0, x);
     }
 };
-#endif
 
 template <class Path>
 using BlockFn = void (*)(const Shape&, const typename Path::T*, const typename Path::T*,
@@ -310,99 +153,22 @@ constexpr std::array<BlockFn<Path>, sizeof...(Rs)> make_block_table(std::integer
     return {&BlockStep<Path, Rs + 1, Extras>::run...};
 }
 
-inline void write_row(const ExactProblem& p, int64_t b, int64_t h, int64_t i, const float* o,
-                      float inv, int64_t D) {
-    const int64_t off = row_off(p.out, b, h, i), sd = p.out.strides[3];
-    if (p.dtype == HA_DTYPE_BF16 && !p.out_f32) {
-        uint16_t* dst = static_cast<uint16_t*>(p.out.data) + off;
-        for (int64_t d = 0; d < D; ++d) dst[d * sd] = f32_to_bf16(o[d] * inv);
-    } else if (p.dtype == HA_DTYPE_F16 && !p.out_f32) {
-        store_row_f16(o, inv, D, static_cast<uint16_t*>(p.out.data) + off, sd);
-    } else {
-        float* dst = static_cast<float*>(p.out.data) + off;
-        if (sd == 1)
-            for (int64_t d = 0; d < D; ++d) dst[d] = o[d] * inv;
-        else
-            for (int64_t d = 0; d < D; ++d) dst[d * sd] = o[d] * inv;
-    }
-}
-
-// Where one query tile's result goes: the output tensors, or a split-KV partial slot
-// (unnormalised O, running max m in log2 units, denominator l).
-struct PartialOut {
-    float* O;  // [MQ][Dp]
-    float* m;  // [MQ]
-    float* l;  // [MQ]
-};
-
-// The keys [*lo, *hi) query row i may see: at position p = i + Nk - Nq (bottom-right
-// aligned), p - window_left <= j <= p + window_right (causal: j <= p), within [0, Nk). A row
-// that sees none gets [0, 0).
-inline void key_range(const ExactProblem& p, const Shape& s, int64_t i, int64_t* lo,
-                      int64_t* hi) {
-    if (p.row_range) {
-        *lo = p.row_range[2 * i];
-        *hi = p.row_range[2 * i + 1];
-        if (*hi <= *lo) *lo = *hi = 0;
-        return;
-    }
-    const int64_t pos = i + s.Nk - s.Nq;
-    int64_t a = 0, b = s.Nk;
-    if (p.window_left >= 0) a = std::max<int64_t>(a, pos - p.window_left);
-    int64_t right = p.window_right;
-    if (p.causal) right = right < 0 ? 0 : std::min<int64_t>(right, 0);
-    if (right >= 0) b = std::min<int64_t>(b, pos + right + 1);
-    if (b <= a) a = b = 0;
-    *lo = a;
-    *hi = b;
-}
-
-// A finished row: O (unnormalised) divided by its softmax sum l goes to out, and the
-// log-sum-exp, from m and l kept in log2 units, to lse. A row that saw no key (l = 0) writes
-// zeros and -inf; a row whose sum is NaN (it saw a NaN or +inf score) writes NaN to both.
-inline void finish_row(const ExactProblem& p, int64_t b, int64_t h, int64_t i, const float* o,
-                       float m, float l, int64_t D, float xsum = 0.f) {
-    const float inv = l > 0.f ? 1.f / l : l == 0.f ? 0.f : NAN;
-    write_row(p, b, h, i, o, inv, D);
-    if (p.row_sum) p.row_sum[i * p.row_sum_stride] = xsum * inv;  // row_range: B = Hq = 1
-    if (p.lse)
-        p.lse[b * p.lse_strides[0] + h * p.lse_strides[1] + i * p.lse_strides[2]] =
-            l == 0.f ? -INFINITY : (m + std::log2(l)) * kLn2;
-}
-
-// A finished query tile (rows of O ldo apart): into its split-KV partial slot as is, or
-// through finish_row to the outputs.
-inline void emit_tile(const ExactProblem& p, const Shape& s, int64_t b, int64_t hk, int64_t t,
-                      int64_t rows, const float* O, int64_t ldo, const float* m, const float* l,
-                      const PartialOut* partial, const float* xsum = nullptr) {
-    if (partial) {
-        for (int64_t r = 0; r < rows; ++r)
-            std::memcpy(partial->O + r * s.Dp, O + r * ldo, sizeof(float) * size_t(s.D));
-        std::memcpy(partial->m, m, sizeof(float) * size_t(rows));
-        std::memcpy(partial->l, l, sizeof(float) * size_t(rows));
-        return;
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-        int64_t g, i;
-        tile_row(s, t, r, &g, &i);
-        finish_row(p, b, hk * s.G + g, i, O + r * ldo, m[r], l[r], s.D, xsum ? xsum[r] : 0.f);
-    }
-}
-
 template <class Path>
 void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, int64_t b,
                   int64_t hk, int64_t t, int64_t kt_begin, int64_t kt_end,
                   const typename Path::T* packed, const PartialOut* partial) {
     using T = typename Path::T;
+    using I = typename Path::Isa;
+    constexpr int MR = I::MR;
     static constexpr auto plain = make_block_table<Path, false>(std::make_integer_sequence<int, MR>{});
     static constexpr auto extra = make_block_table<Path, true>(std::make_integer_sequence<int, MR>{});
     const bool extras = p.key_bias || p.key_sum;
     const auto& table = extras ? extra : plain;
-    const int64_t rows = tile_rows(s, t);
+    const int64_t rows = tile_rows<I>(s, t);
     int64_t max_lim = 0, min_lo = s.Nk;
     for (int64_t r = 0; r < rows; ++r) {
         int64_t g, i;
-        tile_row(s, t, r, &g, &i);
+        tile_row<I>(s, t, r, &g, &i);
         const int64_t h = hk * s.G + g;
         Path::pack_q(p.dtype, p.q, row_off(p.q, b, h, i), s.D, s.Dk, w.Q + r * s.Dk);
         scale_row(w.Q + r * s.Dk, s.D, s.qs);
@@ -472,10 +238,8 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
         }
     }
 
-    emit_tile(p, s, b, hk, t, rows, w.O, s.Dp, w.m, w.l, partial, extras ? w.xsum : nullptr);
+    emit_tile<I>(p, s, b, hk, t, rows, w.O, s.Dp, w.m, w.l, partial, extras ? w.xsum : nullptr);
 }
-
-#include "cpu/decode.inc"
 
 // A number per run_forward call (per path), so each thread re-initialises its scratch for the
 // call's shape once.
@@ -488,6 +252,7 @@ int64_t next_scratch_generation() {
 template <class Path>
 int32_t run_forward(const ExactProblem& p, const Shape& s) {
     using T = typename Path::T;
+    using I = typename Path::Isa;
     const int slots = std::max(1, pool_threads());
     // Each thread keeps its tile scratch between calls (a thread runs one task at a time, and
     // run_forward never runs inside one of its own tasks), so a small call allocates nothing.
@@ -512,17 +277,21 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
         T* packed = kv.get<T>(size_t(s.n_kt * kstride));
         constexpr int64_t kPackTiles = 4;
         // With per-row key ranges (approximate attention's parts), only the key tiles some row
-        // sees are packed: a call over part of a long array must not pay for all of it.
-        std::vector<uint8_t> used;
+        // sees are packed: a call over part of a long array must not pay for all of it. (Plain
+        // buffers, not std::vector<uint8_t>: its out-of-line members are weak symbols shared
+        // with every other object, see check_isa_objects.cmake.)
+        AlignedBuf used_buf, diff_buf;
+        uint8_t* used = nullptr;
         if (p.row_range) {
-            std::vector<int32_t> diff(size_t(s.n_kt + 1), 0);
+            int32_t* diff = diff_buf.get<int32_t>(size_t(s.n_kt + 1));
+            std::memset(diff, 0, sizeof(int32_t) * size_t(s.n_kt + 1));
             for (int64_t i = 0; i < s.Nq; ++i) {
                 const int64_t lo = p.row_range[2 * i], hi = p.row_range[2 * i + 1];
                 if (hi <= lo) continue;
                 ++diff[size_t(lo / NT)];
                 --diff[size_t((hi - 1) / NT + 1)];
             }
-            used.assign(size_t(s.n_kt), 0);
+            used = used_buf.get<uint8_t>(size_t(s.n_kt));
             int32_t run = 0;
             for (int64_t kt = 0; kt < s.n_kt; ++kt) used[size_t(kt)] = (run += diff[size_t(kt)]) > 0;
         }
@@ -532,7 +301,7 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
                                       [&](int64_t task, int slot) {
                 TileScratch<Path>& w = tile_scratch(slot);
                 for (int64_t kt = task * kPackTiles; kt < std::min(s.n_kt, (task + 1) * kPackTiles); ++kt) {
-                    if (!used.empty() && !used[size_t(kt)]) continue;
+                    if (used && !used[size_t(kt)]) continue;
                     const int64_t j0 = kt * NT, valid = std::min<int64_t>(NT, s.Nk - j0);
                     T* Kt = packed + kt * kstride;
                     Path::pack_k(p.dtype, p.k, b, hk, j0, valid, s.D, s.Dk, Kt, w.rowbuf);
@@ -554,19 +323,17 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
         return HA_OK;
     }
 
-#if HA_ISA_LEVEL >= 2
     // bf16 decodes in place on AVX512-BF16 (Bf16Path) and on AVX2, which widens bf16 K/V in
     // registers (kDecWidenBf16); AVX-512 without BF16 packs them (F32Path). fp16 decodes in
     // place on both, widened in registers (F32Path, decode_tiles<Half>).
-    const bool decode = decode_eligible(p, s, !std::is_same_v<Path, F32Path> || kDecWidenBf16);
-    // Heads interleaved within a position ([b,s,h,d]): one task walks all kv groups of a
-    // batch entry together (see decode_tiles).
-    const bool by_position = decode && s.Hkv > 1 && p.k.strides[1] < p.k.strides[2] &&
-                             p.v.strides[1] < p.v.strides[2];
-#else
-    [[maybe_unused]] const bool decode = false;
-    const bool by_position = false;
-#endif
+    bool decode = false, by_position = false;
+    if constexpr (I::kDecode) {
+        decode = decode_eligible<I>(p, s, !std::is_same_v<Path, F32Path<I>> || I::kDecWidenBf16);
+        // Heads interleaved within a position ([b,s,h,d]): one task walks all kv groups of a
+        // batch entry together (see decode_tiles).
+        by_position = decode && s.Hkv > 1 && p.k.strides[1] < p.k.strides[2] &&
+                      p.v.strides[1] < p.v.strides[2];
+    }
 
     // Streaming mode. Split the keys only when the work units alone cannot fill a machine:
     // the chunk count depends on the shape, never on the thread count.
@@ -580,7 +347,7 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
     if (chunks > 1) chunks = (s.n_kt + chunk_tiles - 1) / chunk_tiles;
 
     // Partial slots sized by the largest tile (decode tiles hold a few rows, not MQ).
-    const int64_t prow = tile_rows(s, 0);
+    const int64_t prow = tile_rows<I>(s, 0);
     const int64_t part_stride = prow * s.Dp + 2 * prow;
     AlignedBuf parts;
     float* part = chunks > 1 ? parts.get<float>(size_t(base_tasks * chunks * part_stride)) : nullptr;
@@ -594,34 +361,34 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
         const int64_t c = task % chunks, u = task / chunks;
         const int64_t kt0 = c * chunk_tiles, kt1 = std::min(s.n_kt, (c + 1) * chunk_tiles);
         const int64_t t = u % s.n_qt;
-#if HA_ISA_LEVEL >= 2
-        if (decode) {
-            const int64_t b = by_position ? u / s.n_qt : u / s.n_qt / s.Hkv;
-            const int64_t hk0 = by_position ? 0 : (u / s.n_qt) % s.Hkv;
-            const int64_t hk1 = by_position ? s.Hkv : hk0 + 1;
-            auto partial_of = [&](int64_t hk) {
-                return chunks > 1 ? slot_of(((b * s.Hkv + hk) * s.n_qt + t) * chunks + c)
-                                  : PartialOut{nullptr, nullptr, nullptr};
-            };
-            // The element type of the cache, not of the path: F32Path serves bf16 on AVX2.
-            // (Only where it can happen, so AVX-512 instantiates nothing new.)
-            if constexpr (kDecWidenBf16 && std::is_same_v<T, float>) {
-                if (p.dtype == HA_DTYPE_BF16) {
-                    decode_tiles<uint16_t>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
-                    return;
+        if constexpr (I::kDecode) {
+            if (decode) {
+                const int64_t b = by_position ? u / s.n_qt : u / s.n_qt / s.Hkv;
+                const int64_t hk0 = by_position ? 0 : (u / s.n_qt) % s.Hkv;
+                const int64_t hk1 = by_position ? s.Hkv : hk0 + 1;
+                auto partial_of = [&](int64_t hk) {
+                    return chunks > 1 ? slot_of(((b * s.Hkv + hk) * s.n_qt + t) * chunks + c)
+                                      : PartialOut{nullptr, nullptr, nullptr};
+                };
+                // The element type of the cache, not of the path: F32Path serves bf16 on AVX2.
+                // (Only where it can happen, so AVX-512 instantiates nothing new.)
+                if constexpr (I::kDecWidenBf16 && std::is_same_v<T, float>) {
+                    if (p.dtype == HA_DTYPE_BF16) {
+                        decode_tiles<I, uint16_t>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
+                        return;
+                    }
                 }
-            }
-            // fp16 always runs on F32Path and is widened in registers (F16C) on both ISAs.
-            if constexpr (std::is_same_v<T, float>) {
-                if (p.dtype == HA_DTYPE_F16) {
-                    decode_tiles<Half>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
-                    return;
+                // fp16 always runs on F32Path and is widened in registers (F16C) on both ISAs.
+                if constexpr (std::is_same_v<T, float>) {
+                    if (p.dtype == HA_DTYPE_F16) {
+                        decode_tiles<I, Half>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
+                        return;
+                    }
                 }
+                decode_tiles<I, T>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
+                return;
             }
-            decode_tiles<T>(p, s, b, hk0, hk1, t, kt0, kt1, partial_of);
-            return;
         }
-#endif
         const int64_t grp = u / s.n_qt;
         const PartialOut out = chunks > 1 ? slot_of(task) : PartialOut{nullptr, nullptr, nullptr};
         process_tile<Path>(p, s, tile_scratch(slot), grp / s.Hkv, grp % s.Hkv, t, kt0, kt1,
@@ -631,7 +398,7 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
     if (st != HA_OK) return st;
     return parallel_for(base_tasks, slots, [&](int64_t bt, int slot) {
         const int64_t grp = bt / s.n_qt, t = bt % s.n_qt, b = grp / s.Hkv, hk = grp % s.Hkv;
-        const int64_t rows = tile_rows(s, t);
+        const int64_t rows = tile_rows<I>(s, t);
         AlignedBuf obuf;
         float* o = obuf.get<float>(size_t(s.Dp));
         for (int64_t r = 0; r < rows; ++r) {
@@ -653,14 +420,15 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
                 }
             }
             int64_t g, i;
-            tile_row(s, t, r, &g, &i);
-            finish_row(p, b, hk * s.G + g, i, o, M, L, s.D);
+            tile_row<I>(s, t, r, &g, &i);
+            finish_row<I>(p, b, hk * s.G + g, i, o, M, L, s.D);
         }
     });
 }
 
 template <class Path>
 Shape make_shape(const ExactProblem& p) {
+    constexpr int MQ = kMQ<typename Path::Isa>;
     Shape s{};
     s.B = p.q.shape[0];
     s.Hq = p.q.shape[1];
@@ -684,11 +452,15 @@ Shape make_shape(const ExactProblem& p) {
     return s;
 }
 
-int32_t exact_forward_impl(const ExactProblem& p) {
+// The exact-attention entry of the kernel table.
+template <class I>
+int32_t exact_forward(const ExactProblem& p) {
     if (p.q.shape[0] == 0 || p.q.shape[1] == 0 || p.q.shape[2] == 0) return HA_OK;
-#if HA_ISA_LEVEL >= 3
-    if (p.dtype == HA_DTYPE_BF16 && cpu_features().avx512_bf16)
-        return run_forward<Bf16Path>(p, make_shape<Bf16Path>(p));
-#endif
-    return run_forward<F32Path>(p, make_shape<F32Path>(p));
+    if constexpr (I::kBf16Dot)
+        if (p.dtype == HA_DTYPE_BF16 && cpu_features().avx512_bf16)
+            return run_forward<Bf16Path<I>>(p, make_shape<Bf16Path<I>>(p));
+    return run_forward<F32Path<I>>(p, make_shape<F32Path<I>>(p));
 }
+
+}  // namespace
+}  // namespace ha::cpu::kern

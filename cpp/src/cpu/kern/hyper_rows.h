@@ -5,30 +5,61 @@
 // inside a tile). The window and the samples go through one online softmax, which is the LSE
 // merge of the two partial results done on the fly, and the per-row state can be carried from
 // one piece of a causal problem to the next, which merges those pieces the same way.
+#pragma once
 
-// softmax_row_update (forward.inc) with the log2 weight `bias` added to every scaled score.
-template <int WIDTH, class StoreP>
-inline __attribute__((always_inline)) float softmax_row_update_biased(float* sr, int64_t keep,
-                                                                      vf c, vf bias, float& m,
-                                                                      float& l, StoreP&& store) {
-    vf mx = vset1(-INFINITY);
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/hyper/hyper_kernels.h"
+#include "cpu/kern/common.h"
+#include "cpu/kern/hyper_gather.h"
+#include "cpu/kern/paths.h"
+#include "cpu/kern/shape.h"
+#include "cpu/kern/softmax.h"
+#include "cpu/kern/tile_out.h"
+#include "hyperattn.h"
+#include "tensor_check.h"
+
+namespace ha::cpu::kern {
+namespace {
+
+using hyper::PackedSet;
+using hyper::RowsJob;
+using hyper::kMaxJobRows;
+using hyper::state_floats;
+using hyper::stats_floats;
+
+// softmax_row_update (softmax.h) with the log2 weight `bias` added to every scaled score.
+template <class I, int WIDTH, class StoreP>
+inline __attribute__((always_inline)) float softmax_row_update_biased(
+    float* sr, int64_t keep, typename I::vf c, typename I::vf bias, float& m, float& l,
+    StoreP&& store) {
+    using vf = typename I::vf;
+    constexpr int W = I::W;
+    vf mx = I::vset1(-INFINITY);
     for (int v = 0; v < WIDTH / W; ++v) {
-        vf x = vfma(vld(sr + v * W), c, bias);
-        if (keep < WIDTH) x = vmask_tail(x, int(std::max<int64_t>(0, keep - v * W)));
-        vst(sr + v * W, x);
-        mx = vmax(mx, x);
+        vf x = I::vfma(I::vld(sr + v * W), c, bias);
+        if (keep < WIDTH) x = I::vmask_tail(x, int(std::max<int64_t>(0, keep - v * W)));
+        I::vst(sr + v * W, x);
+        mx = I::vmax(mx, x);
     }
-    const float m_new = std::max(m, vhmax(mx));
+    const float m_new = std::max(m, I::vhmax(mx));
     const float m_use = m_new == -INFINITY ? 0.f : m_new;
     const float alpha = m == -INFINITY ? 0.f : std::exp2(m - m_use);
-    const vf mu = vset1(m_use);
-    vf sum = vzero();
+    const vf mu = I::vset1(m_use);
+    vf sum = I::vzero();
     for (int v = 0; v < WIDTH / W; ++v) {
-        const vf e = vexp2(vsub(vld(sr + v * W), mu));
-        sum = vadd(sum, e);
+        const vf e = I::vexp2(I::vsub(I::vld(sr + v * W), mu));
+        sum = I::vadd(sum, e);
         store(v, e);
     }
-    l = fma_scalar(l, alpha, vhsum(sum));
+    l = I::fma_scalar(l, alpha, I::vhsum(sum));
     m = m_new;
     return alpha;
 }
@@ -44,7 +75,9 @@ struct TileStats {
     float* X;          // the step's first row of X (stats_stride floats per row)
     int64_t XS, Dp;
 };
-inline void stats_add(float* x, int64_t Dp, float mo, float mn, float al, vf e, vf a, vf rr, vf q, float f);
+template <class I>
+inline void stats_add(float* x, int64_t Dp, float mo, float mn, float al, typename I::vf e,
+                      typename I::vf a, typename I::vf rr, typename I::vf q, float f);
 
 // R rows against one packed key tile (keys j0 .. j0+NT-1 of their list). Keys at or past a
 // row's lim, and keys in [hole_lo, hole_hi), get probability 0. bias == 0 is exactly the
@@ -55,37 +88,40 @@ inline __attribute__((always_inline)) void hyper_step_body(
     const typename Path::T* Vt, float* S, typename Path::T* P, float* O, float* m, float* l,
     const int64_t* lim, int64_t j0, float bias, int64_t hole_lo, int64_t hole_hi,
     const TileStats* ts) {
+    using I = typename Path::Isa;
+    using vf = typename I::vf;
+    constexpr int W = I::W;
     Path::template s_product<R>(s.Dk, Q, Kt, S);
     const int64_t h0 = std::max<int64_t>(0, hole_lo - j0), h1 = std::min<int64_t>(NT, hole_hi - j0);
     if (h0 < h1)
         for (int r = 0; r < R; ++r)
             for (int64_t c = h0; c < h1; ++c) S[r * NT + c] = -INFINITY;
     float alpha[R];
-    const vf c = vset1(s.c);
-    const ScoreMap sm(s);  // never capped here: HyperAttention has no soft cap
+    const vf c = I::vset1(s.c);
+    const ScoreMap<I> sm(s);  // never capped here: HyperAttention has no soft cap
     for (int r = 0; r < R; ++r) {
         const int64_t keep = std::min<int64_t>(NT, std::max<int64_t>(0, lim[r] - j0));
         const float mo = m[r];
-        vf se = vzero(), sa = vzero(), sr = vzero(), sq = vzero();
+        vf se = I::vzero(), sa = I::vzero(), sr = I::vzero(), sq = I::vzero();
         const bool var = Stats && ts->f != 0.f;
         auto store = [&](int v, vf e) {
             Path::store_p(P + r * NT + v * W, e);
             if constexpr (Stats) {
-                se = vfma(e, vld(ts->nv2 + v * W), se);
+                se = I::vfma(e, I::vld(ts->nv2 + v * W), se);
                 if (var) {
-                    const vf pd = vmul(e, vld(ts->nd + v * W));
-                    sa = vfma(e, e, sa);
-                    sr = vfma(e, pd, sr);
-                    sq = vfma(pd, pd, sq);
+                    const vf pd = I::vmul(e, I::vld(ts->nd + v * W));
+                    sa = I::vfma(e, e, sa);
+                    sr = I::vfma(e, pd, sr);
+                    sq = I::vfma(pd, pd, sq);
                 }
             }
         };
         if (bias == 0.f)
-            alpha[r] = softmax_row_update<NT>(S + r * NT, 0, keep, sm, m[r], l[r], store);
+            alpha[r] = softmax_row_update<I, NT>(S + r * NT, 0, keep, sm, m[r], l[r], store);
         else
-            alpha[r] = softmax_row_update_biased<NT>(S + r * NT, keep, c, vset1(bias), m[r],
-                                                     l[r], store);
-        if constexpr (Stats) stats_add(ts->X + r * ts->XS, ts->Dp, mo, m[r], alpha[r], se, sa, sr, sq, ts->f);
+            alpha[r] = softmax_row_update_biased<I, NT>(S + r * NT, keep, c, I::vset1(bias),
+                                                        m[r], l[r], store);
+        if constexpr (Stats) stats_add<I>(ts->X + r * ts->XS, ts->Dp, mo, m[r], alpha[r], se, sa, sr, sq, ts->f);
     }
     Path::template pv_product<R>(s.Dp, P, Vt, s.Dp, O, alpha);
 }
@@ -99,28 +135,26 @@ using HyperStepFn = void (*)(const Shape&, const typename Path::T*, const typena
 template <class Path, int R, bool Stats>
 struct HyperStep;
 
-template <int R, bool Stats>
-struct HyperStep<F32Path, R, Stats> {
+template <class I, int R, bool Stats>
+struct HyperStep<F32Path<I>, R, Stats> {
     static void run(const Shape& s, const float* Q, const float* Kt, const float* Vt, float* S,
                     float* P, float* O, float* m, float* l, const int64_t* lim, int64_t j0,
                     float bias, int64_t hole_lo, int64_t hole_hi, const TileStats* ts) {
-        hyper_step_body<F32Path, R, Stats>(s, Q, Kt, Vt, S, P, O, m, l, lim, j0, bias, hole_lo,
+        hyper_step_body<F32Path<I>, R, Stats>(s, Q, Kt, Vt, S, P, O, m, l, lim, j0, bias, hole_lo,
                                            hole_hi, ts);
     }
 };
 
-#if HA_ISA_LEVEL >= 3
-template <int R, bool Stats>
-struct HyperStep<Bf16Path, R, Stats> {
-    __attribute__((target("avx512bf16"))) static void run(
+template <class I, int R, bool Stats>
+struct HyperStep<Bf16Path<I>, R, Stats> {
+    HA_TARGET_BF16 __attribute__((flatten)) static void run(
         const Shape& s, const uint16_t* Q, const uint16_t* Kt, const uint16_t* Vt, float* S,
         uint16_t* P, float* O, float* m, float* l, const int64_t* lim, int64_t j0, float bias,
         int64_t hole_lo, int64_t hole_hi, const TileStats* ts) {
-        hyper_step_body<Bf16Path, R, Stats>(s, Q, Kt, Vt, S, P, O, m, l, lim, j0, bias, hole_lo,
-                                            hole_hi, ts);
+        hyper_step_body<Bf16Path<I>, R, Stats>(s, Q, Kt, Vt, S, P, O, m, l, lim, j0, bias,
+                                               hole_lo, hole_hi, ts);
     }
 };
-#endif
 
 template <class Path, bool Stats, int... Rs>
 constexpr std::array<HyperStepFn<Path>, sizeof...(Rs)> make_hyper_steps(
@@ -163,47 +197,54 @@ int64_t chunk_tiles(int64_t D) {
 enum : int { kXE, kXQ, kXR, kXA, kXU, kXA1, kXlpre, kXmpre };  // after SV in a row of X
 // A row of X: SV (Dp floats), the scalars above (16 floats), then per-lane partial sums of
 // E, SA, SR, SQ (W floats each), reduced into the scalars once per job (flush_stats).
-inline int64_t stats_stride(int64_t Dp) { return Dp + 16 + 4 * W; }
+template <class I>
+inline int64_t stats_stride(int64_t Dp) { return Dp + 16 + 4 * I::W; }
 
 // A row's sums after a step over one tile: rescaled to the row's new max mn (only when it
 // moved from mo), plus the tile's per-lane sums (e: sum p ||v||^2; a, rr, q: sum p^2, p^2 d,
 // p^2 d^2, weighted by f).
 // al is the step's own rescale factor exp2(mo - mn) (0 from a row's first key), as the online
 // softmax computed it: not recomputed here.
-inline void stats_add(float* x, int64_t Dp, float mo, float mn, float al, vf e, vf a, vf rr, vf q, float f) {
+template <class I>
+inline void stats_add(float* x, int64_t Dp, float mo, float mn, float al, typename I::vf e,
+                      typename I::vf a, typename I::vf rr, typename I::vf q, float f) {
+    using vf = typename I::vf;
+    constexpr int W = I::W;
     float* sc = x + Dp;
     float* acc = sc + 16;
     if (mn != mo) {
         const float a2 = al * al;
         if (sc[kXU] != 0.f || sc[kXA1] != 0.f)
-            for (int64_t d = 0; d < Dp; d += W) vst(x + d, vmul(vld(x + d), vset1(a2)));
+            for (int64_t d = 0; d < Dp; d += W) I::vst(x + d, I::vmul(I::vld(x + d), I::vset1(a2)));
         sc[kXE] *= al;
         sc[kXQ] *= a2;
         sc[kXR] *= a2;
         sc[kXA] *= a2;
         sc[kXU] *= a2;
         sc[kXA1] *= a2;
-        vst(acc, vmul(vld(acc), vset1(al)));
-        for (int k = 1; k < 4; ++k) vst(acc + k * W, vmul(vld(acc + k * W), vset1(a2)));
+        I::vst(acc, I::vmul(I::vld(acc), I::vset1(al)));
+        for (int k = 1; k < 4; ++k) I::vst(acc + k * W, I::vmul(I::vld(acc + k * W), I::vset1(a2)));
     }
-    vst(acc, vadd(vld(acc), e));
+    I::vst(acc, I::vadd(I::vld(acc), e));
     if (f != 0.f) {
-        const vf vf_ = vset1(f);
-        vst(acc + W, vfma(vf_, a, vld(acc + W)));
-        vst(acc + 2 * W, vfma(vf_, rr, vld(acc + 2 * W)));
-        vst(acc + 3 * W, vfma(vf_, q, vld(acc + 3 * W)));
+        const vf vf_ = I::vset1(f);
+        I::vst(acc + W, I::vfma(vf_, a, I::vld(acc + W)));
+        I::vst(acc + 2 * W, I::vfma(vf_, rr, I::vld(acc + 2 * W)));
+        I::vst(acc + 3 * W, I::vfma(vf_, q, I::vld(acc + 3 * W)));
     }
 }
 
 // The per-lane sums into the scalars (before the row's state is stored or finished).
+template <class I>
 inline void flush_stats(float* x, int64_t Dp) {
+    constexpr int W = I::W;
     float* sc = x + Dp;
     float* acc = sc + 16;
-    sc[kXE] += vhsum(vld(acc));
-    sc[kXA] += vhsum(vld(acc + W));
-    sc[kXR] += vhsum(vld(acc + 2 * W));
-    sc[kXQ] += vhsum(vld(acc + 3 * W));
-    for (int k = 0; k < 4; ++k) vst(acc + k * W, vzero());
+    sc[kXE] += I::vhsum(I::vld(acc));
+    sc[kXA] += I::vhsum(I::vld(acc + W));
+    sc[kXR] += I::vhsum(I::vld(acc + 2 * W));
+    sc[kXQ] += I::vhsum(I::vld(acc + 3 * W));
+    for (int k = 0; k < 4; ++k) I::vst(acc + k * W, I::vzero());
 }
 
 // Scratch of one job, carved from the caller's buffer (64-byte aligned pieces).
@@ -217,6 +258,7 @@ struct RowsScratch {
 
     static size_t up(size_t bytes) { return (bytes + 63) & ~size_t(63); }
     static size_t layout(int64_t D, void* base, RowsScratch* out) {
+        constexpr int MR = Path::Isa::MR;
         const int64_t Dk = Path::dk(D), Dp = padded_dp(D), R = kMaxJobRows;
         const size_t sizes[] = {up(R * Dk * sizeof(T)),       up(MR * NT * sizeof(T)),
                                 up(chunk_tiles<Path>(D) * tile_elems<Path>(D) * sizeof(T)),
@@ -224,7 +266,7 @@ struct RowsScratch {
                                 up(R * 4),                    up(MR * NT * 4),
                                 up((Dp + 16) * 4),            up(R * 8),
                                 up(R * 8),                    up(MR * 8),
-                                up(R * stats_stride(Dp) * 4), up(R * Dp * 4),
+                                up(R * stats_stride<typename Path::Isa>(Dp) * 4), up(R * Dp * 4),
                                 up(16 * NT * 4)};
         constexpr int kPieces = int(sizeof(sizes) / sizeof(sizes[0]));
         size_t total = 0;
@@ -254,16 +296,19 @@ struct RowsScratch {
     }
 };
 
-size_t rows_scratch_bytes_impl(int32_t dtype, int64_t D) {
-#if HA_ISA_LEVEL >= 3
-    if (bf16_storage(dtype)) return RowsScratch<Bf16Path>::layout(D, nullptr, nullptr);
-#endif
-    return RowsScratch<F32Path>::layout(D, nullptr, nullptr);
+template <class I>
+size_t rows_scratch_bytes(int32_t dtype, int64_t D) {
+    if constexpr (I::kBf16Dot)
+        if (bf16_storage<I>(dtype)) return RowsScratch<Bf16Path<I>>::layout(D, nullptr, nullptr);
+    return RowsScratch<F32Path<I>>::layout(D, nullptr, nullptr);
 }
 
 template <class Path>
 void run_rows_t(const RowsJob& j) {
     using T = typename Path::T;
+    using I = typename Path::Isa;
+    using vf = typename I::vf;
+    constexpr int W = I::W, MR = I::MR, MQ = kMQ<I>;
     static constexpr auto plain = make_hyper_steps<Path, false>(std::make_integer_sequence<int, MR>{});
     static constexpr auto counted = make_hyper_steps<Path, true>(std::make_integer_sequence<int, MR>{});
     const auto& steps = j.stats ? counted : plain;
@@ -276,7 +321,7 @@ void run_rows_t(const RowsJob& j) {
     split_scale(j.scale * kLog2e, &s.qs, &s.c);
     const int64_t n = j.n_rows, D = j.D, Dk = s.Dk, Dp = s.Dp, SF = state_floats(D);
     const int64_t te = tile_elems<Path>(D);
-    const int64_t XS = stats_stride(Dp), SSF = stats_floats(D);
+    const int64_t XS = stats_stride<I>(Dp), SSF = stats_floats(D);
 
     const int64_t es = ha::dtype_size(j.dtype);
     for (int64_t r = 0; r < n; ++r) {
@@ -287,14 +332,14 @@ void run_rows_t(const RowsJob& j) {
     for (int64_t r = 0; r < n; ++r) {
         const int64_t i = w.seq[r];
         if constexpr (std::is_same_v<T, float>)
-            gather_row_f32(j.dtype, j.q, w.lim[r], D, w.Q + r * Dk);
+            gather_row_f32<I>(j.dtype, j.q, w.lim[r], D, w.Q + r * Dk);
         else
             Path::pack_q(j.dtype, j.q, w.lim[r], D, Dk, w.Q + r * Dk);
         scale_row(w.Q + r * Dk, D, s.qs);
         float* o = w.O + r * Dp;
         if (j.load && j.has_state[i - j.acc0]) {
             const float* st = j.acc + (i - j.acc0) * SF;
-            copy_row(st, o, D);
+            copy_row<I>(st, o, D);
             w.m[r] = st[D];
             w.l[r] = st[D + 1];
         } else {
@@ -305,11 +350,11 @@ void run_rows_t(const RowsJob& j) {
         for (int64_t d = D; d < Dp; ++d) o[d] = 0.f;
         if (j.stats) {
             float* x = w.X + r * XS;
-            for (int k = 0; k < 4; ++k) vst(x + Dp + 16 + k * W, vzero());
-            for (int64_t d = 0; d < Dp; d += W) vst(x + d, vzero());
+            for (int k = 0; k < 4; ++k) I::vst(x + Dp + 16 + k * W, I::vzero());
+            for (int64_t d = 0; d < Dp; d += W) I::vst(x + d, I::vzero());
             if (j.load && j.has_state[i - j.acc0]) {
                 const float* st = j.sacc + (i - j.acc0) * SSF;
-                copy_row(st, x, D);
+                copy_row<I>(st, x, D);
                 for (int f = 0; f < 6; ++f) x[Dp + f] = st[D + f];
             } else {
                 for (int f = 0; f < 6; ++f) x[Dp + f] = 0.f;
@@ -378,7 +423,7 @@ void run_rows_t(const RowsJob& j) {
                 float* sc = w.X + r * XS + Dp;
                 sc[kXlpre] = w.l[r];
                 sc[kXmpre] = w.m[r];
-                copy_row(w.O + r * Dp, w.Opre + r * Dp, Dp);
+                copy_row<I>(w.O + r * Dp, w.Opre + r * Dp, Dp);
             }
         for_tiles([&](int64_t r_begin, int64_t r_end) {
             for (int64_t t = 0; t < ntile; ++t) {
@@ -411,14 +456,14 @@ void run_rows_t(const RowsJob& j) {
                 const float k = ps.est_c / float(ps.count), ka = k * a1;
                 const float* o = w.O + r * Dp;
                 const float* o0 = w.Opre + r * Dp;
-                const vf va = vset1(at), vka = vset1(ka);
-                vf u2 = vzero();
+                const vf va = I::vset1(at), vka = I::vset1(ka);
+                vf u2 = I::vzero();
                 for (int64_t d = 0; d < Dp; d += W) {  // zeros past D stay zeros
-                    const vf u = vsub(vld(o + d), vmul(va, vld(o0 + d)));
-                    u2 = vfma(u, u, u2);
-                    vst(x + d, vfma(vka, u, vld(x + d)));
+                    const vf u = I::vsub(I::vld(o + d), I::vmul(va, I::vld(o0 + d)));
+                    u2 = I::vfma(u, u, u2);
+                    I::vst(x + d, I::vfma(vka, u, I::vld(x + d)));
                 }
-                sc[kXU] += k * vhsum(u2);
+                sc[kXU] += k * I::vhsum(u2);
                 sc[kXA1] += ka * a1;
             }
     }
@@ -426,15 +471,15 @@ void run_rows_t(const RowsJob& j) {
     if (j.store) {
         for (int64_t r = 0; r < n; ++r) {
             float* st = j.acc + (w.seq[r] - j.acc0) * SF;
-            copy_row(w.O + r * Dp, st, D);
+            copy_row<I>(w.O + r * Dp, st, D);
             st[D] = w.m[r];
             st[D + 1] = w.l[r];
             j.has_state[w.seq[r] - j.acc0] = 1;
             if (j.stats) {
                 float* ss = j.sacc + (w.seq[r] - j.acc0) * SSF;
                 float* x = w.X + r * XS;
-                flush_stats(x, Dp);
-                copy_row(x, ss, D);
+                flush_stats<I>(x, Dp);
+                copy_row<I>(x, ss, D);
                 for (int f = 0; f < 6; ++f) ss[D + f] = x[Dp + f];
             }
         }
@@ -443,22 +488,22 @@ void run_rows_t(const RowsJob& j) {
     if (j.stats && j.row_error)
         for (int64_t r = 0; r < n; ++r) {
             float* x = w.X + r * XS;
-            flush_stats(x, Dp);
+            flush_stats<I>(x, Dp);
             const float* sc = x + Dp;
             const float* O = w.O + r * Dp;
             const double l = w.l[r], E = sc[kXE];
             double err = 0.0;
             if (l > 0.0 && E > 0.0) {
                 // O, SV and the centre are zero past D (the centre is padded to Dp)
-                const vf il = vset1(float(1.0 / l));
-                vf voo = vzero(), vov = vzero(), vdc = vzero();
+                const vf il = I::vset1(float(1.0 / l));
+                vf voo = I::vzero(), vov = I::vzero(), vdc = I::vzero();
                 for (int64_t d = 0; d < Dp; d += W) {
-                    const vf o = vmul(vld(O + d), il), c = vsub(o, vld(j.vcentre + d));
-                    voo = vfma(o, o, voo);
-                    vov = vfma(o, vld(x + d), vov);
-                    vdc = vfma(c, c, vdc);
+                    const vf o = I::vmul(I::vld(O + d), il), c = I::vsub(o, I::vld(j.vcentre + d));
+                    voo = I::vfma(o, o, voo);
+                    vov = I::vfma(o, I::vld(x + d), vov);
+                    vdc = I::vfma(c, c, vdc);
                 }
-                const double oo = vhsum(voo), ov = vhsum(vov), dc = vhsum(vdc);
+                const double oo = I::vhsum(voo), ov = I::vhsum(vov), dc = I::vhsum(vdc);
                 const double T = double(sc[kXQ]) + 2.0 * std::sqrt(dc) * double(sc[kXR]) +
                                  dc * double(sc[kXA]) -
                                  (double(sc[kXU]) - 2.0 * ov + oo * double(sc[kXA1]));
@@ -472,12 +517,15 @@ void run_rows_t(const RowsJob& j) {
     ep.lse = j.lse;
     for (int i = 0; i < 3; ++i) ep.lse_strides[i] = j.lse_strides[i];
     for (int64_t r = 0; r < n; ++r)
-        finish_row(ep, j.b, j.h, w.seq[r], w.O + r * Dp, w.m[r], w.l[r], D);
+        finish_row<I>(ep, j.b, j.h, w.seq[r], w.O + r * Dp, w.m[r], w.l[r], D);
 }
 
-void run_rows_impl(const RowsJob& j) {
-#if HA_ISA_LEVEL >= 3
-    if (bf16_storage(j.dtype)) return run_rows_t<Bf16Path>(j);
-#endif
-    run_rows_t<F32Path>(j);
+template <class I>
+void run_rows(const RowsJob& j) {
+    if constexpr (I::kBf16Dot)
+        if (bf16_storage<I>(j.dtype)) return run_rows_t<Bf16Path<I>>(j);
+    run_rows_t<F32Path<I>>(j);
 }
+
+}  // namespace
+}  // namespace ha::cpu::kern

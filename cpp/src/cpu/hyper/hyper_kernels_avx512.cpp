@@ -1,5 +1,0 @@
-// The avx512 path of HyperAttention: hyper_kernels_impl.inc with this file's -m flags
-// (cpp/src/cpu/hyper/sources.cmake).
-#define HA_ISA_NS avx512
-#define HA_ISA_LEVEL 3
-#include "cpu/hyper/hyper_kernels_impl.inc"

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <new>
 #include <vector>
 
 namespace ha::cpu {
@@ -115,6 +116,18 @@ void set_huge_cache_limit(size_t bytes) {
         drop = trim(c);
     }
     for (const Block& b : drop) munmap(b.p, b.len);
+}
+
+void* big_alloc(size_t bytes) {
+    return bytes >= kHugeFrom ? huge_map(bytes) : ::operator new(bytes, std::align_val_t(64));
+}
+
+void big_free(void* p, size_t bytes) noexcept {
+    if (!p) return;
+    if (bytes >= kHugeFrom)
+        huge_unmap(p, bytes);
+    else
+        ::operator delete(p, std::align_val_t(64));
 }
 
 size_t huge_cache_limit() {

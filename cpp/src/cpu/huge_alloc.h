@@ -8,7 +8,6 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
 
 namespace ha::cpu {
@@ -27,24 +26,19 @@ void huge_unmap(void* p, size_t bytes);
 void set_huge_cache_limit(size_t bytes);
 size_t huge_cache_limit();
 
+// Storage for a working buffer of `bytes`: huge pages (huge_map) from kHugeFrom on, 64-byte
+// aligned operator new below. big_free must get the same byte count back.
+void* big_alloc(size_t bytes);
+void big_free(void* p, size_t bytes) noexcept;
+
 template <class T>
 struct HugeAlloc {
     using value_type = T;
     HugeAlloc() = default;
     template <class U>
     HugeAlloc(const HugeAlloc<U>&) noexcept {}
-    T* allocate(size_t n) {
-        const size_t bytes = n * sizeof(T);
-        if (bytes >= kHugeFrom) return static_cast<T*>(huge_map(bytes));
-        return static_cast<T*>(::operator new(bytes, std::align_val_t(64)));
-    }
-    void deallocate(T* p, size_t n) noexcept {
-        const size_t bytes = n * sizeof(T);
-        if (bytes >= kHugeFrom)
-            huge_unmap(p, bytes);
-        else
-            ::operator delete(p, std::align_val_t(64));
-    }
+    T* allocate(size_t n) { return static_cast<T*>(big_alloc(n * sizeof(T))); }
+    void deallocate(T* p, size_t n) noexcept { big_free(p, n * sizeof(T)); }
     template <class U>
     bool operator==(const HugeAlloc<U>&) const noexcept { return true; }
     template <class U>

@@ -25,9 +25,9 @@ public:
     void* get(size_t bytes) {
         if (bytes > n_ || !p_) {
             release();
-            bytes = std::max<size_t>(bytes, 64);
-            p_ = bytes >= kHugeFrom ? huge_map(bytes) : ::operator new(bytes, std::align_val_t(64));
-            n_ = bytes;
+            const size_t n = std::max<size_t>(bytes, 64);
+            p_ = big_alloc(n);
+            n_ = n;
         }
         return p_;
     }
@@ -35,10 +35,7 @@ public:
 
 private:
     void release() {
-        if (p_ && n_ >= kHugeFrom)
-            huge_unmap(p_, n_);
-        else if (p_)
-            ::operator delete(p_, std::align_val_t(64));
+        big_free(p_, n_);
         p_ = nullptr;
         n_ = 0;
     }

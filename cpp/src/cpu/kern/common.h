@@ -88,10 +88,7 @@ struct AlignedBuf {
     AlignedBuf& operator=(const AlignedBuf&) = delete;
     ~AlignedBuf() { release(); }
     void release() {
-        if (p && n >= kHugeFrom)
-            huge_unmap(p, n);
-        else if (p)
-            ::operator delete(p, std::align_val_t(64));
+        big_free(p, n);
         p = nullptr;
         n = 0;
     }
@@ -102,7 +99,7 @@ struct AlignedBuf {
         const size_t bytes = count * sizeof(T);
         if (bytes > n) {
             release();
-            p = bytes >= kHugeFrom ? huge_map(bytes) : ::operator new(bytes, std::align_val_t(64));
+            p = big_alloc(bytes);
             n = bytes;
         }
         return static_cast<T*>(p);

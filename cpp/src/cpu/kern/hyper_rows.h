@@ -35,35 +35,6 @@ using hyper::kMaxJobRows;
 using hyper::state_floats;
 using hyper::stats_floats;
 
-// softmax_row_update (softmax.h) with the log2 weight `bias` added to every scaled score.
-template <class I, int WIDTH, class StoreP>
-inline __attribute__((always_inline)) float softmax_row_update_biased(
-    float* sr, int64_t keep, typename I::vf c, typename I::vf bias, float& m, float& l,
-    StoreP&& store) {
-    using vf = typename I::vf;
-    constexpr int W = I::W;
-    vf mx = I::vset1(-INFINITY);
-    for (int v = 0; v < WIDTH / W; ++v) {
-        vf x = I::vfma(I::vld(sr + v * W), c, bias);
-        if (keep < WIDTH) x = I::vmask_tail(x, int(std::max<int64_t>(0, keep - v * W)));
-        I::vst(sr + v * W, x);
-        mx = I::vmax(mx, x);
-    }
-    const float m_new = std::max(m, I::vhmax(mx));
-    const float m_use = m_new == -INFINITY ? 0.f : m_new;
-    const float alpha = m == -INFINITY ? 0.f : std::exp2(m - m_use);
-    const vf mu = I::vset1(m_use);
-    vf sum = I::vzero();
-    for (int v = 0; v < WIDTH / W; ++v) {
-        const vf e = I::vexp2(I::vsub(I::vld(sr + v * W), mu));
-        sum = I::vadd(sum, e);
-        store(v, e);
-    }
-    l = I::fma_scalar(l, alpha, I::vhsum(sum));
-    m = m_new;
-    return alpha;
-}
-
 // What the error estimate needs of one tile (see "Per-row error estimates" below): the tile's
 // per-key value norms and the variance factor, and where the rows' sums live. The step adds
 // them while the probabilities are still in registers (a second pass over P cost 10-14% of a
@@ -116,11 +87,14 @@ inline __attribute__((always_inline)) void hyper_step_body(
                 }
             }
         };
-        if (bias == 0.f)
+        if (bias == 0.f) {
             alpha[r] = softmax_row_update<I, NT>(S + r * NT, 0, keep, sm, m[r], l[r], store);
-        else
-            alpha[r] = softmax_row_update_biased<I, NT>(S + r * NT, keep, c, I::vset1(bias),
-                                                        m[r], l[r], store);
+        } else {
+            // the log2 weight of the sampled set added to every scaled score
+            const vf vb = I::vset1(bias);
+            alpha[r] = softmax_row_update<I, NT>(S + r * NT, 0, keep,
+                                                 [&](vf x) { return I::vfma(x, c, vb); }, m[r], l[r], store);
+        }
         if constexpr (Stats) stats_add<I>(ts->X + r * ts->XS, ts->Dp, mo, m[r], alpha[r], se, sa, sr, sq, ts->f);
     }
     Path::template pv_product<R>(s.Dp, P, Vt, s.Dp, O, alpha);

@@ -26,14 +26,15 @@ struct ScoreMap {
 };
 
 // One row's online-softmax step over WIDTH raw scores sr (WIDTH a multiple of W): maps them
-// to log2-unit logits (sm), masks keys before `skip` and from `keep` on, updates the running
-// max m and sum l, and hands each vector of probabilities to store(v, e). Returns alpha, the
-// factor that rescales the row's accumulated O.
-template <class I, int WIDTH, class StoreP>
+// to log2-unit logits (sm: a ScoreMap, or any vector-to-vector map such as HyperAttention's
+// biased one), masks keys before `skip` and from `keep` on, updates the running max m and sum
+// l, and hands each vector of probabilities to store(v, e). Returns alpha, the factor that
+// rescales the row's accumulated O.
+template <class I, int WIDTH, class Map, class StoreP>
 inline __attribute__((always_inline)) float softmax_row_update(float* sr, int64_t skip,
-                                                               int64_t keep,
-                                                               const ScoreMap<I>& sm, float& m,
-                                                               float& l, StoreP&& store) {
+                                                               int64_t keep, const Map& sm,
+                                                               float& m, float& l,
+                                                               StoreP&& store) {
     using vf = typename I::vf;
     constexpr int W = I::W;
     vf mx = I::vset1(-INFINITY);

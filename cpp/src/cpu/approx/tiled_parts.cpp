@@ -108,14 +108,15 @@ struct Heavy {
     float score;  // natural-log units
 };
 
-// rows[first..last) (position order), each with its estimated log-denominator L[row] and cut.
-// The search's work per row, in keys of an exact call, goes to work[row]. A candidate is
+// The search's cost in keys of an exact call (what the plan prices it at). A candidate is
 // gathered, scored 8 rows at a time and filtered in scalar code: about 4 keys of the tiled
 // exact kernel; a sketch compare (8 bytes, a popcount, per row) about 0.6. (Measured on the
 // Zen 5 VM, diffuse 32k d = 64 heads, where the sketches admit ~3000 candidates a row: the
 // search took 630 ms, 4.3x what one key each would have cost.)
 constexpr double kCandidateKey = 4.0, kScanKey = 0.6;
 
+// rows[first..last) (position order), each with its estimated log-denominator L[row] and cut;
+// each row's search work (in those units) is added to work[row].
 void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* idx, int64_t n,
                 const BigVec<double>& L, const BigVec<int64_t>& cut, std::vector<Heavy>& out, float* work) {
     float up_tab[kSketchBits + 1];

@@ -263,11 +263,6 @@ int32_t run_tiled(const Problem& p) {
             for (size_t a = 0; a < rows.size(); a += size_t(kRowChunk)) {
                 std::vector<Row> part(rows.begin() + long(a), rows.begin() + long(std::min(rows.size(), a + size_t(kRowChunk))));
                 if (int32_t s2 = solve(c, h, part, r); s2 != HA_OK) return s2;
-                if (tracing()) {
-                    double sw = 0;
-                    for (size_t m = 0; m < part.size(); ++m) sw += double(r.search[m]);
-                    std::fprintf(stderr, "approx tiled solve: search %.0f keys per row over %zu rows\n", sw / double(part.size()), part.size());
-                }
                 // Rows whose estimate misses the target are computed exactly below (and
                 // written twice: the exact rows are few, filtering the others costs a copy).
                 if (p.target > 0.0)

@@ -35,7 +35,9 @@ class HaTensor(ctypes.Structure):
 
 class HaExactParams(ctypes.Structure):
     _fields_ = [("scale", ctypes.c_float), ("causal", ctypes.c_int32),
-                ("stream", ctypes.c_void_p)]
+                ("stream", ctypes.c_void_p), ("window_left", ctypes.c_int32),
+                ("window_right", ctypes.c_int32), ("softcap", ctypes.c_float),
+                ("reserved", ctypes.c_int32)]
 
 
 class Lib:
@@ -48,6 +50,8 @@ class Lib:
         L.ha_attention_exact.argtypes = ([ctypes.POINTER(HaTensor)] * 5 + [ctypes.POINTER(HaExactParams)]
                                          + [ctypes.c_void_p] * 5)
         L.ha_attention_exact.restype = ctypes.c_int32
+        L.ha_exact_params_init.argtypes = [ctypes.POINTER(HaExactParams)]
+        L.ha_exact_params_init.restype = None
         L.ha_cuda_device_count.argtypes = [ctypes.POINTER(ctypes.c_int32)]
         self.check_layout()
 
@@ -72,7 +76,10 @@ class Lib:
         """A call with its descriptors built once, so timing sees the launch, not ctypes."""
         ts = [desc(t) for t in (q, k, v, out)]
         tl = desc(lse, lse=True) if lse is not None else None
-        p = HaExactParams(0.0, int(causal), stream)
+        p = HaExactParams()
+        self.lib.ha_exact_params_init(ctypes.byref(p))  # the defaults (no window, no soft cap)
+        p.causal = int(causal)
+        p.stream = stream
         args = [ctypes.byref(t) for t in ts] + [ctypes.byref(tl) if tl is not None else None,
                                                 ctypes.byref(p)]
         args += [t.data for t in ts] + [tl.data if tl is not None else None]

@@ -15,7 +15,10 @@
 # build.log (with the ptxas register/spill report), native_tests.log, sanitizer.log,
 # bench.md, bench.json, env.txt. Exit status 0 only if every step passed.
 # Environment: HA_GPU_ARCH (default 90), HA_GPU_BUILD_DIR (default /tmp/hyperattn-gpu-build),
-# HA_TEST_SEED (passed to the harness), HA_GPU_QUICK=1 (smaller benchmark).
+# HA_TEST_SEED (passed to the harness), HA_GPU_QUICK=1 (smaller benchmark), HA_GPU_TESTS (harness
+# name filters, e.g. "cuda"; default every test), HA_GPU_SANITIZERS (default "memcheck racecheck
+# synccheck initcheck"), HA_GPU_T_HARNESS / HA_GPU_T_SAN / HA_GPU_T_BENCH (step time limits in
+# seconds, default 300 / 300 per tool / 420), so that one call fits a short device lease.
 set -uo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 RESULTS_DIR" >&2; exit 2; }
 mkdir -p "$1" && out=$(cd "$1" && pwd)
@@ -47,7 +50,7 @@ stamp "build (sm_$arch, Release) in $build"
 if cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHA_CUDA=ON \
         -DCMAKE_CUDA_ARCHITECTURES="$arch" -DHA_CUDA_PTXAS_VERBOSE=ON -DHA_BUILD_BENCH=OFF \
         >"$out/build.log" 2>&1 &&
-   cmake --build "$build" -j "$jobs" >>"$out/build.log" 2>&1; then
+   cmake --build "$build" -j "$jobs" --target hyperattn ha_native_tests >>"$out/build.log" 2>&1; then
     status[build]=ok
 else
     status[build]=FAILED
@@ -63,7 +66,8 @@ lib="$build/libhyperattn.so"
 # ---- 2. native harness ---------------------------------------------------------------------
 if [ "${status[build]}" = ok ]; then
     stamp "native harness"
-    timeout 300 "$build/tests/native/ha_native_tests" >"$out/native_tests.log" 2>&1
+    # shellcheck disable=SC2086  # HA_GPU_TESTS is a list of name filters
+    timeout "${HA_GPU_T_HARNESS:-300}" "$build/tests/native/ha_native_tests" ${HA_GPU_TESTS:-} >"$out/native_tests.log" 2>&1
     rc=$?
     summary=$(tail -1 "$out/native_tests.log")
     # On a GPU machine no CUDA case may be skipped (only the two-device and no-device ones).
@@ -88,10 +92,10 @@ if [ "${status[build]}" = ok ] &&
     : >"$out/sanitizer.log"
     san_ok=1
     [ -n "$sanitizer" ] || { echo "compute-sanitizer not found" | tee "$out/sanitizer.log"; san_ok=0; }
-    for tool in memcheck racecheck synccheck initcheck; do
+    for tool in ${HA_GPU_SANITIZERS:-memcheck racecheck synccheck initcheck}; do
         [ -n "$sanitizer" ] || break
         stamp "compute-sanitizer --tool $tool"
-        { echo "==== $tool"; timeout 300 "$sanitizer" --tool "$tool" --error-exitcode 9 "$probe" sanitize; echo "exit $?"; } \
+        { echo "==== $tool"; timeout "${HA_GPU_T_SAN:-300}" "$sanitizer" --tool "$tool" --error-exitcode 9 "$probe" sanitize; echo "exit $?"; } \
             >>"$out/sanitizer.log" 2>&1
         last=$(tail -1 "$out/sanitizer.log")
         errs=$(awk -v t="==== $tool" '$0==t{on=1;next} /^==== /{on=0} on' "$out/sanitizer.log" | grep -E "ERROR SUMMARY|Hazard|Error" | head -5)
@@ -107,7 +111,7 @@ fi
 if [ "${status[build]}" = ok ]; then
     stamp "PyTorch SDPA side by side"
     quick=(); [ "${HA_GPU_QUICK:-0}" = 1 ] && quick=(--quick)
-    if timeout 420 python3 "$repo/scripts/gpu/bench_sdpa.py" "$lib" "$out" "${quick[@]}"; then
+    if timeout "${HA_GPU_T_BENCH:-420}" python3 "$repo/scripts/gpu/bench_sdpa.py" "$lib" "$out" "${quick[@]}"; then
         status[bench]=ok
     else
         status[bench]="FAILED (exit $?)"

@@ -10,6 +10,7 @@
 #include "hyperattn.h"
 #include "launch.h"
 #include "mma.cuh"
+#include "smem_limit.cuh"
 #include "seq.cuh"
 
 namespace ha::cuda {
@@ -19,11 +20,14 @@ constexpr int kWarps = 4, kThreads = kWarps * 32, kStages = 3;
 constexpr int KT = kDecodeKeyTile;        // keys per stage, 16 per warp
 constexpr int RG = kDecodeRowsPerGroup;   // packed query rows per CTA
 static_assert(KT == 16 * kWarps && RG == 16, "one m16 tile per warp, 16 keys per warp");
+// Fold rows lie D + 8 floats apart: a half-warp's 8-byte stores (four rows, four column pairs
+// each) then fall in 32 distinct banks; rows D apart put all eight rows in the same banks.
+constexpr int kFoldPad = 8;
 
 template <int D>
 constexpr size_t decode_smem() {
     const size_t pipe = size_t(RG + 2 * kStages * KT) * D * 2;
-    const size_t fold = size_t(kWarps) * RG * (D + 2) * 4;
+    const size_t fold = size_t(kWarps) * RG * (D + kFoldPad) * 4 + size_t(2) * kWarps * RG * 4;
     return pipe > fold ? pipe : fold;
 }
 
@@ -238,19 +242,18 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
     // Fold the four warps' states: shared memory is free once every copy has landed.
     cp_async_wait<0>();
     __syncthreads();
-    float* fo = reinterpret_cast<float*>(smem_u4);   // [warp][row][D]
-    float* fm = fo + kWarps * RG * D;                // [warp][row]
+    constexpr int FS = D + kFoldPad;                 // row stride, see kFoldPad
+    float* fo = reinterpret_cast<float*>(smem_u4);   // [warp][row][FS]
+    float* fm = fo + kWarps * RG * FS;               // [warp][row]
     float* fl = fm + kWarps * RG;                    // [warp][row]
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
         const int row = g + r * 8;
         const float lsum = quad_sum(l[r]);
-        float* dst = fo + (warp * RG + row) * D;
+        float* dst = fo + (warp * RG + row) * FS;
 #pragma unroll
-        for (int dt = 0; dt < D / 8; ++dt) {
-            dst[dt * 8 + 2 * t4] = o[dt][2 * r];
-            dst[dt * 8 + 2 * t4 + 1] = o[dt][2 * r + 1];
-        }
+        for (int dt = 0; dt < D / 8; ++dt)
+            *reinterpret_cast<float2*>(dst + dt * 8 + 2 * t4) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
         if (t4 == 0) {
             fm[warp * RG + row] = m[r];
             fl[warp * RG + row] = lsum;
@@ -273,7 +276,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
             const float mw = fm[w * RG + row];
             const float c = mw == -INFINITY ? 0.f : fast_exp2((mw - M) * sl2);
             L += c * fl[w * RG + row];
-            acc += c * fo[(w * RG + row) * D + d];
+            acc += c * fo[(w * RG + row) * FS + d];
         }
         const float val = L > 0.f ? acc / L : L == 0.f ? 0.f : __int_as_float(0x7fc00000);
         const float lse = L == 0.f ? -INFINITY : M * sc + logf(L);
@@ -353,8 +356,7 @@ template <class T, int D>
 cudaError_t launch_decode_t(const DecodeArgs& a, cudaStream_t stream) {
     constexpr size_t smem = decode_smem<D>();
     static_assert(smem <= 227 * 1024, "shared memory");
-    cudaError_t e = cudaFuncSetAttribute(decode_kernel<T, D>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    cudaError_t e = raise_smem_limit<decode_kernel<T, D>>(int(smem));
     if (e != cudaSuccess) return e;
     const FwdArgs& f = a.f;
     const int64_t groups = (int64_t(f.Hq / f.Hkv) * f.Nq + RG - 1) / RG;

@@ -7,6 +7,7 @@
 
 #include "launch.h"
 #include "mma.cuh"
+#include "smem_limit.cuh"
 #include "seq.cuh"
 
 namespace ha::cuda {
@@ -67,11 +68,13 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
     const int g = lane >> 2, t4 = lane & 3;
     const int D = a.D;
 
-    // Heaviest (last, for causal) query blocks first, so the tail of the grid is light.
-    const int BH = a.B * a.Hq;
+    // The query blocks of one (batch, head) are neighbours in the grid, so the CTAs resident
+    // together read the same K/V tiles and mostly hit L2 (with the head index fastest, a wave
+    // of 132 CTAs would stream the K/V of up to 132 heads from HBM). Within a head, the
+    // heaviest (last, for causal) blocks go first, so the tail of each head is light.
     const int num_m = (a.Nq + BM - 1) / BM;
-    const int bh = blockIdx.x % BH;
-    const int mb = num_m - 1 - int(blockIdx.x / BH);
+    const int bh = int(blockIdx.x / num_m);
+    const int mb = num_m - 1 - int(blockIdx.x % num_m);
     const int b = bh / a.Hq, h = bh % a.Hq;
     const int G = a.Hq / a.Hkv;
     const int kvh = h / G;
@@ -288,9 +291,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
 template <class Cfg>
 cudaError_t launch_fwd(const FwdArgs& a, cudaStream_t stream) {
     static_assert(Cfg::SMEM <= 227 * 1024, "shared memory");
-    cudaError_t e = cudaFuncSetAttribute(fwd_kernel<Cfg>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         int(Cfg::SMEM));
+    cudaError_t e = raise_smem_limit<fwd_kernel<Cfg>>(int(Cfg::SMEM));
     if (e != cudaSuccess) return e;
     const int64_t blocks = int64_t((a.Nq + Cfg::BM - 1) / Cfg::BM) * a.B * a.Hq;
     if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;

@@ -94,7 +94,7 @@ HA_HD bool decode_shaped(int nq, int nk, int G) {
 
 // The split-KV plan of one sequence: its key tiles [t_lo, t_lo + tiles) of kDecodeKeyTile keys
 // (from the first row's lower bound to the last row's upper one), cut into `splits` chunks of
-// chunk_tiles tiles. Enough CTAs for about two per multiprocessor, at least 4 tiles a split.
+// chunk_tiles tiles. At most two CTAs per multiprocessor, at least 4 tiles a split.
 struct DecodePlan {
     int splits;
     int chunk_tiles;
@@ -115,7 +115,10 @@ HA_HD DecodePlan decode_plan(int nq, int nk, int G, int Hkv, int wl, int wr, int
     const int64_t groups = (int64_t(G) * nq + kDecodeRowsPerGroup - 1) / kDecodeRowsPerGroup;
     const int64_t work = batch * Hkv * (groups > 0 ? groups : 1);
     const int64_t m = sms > 1 ? sms : 1;
-    int64_t splits = (2 * m + work - 1) / work;
+    // As many splits as fit two CTAs per multiprocessor, rounded down: rounding up would
+    // leave a short last wave (B = 4, Hkv = 8 on 132 SMs: 9 splits = 288 CTAs, 24 of them
+    // alone in a second wave; 8 splits = 256 CTAs in one).
+    int64_t splits = 2 * m / work;
     if (splits > kMaxSplits) splits = kMaxSplits;
     const int64_t cap = tiles / 4 > 1 ? tiles / 4 : 1;
     if (splits > cap) splits = cap;

@@ -112,11 +112,13 @@ __device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, bool 
                  : "r"(dst), "l"(src), "r"(valid ? 16 : 0));
 }
 
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n"); }
+// "memory" clobbers: the compiler must not move shared-memory reads of a tile above the wait
+// that makes the tile's bytes land, nor the issue of copies across the commit.
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" : : "n"(N));
+    asm volatile("cp.async.wait_group %0;\n" : : "n"(N) : "memory");
 }
 
 // ---- math -------------------------------------------------------------------------------

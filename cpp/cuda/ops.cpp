@@ -135,6 +135,7 @@ int32_t run_decode(int32_t dtype, int32_t device, DecodeArgs d, cudaStream_t s) 
 // Device, stream and operand pointers of a call; the guard stays with the caller.
 int32_t prepare(const ExactProblem& p, cudaStream_t* s) {
     int32_t st;
+    if ((st = require_sm80("q", p.device)) != HA_OK) return st;
     if ((st = resolve_stream("params.stream", p.stream, p.device, s)) != HA_OK) return st;
     return check_operands(p);
 }
@@ -233,6 +234,7 @@ int32_t merge(const MergeProblem& p) {
     DeviceGuard guard(p.device);
     if (guard.error() != cudaSuccess) return device_error("cudaSetDevice", guard.error());
     cudaStream_t s = nullptr;
+    if ((st = require_sm80("out_a", p.device)) != HA_OK) return st;
     if ((st = resolve_stream("stream", p.stream, p.device, &s)) != HA_OK) return st;
     const int64_t* sh = p.out.shape;
     if (sh[0] * sh[1] * sh[2] * sh[3] == 0) return HA_OK;

@@ -148,22 +148,58 @@ int32_t read_device_ints(int32_t id, void* stream, const char* name, const int32
     return HA_OK;
 }
 
-int sm_count(int id) {
-    int n = 0;
-    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, id) != cudaSuccess) {
-        cudaGetLastError();
-        return 0;
-    }
-    return n;
+// ---- per-device facts, read once ---------------------------------------------------------
+// Attribute queries cost a driver call each; every exact call needs the multiprocessor count
+// and the shared-memory limit, so they are read on a device's first use and kept.
+namespace {
+
+constexpr int kMaxInfoDevices = 64;
+struct DeviceInfo {
+    int sms = 0;
+    size_t smem_optin = 0;
+    int major = 0, minor = 0;
+};
+std::mutex g_info_mutex;
+DeviceInfo g_info[kMaxInfoDevices];
+bool g_info_read[kMaxInfoDevices];
+
+DeviceInfo read_info(int id) {
+    DeviceInfo d;
+    int v = 0;
+    if (cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, id) == cudaSuccess) d.sms = v;
+    if (cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, id) == cudaSuccess)
+        d.smem_optin = static_cast<size_t>(v);
+    if (cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMajor, id) == cudaSuccess) d.major = v;
+    if (cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMinor, id) == cudaSuccess) d.minor = v;
+    cudaGetLastError();
+    return d;
 }
 
-size_t smem_optin(int id) {
-    int n = 0;
-    if (cudaDeviceGetAttribute(&n, cudaDevAttrMaxSharedMemoryPerBlockOptin, id) != cudaSuccess) {
-        cudaGetLastError();
-        return 0;
+DeviceInfo info(int id) {
+    if (id < 0 || id >= kMaxInfoDevices) return read_info(id);
+    std::lock_guard<std::mutex> lock(g_info_mutex);
+    if (!g_info_read[id]) {
+        g_info[id] = read_info(id);
+        // A failed read (all zeros) is tried again next time rather than kept.
+        g_info_read[id] = g_info[id].sms > 0;
     }
-    return static_cast<size_t>(n);
+    return g_info[id];
+}
+
+}  // namespace
+
+int sm_count(int id) { return info(id).sms; }
+
+size_t smem_optin(int id) { return info(id).smem_optin; }
+
+int32_t require_sm80(const char* what, int32_t id) {
+    const DeviceInfo d = info(id);
+    if (d.major < 8)
+        return fail(HA_ERR_UNSUPPORTED,
+                    "%s: cuda:%d has compute capability %d.%d; the CUDA kernels need 8.0 or newer "
+                    "(mma.sync bf16 and cp.async)",
+                    what, id, d.major, d.minor);
+    return HA_OK;
 }
 
 // ---- scratch ----------------------------------------------------------------------------
@@ -197,8 +233,11 @@ cudaMemPool_t pool_for(int id) {
     }
     // Keep up to 256 MiB cached across synchronisations: split-KV scratch is reused by every
     // decoding step, and returning it to the driver each time would cost a remap per call.
+    // Where the threshold cannot be set the pool still works, only returning memory at each
+    // synchronisation; that is a speed matter, not an error of the call.
     uint64_t keep = uint64_t(256) << 20;
-    cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    if (cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep) != cudaSuccess)
+        cudaGetLastError();
     g_pools[id] = pool;
     return pool;
 }

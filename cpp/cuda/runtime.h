@@ -54,7 +54,10 @@ private:
     bool pooled_ = false;
 };
 
-int sm_count(int id);        // multiprocessors of device `id` (0 on error)
+int sm_count(int id);        // multiprocessors of device `id` (0 on error); cached per device
 size_t smem_optin(int id);   // largest dynamic shared memory a block may opt into (0 on error)
+// UNSUPPORTED naming `what` unless device `id` has compute capability 8.0 or newer (the
+// kernels' mma.sync and cp.async); every kernel entry of ops.cpp checks it.
+int32_t require_sm80(const char* what, int32_t id);
 
 }  // namespace ha::cuda

@@ -52,7 +52,7 @@ def decode_plan(nq, nk, G, Hkv, wl, wr, batch, sms):
     tiles = (hi1 + KT - 1) // KT - t_lo if hi1 > lo0 else 0
     groups = (G * nq + RG - 1) // RG
     work = batch * Hkv * max(groups, 1)
-    splits = (2 * max(sms, 1) + work - 1) // work
+    splits = 2 * max(sms, 1) // work
     splits = max(1, min(splits, MAX_SPLITS, max(1, tiles // 4)))
     chunk = (tiles + splits - 1) // splits if tiles > 0 else 1
     splits = (tiles + chunk - 1) // chunk if tiles > 0 else 1
@@ -106,7 +106,7 @@ def fwd_kernel(c, a, BM, BN):
     capped = a['cap'] > 0; sc_raw = a['scale']; tc = sc_raw / a['cap'] if capped else 0.0
     sc = 1.0 if capped else sc_raw; sl2 = sc * 1.4426950408889634; wl, wr = a['wl'], a['wr']
     for bid in range(num_m * BH):
-        bh = bid % BH; mb = num_m - 1 - bid // BH; b, h = bh // c.Hq, bh % c.Hq
+        bh = bid // num_m; mb = num_m - 1 - bid % num_m; b, h = bh // c.Hq, bh % c.Hq
         kvh = h // G; m0 = mb * BM
         Nq, Nk, qb, q0, kv = c.seq(b)
         if m0 >= Nq or (a['route'] and decode_shaped(Nq, Nk, G)): continue

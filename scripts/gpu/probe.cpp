@@ -262,11 +262,12 @@ int bench() {
     struct Fwd {
         int64_t B, H, N;
         bool causal;
+        int64_t D;
     };
-    const int64_t D = 128;
     std::printf("| case | ms (median of 5 batches) | TFLOP/s or GB/s |\n|---|---|---|\n");
-    for (const Fwd& f : {Fwd{8, 16, 4096, false}, Fwd{8, 16, 4096, true}, Fwd{1, 16, 16384, false},
-                         Fwd{1, 16, 16384, true}}) {
+    for (const Fwd& f : {Fwd{8, 16, 4096, false, 128}, Fwd{8, 16, 4096, true, 128}, Fwd{1, 16, 16384, false, 128},
+                         Fwd{1, 16, 16384, true, 128}, Fwd{8, 16, 4096, false, 64}, Fwd{8, 16, 4096, true, 64}}) {
+        const int64_t D = f.D;
         Dev q(HA_DTYPE_BF16, f.B, f.H, f.N, D, false, true), k(HA_DTYPE_BF16, f.B, f.H, f.N, D, false, true);
         Dev v(HA_DTYPE_BF16, f.B, f.H, f.N, D, false, true), o(HA_DTYPE_BF16, f.B, f.H, f.N, D, false, false);
         const double pairs = f.causal ? double(f.N) * (f.N + 1) / 2 : double(f.N) * f.N;
@@ -282,11 +283,11 @@ int bench() {
             ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters);
         }
         const double t = median(ms);
-        std::printf("| native forward bf16 B=%lld H=%lld N=%lld D=128 %s | %.3f | %.1f TFLOP/s |\n", (long long)f.B,
-                    (long long)f.H, (long long)f.N, f.causal ? "causal" : "full", t, flops / t / 1e9);
+        std::printf("| native forward bf16 B=%lld H=%lld N=%lld D=%lld %s | %.3f | %.1f TFLOP/s |\n", (long long)f.B,
+                    (long long)f.H, (long long)f.N, (long long)D, f.causal ? "causal" : "full", t, flops / t / 1e9);
     }
     {
-        const int64_t Nk = 131072, Hq = 32, Hkv = 8;
+        const int64_t Nk = 131072, Hq = 32, Hkv = 8, D = 128;
         Dev q(HA_DTYPE_BF16, 1, Hq, 1, D, false, true), k(HA_DTYPE_BF16, 1, Hkv, Nk, D, false, true);
         Dev v(HA_DTYPE_BF16, 1, Hkv, Nk, D, false, true), o(HA_DTYPE_BF16, 1, Hq, 1, D, false, false);
         const double bytes = 2.0 * Hkv * Nk * D * 2 + 2.0 * Hq * D * 2;

@@ -49,7 +49,9 @@ inline __attribute__((always_inline)) float softmax_row_update(float* sr, int64_
     // A row that has seen no key yet keeps m = -inf; subtracting 0 then gives exp2(-inf) = 0
     // instead of the NaN of -inf - -inf.
     const float m_use = m_new == -INFINITY ? 0.f : m_new;
-    const float alpha = m == -INFINITY ? 0.f : std::exp2(m - m_use);
+    // Once a row's max has settled most tiles leave it unchanged: alpha is then exp2(0) = 1
+    // exactly, without the scalar exp2 call (a libm call per row and tile).
+    const float alpha = m == -INFINITY ? 0.f : m == m_new ? 1.f : std::exp2(m - m_use);
     const vf mu = I::vset1(m_use);
     vf sum = I::vzero();
     for (int v = 0; v < WIDTH / W; ++v) {

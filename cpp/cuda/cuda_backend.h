@@ -73,6 +73,15 @@ int32_t stream_destroy(int32_t id, void* stream);
 int32_t exact_forward(const ExactProblem& p);
 int32_t exact_seqs(const SeqsProblem& p);
 
+// ha_attention_hyper on device (hyper.cpp): base holds the operands, the resolved scale, causal
+// and the stream (no window, no cap); the rest are ha_hyper_params' validated fields.
+struct HyperProblem {
+    ExactProblem base;
+    int32_t lsh_projections, block_size, sample_size, min_seq_len;
+    uint64_t seed;
+};
+int32_t hyper_forward(const HyperProblem& p);
+
 // INVALID_ARGUMENT naming `name` unless p is device (or managed) memory of device `id`: the
 // int32 arrays of ha_seqs with CUDA tensors.
 int32_t check_device_array(const char* name, const void* p, int32_t id);

@@ -7,6 +7,7 @@
 
 #include "cuda_backend.h"
 #include "error.h"
+#include "hyper_launch.h"
 #include "launch.h"
 #include "runtime.h"
 
@@ -141,6 +142,12 @@ int32_t prepare(const ExactProblem& p, cudaStream_t* s) {
 }
 
 }  // namespace
+
+cudaError_t launch_exact_view(const ExactProblem& p, cudaStream_t s) {
+    const FwdArgs a = make_args(p);
+    if (a.Nq == 0 || a.B * a.Hq == 0) return cudaSuccess;
+    return launch_forward(p.dtype, forward_path(a, layout_aligned(p)), a, s);
+}
 
 int32_t exact_forward(const ExactProblem& p) {
     int32_t st = require_device("q", p.device);

@@ -223,7 +223,8 @@ typedef struct ha_hyper_params {
                                 4096. Causal problems are halved recursively down to it. */
     uint64_t seed;           /* hyperplanes and samples are a pure function of the seed, so
                                 results are bit-identical for any thread count */
-    void* stream;            /* reserved for device streams; must be NULL (CPU only) */
+    void* stream;            /* CUDA tensors: as in ha_exact_params (NULL: finished before
+                                returning); must be NULL for CPU tensors */
 } ha_hyper_params;
 
 /* Optional per-query output of ha_attention_hyper. A non-NULL array holds B*Hq*Nq values in
@@ -416,7 +417,7 @@ HA_API int32_t ha_merge(const ha_tensor* out_a, const ha_tensor* lse_a, const ha
                         const void* out_b_data, const void* lse_b_data, void* out_data,
                         void* lse_data);
 
-/* ---- HyperAttention (CPU) -------------------------------------------------------------- */
+/* ---- HyperAttention (CPU and CUDA) ----------------------------------------------------- */
 HA_API void ha_hyper_params_init(ha_hyper_params* params);
 
 /*
@@ -443,6 +444,19 @@ HA_API void ha_hyper_params_init(ha_hyper_params* params);
  * lse, when given, is the log of the estimated softmax denominator. stats may be NULL (no
  * extra work); with stats->row_error, every row also gets its error estimate (see
  * ha_hyper_stats). out and lse are the same bytes with or without stats.
+ * CUDA tensors (f16, bf16; f32 is HA_ERR_UNSUPPORTED as for exact attention): the same plan,
+ * hyperplanes, buckets (projections summed in double in the same order, so the same bits) and
+ * sampled keys as the CPU backend for the same seed, so both compute the same estimator and
+ * differ by rounding only (the device rounds P to the storage type before P.V, as its exact
+ * kernel does, and a causal row's exact leaf is rounded to the storage type once before it is
+ * merged with the row's other pieces). params.stream as in ha_exact_params (NULL: finished
+ * before returning). When Nk > min_seq_len the call scans q and k for non-finite elements on
+ * the device and reads that flag back (one synchronisation of the stream), so it is
+ * synchronous with the host up to the kernel launches and cannot be captured in a CUDA graph.
+ * stats->row_error is not computed on CUDA: a non-NULL one with CUDA tensors is
+ * HA_ERR_UNSUPPORTED (stats itself, or stats with row_error NULL, is accepted). Scratch comes
+ * from the device's memory pool (about (G * (Nq * (4 * D + 14) + 12 * Nq * levels) + 12 * Nk *
+ * levels) bytes per kv head for causal calls; heads are processed in chunks of at most 3 GiB).
  */
 HA_API int32_t ha_attention_hyper(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                                   const ha_tensor* out, const ha_tensor* lse,

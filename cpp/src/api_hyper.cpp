@@ -1,5 +1,6 @@
 // Entry points of HyperAttention: operands validated exactly as for ha_attention_exact, then
 // the parameters of the approximation, each rejection naming its field.
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 
@@ -27,20 +28,54 @@ int32_t check_params(const ha_hyper_params* p) {
     if (p->min_seq_len < 1)
         return fail(HA_ERR_INVALID_ARGUMENT, "params.min_seq_len: must be >= 1, got %d",
                     p->min_seq_len);
-    if (p->stream)
-        return fail(HA_ERR_INVALID_ARGUMENT,
-                    "params.stream: must be NULL (HyperAttention runs on the CPU only)");
     return HA_OK;
 }
 
 int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
                    const ha_tensor* out, const ha_tensor* lse, const ha_hyper_params* params,
                    ha_hyper_stats* stats) {
-    HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::CpuOnly, check_backend_dtype));
+    HA_TRY(check_attention_operands(q, k, v, out, lse, Placement::AnyDevice,
+                                    check_dtype_for_device));
     ha_hyper_params defaults;
     ha_hyper_params_init(&defaults);
     const ha_hyper_params* p = params ? params : &defaults;
     HA_TRY(check_params(p));
+    if (q->device_type == HA_DEVICE_CUDA) {
+#ifdef HA_HAVE_CUDA
+        // The per-row error estimates exist on the CPU only: never report one not computed.
+        if (stats && stats->row_error)
+            return fail(HA_ERR_UNSUPPORTED,
+                        "stats.row_error: the error estimates are computed by the CPU backend "
+                        "only; pass NULL with CUDA tensors");
+        HA_TRY(check_cuda_seq("q", q->shape[2]));
+        HA_TRY(check_cuda_seq("k", k->shape[2]));
+        if (q->shape[0] * std::max(q->shape[1], k->shape[1]) > (int64_t(1) << 30))
+            return fail(HA_ERR_UNSUPPORTED,
+                        "q: batch x heads exceeds 2^30, the CUDA backend's limit");
+        ha::cuda::HyperProblem hp{};
+        hp.base.dtype = q->dtype;
+        hp.base.device = q->device_id;
+        hp.base.q = cuda_view(q);
+        hp.base.k = cuda_view(k);
+        hp.base.v = cuda_view(v);
+        hp.base.out = cuda_view(out);
+        hp.base.lse = lse ? static_cast<float*>(lse->data) : nullptr;
+        lse_strides(lse, hp.base.lse_strides);
+        hp.base.scale = resolve_scale(p->scale, q->shape[3]);
+        hp.base.causal = p->causal != 0;
+        hp.base.stream = p->stream;
+        hp.lsh_projections = p->lsh_projections;
+        hp.block_size = p->block_size;
+        hp.sample_size = p->sample_size;
+        hp.min_seq_len = p->min_seq_len;
+        hp.seed = p->seed;
+        return ha::cuda::hyper_forward(hp);
+#else
+        return fail(HA_ERR_INTERNAL, "q: CUDA tensor reached a build without CUDA");
+#endif
+    }
+    if (p->stream)
+        return fail(HA_ERR_INVALID_ARGUMENT, "params.stream: must be NULL for CPU tensors");
 
     // Sorting, sampling and the causal recursion index positions with int32.
     if (q->shape[2] > INT32_MAX || k->shape[2] > INT32_MAX)

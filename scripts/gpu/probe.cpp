@@ -6,7 +6,10 @@
 //                    Values are checked by the native harness, not here.
 //   probe bench      native timing of the forward and decode cases of bench_sdpa.py: calls
 //                    enqueued on a stream from ha_stream_create, wall clock around the batch
-//                    plus a final ha_stream_synchronize, median of 5 batches.
+//                    plus a final ha_stream_synchronize, median of 5 batches; then
+//                    HyperAttention (causal, bf16, D=128, Hq=32 Hkv=8, N = 16k, 32k, 128k)
+//                    against the exact kernel on the same tensors: time, speedup, relative
+//                    L2 error of the hyper output vs the exact one.
 // Exit status 0 only if every call returned HA_OK.
 #include <algorithm>
 #include <chrono>
@@ -116,6 +119,32 @@ int32_t attention(Dev& q, Dev& k, Dev& v, Dev& o, Lse* l, bool causal, void* str
     p.causal = causal;
     p.stream = stream;
     return ha_attention_exact(&q.t, &k.t, &v.t, &o.t, l ? &l->t : nullptr, &p);
+}
+
+int32_t hyper(Dev& q, Dev& k, Dev& v, Dev& o, Lse* l, bool causal, void* stream, int32_t block = 256,
+               int32_t samples = 256, int32_t min_seq = 4096) {
+    ha_hyper_params p;
+    ha_hyper_params_init(&p);
+    p.causal = causal;
+    p.stream = stream;
+    p.block_size = block;
+    p.sample_size = samples;
+    p.min_seq_len = min_seq;
+    p.seed = 7;
+    return ha_attention_hyper(&q.t, &k.t, &v.t, &o.t, l ? &l->t : nullptr, &p);
+}
+
+std::vector<float> download(const Dev& d) {
+    const ha_tensor& t = d.t;
+    const int64_t n = t.shape[0] * t.shape[1] * t.shape[2] * t.shape[3];  // dense bhsd only
+    std::vector<uint16_t> bits(static_cast<size_t>(n));
+    ok(ha_memcpy(bits.data(), HA_DEVICE_CPU, 0, d.ptr, HA_DEVICE_CUDA, 0, n * 2, nullptr), "download");
+    std::vector<float> out(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        const uint32_t u = uint32_t(bits[size_t(i)]) << 16;  // bf16
+        std::memcpy(&out[size_t(i)], &u, 4);
+    }
+    return out;
 }
 
 int sanitize() {
@@ -237,6 +266,28 @@ int sanitize() {
             ok(ha_attention_exact_seqs(&q.t, &k.t, &v.t, &o.t, nullptr, &s, &p), "seqs: padded cache, window");
         }
     }
+    // HyperAttention: small min_seq_len / block / samples so every piece runs (hashing, sorts,
+    // rect kernel over windows and samples, causal state, exact leaves, finish).
+    for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+        struct H {
+            int64_t B, Hq, Hkv, Nq, Nk, D;
+            bool causal, bshd;
+            int64_t pad;
+            const char* what;
+        };
+        const H hs[] = {{1, 4, 2, 301, 277, 64, true, false, 0, "hyper causal Nq > Nk, GQA, D=64"},
+                        {2, 2, 1, 190, 333, 128, true, true, 0, "hyper causal Nq < Nk, bshd, D=128"},
+                        {1, 6, 3, 211, 129, 80, false, false, 0, "hyper full Nq != Nk, D=80"},
+                        {1, 2, 1, 100, 140, 7, false, false, 1, "hyper full, odd D, padded rows (element-wise)"},
+                        {1, 3, 3, 130, 300, 256, true, false, 0, "hyper causal, D=256"},
+                        {1, 2, 2, 150, 170, 40, true, false, 3, "hyper causal, D=40, padded rows"}};
+        for (const H& c : hs) {
+            Dev q(dtype, c.B, c.Hq, c.Nq, c.D, c.bshd, true, c.pad), k(dtype, c.B, c.Hkv, c.Nk, c.D, c.bshd, true, c.pad);
+            Dev v(dtype, c.B, c.Hkv, c.Nk, c.D, c.bshd, true, c.pad), o(dtype, c.B, c.Hq, c.Nq, c.D, c.bshd, false, c.pad);
+            Lse l(c.B, c.Hq, c.Nq);
+            ok(hyper(q, k, v, o, &l, c.causal, nullptr, 32, 16, 64), c.what);
+        }
+    }
     // Merge in place and out of place.
     for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
         Dev q(dtype, 1, 4, 19, 64, false, true), k(dtype, 1, 2, 57, 64, false, true), v(dtype, 1, 2, 57, 64, false, true);
@@ -303,6 +354,40 @@ int bench() {
         }
         const double t = median(ms);
         std::printf("| native decode bf16 Hq=32 Hkv=8 Nk=131072 D=128 | %.4f | %.0f GB/s |\n", t, bytes / t / 1e6);
+    }
+    // HyperAttention (defaults: block 256, samples 256, min_seq_len 4096, r 7) against the
+    // library's exact kernel on the same tensors, causal, bf16 D=128, Hq=32 Hkv=8.
+    std::printf("\n| hyper causal bf16 Hq=32 Hkv=8 D=128 | exact ms | hyper ms | speedup | rel. L2 error vs exact |\n"
+                "|---|---|---|---|---|\n");
+    for (int64_t N : {int64_t(16384), int64_t(32768), int64_t(131072)}) {
+        const int64_t Hq = 32, Hkv = 8;
+        Dev q(HA_DTYPE_BF16, 1, Hq, N, D, false, true), k(HA_DTYPE_BF16, 1, Hkv, N, D, false, true);
+        Dev v(HA_DTYPE_BF16, 1, Hkv, N, D, false, true), oe(HA_DTYPE_BF16, 1, Hq, N, D, false, false);
+        Dev oh(HA_DTYPE_BF16, 1, Hq, N, D, false, false);
+        const int reps = N >= 131072 ? 3 : 5;
+        auto time_it = [&](auto&& call) {
+            ok(call(), "warm-up");
+            ok(ha_stream_synchronize(0, stream), "sync");
+            std::vector<double> ms;
+            for (int rep = 0; rep < reps; ++rep) {
+                const auto t0 = std::chrono::steady_clock::now();
+                ok(call(), "timed call");
+                ok(ha_stream_synchronize(0, stream), "sync");
+                ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            }
+            return median(ms);
+        };
+        const double te = time_it([&] { return attention(q, k, v, oe, nullptr, true, stream); });
+        const double th = time_it([&] { return hyper(q, k, v, oh, nullptr, true, stream); });
+        const std::vector<float> e = download(oe), h = download(oh);
+        double num = 0, den = 0;
+        for (size_t i = 0; i < e.size(); ++i) {
+            num += double(h[i] - e[i]) * double(h[i] - e[i]);
+            den += double(e[i]) * double(e[i]);
+        }
+        std::printf("| N=%lld | %.2f | %.2f | %.2fx | %.4f |\n", (long long)N, te, th, te / th,
+                    std::sqrt(num / std::max(den, 1e-30)));
+        std::fflush(stdout);
     }
     ok(ha_stream_destroy(0, stream), "stream destroy");
     return g_errors == 0 ? 0 : 1;

@@ -385,6 +385,204 @@ TEST(cuda_results_are_deterministic) {
     }
 }
 
+// ---- HyperAttention ----------------------------------------------------------------------
+// The device result equals the CPU backend's HyperAttention for the same seed and parameters
+// (same plan, hyperplanes, buckets and samples) up to storage rounding. Small min_seq_len,
+// block and sample sizes make the approximation (and, causal, the recursion) run on small
+// problems; `distinct` cases also check that the approximation is really taken: the result
+// is farther from exact attention than the tolerance.
+struct HyperCudaCase {
+    int64_t B, Hq, Hkv, Nq, Nk, D;
+    bool causal;
+    float scale;
+    int32_t block, samples, min_seq, r;
+    bool distinct;  // hyper differs from exact by more than the tolerance (peaked scores)
+};
+
+ha_hyper_params hyper_params(const HyperCudaCase& c, void* stream) {
+    ha_hyper_params p;
+    ha_hyper_params_init(&p);
+    p.scale = c.scale;
+    p.causal = c.causal;
+    p.block_size = c.block;
+    p.sample_size = c.samples;
+    p.min_seq_len = c.min_seq;
+    p.lsh_projections = c.r;
+    p.seed = 0x5eed0000u + uint64_t(c.Nq * 7 + c.Nk);
+    p.stream = stream;
+    return p;
+}
+
+// The CPU backend's HyperAttention (f32 on the rounded values) as a RefResult.
+RefResult cpu_hyper_reference(HostTensor& q, HostTensor& k, HostTensor& v, const HyperCudaCase& c) {
+    const int64_t B = q.shape[0], H = q.shape[1], N = q.shape[2], D = q.shape[3];
+    HostTensor out = make_tensor(HA_DTYPE_F32, B, H, N, D, BHSD);
+    HostTensor lse = make_lse(B, H, N, false);
+    ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
+    const ha_hyper_params p = hyper_params(c, nullptr);
+    const int32_t st = ha_attention_hyper(&tq, &tk, &tv, &to, &tl, &p);
+    CHECK(st == HA_OK, "CPU hyper reference: %s", ha_last_error());
+    RefResult r{std::vector<double>(size_t(B * H * N * D)), std::vector<double>(size_t(B * H * N)), B, H, N, D};
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t s = 0; s < N; ++s) {
+                r.lse[size_t((b * H + h) * N + s)] = lse.get(b, h, s, 0);
+                for (int64_t d = 0; d < D; ++d) r.out[size_t(((b * H + h) * N + s) * D + d)] = out.get(b, h, s, d);
+            }
+    return r;
+}
+
+void run_cuda_hyper(const HyperCudaCase& c, int32_t dtype, const LayoutSet& ls, bool with_lse, void* stream) {
+    const std::string label = format("cuda hyper %s B=%lld Hq=%lld Hkv=%lld Nq=%lld Nk=%lld D=%lld %s scale=%g "
+                                     "block=%d m=%d min=%d r=%d [%s]%s%s",
+                                     dname(dtype), (long long)c.B, (long long)c.Hq, (long long)c.Hkv,
+                                     (long long)c.Nq, (long long)c.Nk, (long long)c.D,
+                                     c.causal ? "causal" : "full", double(c.scale), c.block, c.samples,
+                                     c.min_seq, c.r, ls.name, with_lse ? "" : " no-lse",
+                                     stream ? " on a stream" : "");
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    Half q = make_half(dtype, c.B, c.Hq, c.Nq, c.D, ls.l[0], true);
+    Half k = make_half(dtype, c.B, c.Hkv, c.Nk, c.D, ls.l[1], true);
+    Half v = make_half(dtype, c.B, c.Hkv, c.Nk, c.D, ls.l[2], true);
+    Half out = make_half(dtype, c.B, c.Hq, c.Nq, c.D, ls.l[3], false);
+    HostTensor lse = make_lse(c.B, c.Hq, c.Nq, true);
+    out.raw.poison();
+    lse.poison();
+    Mirror dq(q.raw, ls.shift), dk(k.raw, ls.shift), dv(v.raw, ls.shift), dout(out.raw, ls.shift), dl(lse);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok && dl.ok)) return;
+    const ha_hyper_params params = hyper_params(c, stream);
+    ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype),
+              to = dout.desc(out.raw, dtype), tl = dl.desc(lse, HA_DTYPE_F32);
+    const int32_t st = ha_attention_hyper(&tq, &tk, &tv, &to, with_lse ? &tl : nullptr, &params);
+    CHECK(st == HA_OK, "status %d: %s", st, ha_last_error());
+    if (st != HA_OK) return;
+    if (stream) CHECK(ha_stream_synchronize(0, stream) == HA_OK, "sync: %s", ha_last_error());
+    if (!dout.download(out.raw) || !dl.download(lse)) return;
+    CHECK(gaps_untouched(out.raw), "bytes outside the output view were written");
+    decode(out);
+
+    const double tol = tol_out(dtype, max_abs(v.val));
+    const RefResult ref = cpu_hyper_reference(q.val, k.val, v.val, c);
+    compare_output(out.val, ref, tol, with_lse ? &lse : nullptr, kLseTol);
+    if (!with_lse) {
+        HostTensor untouched = lse;
+        untouched.poison();
+        CHECK(untouched.storage == lse.storage, "lse written although NULL was passed");
+    }
+    if (c.distinct) {
+        const float scale = c.scale != 0 ? c.scale : float(1.0 / std::sqrt(double(c.D)));
+        const RefResult ex = cpu_reference(q.val, k.val, v.val, c.causal, scale);
+        double far = 0;
+        for (size_t i = 0; i < ex.out.size(); ++i) far = std::max(far, std::abs(ex.out[i] - ref.out[i]));
+        CHECK(far > 2 * tol, "the CPU hyper result is within %.3g of exact attention (tolerance %.3g): the "
+              "case does not tell the approximation from exact attention", far, tol);
+    }
+}
+
+const HyperCudaCase kHyperCases[] = {
+    // B, Hq, Hkv, Nq, Nk, D, causal, scale, block, samples, min_seq, r, distinct
+    {1, 4, 2, 300, 300, 64, true, 0, 32, 16, 64, 7, false},     // recursion: 2 levels + leaves
+    {1, 2, 1, 301, 301, 64, true, 1.0f, 32, 16, 64, 7, true},   // peaked: far from exact
+    {2, 4, 1, 257, 301, 128, true, 0, 32, 16, 64, 7, false},    // Nq < Nk: a rect before the square
+    {1, 2, 2, 350, 200, 64, true, 0, 32, 16, 64, 5, false},     // Nq > Nk: 150 rows see no key
+    {1, 6, 2, 190, 333, 64, false, 0, 32, 16, 64, 7, false},    // non-causal, Nq != Nk, GQA
+    {1, 2, 1, 190, 333, 128, false, 1.0f, 32, 16, 64, 7, true}, // peaked non-causal
+    {1, 2, 1, 211, 129, 80, false, 0, 32, 16, 64, 16, false},   // D = 80, 16 projections
+    {1, 2, 2, 150, 170, 40, true, 0, 16, 8, 40, 1, false},      // D = 40, one projection
+    {1, 2, 1, 100, 140, 7, false, 0.3f, 32, 16, 64, 7, false},  // odd D: element-wise gathers
+    {1, 3, 3, 130, 300, 256, true, 0, 32, 16, 64, 7, false},    // D = 256
+    {1, 2, 1, 20, 300, 64, false, 0, 32, 16, 64, 7, false},     // one query block: all keys
+    {1, 2, 2, 97, 200, 64, false, 0, 32, 300, 64, 7, false},    // samples >= keys: every key
+    {1, 4, 2, 50, 60, 64, true, 0, 32, 16, 64, 7, false},       // Nk <= min_seq_len: exact
+    {1, 2, 1, 3, 1000, 128, true, 0, 32, 16, 64, 7, false},     // decode-like: 3 rows
+};
+
+TEST(cuda_hyper_matches_cpu_backend) {
+    int n = 0;
+    for (const HyperCudaCase& c : kHyperCases)
+        for (int32_t dtype : {HA_DTYPE_BF16, HA_DTYPE_F16}) {
+            const LayoutSet& a = kAligned[size_t(n) % std::size(kAligned)];
+            const LayoutSet& s = kStrided[size_t(n) % std::size(kStrided)];
+            ++n;
+            run_cuda_hyper(c, dtype, a, true, nullptr);
+            end_case();
+            run_cuda_hyper(c, dtype, s, n % 3 != 0, nullptr);
+            end_case();
+        }
+}
+
+TEST(cuda_hyper_on_a_stream_and_deterministic) {
+    const std::string label = "cuda hyper enqueued on a user stream";
+    if (skip_without_gpu(label)) return;
+    void* stream = nullptr;
+    begin_case(label + ": create");
+    CHECK(ha_stream_create(0, &stream) == HA_OK && stream, "stream: %s", ha_last_error());
+    end_case();
+    if (!stream) return;
+    run_cuda_hyper({1, 8, 2, 333, 400, 128, true, 0, 32, 16, 64, 7, false}, HA_DTYPE_BF16, kAligned[1], true, stream);
+    end_case();
+    begin_case(label + ": destroy");
+    CHECK(ha_stream_destroy(0, stream) == HA_OK, "%s", ha_last_error());
+    end_case();
+
+    begin_case("cuda hyper: the same call twice gives the same bits");
+    const HyperCudaCase c{2, 4, 2, 400, 420, 64, true, 0, 32, 16, 64, 7, false};
+    Half q = make_half(HA_DTYPE_BF16, c.B, c.Hq, c.Nq, c.D, BHSD, true);
+    Half k = make_half(HA_DTYPE_BF16, c.B, c.Hkv, c.Nk, c.D, BHSD, true);
+    Half v = make_half(HA_DTYPE_BF16, c.B, c.Hkv, c.Nk, c.D, BHSD, true);
+    Half o1 = make_half(HA_DTYPE_BF16, c.B, c.Hq, c.Nq, c.D, BHSD, false);
+    o1.raw.poison();
+    Half o2 = o1;
+    Mirror dq(q.raw), dk(k.raw), dv(v.raw), dout(o1.raw);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok)) return;
+    ha_tensor tq = dq.desc(q.raw, HA_DTYPE_BF16), tk = dk.desc(k.raw, HA_DTYPE_BF16),
+              tv = dv.desc(v.raw, HA_DTYPE_BF16), to = dout.desc(o1.raw, HA_DTYPE_BF16);
+    const ha_hyper_params p = hyper_params(c, nullptr);
+    CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p) == HA_OK, "%s", ha_last_error());
+    dout.download(o1.raw);
+    CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p) == HA_OK, "%s", ha_last_error());
+    dout.download(o2.raw);
+    CHECK(o1.raw.storage == o2.raw.storage, "two runs differ");
+}
+
+TEST(cuda_hyper_nonfinite_input_is_exact_attention) {
+    // A NaN in k makes the whole call exact attention (hyperattn.h): rows that see the key are
+    // NaN, the others equal exact attention.
+    const std::string label = "cuda hyper: a NaN key makes the call exact attention";
+    if (skip_without_gpu(label)) return;
+    begin_case(label);
+    const int32_t dtype = HA_DTYPE_BF16;
+    const HyperCudaCase c{1, 2, 1, 200, 200, 64, true, 0, 32, 16, 64, 7, false};
+    Half q = make_half(dtype, c.B, c.Hq, c.Nq, c.D, BHSD, true);
+    Half k = make_half(dtype, c.B, c.Hkv, c.Nk, c.D, BHSD, true);
+    Half v = make_half(dtype, c.B, c.Hkv, c.Nk, c.D, BHSD, true);
+    Half out = make_half(dtype, c.B, c.Hq, c.Nq, c.D, BHSD, false);
+    const int64_t bad = 150;
+    const uint16_t nan_bits = 0x7fc0;
+    std::memcpy(k.raw.storage.data() + k.raw.offset + k.raw.index(0, 0, bad, 3) * 2, &nan_bits, 2);
+    out.raw.poison();
+    Mirror dq(q.raw), dk(k.raw), dv(v.raw), dout(out.raw);
+    if (!(dq.ok && dk.ok && dv.ok && dout.ok)) return;
+    ha_tensor tq = dq.desc(q.raw, dtype), tk = dk.desc(k.raw, dtype), tv = dv.desc(v.raw, dtype),
+              to = dout.desc(out.raw, dtype);
+    const ha_hyper_params p = hyper_params(c, nullptr);
+    CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p) == HA_OK, "%s", ha_last_error());
+    if (!dout.download(out.raw)) return;
+    decode(out);
+    const RefResult ex = cpu_reference(q.val, k.val, v.val, true, float(1.0 / 8.0));
+    const double tol = tol_out(dtype, max_abs(v.val));
+    int64_t wrong = 0;
+    for (int64_t h = 0; h < c.Hq; ++h)
+        for (int64_t i = 0; i < c.Nq; ++i)
+            for (int64_t d = 0; d < c.D; ++d) {
+                const double got = out.val.get(0, h, i, d);
+                if (i >= bad) wrong += !std::isnan(got);
+                else wrong += !(std::abs(got - ex.o(0, h, i, d)) <= tol);
+            }
+    CHECK(wrong == 0, "%lld elements differ from exact attention with the NaN rule", (long long)wrong);
+}
+
 // ---- merge ------------------------------------------------------------------------------
 ha_tensor key_slice(ha_tensor t, int64_t lo, int64_t hi) {
     t.data = static_cast<char*>(t.data) + lo * t.strides[2] * 2;
@@ -1214,6 +1412,14 @@ TEST(cuda_bad_arguments_on_a_device) {
     { std::vector<char> h(64); expect("free host memory", ha_device_free(HA_DEVICE_CUDA, 0, h.data()), INV, "host memory"); }
     { std::vector<char> h(64), g(64); expect("memcpy host memory as device", ha_memcpy(g.data(), HA_DEVICE_CUDA, 0, h.data(), HA_DEVICE_CPU, 0, 64, nullptr), INV, "dst:"); }
     { void* s = nullptr; expect("stream on an absent device", ha_stream_create(absent, &s), NOD, "not available"); }
+    { DeviceOperands o; std::vector<float> err(4 * 8); ha_hyper_stats hs{err.data()};
+      expect("hyper: stats.row_error with cuda tensors", ha_attention_hyper(&o.tq, &o.tk, &o.tv, &o.to, &o.tl, nullptr, &hs),
+             HA_ERR_UNSUPPORTED, "stats.row_error"); }
+    { DeviceOperands o; o.tq.dtype = o.tk.dtype = o.tv.dtype = o.to.dtype = HA_DTYPE_F32;
+      expect("hyper: f32 on cuda", ha_attention_hyper(&o.tq, &o.tk, &o.tv, &o.to, nullptr, nullptr), HA_ERR_UNSUPPORTED,
+             "not supported on CUDA"); }
+    { DeviceOperands o; ha_hyper_params hp; ha_hyper_params_init(&hp); hp.stream = reinterpret_cast<void*>(0x10);
+      expect("hyper: a bogus stream", ha_attention_hyper(&o.tq, &o.tk, &o.tv, &o.to, nullptr, &hp), INV, "params.stream"); }
     begin_case("a valid device call after all that succeeds and clears the message");
     DeviceOperands o;
     CHECK(o.run() == HA_OK, "%s", ha_last_error());
@@ -1293,6 +1499,17 @@ TEST(cuda_answers_without_a_device) {
         ha_tensor tl = on_cuda(lse, 0);
         expect("cuda merge without a device", ha_merge(&to, &tl, &to, &tl, &to, nullptr, nullptr), HA_ERR_NO_DEVICE,
                "cuda:0 is not available");
+        {
+            std::vector<float> err(4 * 8);
+            ha_hyper_stats hs{err.data()};
+            expect("hyper: stats.row_error with cuda tensors is unsupported (no device needed)",
+                   ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, nullptr, &hs), HA_ERR_UNSUPPORTED,
+                   "stats.row_error");
+            expect("hyper takes cuda tensors (then: no device)", ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, nullptr),
+                   HA_ERR_NO_DEVICE, "q: cuda:0 is not available: ");
+            expect("hyper: f32 cuda tensors", ha_attention_hyper(&fq, &fk, &fv, &fo, nullptr, nullptr),
+                   HA_ERR_UNSUPPORTED, "q: dtype f32 is not supported on CUDA (f16, bf16)");
+        }
         std::vector<unsigned char> a(100, 7), b(100, 0);
         begin_case("host-to-host ha_memcpy needs no device");
         CHECK(ha_memcpy(b.data(), HA_DEVICE_CPU, 0, a.data(), HA_DEVICE_CPU, 0, 100, nullptr) == HA_OK, "%s", ha_last_error());
@@ -1307,6 +1524,8 @@ TEST(cuda_answers_without_a_device) {
         ha_seqs_init(&seqs);
         seqs.count = 1;
         expect("cuda seqs in a CPU-only build", ha_attention_exact_seqs(&tq, &tk, &tv, &to, nullptr, &seqs, nullptr),
+               HA_ERR_UNSUPPORTED, "this build has no CUDA backend");
+        expect("cuda hyper in a CPU-only build", ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, nullptr),
                HA_ERR_UNSUPPORTED, "this build has no CUDA backend");
     }
 

@@ -661,7 +661,19 @@ TEST(bad_hyper_arguments_are_rejected_with_a_reason) {
     expect_op("lse shape", [](Operands&, ha_tensor* t) { t[4].shape[2] = 7; }, "lse: shape");
     expect_op("lse dtype", [](Operands&, ha_tensor* t) { t[4].dtype = HA_DTYPE_BF16; }, "lse: log-sum-exp must be f32");
     expect_op("negative stride", [](Operands&, ha_tensor* t) { t[1].strides[2] = -16; }, "k: seq stride is negative");
-    expect_op("cuda tensor", [](Operands&, ha_tensor* t) { t[0].device_type = HA_DEVICE_CUDA; }, "q: device cuda:0", HA_ERR_UNSUPPORTED);
+    {
+        // A CUDA q beside CPU k: a CPU-only build cannot serve it at all; a CUDA build sees
+        // operands on two devices.
+        int32_t n = 0;
+        ha_cuda_device_count(&n);
+        const bool cuda_build = std::string(ha_last_error()).find("no CUDA backend") == std::string::npos;
+        if (cuda_build)
+            expect_op("cuda q beside CPU k", [](Operands&, ha_tensor* t) { t[0].device_type = HA_DEVICE_CUDA; },
+                      "k: on the CPU, but q is on cuda:0");
+        else
+            expect_op("cuda tensor in a CPU-only build", [](Operands&, ha_tensor* t) { t[0].device_type = HA_DEVICE_CUDA; },
+                      "q: device cuda:0", HA_ERR_UNSUPPORTED);
+    }
 
     begin_case("NULL params means the defaults; a valid call clears the message");
     Operands o = make_operands(c, HA_DTYPE_F32, BHSD);

@@ -25,6 +25,7 @@
 #include "cuda_backend.h"
 #include "error.h"
 #include "hyper_launch.h"
+#include "hyper_tables.h"
 #include "runtime.h"
 
 namespace ha::cuda {
@@ -136,65 +137,19 @@ int32_t hyper_forward(const HyperProblem& hpb) {
 
     // ---- the plan, on the host ----------------------------------------------------------
     const int r = hpb.lsh_projections;
-    const int64_t block = hpb.block_size;
-    const hp::Plan plan = hp::make_plan(Nq, Nk, p.causal, hpb.min_seq_len);
+    const HyperTables tb_ = hyper_tables(B, Hkv, Nq, Nk, p.causal, hpb.block_size,
+                                         hpb.sample_size, hpb.min_seq_len, hpb.seed);
+    const hp::Plan& plan = tb_.plan;
     const int nrects = int(plan.rects.size());
-    std::vector<HyperRect> rects;
-    std::vector<HyperSeg> qsegs, ksegs;
-    std::vector<HyperSampleSeg> ssegs;
-    int64_t qtotal = 0, ktotal = 0, stotal = 0;
-    for (const hp::Rect& rc : plan.rects) {
-        // Every window already holds every key when one block or one window spans all.
-        const bool sampled = rc.nq > block && rc.nk > block;
-        const int64_t m = sampled ? std::min<int64_t>(hpb.sample_size, rc.nk) : 0;
-        HyperRect x{};
-        x.q0 = rc.q0;
-        x.k0 = rc.k0;
-        x.nq = int32_t(rc.nq);
-        x.nk = int32_t(rc.nk);
-        x.m = int32_t(m);
-        x.qoff = qtotal;
-        x.koff = ktotal;
-        x.soff = stotal;
-        x.bias_log2 = m > 0 ? float(std::log2(double(rc.nk) / double(m))) : 0.f;
-        rects.push_back(x);
-        qsegs.push_back({rc.q0, rc.nq, qtotal});
-        ksegs.push_back({rc.k0, rc.nk, ktotal});
-        if (m > 0) ssegs.push_back({ktotal, stotal, m});
-        qtotal += rc.nq;
-        ktotal += rc.nk;
-        stotal += m;
-    }
-    std::vector<HyperTask> tasks;
-    std::vector<int64_t> level_begin;
-    for (int level = 0; level < plan.levels; ++level) {
-        level_begin.push_back(int64_t(tasks.size()));
-        for (int ri = 0; ri < nrects; ++ri) {
-            const hp::Rect& rc = plan.rects[size_t(ri)];
-            if (rc.level != level) continue;
-            for (int64_t blk = 0; blk < hp::block_count(rc.nq, block); ++blk) {
-                int64_t a, b;
-                hp::key_window(rc.nq, rc.nk, block, blk, &a, &b);
-                const int64_t rows = std::min(block, rc.nq - blk * block);
-                for (int64_t r0 = 0; r0 < rows; r0 += kHyperBM)
-                    tasks.push_back({ri, int32_t(blk * block + r0),
-                                     int32_t(std::min<int64_t>(kHyperBM, rows - r0)), int32_t(a),
-                                     int32_t(b), 0});
-            }
-        }
-    }
-    level_begin.push_back(int64_t(tasks.size()));
-
+    const std::vector<HyperRect>& rects = tb_.rects;
+    const std::vector<HyperSeg>& qsegs = tb_.qsegs;
+    const std::vector<HyperSeg>& ksegs = tb_.ksegs;
+    const std::vector<HyperSampleSeg>& ssegs = tb_.ssegs;
+    const std::vector<HyperTask>& tasks = tb_.tasks;
+    const std::vector<int64_t>& level_begin = tb_.level_begin;
+    const std::vector<int32_t>& samp = tb_.samp;
+    const int64_t qtotal = tb_.qtotal, ktotal = tb_.ktotal, stotal = tb_.stotal;
     const std::vector<float> planes = hp::hyperplanes(hpb.seed, r, D);
-    std::vector<int32_t> samp(size_t(B * Hkv * stotal));
-    for (int64_t grp = 0; grp < B * Hkv && stotal > 0; ++grp)
-        for (const HyperRect& x : rects) {
-            if (x.m == 0) continue;
-            const std::vector<int64_t> drawn =
-                hp::sample_keys(hpb.seed, grp / Hkv, grp % Hkv, x.q0, x.k0, x.nk, x.m);
-            for (int64_t i = 0; i < x.m; ++i)
-                samp[size_t(grp * stotal + x.soff + i)] = int32_t(drawn[size_t(i)]);
-        }
 
     // ---- chunks of groups -------------------------------------------------------------
     const int64_t groups = B * Hkv;

@@ -360,7 +360,7 @@ int bench() {
     std::printf("\n| hyper causal bf16 Hq=32 Hkv=8 D=128 | exact ms | hyper ms | speedup | rel. L2 error vs exact |\n"
                 "|---|---|---|---|---|\n");
     for (int64_t N : {int64_t(16384), int64_t(32768), int64_t(131072)}) {
-        const int64_t Hq = 32, Hkv = 8;
+        const int64_t Hq = 32, Hkv = 8, D = 128;
         Dev q(HA_DTYPE_BF16, 1, Hq, N, D, false, true), k(HA_DTYPE_BF16, 1, Hkv, N, D, false, true);
         Dev v(HA_DTYPE_BF16, 1, Hkv, N, D, false, true), oe(HA_DTYPE_BF16, 1, Hq, N, D, false, false);
         Dev oh(HA_DTYPE_BF16, 1, Hq, N, D, false, false);

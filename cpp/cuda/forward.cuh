@@ -16,19 +16,14 @@ namespace ha::cuda {
 // (no guards); QREG: Q fragments stay in registers for the whole CTA (else re-read from shared
 // memory each tile, for DP = 256 where registers run out); ALIGNED: cp.async tiles (16-byte
 // chunks, needs aligned bases/strides and D % 8 == 0) or element-wise strided loads/stores.
-// MT: m16 row tiles per warp. With MT = 2 each K/V fragment read from shared memory feeds two
-// mma's, halving the ldmatrix traffic per FLOP (at D = 128 and 16 rows a warp, the shared
-// memory reads of K and V, not the tensor cores, bound the loop); the price is registers.
-template <class T_, int DP_, int BM_, int BN_, bool FULL_D_, bool QREG_, bool ALIGNED_, int MINB_,
-          int MT_ = 1>
+template <class T_, int DP_, int BM_, int BN_, bool FULL_D_, bool QREG_, bool ALIGNED_, int MINB_>
 struct FwdCfg {
     using T = T_;
-    static constexpr int DP = DP_, BM = BM_, BN = BN_, MINB = MINB_, MT = MT_;
+    static constexpr int DP = DP_, BM = BM_, BN = BN_, MINB = MINB_;
     static constexpr bool FULL_D = FULL_D_, QREG = QREG_, ALIGNED = ALIGNED_;
-    static constexpr int WROWS = 16 * MT, WARPS = BM / WROWS, THREADS = WARPS * 32;
+    static constexpr int WARPS = BM / 16, THREADS = WARPS * 32;
     static constexpr size_t SMEM = size_t(BM + 4 * BN) * DP * 2;  // Q + 2x K + 2x V
-    static_assert(BM % WROWS == 0 && BN % 16 == 0 && DP % 64 == 0, "tile shape");
-    static_assert(MT == 1 || !QREG, "Q fragments of two m-tiles do not fit in registers");
+    static_assert(BM % 16 == 0 && BN % 16 == 0 && DP % 64 == 0, "tile shape");
 };
 
 // Loads rows [r0, r0 + R) of a [rows, D] slice (row j at element rows(j)) into a swizzled
@@ -113,35 +108,27 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
     const float tc = capped ? sc_raw / a.softcap : 0.f;
     const float sc = capped ? 1.f : sc_raw;
     const float sl2 = sc * 1.4426950408889634f;        // folded into exp2
-    const int wrow0 = m0 + warp * Cfg::WROWS;          // this warp's first query row
-    constexpr int MT = Cfg::MT;
+    const int wrow0 = m0 + warp * 16;                  // this warp's first query row
 
-    // The key ranges of this thread's rows (m-tile mt, rows g and g + 8; rows past Nq see
-    // nothing), and of the warp: w_lo/w_hi bound the union of its rows' ranges,
-    // w_in_lo/w_in_hi their intersection.
-    int rlo[MT][2], rhi[MT][2];
+    // The key ranges of this thread's two rows (rows past Nq see nothing), and of the warp:
+    // w_lo/w_hi bound the union of its rows' ranges, w_in_lo/w_in_hi their intersection.
+    int rlo[2], rhi[2];
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            const int row = wrow0 + mt * 16 + g + r * 8;
-            rlo[mt][r] = rhi[mt][r] = 0;
-            if (row < Nq) key_bounds(row, Nq, Nk, a.wl, a.wr, &rlo[mt][r], &rhi[mt][r]);
-        }
+    for (int r = 0; r < 2; ++r) {
+        const int row = wrow0 + g + r * 8;
+        rlo[r] = rhi[r] = 0;
+        if (row < Nq) key_bounds(row, Nq, Nk, a.wl, a.wr, &rlo[r], &rhi[r]);
+    }
     int w_lo = 0, w_hi = 0, w_in_lo = 0, w_in_hi = 0;
     if (wrow0 < Nq) {
         key_bounds(wrow0, Nq, Nk, a.wl, a.wr, &w_lo, &w_in_hi);
-        key_bounds(min(wrow0 + Cfg::WROWS - 1, Nq - 1), Nq, Nk, a.wl, a.wr, &w_in_lo, &w_hi);
+        key_bounds(min(wrow0 + 15, Nq - 1), Nq, Nk, a.wl, a.wr, &w_in_lo, &w_hi);
     }
 
-    float o[MT][DP / 8][4];
+    float o[DP / 8][4];
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int i = 0; i < DP / 8; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
-    float m[MT][2], l[MT][2];
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt) m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.f;
+    for (int i = 0; i < DP / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
     uint32_t qf[Cfg::QREG ? KSTEPS : 1][4];
 
     if (ntiles > 0) {
@@ -181,111 +168,92 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
         // nothing to do here; it still takes part in the barriers.
         const bool warp_active = wrow0 < Nq && n0 < w_hi && n0 + BN > w_lo;
         if (warp_active) {
-            float s[MT][BN / 8][4];
+            float s[BN / 8][4];
 #pragma unroll
-            for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-                for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
+            for (int i = 0; i < BN / 8; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
 #pragma unroll
             for (int kk = 0; kk < KSTEPS; ++kk) {
                 if (!Cfg::FULL_D && kk * 16 >= D) continue;
-                uint32_t qa[MT][4];
+                uint32_t qa[4];
                 if constexpr (Cfg::QREG) {
-                    qa[0][0] = qf[kk][0]; qa[0][1] = qf[kk][1]; qa[0][2] = qf[kk][2]; qa[0][3] = qf[kk][3];
+                    qa[0] = qf[kk][0]; qa[1] = qf[kk][1]; qa[2] = qf[kk][2]; qa[3] = qf[kk][3];
                 } else {
-#pragma unroll
-                    for (int mt = 0; mt < MT; ++mt)
-                        ldmatrix_x4(qa[mt], smem_addr(sQ + swz<DP>(warp * Cfg::WROWS + mt * 16 + (lane & 15),
-                                                                   kk * 16 + (lane >> 4) * 8)));
+                    ldmatrix_x4(qa, smem_addr(sQ + swz<DP>(warp * 16 + (lane & 15),
+                                                           kk * 16 + (lane >> 4) * 8)));
                 }
 #pragma unroll
                 for (int np = 0; np < BN / 16; ++np) {
                     uint32_t kb[4];
                     ldmatrix_x4(kb, smem_addr(cK + swz<DP>(np * 16 + (lane & 7) + ((lane >> 4) << 3),
                                                            kk * 16 + ((lane >> 3) & 1) * 8)));
-#pragma unroll
-                    for (int mt = 0; mt < MT; ++mt) {
-                        mma_16816<T>(s[mt][2 * np], qa[mt], kb[0], kb[1]);
-                        mma_16816<T>(s[mt][2 * np + 1], qa[mt], kb[2], kb[3]);
-                    }
+                    mma_16816<T>(s[2 * np], qa, kb[0], kb[1]);
+                    mma_16816<T>(s[2 * np + 1], qa, kb[2], kb[3]);
                 }
             }
 
             if (capped) {
 #pragma unroll
-                for (int mt = 0; mt < MT; ++mt)
+                for (int nt = 0; nt < BN / 8; ++nt)
 #pragma unroll
-                    for (int nt = 0; nt < BN / 8; ++nt)
-#pragma unroll
-                        for (int e = 0; e < 4; ++e) s[mt][nt][e] = soft_cap(s[mt][nt][e], tc, a.softcap);
+                    for (int e = 0; e < 4; ++e) s[nt][e] = soft_cap(s[nt][e], tc, a.softcap);
             }
 
             // Mask keys outside each row's range (past the end, the causal diagonal, the
             // window), unless the tile lies inside every row's range.
             if (n0 < w_in_lo || n0 + BN > w_in_hi) {
 #pragma unroll
-                for (int mt = 0; mt < MT; ++mt)
+                for (int nt = 0; nt < BN / 8; ++nt)
 #pragma unroll
-                    for (int nt = 0; nt < BN / 8; ++nt)
-#pragma unroll
-                        for (int e = 0; e < 4; ++e) {
-                            const int key = n0 + nt * 8 + 2 * t4 + (e & 1);
-                            if (key < rlo[mt][e >> 1] || key >= rhi[mt][e >> 1]) s[mt][nt][e] = -INFINITY;
-                        }
+                    for (int e = 0; e < 4; ++e) {
+                        const int key = n0 + nt * 8 + 2 * t4 + (e & 1);
+                        if (key < rlo[e >> 1] || key >= rhi[e >> 1]) s[nt][e] = -INFINITY;
+                    }
             }
 
-            // Online softmax, two rows per thread and m-tile (g and g + 8), four threads per row.
+            // Online softmax, two rows per thread (g and g + 8), four threads per row.
 #pragma unroll
-            for (int mt = 0; mt < MT; ++mt)
+            for (int r = 0; r < 2; ++r) {
+                float mx = m[r];
 #pragma unroll
-                for (int r = 0; r < 2; ++r) {
-                    float mx = m[mt][r];
+                for (int nt = 0; nt < BN / 8; ++nt)
+                    mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
+                mx = quad_max(mx);
+                const float alpha = m[r] == -INFINITY ? 0.f : fast_exp2((m[r] - mx) * sl2);
+                const float msc = mx == -INFINITY ? 0.f : mx * sl2;
+                m[r] = mx;
+                float rs = 0.f;
 #pragma unroll
-                    for (int nt = 0; nt < BN / 8; ++nt)
-                        mx = fmaxf(mx, fmaxf(s[mt][nt][2 * r], s[mt][nt][2 * r + 1]));
-                    mx = quad_max(mx);
-                    const float alpha = m[mt][r] == -INFINITY ? 0.f : fast_exp2((m[mt][r] - mx) * sl2);
-                    const float msc = mx == -INFINITY ? 0.f : mx * sl2;
-                    m[mt][r] = mx;
-                    float rs = 0.f;
-#pragma unroll
-                    for (int nt = 0; nt < BN / 8; ++nt) {
-                        const float p0 = fast_exp2(fmaf(s[mt][nt][2 * r], sl2, -msc));
-                        const float p1 = fast_exp2(fmaf(s[mt][nt][2 * r + 1], sl2, -msc));
-                        s[mt][nt][2 * r] = p0;
-                        s[mt][nt][2 * r + 1] = p1;
-                        rs += p0 + p1;
-                    }
-                    l[mt][r] = l[mt][r] * alpha + rs;
-#pragma unroll
-                    for (int dt = 0; dt < DP / 8; ++dt) {
-                        o[mt][dt][2 * r] *= alpha;
-                        o[mt][dt][2 * r + 1] *= alpha;
-                    }
+                for (int nt = 0; nt < BN / 8; ++nt) {
+                    const float p0 = fast_exp2(fmaf(s[nt][2 * r], sl2, -msc));
+                    const float p1 = fast_exp2(fmaf(s[nt][2 * r + 1], sl2, -msc));
+                    s[nt][2 * r] = p0;
+                    s[nt][2 * r + 1] = p1;
+                    rs += p0 + p1;
                 }
+                l[r] = l[r] * alpha + rs;
+#pragma unroll
+                for (int dt = 0; dt < DP / 8; ++dt) {
+                    o[dt][2 * r] *= alpha;
+                    o[dt][2 * r + 1] *= alpha;
+                }
+            }
 
             // O += P V: the S accumulators of two key n-tiles are the A fragment of one k-step.
 #pragma unroll
             for (int kk = 0; kk < BN / 16; ++kk) {
-                uint32_t pa[MT][4];
-#pragma unroll
-                for (int mt = 0; mt < MT; ++mt) {
-                    pa[mt][0] = Elem<T>::pack(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-                    pa[mt][1] = Elem<T>::pack(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-                    pa[mt][2] = Elem<T>::pack(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-                    pa[mt][3] = Elem<T>::pack(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
-                }
+                uint32_t pa[4];
+                pa[0] = Elem<T>::pack(s[2 * kk][0], s[2 * kk][1]);
+                pa[1] = Elem<T>::pack(s[2 * kk][2], s[2 * kk][3]);
+                pa[2] = Elem<T>::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+                pa[3] = Elem<T>::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
 #pragma unroll
                 for (int dp = 0; dp < DP / 16; ++dp) {
                     if (!Cfg::FULL_D && dp * 16 >= D) continue;
                     uint32_t vb[4];
                     ldmatrix_x4_trans(vb, smem_addr(cV + swz<DP>(kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
                                                                  dp * 16 + (lane >> 4) * 8)));
-#pragma unroll
-                    for (int mt = 0; mt < MT; ++mt) {
-                        mma_16816<T>(o[mt][2 * dp], pa[mt], vb[0], vb[1]);
-                        mma_16816<T>(o[mt][2 * dp + 1], pa[mt], vb[2], vb[3]);
-                    }
+                    mma_16816<T>(o[2 * dp], pa, vb[0], vb[1]);
+                    mma_16816<T>(o[2 * dp + 1], pa, vb[2], vb[3]);
                 }
             }
         }
@@ -296,30 +264,28 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MINB) fwd_kernel(const FwdA
     // sum is NaN (a NaN or +inf score: hyperattn.h's policy) writes NaN to both.
     uint16_t* out = static_cast<uint16_t*>(a.out) + sv.row0(a.os) + h * a.os[1];
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
+    for (int r = 0; r < 2; ++r) {
+        const float lsum = quad_sum(l[r]);
+        const int row = wrow0 + g + r * 8;
+        if (row >= Nq) continue;
+        const float inv = lsum > 0.f ? 1.f / lsum : lsum == 0.f ? 0.f : __int_as_float(0x7fc00000);
+        uint16_t* orow = out + int64_t(row) * a.os[2];
 #pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            const float lsum = quad_sum(l[mt][r]);
-            const int row = wrow0 + mt * 16 + g + r * 8;
-            if (row >= Nq) continue;
-            const float inv = lsum > 0.f ? 1.f / lsum : lsum == 0.f ? 0.f : __int_as_float(0x7fc00000);
-            uint16_t* orow = out + int64_t(row) * a.os[2];
-#pragma unroll
-            for (int dt = 0; dt < DP / 8; ++dt) {
-                const int col = dt * 8 + 2 * t4;
-                if (!Cfg::FULL_D && col >= D) continue;
-                const uint32_t pr = Elem<T>::pack(o[mt][dt][2 * r] * inv, o[mt][dt][2 * r + 1] * inv);
-                if constexpr (Cfg::ALIGNED) {  // D even, 4-byte aligned pairs
-                    *reinterpret_cast<uint32_t*>(orow + col) = pr;
-                } else {
-                    orow[int64_t(col) * a.os[3]] = uint16_t(pr & 0xffffu);
-                    if (col + 1 < D) orow[int64_t(col + 1) * a.os[3]] = uint16_t(pr >> 16);
-                }
+        for (int dt = 0; dt < DP / 8; ++dt) {
+            const int col = dt * 8 + 2 * t4;
+            if (!Cfg::FULL_D && col >= D) continue;
+            const uint32_t pr = Elem<T>::pack(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
+            if constexpr (Cfg::ALIGNED) {  // D even, 4-byte aligned pairs
+                *reinterpret_cast<uint32_t*>(orow + col) = pr;
+            } else {
+                orow[int64_t(col) * a.os[3]] = uint16_t(pr & 0xffffu);
+                if (col + 1 < D) orow[int64_t(col + 1) * a.os[3]] = uint16_t(pr >> 16);
             }
-            if (a.lse && t4 == 0)
-                a.lse[sv.row0(a.ls) + h * a.ls[1] + int64_t(row) * a.ls[2]] =
-                    lsum == 0.f ? -INFINITY : m[mt][r] * sc + logf(lsum);
         }
+        if (a.lse && t4 == 0)
+            a.lse[sv.row0(a.ls) + h * a.ls[1] + int64_t(row) * a.ls[2]] =
+                lsum == 0.f ? -INFINITY : m[r] * sc + logf(lsum);
+    }
 }
 
 template <class Cfg>

@@ -2,10 +2,16 @@
 // linked statically and finds the driver (libcuda.so.1) only when first called, so without a
 // driver every entry point here answers HA_ERR_NO_DEVICE with CUDA's reason instead of the
 // library failing to load.
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+
+#if defined(__linux__)
+#include <sys/uio.h>
+#include <unistd.h>
+#endif
 
 #include "cuda_backend.h"
 #include "error.h"
@@ -81,12 +87,43 @@ int32_t check_host_pointer(const char* name, const void* p) {
     return HA_OK;
 }
 
+namespace {
+
+// Whether `bytes` bytes at p are mapped, readable memory of this process. A cudaStream_t is a
+// pointer to the driver's stream object, which cudaStreamGetDevice reads: an arbitrary value
+// there (a Java long holding garbage, a freed handle's page) would crash the process inside
+// the driver instead of failing the call. process_vm_readv on our own pid fails with EFAULT
+// for an unmapped address instead of faulting. It cannot tell a stream from other readable
+// memory; the driver's check covers that.
+bool readable(const void* p, size_t bytes) {
+#if defined(__linux__)
+    char buf[64];
+    if (bytes > sizeof buf) bytes = sizeof buf;
+    struct iovec local {buf, bytes}, remote {const_cast<void*>(p), bytes};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == ssize_t(bytes)) return true;
+    // Only EFAULT says "not mapped"; where the call itself is refused (a seccomp filter:
+    // EPERM, ENOSYS) nothing is known, and the driver's own check has to do.
+    return errno != EFAULT;
+#else
+    (void)p;
+    (void)bytes;
+    return true;
+#endif
+}
+
+}  // namespace
+
 int32_t resolve_stream(const char* name, void* stream, int id, cudaStream_t* out) {
     if (!stream) {
         *out = cudaStreamPerThread;
         return HA_OK;
     }
     auto s = static_cast<cudaStream_t>(stream);
+    // The runtime's two special handles are small integers, never dereferenced.
+    if (s != cudaStreamLegacy && s != cudaStreamPerThread && !readable(stream, 16))
+        return fail(HA_ERR_INVALID_ARGUMENT,
+                    "%s: %p is not a CUDA stream (no readable memory at that address)", name,
+                    stream);
     int dev = -1;
     const cudaError_t e = cudaStreamGetDevice(s, &dev);
     if (e != cudaSuccess) {

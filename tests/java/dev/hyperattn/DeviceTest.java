@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.reflect.Constructor;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -37,11 +39,25 @@ class DeviceTest {
                 Tensor.contiguousStrides(shape));
     }
 
-    private static void assertIae(Executable call, String... parts) {
+    /**
+     * A stream of the absent device {@code device} around a made-up handle. Streams are otherwise
+     * only created on a present device; this one lets the stream checks, which run before any
+     * native call, be tested without a GPU. Closing it (here or by its cleaner) calls
+     * ha_stream_destroy, which refuses the absent device before it looks at the handle.
+     */
+    private static CudaStream fakeStream(Device device) throws ReflectiveOperationException {
+        assertTrue(device.isCuda() && device.index() >= Device.cudaDeviceCount(), device + " must be absent");
+        Constructor<CudaStream> c = CudaStream.class.getDeclaredConstructor(Device.class, MemorySegment.class);
+        c.setAccessible(true);
+        return c.newInstance(device, MemorySegment.ofAddress(0x7f00_0000_1000L));
+    }
+
+    private static String assertIae(Executable call, String... parts) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         for (String p : parts) {
             assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' should contain '" + p + "'");
         }
+        return e.getMessage();
     }
 
     @Test
@@ -90,6 +106,10 @@ class DeviceTest {
             Tensor v = fakeCuda(gone, DType.BF16, B, HKV, N, D);
             Tensor out = fakeCuda(gone, DType.BF16, B, HQ, N, D);
             assertIae(() -> Attention.exact().run(q, k, v, out), "q:", gone.toString(), "absent");
+            assertIae(() -> Attention.hyper().run(q, k, v, out), "q:", gone.toString(), "absent");
+            Tensor lseGone = fakeCuda(gone, DType.F32, B, HQ, N);
+            assertIae(() -> Attention.hyper().causal(true).run(q, k, v, out, lseGone), "q:", gone.toString(),
+                    "absent");
             Tensor lse = fakeCuda(gone, DType.F32, B, HQ, N);
             assertIae(() -> Attention.merge(q, lse, out, lse, out, null), "outA:", "absent");
             Tensor host = Tensor.allocate(arena, DType.BF16, B, HQ, N, D);
@@ -118,12 +138,103 @@ class DeviceTest {
             // Two CUDA devices do not mix either.
             Tensor q1 = fakeCuda(Device.cuda(1), DType.F32, B, HQ, N, D);
             assertIae(() -> Attention.exact().run(q1, kGpu, kGpu, q1), "k: on cuda:0 but q is on cuda:1");
+            // HyperAttention checks devices as exact attention does: the same message each time.
+            HyperAttention hyper = Attention.hyper();
+            ExactAttention exact = Attention.exact();
+            assertEquals(assertIae(() -> exact.run(q, kGpu, v, out)),
+                    assertIae(() -> hyper.run(q, kGpu, v, out), "k: on cuda:0 but q is on cpu"));
+            assertEquals(assertIae(() -> exact.run(q, k, v, outGpu)),
+                    assertIae(() -> hyper.run(q, k, v, outGpu), "out: on cuda:0 but q is on cpu"));
+            assertEquals(assertIae(() -> exact.run(q, k, v, out, lseGpu)),
+                    assertIae(() -> hyper.run(q, k, v, out, lseGpu), "lse: on cuda:0 but q is on cpu"));
+            assertEquals(assertIae(() -> exact.run(q1, kGpu, kGpu, q1)),
+                    assertIae(() -> hyper.run(q1, kGpu, kGpu, q1), "k: on cuda:0 but q is on cuda:1"));
+            Tensor v1 = fakeCuda(Device.cuda(1), DType.F32, B, HKV, N, D);
+            assertEquals(assertIae(() -> exact.run(q1, v1, kGpu, q1)),
+                    assertIae(() -> hyper.run(q1, v1, kGpu, q1), "v: on cuda:0 but q is on cuda:1"));
             // The CPU-only operations name the device.
             Tensor qGpu = fakeCuda(cuda0, DType.F32, B, HQ, N, D);
-            assertIae(() -> Attention.hyper().run(qGpu, kGpu, kGpu, outGpu), "q: on cuda:0", "CPU only");
             assertIae(() -> Attention.hsr().run(qGpu, kGpu, kGpu, outGpu), "q: on cuda:0", "CPU only");
-            assertIae(() -> Attention.hyper().run(q, kGpu, v, out), "k: on cuda:0 but q is on cpu");
+            assertIae(() -> Attention.approx().run(qGpu, kGpu, kGpu, outGpu), "q: on cuda:0", "CPU only");
             assertIae(() -> KeyIndex.build(kGpu), "k: on cuda:0", "CPU only");
+        }
+    }
+
+    /**
+     * HyperAttention's error estimates exist on the CPU only: a rowError output with CUDA operands
+     * is refused in Java, naming rowError, before any other check (so also without a GPU), wherever
+     * the rowError tensor itself lives.
+     */
+    @Test
+    void hyperRowErrorWithCudaOperandsIsRejected() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (Device device : new Device[] {Device.cuda(0), absent()}) {
+                Tensor q = fakeCuda(device, DType.BF16, B, HQ, N, D);
+                Tensor k = fakeCuda(device, DType.BF16, B, HKV, N, D);
+                Tensor out = fakeCuda(device, DType.BF16, B, HQ, N, D);
+                Tensor lse = fakeCuda(device, DType.F32, B, HQ, N);
+                Tensor hostError = Tensor.allocate(arena, DType.F32, B, HQ, N, 1);
+                Tensor deviceError = fakeCuda(device, DType.F32, B, HQ, N, 1);
+                for (Tensor rowError : new Tensor[] {hostError, deviceError}) {
+                    assertIae(() -> Attention.hyper().run(q, k, k, out, lse, rowError), "rowError:",
+                            "error estimates are computed only on the CPU backend", "q is on " + device);
+                    assertIae(() -> Attention.hyper().causal(true).run(q, k, k, out, null, rowError), "rowError:",
+                            "only on the CPU backend");
+                }
+            }
+            // A CUDA rowError with CPU operands is a device mismatch.
+            Tensor q = Tensor.allocate(arena, DType.F32, B, HQ, N, D);
+            Tensor k = Tensor.allocate(arena, DType.F32, B, HKV, N, D);
+            Tensor v = Tensor.allocate(arena, DType.F32, B, HKV, N, D);
+            Tensor out = Tensor.allocate(arena, DType.F32, B, HQ, N, D);
+            assertIae(() -> Attention.hyper().run(q, k, v, out, null, fakeCuda(Device.cuda(0), DType.F32, B, HQ, N,
+                    1)), "rowError: on cuda:0 but q is on cpu");
+        }
+    }
+
+    /**
+     * A stream with CPU operands is refused naming stream, by HyperAttention as by exact
+     * attention (the same message), before any native call.
+     */
+    @Test
+    void hyperStreamWithCpuOperandsIsRejected() throws ReflectiveOperationException {
+        Device gone = absent();
+        try (Arena arena = Arena.ofConfined(); CudaStream stream = fakeStream(gone)) {
+            Tensor q = Tensor.allocate(arena, DType.BF16, B, HQ, N, D);
+            Tensor k = Tensor.allocate(arena, DType.BF16, B, HKV, N, D);
+            Tensor v = Tensor.allocate(arena, DType.BF16, B, HKV, N, D);
+            Tensor out = Tensor.allocate(arena, DType.BF16, B, HQ, N, D);
+            Tensor lse = Tensor.allocate(arena, DType.F32, B, HQ, N);
+            Tensor rowError = Tensor.allocate(arena, DType.F32, B, HQ, N);
+            HyperAttention hyper = Attention.hyper().causal(true).stream(stream);
+            String expected = "stream: a CUDA stream of " + gone + " was given but q is on the CPU";
+            assertEquals(assertIae(() -> Attention.exact().stream(stream).run(q, k, v, out)),
+                    assertIae(() -> hyper.run(q, k, v, out), expected));
+            assertIae(() -> hyper.run(q, k, v, out, lse), expected);
+            assertIae(() -> hyper.run(q, k, v, out, lse, rowError), expected);
+            // Without the stream the same call runs.
+            Attention.hyper().causal(true).run(q, k, v, out, lse, rowError);
+            Attention.hyper().causal(true).stream(stream).stream(null).run(q, k, v, out, lse);
+        }
+    }
+
+    /** stream(...) is one more immutable setting: kept by the other setters, printed when set. */
+    @Test
+    void hyperStreamIsAnImmutableSetting() throws ReflectiveOperationException {
+        try (CudaStream stream = fakeStream(absent())) {
+            HyperAttention base = Attention.hyper().seed(5).blockSize(64);
+            HyperAttention onStream = base.stream(stream);
+            assertTrue(base != onStream, "setters return new instances");
+            assertFalse(base.toString().contains("stream="), base.toString());
+            assertTrue(onStream.toString().contains("stream=" + stream), onStream.toString());
+            HyperAttention later = onStream.causal(true).seed(9).lshProjections(3).blockSize(32).sampleSize(16)
+                    .minSeqLen(100).scale(0.5f);
+            assertTrue(later.toString().contains("stream=" + stream), "the other setters keep the stream: " + later);
+            assertTrue(later.isCausal() && later.seed() == 9 && later.lshProjections() == 3 && later.blockSize() == 32
+                    && later.sampleSize() == 16 && later.minSeqLen() == 100 && later.scaleFor(64) == 0.5f);
+            HyperAttention kept = base.causal(true).stream(stream);
+            assertTrue(kept.isCausal() && kept.seed() == 5 && kept.blockSize() == 64, "stream keeps the others");
+            assertFalse(onStream.stream(null).toString().contains("stream="));
         }
     }
 
@@ -302,6 +413,123 @@ class DeviceTest {
                             Tolerances.lseAtol(DType.BF16), Tolerances.lseRtol(DType.BF16), ctx);
                 }
             }
+        }
+    }
+
+    /**
+     * HyperAttention on device tensors equals the CPU backend's for the same seed (the same plan,
+     * hyperplanes, buckets and samples; hyperattn.h) up to rounding: small minSeqLen, block and
+     * sample sizes make the approximation (and, causal, the recursion) run on a small problem,
+     * with GQA and Nq != Nk. Both results are rounded to the storage type and the device also
+     * rounds the probabilities (and a causal row's exact leaf) to it, so bf16 outputs of
+     * unit-scale data agree to about 1e-2: 2e-2 absolute plus bf16's relative tolerance, and the
+     * LSE (f32 from the same scores) to bf16's LSE tolerance. Runs without and with a stream.
+     */
+    @Test
+    void gpuHyperAttentionMatchesTheCpuBackend() {
+        assumeGpu();
+        Device gpu = Device.cuda(0);
+        for (DType dtype : new DType[] {DType.BF16, DType.F16}) {
+            for (boolean causal : new boolean[] {false, true}) {
+                long seed = TestData.nextSeed();
+                String ctx = "hyper " + dtype + (causal ? " causal" : "") + ", " + TestData.seedNote(seed);
+                SplittableRandom rnd = new SplittableRandom(seed);
+                long b = 2, hq = 8, hkv = 2, nq = causal ? 600 : 333, nk = 700, d = 64;
+                HyperAttention op = Attention.hyper().causal(causal).seed(seed).minSeqLen(128).blockSize(64)
+                        .sampleSize(32);
+                assertTrue(nk > op.minSeqLen(), "the approximation must run");
+                try (Arena arena = Arena.ofConfined(); CudaStream stream = CudaStream.create(gpu)) {
+                    Tensor q = Tensor.allocate(arena, dtype, b, hq, nq, d);
+                    Tensor k = Tensor.allocate(arena, dtype, b, hkv, nk, d);
+                    Tensor v = Tensor.allocate(arena, dtype, b, hkv, nk, d);
+                    TestData.fillUniform(q, rnd, 1);
+                    TestData.fillUniform(k, rnd, 1);
+                    TestData.fillUniform(v, rnd, 1);
+                    Tensor cpuOut = Tensor.allocate(arena, dtype, b, hq, nq, d);
+                    Tensor cpuLse = Tensor.allocate(arena, DType.F32, b, hq, nq);
+                    op.run(q, k, v, cpuOut, cpuLse);
+                    double[] refOut = Compare.toDouble(cpuOut.toFloatArray());
+                    double[] refLse = Compare.toDouble(cpuLse.toFloatArray());
+                    // The case really approximates: exact attention gives other bytes.
+                    Tensor exactOut = Tensor.allocate(arena, dtype, b, hq, nq, d);
+                    Attention.exact().causal(causal).run(q, k, v, exactOut);
+                    assertFalse(Arrays.equals(exactOut.toFloatArray(), cpuOut.toFloatArray()),
+                            "hyper equals exact attention: the case does not approximate; " + ctx);
+
+                    Tensor qd = toDevice(arena, gpu, q), kd = toDevice(arena, gpu, k), vd = toDevice(arena, gpu, v);
+                    Tensor outD = Tensor.allocate(arena, gpu, dtype, b, hq, nq, d);
+                    Tensor lseD = Tensor.allocate(arena, gpu, DType.F32, b, hq, nq);
+                    Tensor out = Tensor.allocate(arena, dtype, b, hq, nq, d);
+                    Tensor lse = Tensor.allocate(arena, DType.F32, b, hq, nq);
+                    double atol = 2e-2, rtol = Tolerances.outRtol(DType.BF16);
+
+                    op.run(qd, kd, vd, outD, lseD);
+                    TestData.poison(out);
+                    TestData.poison(lse);
+                    out.copyFrom(outD);
+                    lse.copyFrom(lseD);
+                    Compare.assertClose("device out", out.toFloatArray(), refOut, out.shape(), atol, rtol, ctx);
+                    Compare.assertClose("device lse", lse.toFloatArray(), refLse, lse.shape(),
+                            Tolerances.lseAtol(DType.BF16), Tolerances.lseRtol(DType.BF16), ctx);
+
+                    // Without lse, and enqueued on a stream.
+                    Tensor outS = Tensor.allocate(arena, gpu, dtype, b, hq, nq, d);
+                    op.stream(stream).run(qd, kd, vd, outS);
+                    stream.synchronize();
+                    TestData.poison(out);
+                    out.copyFrom(outS);
+                    Compare.assertClose("device out on a stream", out.toFloatArray(), refOut, out.shape(), atol, rtol,
+                            ctx);
+                }
+            }
+        }
+    }
+
+    /**
+     * With a device: the checks HyperAttention shares with exact attention (a stream of another
+     * device, f32 operands) give what exact attention gives, and rowError is refused.
+     */
+    @Test
+    void gpuHyperAttentionRejectsWhatTheDeviceCannotDo() throws ReflectiveOperationException {
+        assumeGpu();
+        Device gpu = Device.cuda(0);
+        Device other = absent();
+        try (Arena arena = Arena.ofConfined(); CudaStream foreign = fakeStream(other)) {
+            Tensor q = Tensor.allocate(arena, gpu, DType.BF16, B, HQ, N, D);
+            Tensor k = Tensor.allocate(arena, gpu, DType.BF16, B, HKV, N, D);
+            Tensor v = Tensor.allocate(arena, gpu, DType.BF16, B, HKV, N, D);
+            Tensor out = Tensor.allocate(arena, gpu, DType.BF16, B, HQ, N, D);
+            Tensor lse = Tensor.allocate(arena, gpu, DType.F32, B, HQ, N);
+            String expected = "stream: belongs to " + other + " but q is on " + gpu;
+            assertEquals(assertIae(() -> Attention.exact().stream(foreign).run(q, k, v, out, lse)),
+                    assertIae(() -> Attention.hyper().stream(foreign).run(q, k, v, out, lse), expected));
+            Tensor rowError = Tensor.allocate(arena, DType.F32, B, HQ, N);
+            assertIae(() -> Attention.hyper().run(q, k, v, out, lse, rowError), "rowError:",
+                    "only on the CPU backend");
+            Tensor rowErrorD = Tensor.allocate(arena, gpu, DType.F32, B, HQ, N);
+            assertIae(() -> Attention.hyper().run(q, k, v, out, lse, rowErrorD), "rowError:",
+                    "only on the CPU backend");
+            // Runs with the same operands, without rowError.
+            Attention.hyper().run(q, k, v, out, lse);
+
+            // f32 on CUDA: whatever exact attention answers, HyperAttention answers too.
+            Tensor qf = Tensor.allocate(arena, gpu, DType.F32, B, HQ, N, D);
+            Tensor kf = Tensor.allocate(arena, gpu, DType.F32, B, HKV, N, D);
+            Tensor vf = Tensor.allocate(arena, gpu, DType.F32, B, HKV, N, D);
+            Tensor outf = Tensor.allocate(arena, gpu, DType.F32, B, HQ, N, D);
+            RuntimeException fromExact = assertThrows(RuntimeException.class,
+                    () -> Attention.exact().run(qf, kf, vf, outf));
+            RuntimeException fromHyper = assertThrows(RuntimeException.class,
+                    () -> Attention.hyper().run(qf, kf, vf, outf));
+            assertEquals(fromExact.getClass(), fromHyper.getClass(), fromHyper.toString());
+            if (fromExact instanceof HyperattnException ex && fromHyper instanceof HyperattnException hy) {
+                assertEquals(ex.status(), hy.status());
+                assertEquals(ex.nativeMessage(), hy.nativeMessage());
+            } else {
+                assertEquals(fromExact.getMessage(), fromHyper.getMessage());
+            }
+            assertTrue(fromHyper.getMessage().contains("F32") || fromHyper.getMessage().contains("f32"),
+                    fromHyper.getMessage());
         }
     }
 

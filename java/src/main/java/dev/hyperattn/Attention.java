@@ -19,7 +19,10 @@ public final class Attention {
 
     /**
      * HyperAttention (Han et al. 2023): approximate softmax attention in near-linear time, with
-     * the defaults documented on {@link HyperAttention}; configure with the builder. CPU only.
+     * the defaults documented on {@link HyperAttention}; configure with the builder. Operands on
+     * the CPU (F32, BF16, F16) or on one CUDA device (BF16, F16; optionally on a
+     * {@link CudaStream}); the per-row error estimates ({@code rowError}) are computed on the
+     * CPU only.
      */
     public static HyperAttention hyper() {
         return HyperAttention.defaults();

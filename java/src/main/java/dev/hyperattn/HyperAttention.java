@@ -37,18 +37,24 @@ import java.lang.foreign.MemorySegment;
  * bottom-right aligned as in {@link ExactAttention}.
  *
  * <p>Cost O(n·(blockSize + sampleSize)·d) plus hashing and sorting, against O(n²·d) for
- * exact attention. Operands as for {@link ExactAttention} (F32, BF16 or F16, GQA without expanding
- * K/V, optional log-sum-exp), on the CPU only.
+ * exact attention. Operands as for {@link ExactAttention} (GQA without expanding K/V, optional
+ * log-sum-exp): all on the CPU (F32, BF16 or F16) or all on one CUDA device (BF16 and F16; see
+ * {@link Tensor#allocate(java.lang.foreign.Arena, Device, DType, long...)}); mixing devices is an
+ * {@link IllegalArgumentException}. On a device, runs may be enqueued on a {@link #stream(CudaStream)
+ * stream}. The CUDA backend uses the same hyperplanes, buckets and samples as the CPU backend for
+ * the same seed, so both compute the same estimator and differ by rounding only.
  *
  * <p>Error estimates: {@link #run(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)} also writes,
  * per query row, an estimate of that row's error, about two standard errors of the sampled
  * residual, in units of the attention-weighted RMS norm of the values:
  * {@code rowError[i] ≈ 2·SE(ô_i) / sqrt(Σ_j p_ij ‖v_j‖²)}, so {@code ‖ô_i − o_i‖ / sqrt(Σ_j p_ij
  * ‖v_j‖²)} is below it for most rows (p the exact softmax). Rows computed exactly get 0. It covers
- * the sampling variance of the residual keys; see the README for what it does not cover.
+ * the sampling variance of the residual keys; see the README for what it does not cover. The
+ * estimates are computed by the CPU backend only: a {@code rowError} output with CUDA operands is
+ * an {@link IllegalArgumentException}.
  *
  * <p>The defaults are the native {@code ha_hyper_params_init}'s, read from the library (a
- * setting left unset is not written); the accessors report them.
+ * setting left unset is not written; no stream); the accessors report them.
  */
 public final class HyperAttention extends AttentionOp {
 
@@ -67,7 +73,8 @@ public final class HyperAttention extends AttentionOp {
     /** The most hyperplanes {@link #lshProjections(int)} accepts (the ABI's range is 1..16). */
     public static final int MAX_LSH_PROJECTIONS = 16;
 
-    private static final HyperAttention DEFAULT = new HyperAttention(UNSET, 0f, 0L, false, 0, 0, 0, 0);
+    private static final HyperAttention DEFAULT = new HyperAttention(UNSET, 0f, null, 0L, false, 0, 0, 0,
+            0);
 
     // 0 (never valid) for the integer settings, seedSet false: unset, the native default
     private final long seed;
@@ -77,9 +84,9 @@ public final class HyperAttention extends AttentionOp {
     private final int sampleSize;
     private final int minSeqLen;
 
-    private HyperAttention(byte causal, float scale, long seed, boolean seedSet, int lshProjections, int blockSize,
-            int sampleSize, int minSeqLen) {
-        super(causal, scale, null);
+    private HyperAttention(byte causal, float scale, CudaStream stream, long seed, boolean seedSet,
+            int lshProjections, int blockSize, int sampleSize, int minSeqLen) {
+        super(causal, scale, stream);
         this.seed = seed;
         this.seedSet = seedSet;
         this.lshProjections = lshProjections;
@@ -94,13 +101,13 @@ public final class HyperAttention extends AttentionOp {
 
     /** With or without the causal mask (default: without). */
     public HyperAttention causal(boolean causal) {
-        return new HyperAttention(causalFlag(causal), scale, seed, seedSet, lshProjections, blockSize, sampleSize,
-                minSeqLen);
+        return new HyperAttention(causalFlag(causal), scale, stream, seed, seedSet, lshProjections, blockSize,
+                sampleSize, minSeqLen);
     }
 
     /** The seed of the hyperplanes and samples (default 0); any value is valid. */
     public HyperAttention seed(long seed) {
-        return new HyperAttention(causal, scale, seed, true, lshProjections, blockSize, sampleSize, minSeqLen);
+        return new HyperAttention(causal, scale, stream, seed, true, lshProjections, blockSize, sampleSize, minSeqLen);
     }
 
     /**
@@ -113,7 +120,8 @@ public final class HyperAttention extends AttentionOp {
             throw new IllegalArgumentException("lshProjections: " + lshProjections + " outside 1.."
                     + MAX_LSH_PROJECTIONS);
         }
-        return new HyperAttention(causal, scale, seed, seedSet, lshProjections, blockSize, sampleSize, minSeqLen);
+        return new HyperAttention(causal, scale, stream, seed, seedSet, lshProjections, blockSize, sampleSize,
+                minSeqLen);
     }
 
     /**
@@ -123,7 +131,8 @@ public final class HyperAttention extends AttentionOp {
      */
     public HyperAttention blockSize(int blockSize) {
         atLeastOne("blockSize", blockSize);
-        return new HyperAttention(causal, scale, seed, seedSet, lshProjections, blockSize, sampleSize, minSeqLen);
+        return new HyperAttention(causal, scale, stream, seed, seedSet, lshProjections, blockSize, sampleSize,
+                minSeqLen);
     }
 
     /**
@@ -133,7 +142,8 @@ public final class HyperAttention extends AttentionOp {
      */
     public HyperAttention sampleSize(int sampleSize) {
         atLeastOne("sampleSize", sampleSize);
-        return new HyperAttention(causal, scale, seed, seedSet, lshProjections, blockSize, sampleSize, minSeqLen);
+        return new HyperAttention(causal, scale, stream, seed, seedSet, lshProjections, blockSize, sampleSize,
+                minSeqLen);
     }
 
     /**
@@ -143,7 +153,8 @@ public final class HyperAttention extends AttentionOp {
      */
     public HyperAttention minSeqLen(int minSeqLen) {
         atLeastOne("minSeqLen", minSeqLen);
-        return new HyperAttention(causal, scale, seed, seedSet, lshProjections, blockSize, sampleSize, minSeqLen);
+        return new HyperAttention(causal, scale, stream, seed, seedSet, lshProjections, blockSize, sampleSize,
+                minSeqLen);
     }
 
     /**
@@ -152,7 +163,20 @@ public final class HyperAttention extends AttentionOp {
      * @throws IllegalArgumentException unless {@code scale} is finite and positive
      */
     public HyperAttention scale(float scale) {
-        return new HyperAttention(causal, checkScale(scale), seed, seedSet, lshProjections, blockSize, sampleSize,
+        return new HyperAttention(causal, checkScale(scale), stream, seed, seedSet, lshProjections, blockSize,
+                sampleSize, minSeqLen);
+    }
+
+    /**
+     * Enqueues runs on {@code stream} (CUDA operands of the stream's device only) and returns
+     * without waiting; the operands must stay valid until the stream is synchronized. Null (the
+     * default) makes each run finish before it returns. With more than {@link #minSeqLen()} keys
+     * the call first reads a flag back from the device (whether q or k holds a non-finite
+     * element: one synchronization of the stream) and then enqueues the rest, so such a run
+     * cannot be captured in a CUDA graph.
+     */
+    public HyperAttention stream(CudaStream stream) {
+        return new HyperAttention(causal, scale, stream, seed, seedSet, lshProjections, blockSize, sampleSize,
                 minSeqLen);
     }
 
@@ -193,7 +217,8 @@ public final class HyperAttention extends AttentionOp {
      * {@code lse} may be null.
      *
      * @throws IllegalArgumentException for inconsistent or unusable operands (the message names
-     *     which), including operands not on the CPU
+     *     which), including operands on different devices, an absent CUDA device or a stream of
+     *     another device
      * @throws IllegalStateException if an operand's arena is closed
      * @throws HyperattnException if the library fails
      */
@@ -207,10 +232,11 @@ public final class HyperAttention extends AttentionOp {
      * contiguous, like a log-sum-exp tensor; {@code lse} and {@code rowError} may be null. The
      * estimate is about two standard errors of the row's output, relative to the attention-weighted
      * RMS norm of the values, {@code 2·SE(ô_i) / sqrt(Σ_j p_ij ‖v_j‖²)}; 0 for rows computed exactly.
-     * {@code out} and {@code lse} are the same with or without it.
+     * {@code out} and {@code lse} are the same with or without it. The estimates are computed by
+     * the CPU backend only: with CUDA operands, {@code rowError} must be null.
      *
      * @throws IllegalArgumentException for inconsistent or unusable operands (the message names
-     *     which), including operands not on the CPU
+     *     which), including a non-null {@code rowError} with CUDA operands
      * @throws IllegalStateException if an operand's arena is closed
      * @throws HyperattnException if the library fails
      */
@@ -237,8 +263,21 @@ public final class HyperAttention extends AttentionOp {
         OperandChecks.disjoint(name, rowError, "lse", lse);
     }
 
+    /**
+     * The error estimates exist on the CPU backend only (the native call answers
+     * HA_ERR_UNSUPPORTED for a row_error array with CUDA tensors): refused before any other
+     * operand check, so the caller learns it whether or not the device is present.
+     */
+    static void rowErrorOnCpuOnly(Tensor rowError, Tensor q) {
+        if (rowError != null && q != null && !q.device().isCpu()) {
+            throw new IllegalArgumentException("rowError: error estimates are computed only on the CPU backend, but q"
+                    + " is on " + q.device() + "; pass null for rowError with CUDA operands");
+        }
+    }
+
+    /** Every operand check (CPU, or one CUDA device as for exact attention). */
     static void validate(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        cpuAttentionOperands("HyperAttention", q, k, v, out, lse);
+        attentionOperands(q, k, v, out, lse);
     }
 
     // ---- the op-specific part of AttentionOp --------------------------------------------------
@@ -270,7 +309,8 @@ public final class HyperAttention extends AttentionOp {
 
     @Override
     void checkOperands(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Object extra) {
-        cpuAttentionOperands("HyperAttention", q, k, v, out, lse);
+        rowErrorOnCpuOnly((Tensor) extra, q);
+        attentionOperands(q, k, v, out, lse);
         if (extra != null) {
             validateRowError((Tensor) extra, q, k, v, out, lse);
         }
@@ -310,7 +350,8 @@ public final class HyperAttention extends AttentionOp {
     public String toString() {
         return "HyperAttention[" + sharedSettings() + ", seed=" + (seedSet ? Long.toString(seed) : "default")
                 + ", lshProjections=" + orDefault(lshProjections) + ", blockSize=" + orDefault(blockSize)
-                + ", sampleSize=" + orDefault(sampleSize) + ", minSeqLen=" + orDefault(minSeqLen) + "]";
+                + ", sampleSize=" + orDefault(sampleSize) + ", minSeqLen=" + orDefault(minSeqLen)
+                + (stream == null ? "" : ", stream=" + stream) + "]";
     }
 
     // toString must not load the library: unset values print as "default".

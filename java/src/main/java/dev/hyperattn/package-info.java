@@ -1,7 +1,8 @@
 /**
  * Fast long-context attention for the JVM, computed in place on off-heap memory by the native
- * hyperattn library through the FFM API: exact attention ({@link dev.hyperattn.Attention#exact()},
- * CPU and CUDA), HyperAttention ({@link dev.hyperattn.Attention#hyper()}), HSR sparse attention
+ * hyperattn library through the FFM API: exact attention
+ * ({@link dev.hyperattn.Attention#exact()}) and HyperAttention
+ * ({@link dev.hyperattn.Attention#hyper()}) on the CPU and CUDA, HSR sparse attention
  * ({@link dev.hyperattn.Attention#hsr()}, with {@link dev.hyperattn.KeyIndex}) and approximate
  * attention with a per-row error estimate and target ({@link dev.hyperattn.Attention#approx()})
  * on the CPU, and the LSE merge of partial results.
@@ -25,9 +26,9 @@
  *
  * <p>CUDA: {@code Tensor.allocate(arena, Device.cuda(0), DType.BF16, ...)} allocates device
  * memory freed when the arena closes; {@link dev.hyperattn.Tensor#copyFrom(Tensor)} moves data
- * between host and device; the exact attention builder and the merge take device tensors
- * unchanged (all operands on one device). {@link dev.hyperattn.Device#cudaDeviceCount()} is 0
- * where there is no GPU, and using an absent device is an IllegalArgumentException carrying
- * CUDA's reason.
+ * between host and device; the exact attention and HyperAttention builders and the merge take
+ * device tensors unchanged (all operands on one device).
+ * {@link dev.hyperattn.Device#cudaDeviceCount()} is 0 where there is no GPU, and using an absent
+ * device is an IllegalArgumentException carrying CUDA's reason.
  */
 package dev.hyperattn;

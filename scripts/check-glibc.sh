@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fails when the shipped library needs a newer glibc (or C++ runtime) than RHEL 8 has, i.e.
-# when it would not load on glibc 2.28 systems (RHEL 8 and its rebuilds, Debian 10). It is built
+# Fails when the shipped library needs a newer glibc (or C++ runtime) than Ubuntu 18.04 has, i.e.
+# when it would not load on glibc 2.27 systems (and so on RHEL 8, Debian 10). It is built
 # against Debian 11 (glibc 2.31); the four libm symbols that Debian 11 versions 2.29 are bound
 # to their old versions (cpp/src/glibc_compat.cpp).
 #
@@ -8,7 +8,7 @@
 #                                   native/linux-x86_64/ (default: the built jar)
 #
 # Reads the version needs (.gnu.version_r) and NEEDED entries of the library:
-#  - highest GLIBC_* <= 2.28 (HA_MAX_GLIBC);
+#  - highest GLIBC_* <= 2.27 (HA_MAX_GLIBC);
 #  - libstdc++ and libgcc are linked statically, so no GLIBCXX_/CXXABI_/GCC_ need at all; were
 #    they dynamic, the limits would be Debian 11's (GLIBCXX_3.4.28, CXXABI_1.3.12, GCC_7.0.0);
 #  - NEEDED only glibc's own libraries (a libcudart.so or libstdc++.so.6 dependency would break
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 file=${1:-java/target/hyperattn-0.1.0-SNAPSHOT.jar}
-max_glibc=${HA_MAX_GLIBC:-2.28}
+max_glibc=${HA_MAX_GLIBC:-2.27}
 max_glibcxx=3.4.28 max_cxxabi=1.3.12 max_gcc=7.0.0
 allowed_needed="libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 ld-linux-x86-64.so.2 ld-linux-aarch64.so.1"
 

@@ -1,4 +1,5 @@
-// Keeps the library loadable on glibc 2.28 (RHEL 8 and its rebuilds, still common on servers).
+// Keeps the library loadable below Debian 11's glibc 2.31: RHEL 8 and its rebuilds (2.28), Debian
+// 10 (2.28), Ubuntu 18.04 (2.27), still common on servers.
 //
 // The shipped library is linked against Debian 11 (glibc 2.31), whose libm gives exp, exp2, log
 // and log2 a second symbol version, GLIBC_2.29 (the same functions without the old SVID error
@@ -6,7 +7,7 @@
 // names (-Wl,--wrap=..., CMakeLists.txt) and each wrapper calls the architecture's original
 // version, present in every glibc. With the library's -fno-math-errno code the two versions
 // return the same values; the old entry points only add errno handling on range errors.
-// scripts/check-glibc.sh holds the shipped library to GLIBC_2.28.
+// scripts/check-glibc.sh holds the shipped library to GLIBC_2.27 (the float expf/logf family).
 #include <cmath>  // defines __GLIBC__ (features.h)
 
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))

@@ -2,7 +2,7 @@
 # Makes (once) and prints the path of the Debian 11 (bullseye) root that the portable build
 # compiles against (glibc 2.31, GCC 10 with its libstdc++.a and libgcc) and that
 # scripts/portable/smoke.sh runs the library in. Why Debian 11: what it links against is the
-# oldest glibc the shipped library asks for (2.31: Debian 11, Ubuntu 20.04, RHEL 9).
+# oldest glibc Debian still serves; the shipped library asks for less (2.27, cpp/src/glibc_compat.cpp).
 #
 #   scripts/portable/sysroot.sh            prints the root's path; builds it first if needed (~1 min)
 #   scripts/portable/sysroot.sh --aarch64  the same for the linux-aarch64 library: a Debian 11

@@ -1420,6 +1420,10 @@ TEST(cuda_bad_arguments_on_a_device) {
              "not supported on CUDA"); }
     { DeviceOperands o; ha_hyper_params hp; ha_hyper_params_init(&hp); hp.stream = reinterpret_cast<void*>(0x10);
       expect("hyper: a bogus stream", ha_attention_hyper(&o.tq, &o.tk, &o.tv, &o.to, nullptr, &hp), INV, "params.stream"); }
+    // An unreadable handle must fail the call, not crash inside cudaStreamGetDevice (it did,
+    // on the first H200 run, before resolve_stream checked the address).
+    { DeviceOperands o; ha_exact_params ep; ha_exact_params_init(&ep); ep.stream = reinterpret_cast<void*>(0x10);
+      expect("exact: a bogus stream", ha_attention_exact(&o.tq, &o.tk, &o.tv, &o.to, nullptr, &ep), INV, "params.stream"); }
     begin_case("a valid device call after all that succeeds and clears the message");
     DeviceOperands o;
     CHECK(o.run() == HA_OK, "%s", ha_last_error());

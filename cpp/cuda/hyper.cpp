@@ -100,22 +100,13 @@ int32_t hyper_forward(const HyperProblem& hpb) {
     DeviceGuard guard(p.device);
     if (guard.error() != cudaSuccess) return device_error("cudaSetDevice", guard.error());
     cudaStream_t s = nullptr;
-    HA_ST(resolve_stream("params.stream", p.stream, p.device, &s));
+    HA_ST(prepare_call(p, &s));
 
     const int64_t B = p.q.shape[0], Hq = p.q.shape[1], Nq = p.q.shape[2], D = p.q.shape[3];
     const int64_t Hkv = p.k.shape[1], Nk = p.k.shape[2], G = Hq / Hkv;
     if (B * Hq * Nq == 0) return HA_OK;
     // At or below min_seq_len keys the answer is exact attention itself.
     if (Nk <= hpb.min_seq_len) return exact_forward(p);
-    {
-        const struct {
-            const char* name;
-            const void* data;
-        } ops[] = {{"q", p.q.data}, {"k", p.k.data}, {"v", p.v.data}, {"out", p.out.data},
-                   {"lse", p.lse}};
-        for (const auto& o : ops)
-            if (o.data) HA_ST(check_device_pointer(o.name, o.data, p.device));
-    }
 
     // Non-finite policy: with a non-finite element in q or k the whole call is exact.
     {

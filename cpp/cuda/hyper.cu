@@ -24,6 +24,7 @@
 #include "hyper_launch.h"
 #include "hyperattn.h"
 #include "mma.cuh"
+#include "smem_limit.cuh"
 
 namespace ha::cuda {
 namespace {
@@ -426,8 +427,7 @@ template <class T, int DP, int BN, bool ALIGNED>
 cudaError_t launch_rect(const HyperRectArgs& a, cudaStream_t s) {
     constexpr size_t smem = RectCfg<T, DP, BN, ALIGNED>::SMEM;
     static_assert(smem <= 227 * 1024, "shared memory");
-    cudaError_t e = cudaFuncSetAttribute(rect_kernel<T, DP, BN, ALIGNED>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    cudaError_t e = raise_smem_limit<rect_kernel<T, DP, BN, ALIGNED>>(int(smem));
     if (e != cudaSuccess) return e;
     const int64_t blocks = a.ntasks * a.heads;
     if (blocks <= 0) return cudaSuccess;

@@ -15,6 +15,10 @@
 
 namespace ha::cuda {
 
+// The checks every kernel entry makes (ops.cpp), with the device guard held by the caller:
+// compute capability, params.stream (resolved into *s) and the operands' device pointers.
+int32_t prepare_call(const ExactProblem& p, cudaStream_t* s);
+
 // The exact forward kernel on p's views (ops.cpp), enqueued on s: no pointer checks, no
 // split-KV decode, no wait. HyperAttention's causal leaves.
 cudaError_t launch_exact_view(const ExactProblem& p, cudaStream_t s);

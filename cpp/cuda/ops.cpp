@@ -133,15 +133,14 @@ int32_t run_decode(int32_t dtype, int32_t device, DecodeArgs d, cudaStream_t s) 
     return scratch.release();
 }
 
-// Device, stream and operand pointers of a call; the guard stays with the caller.
-int32_t prepare(const ExactProblem& p, cudaStream_t* s) {
+}  // namespace
+
+int32_t prepare_call(const ExactProblem& p, cudaStream_t* s) {
     int32_t st;
     if ((st = require_sm80("q", p.device)) != HA_OK) return st;
     if ((st = resolve_stream("params.stream", p.stream, p.device, s)) != HA_OK) return st;
     return check_operands(p);
 }
-
-}  // namespace
 
 cudaError_t launch_exact_view(const ExactProblem& p, cudaStream_t s) {
     const FwdArgs a = make_args(p);
@@ -155,7 +154,7 @@ int32_t exact_forward(const ExactProblem& p) {
     DeviceGuard guard(p.device);
     if (guard.error() != cudaSuccess) return device_error("cudaSetDevice", guard.error());
     cudaStream_t s = nullptr;
-    if ((st = prepare(p, &s)) != HA_OK) return st;
+    if ((st = prepare_call(p, &s)) != HA_OK) return st;
 
     FwdArgs a = make_args(p);
     if (a.Nq == 0) return HA_OK;
@@ -185,7 +184,7 @@ int32_t exact_seqs(const SeqsProblem& p) {
     DeviceGuard guard(p.base.device);
     if (guard.error() != cudaSuccess) return device_error("cudaSetDevice", guard.error());
     cudaStream_t s = nullptr;
-    if ((st = prepare(p.base, &s)) != HA_OK) return st;
+    if ((st = prepare_call(p.base, &s)) != HA_OK) return st;
 
     FwdArgs a = make_args(p.base);
     a.B = p.count;

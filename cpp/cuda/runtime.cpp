@@ -190,15 +190,16 @@ int32_t read_device_ints(int32_t id, void* stream, const char* name, const int32
 // and the shared-memory limit, so they are read on a device's first use and kept.
 namespace {
 
-constexpr int kMaxInfoDevices = 64;
+// Devices 0 .. kMaxDevices - 1 get cached facts and a pool; others are served uncached.
+constexpr int kMaxDevices = 64;
 struct DeviceInfo {
     int sms = 0;
     size_t smem_optin = 0;
     int major = 0, minor = 0;
 };
 std::mutex g_info_mutex;
-DeviceInfo g_info[kMaxInfoDevices];
-bool g_info_read[kMaxInfoDevices];
+DeviceInfo g_info[kMaxDevices];
+bool g_info_read[kMaxDevices];
 
 DeviceInfo read_info(int id) {
     DeviceInfo d;
@@ -213,7 +214,7 @@ DeviceInfo read_info(int id) {
 }
 
 DeviceInfo info(int id) {
-    if (id < 0 || id >= kMaxInfoDevices) return read_info(id);
+    if (id < 0 || id >= kMaxDevices) return read_info(id);
     std::lock_guard<std::mutex> lock(g_info_mutex);
     if (!g_info_read[id]) {
         g_info[id] = read_info(id);
@@ -242,7 +243,6 @@ int32_t require_sm80(const char* what, int32_t id) {
 // ---- scratch ----------------------------------------------------------------------------
 namespace {
 
-constexpr int kMaxDevices = 64;
 std::mutex g_pool_mutex;
 cudaMemPool_t g_pools[kMaxDevices];
 bool g_pool_tried[kMaxDevices];

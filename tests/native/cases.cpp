@@ -1,5 +1,7 @@
 #include "cases.h"
 
+#include <string>
+
 namespace hat {
 
 const char* layout_name(int layout) {
@@ -65,6 +67,12 @@ std::vector<int32_t> arch_isas() {
 #else
     return {HA_CPU_ISA_GENERIC, HA_CPU_ISA_AVX2, HA_CPU_ISA_AVX512};
 #endif
+}
+
+bool cuda_backend_built() {
+    int32_t n = 0;
+    ha_cuda_device_count(&n);
+    return std::string(ha_last_error()).find("this build has no CUDA backend") == std::string::npos;
 }
 
 std::vector<int32_t> supported_isas() {

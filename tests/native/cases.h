@@ -44,4 +44,8 @@ std::vector<int32_t> arch_isas();
 std::vector<int32_t> supported_isas();
 const char* isa_name(int32_t isa);
 
+// Whether this library was built with its CUDA backend (device present or not): a CUDA tensor
+// then meets device checks, in a CPU-only build the "no CUDA backend" answer.
+bool cuda_backend_built();
+
 }  // namespace hat

@@ -46,7 +46,7 @@ unshare --mount --propagation private -- sh -c '
         ./smoke ./libhyperattn.so
         if [ -x ha_native_tests ]; then
             echo \"native harness in Debian 11:\"
-            LD_LIBRARY_PATH=. ./ha_native_tests >harness.log 2>&1 || { tail -n 60 harness.log; exit 1; }
+            HA_TEST_JOBS=\$(nproc) LD_LIBRARY_PATH=. ./ha_native_tests >harness.log 2>&1 || { grep -A2 ^FAIL harness.log | head -n 80; tail -n 5 harness.log; exit 1; }
             tail -n 1 harness.log
         fi"
 ' sh "$root"

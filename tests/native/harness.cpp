@@ -1,10 +1,19 @@
-#include <cstring>
 #include "harness.h"
 
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
 
 namespace hat {
 
@@ -59,15 +68,8 @@ void skip_case(const std::string& label, const std::string& why) {
 }
 
 std::mt19937_64& rng() {
-    static std::mt19937_64 r([] {
-        const char* env = std::getenv("HA_TEST_SEED");
-        uint64_t seed = env ? std::strtoull(env, nullptr, 10)
-                            : static_cast<uint64_t>(
-                                  std::chrono::steady_clock::now().time_since_epoch().count());
-        std::printf("seed %llu (set HA_TEST_SEED to repeat)\n",
-                    static_cast<unsigned long long>(seed));
-        return seed;
-    }());
+    // Seeded per test by main (reseed_for).
+    static std::mt19937_64 r;
     return r;
 }
 
@@ -156,12 +158,39 @@ ha_tensor HostTensor::desc() {
 
 }  // namespace hat
 
+namespace {
+
+// One test's random draws depend on the seed and its name only, so a failure seen in a full
+// (or sharded, or multi-job) run repeats with `HA_TEST_SEED=S ha_native_tests NAME`.
+void reseed_for(uint64_t base, const char* name) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char* p = name; *p; ++p) h = (h ^ uint8_t(*p)) * 1099511628211ull;
+    hat::rng().seed(base ^ h);
+}
+
+// HA_TEST_JOBS=n: n processes (this one and n-1 forked before any library call, so no pool
+// threads exist yet) take the tests one at a time from a shared counter; most of a run is
+// single-threaded float64 reference loops, so one process leaves a core idle. Each child's
+// output goes to a file of its own that the parent prints after it, then the summed counts.
+struct JobShare {
+    std::atomic<int> next{0};
+    int passed[64], failed[64], skipped[64];
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    hat::rng();  // prints the seed first
+    // HA_TEST_SEED, or the clock: printed first so that any run can be repeated.
+    uint64_t base_seed = 0;
+    if (const char* env = std::getenv("HA_TEST_SEED"); env && *env)
+        base_seed = std::strtoull(env, nullptr, 10);
+    else
+        base_seed = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::printf("seed %llu (set HA_TEST_SEED to repeat)\n", static_cast<unsigned long long>(base_seed));
     // HA_TEST_FILTER=substr[,substr...] runs only the tests whose name contains one of them.
     const char* filter = std::getenv("HA_TEST_FILTER");
     // HA_TEST_SHARD=i/n runs every n-th test from the i-th (0-based), so that n processes can
-    // share a slow run (CI's sanitized one is mostly single-threaded reference loops).
+    // share a run.
     int shard = 0, shards = 1;
     if (const char* sh = std::getenv("HA_TEST_SHARD"); sh && *sh) {
         if (std::sscanf(sh, "%d/%d", &shard, &shards) != 2 || shards < 1 || shard < 0 || shard >= shards) {
@@ -170,9 +199,63 @@ int main(int argc, char** argv) {
         }
         std::printf("shard %d of %d\n", shard, shards);
     }
+    int jobs = 1;
+    if (const char* j = std::getenv("HA_TEST_JOBS"); j && *j) {
+        char* end = nullptr;
+        const long v = std::strtol(j, &end, 10);
+        if (*end != '\0' || v < 1 || v > 64) {
+            std::fprintf(stderr, "HA_TEST_JOBS=%s: expected a count from 1 to 64\n", j);
+            return 2;
+        }
+        jobs = int(v);
+    }
+    JobShare* share = nullptr;
+    std::vector<FILE*> logs;
+    std::vector<pid_t> pids;
+    int job = 0;
+    if (jobs > 1) {
+        void* m = mmap(nullptr, sizeof(JobShare), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            std::perror("HA_TEST_JOBS: mmap");
+            return 2;
+        }
+        share = new (m) JobShare();
+        std::printf("%d jobs\n", jobs);
+        std::fflush(stdout);
+        std::fflush(stderr);
+        for (int i = 1; i < jobs; ++i) {
+            FILE* f = std::tmpfile();
+            if (!f) {
+                std::perror("HA_TEST_JOBS: tmpfile");
+                return 2;
+            }
+            const pid_t pid = fork();
+            if (pid < 0) {
+                std::perror("HA_TEST_JOBS: fork");
+                return 2;
+            }
+            if (pid == 0) {
+                job = i;
+                dup2(fileno(f), 1);
+                dup2(fileno(f), 2);
+                std::printf("job %d\n", i);
+                break;
+            }
+            logs.push_back(f);
+            pids.push_back(pid);
+        }
+    }
+    auto claim = [&] { return share ? share->next.fetch_add(1) : -1; };
+    int claimed = claim();
     int index = -1;
     for (auto& t : hat::Registry::tests()) {
-        if (++index % shards != shard) continue;
+        ++index;
+        if (share) {
+            if (index != claimed) continue;
+            claimed = claim();
+        } else if (index % shards != shard) {
+            continue;
+        }
         // Arguments, if any, filter the tests: a test runs when its name contains one of them;
         // so does HA_TEST_FILTER (comma-separated parts).
         bool wanted = argc < 2;
@@ -191,14 +274,51 @@ int main(int argc, char** argv) {
         }
         std::printf("== %s\n", t.name);
         std::fflush(stdout);
+        reseed_for(base_seed, t.name);
         const auto start = std::chrono::steady_clock::now();
         t.fn();
         hat::end_case();
         // Per-test time, so CI's budget can be kept by knowing where it goes.
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (secs >= 1.0) std::printf("   (%.1f s)\n", secs);
+        std::fflush(stdout);
     }
     auto& c = hat::counts();
-    std::printf("%d passed, %d failed, %d skipped\n", c.passed, c.failed, c.skipped);
-    return c.failed == 0 ? 0 : 1;
+    if (share && job > 0) {
+        share->passed[job] = c.passed;
+        share->failed[job] = c.failed;
+        share->skipped[job] = c.skipped;
+        // exit, not _exit: a sanitizer's leak check runs at exit, and its report and status
+        // reach the parent like a failure.
+        std::exit(0);
+    }
+    int passed = c.passed, failed = c.failed, skipped = c.skipped;
+    for (size_t i = 0; i < pids.size(); ++i) {
+        int status = 0;
+        while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {
+        }
+        std::fflush(stdout);
+        std::rewind(logs[i]);
+        char buf[4096];
+        size_t got;
+        while ((got = std::fread(buf, 1, sizeof buf, logs[i])) > 0) std::fwrite(buf, 1, got, stdout);
+        std::fclose(logs[i]);
+        const int j = int(i) + 1;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            passed += share->passed[j];
+            failed += share->failed[j];
+            skipped += share->skipped[j];
+        } else {
+            // A crashed job's current test and every test it would have claimed later are lost:
+            // count it as a failure, never as a pass.
+            ++failed;
+            if (WIFSIGNALED(status))
+                std::printf("FAIL job %d killed by signal %d (its last test is the last '==' above)\n", j,
+                            WTERMSIG(status));
+            else
+                std::printf("FAIL job %d exited with status %d\n", j, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+    }
+    std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    return failed == 0 ? 0 : 1;
 }

@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cpu/hyper/bucket_rank.h"
 #include "hyper_launch.h"
 #include "hyperattn.h"
 #include "mma.cuh"
@@ -33,17 +34,6 @@ __device__ __forceinline__ float load_elem(const void* base, int64_t off, int32_
     const uint16_t bits = static_cast<const uint16_t*>(base)[off];
     if (dtype == HA_DTYPE_BF16) return __uint_as_float(uint32_t(bits) << 16);
     return __half2float(__ushort_as_half(bits));
-}
-
-// The CPU's bucket_rank (cpu/hyper/bucket_rank.h): bit i of the rank is the XOR of the code's
-// bits >= i.
-__device__ __forceinline__ uint32_t inverse_gray(uint32_t code) {
-    code ^= code >> 16;
-    code ^= code >> 8;
-    code ^= code >> 4;
-    code ^= code >> 2;
-    code ^= code >> 1;
-    return code;
 }
 
 // ---- hashing ------------------------------------------------------------------------------
@@ -85,7 +75,7 @@ __global__ void __launch_bounds__(256) hash_kernel(const HyperView x, int32_t dt
     if (lane == 0 || lane == 16) {
         const int64_t row = row0 + rl;
         const uint32_t code = lane == 0 ? (mask & 0xffffu) : (mask >> 16);
-        if (row < rows) ranks[row] = uint16_t(inverse_gray(code));
+        if (row < rows) ranks[row] = uint16_t(ha::cpu::hyper::bucket_rank(code));
     }
 }
 

@@ -60,7 +60,9 @@ void* huge_map(size_t bytes) {
     {
         Cache& c = cache();
         std::lock_guard<std::mutex> lock(c.mu);
-        // The smallest cached mapping that fits; what it has beyond len is unmapped.
+        // The smallest cached mapping that fits. What it has beyond len stays cached as a
+        // block of its own (len is whole huge pages, so it starts on one): unmapping it made
+        // a caller that alternates exact and approximate calls fault in fresh pages each time.
         size_t best = c.blocks.size();
         for (size_t i = 0; i < c.blocks.size(); ++i)
             if (c.blocks[i].len >= len && (best == c.blocks.size() || c.blocks[i].len < c.blocks[best].len))
@@ -68,8 +70,8 @@ void* huge_map(size_t bytes) {
         if (best < c.blocks.size()) {
             const Block b = c.blocks[best];
             c.blocks.erase(c.blocks.begin() + long(best));
-            c.bytes -= b.len;
-            if (b.len > len) munmap(static_cast<char*>(b.p) + len, b.len - len);
+            c.bytes -= len;
+            if (b.len > len) c.blocks.push_back(Block{static_cast<char*>(b.p) + len, b.len - len});
             return b.p;
         }
     }
@@ -99,8 +101,25 @@ void huge_unmap(void* p, size_t bytes) {
 #ifdef MADV_FREE
             madvise(p, len, MADV_FREE);
 #endif
-            c.blocks.push_back(Block{p, len});
+            // Joined with cached neighbours (the rest of a block huge_map split, or a
+            // mapping the kernel placed next to it), so a later request of the whole size
+            // finds it again.
+            Block nb{p, len};
             c.bytes += len;
+            for (size_t i = 0; i < c.blocks.size();) {
+                char* const bp = static_cast<char*>(c.blocks[i].p);
+                if (bp + c.blocks[i].len == static_cast<char*>(nb.p)) {
+                    nb = Block{bp, c.blocks[i].len + nb.len};
+                } else if (static_cast<char*>(nb.p) + nb.len == bp) {
+                    nb.len += c.blocks[i].len;
+                } else {
+                    ++i;
+                    continue;
+                }
+                c.blocks.erase(c.blocks.begin() + long(i));
+                i = 0;
+            }
+            c.blocks.push_back(nb);
             drop = trim(c);
         }
     }

@@ -4,17 +4,23 @@
 // the code of rank t in exactly one bit, so neighbouring buckets in the sorted order are
 // neighbouring cells of the hyperplane arrangement. (The forward Gray code, applied to codes,
 // gives that property to only about three quarters of the neighbours.)
-// Header-only: the engine and the white-box tests share it.
+// Header-only: the CPU engine, the CUDA hash kernel (hyper.cu) and the white-box tests share it.
 #pragma once
 #include <cstdint>
+
+#if defined(__CUDACC__)
+#define HA_BUCKET_RANK_HD __host__ __device__
+#else
+#define HA_BUCKET_RANK_HD
+#endif
 
 namespace ha::cpu::hyper {
 
 // The code whose rank is `rank`: the ordinary (reflected binary) Gray code.
-constexpr uint32_t code_of_rank(uint32_t rank) { return rank ^ (rank >> 1); }
+HA_BUCKET_RANK_HD constexpr uint32_t code_of_rank(uint32_t rank) { return rank ^ (rank >> 1); }
 
 // The rank of `code`: the inverse Gray code, bit i of the rank = XOR of the code's bits >= i.
-constexpr uint32_t bucket_rank(uint32_t code) {
+HA_BUCKET_RANK_HD constexpr uint32_t bucket_rank(uint32_t code) {
     code ^= code >> 16;
     code ^= code >> 8;
     code ^= code >> 4;

@@ -71,8 +71,8 @@ void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
         return;
     }
     const double m = std::max(accl, l), wa = std::exp(double(accl) - m), wb = std::exp(double(l) - m);
-    const double z = wa + wb;
-    for (int64_t d = 0; d < Da; ++d) acc[d] = float((wa * acc[d] + wb * o[d]) / z);
+    const double z = wa + wb, ca = wa / z, cb = wb / z;
+    for (int64_t d = 0; d < Da; ++d) acc[d] = float(ca * acc[d] + cb * o[d]);
     accl = float(m + std::log(z));
 }
 
@@ -269,16 +269,27 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     merge_tmp(nullptr);
 
     // Rows by bucket (stable: by position within one) for the bucket and tail parts.
+    // (A counting sort: buckets are bytes, and it keeps position order within one.)
     auto& order = w.order;
     order.resize(size_t(M));
-    for (int64_t m = 0; m < M; ++m) order[size_t(m)] = m;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return rows[size_t(a)].bucket < rows[size_t(b)].bucket; });
+    {
+        int64_t start[257] = {};
+        for (int64_t m = 0; m < M; ++m) ++start[size_t(rows[size_t(m)].bucket) + 1];
+        for (int k = 0; k < 256; ++k) start[k + 1] += start[k];
+        for (int64_t m = 0; m < M; ++m) order[size_t(start[rows[size_t(m)].bucket]++)] = m;
+    }
     bool any_cut = false;
     for (int64_t m = 0; m < M; ++m) any_cut |= cut[size_t(m)] >= c.S;
     if (!any_cut) return HA_OK;
+    // The same rows in bucket order: copied from Q (the same bits as loading them again).
     Store& Qp = w.Qp;
-    load_rows_q(c, h, rows, order.data(), Qp);
+    Qp.init(c.es, c.D, M, c.f16);
+    {
+        constexpr int64_t kChunk = 2048;
+        parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
+            for (int64_t m = t * kChunk; m < std::min(M, (t + 1) * kChunk); ++m) Qp.copy_from(m, Q, order[size_t(m)]);
+        });
+    }
     for (int64_t m = 0; m < M; ++m) {
         const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
         const int64_t a = h.bstart[size_t(b)], n = h.bstart[size_t(b + 1)] - a;
@@ -343,15 +354,20 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     for (int64_t m = 0; m < M; ++m) pos_of[size_t(order[size_t(m)])] = m;
     auto& L = w.L;
     L.assign(size_t(M), -std::numeric_limits<double>::infinity());
-    for (int64_t t = 0; t < M; ++t) {
-        if (cut[size_t(t)] < c.S) continue;
-        const int64_t m = pos_of[size_t(t)];
-        const double ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(t)]), double(tl[size_t(t)])});
-        if (!std::isfinite(ref)) continue;
-        const double z = std::exp(double(res.lse[size_t(t)]) - ref) +
-                         std::max(0.0, std::exp(double(tal[size_t(t)]) - ref) - std::exp(double(oal[size_t(m)]) - ref)) +
-                         std::max(0.0, std::exp(double(tl[size_t(t)]) - ref) - std::exp(double(obl[size_t(m)]) - ref));
-        L[size_t(t)] = ref + std::log(z);
+    {
+        constexpr int64_t kChunk = 4096;
+        parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t k, int) {
+            for (int64_t t = k * kChunk; t < std::min(M, (k + 1) * kChunk); ++t) {
+                if (cut[size_t(t)] < c.S) continue;
+                const int64_t m = pos_of[size_t(t)];
+                const double ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(t)]), double(tl[size_t(t)])});
+                if (!std::isfinite(ref)) continue;
+                const double z = std::exp(double(res.lse[size_t(t)]) - ref) +
+                                 std::max(0.0, std::exp(double(tal[size_t(t)]) - ref) - std::exp(double(oal[size_t(m)]) - ref)) +
+                                 std::max(0.0, std::exp(double(tl[size_t(t)]) - ref) - std::exp(double(obl[size_t(m)]) - ref));
+                L[size_t(t)] = ref + std::log(z);
+            }
+        });
     }
     std::vector<Heavy> heavy;
     std::vector<int64_t> look;  // the rows searched: all (the probes asked), or the long queries
@@ -446,14 +462,15 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         // The halves' sums carry the draws' weights 1/pi: together they estimate the tail,
         // each alone (doubled) too.
         const double Z = ZE + ZA + ZB, Za = ZE + 2 * ZA, Zb = ZE + 2 * ZB;
+        const double iz = 1.0 / Z, iza = 1.0 / Za, izb = 1.0 / Zb;
         double d2 = 0;
-        for (int64_t d = 0; d < Da; ++d) {
-            acc[d] = float((NE[size_t(d)] + NA[size_t(d)] + NB[size_t(d)]) / Z);
-            if (d < D) {
-                const double x = (NE[size_t(d)] + 2 * NA[size_t(d)]) / Za - (NE[size_t(d)] + 2 * NB[size_t(d)]) / Zb;
-                d2 += x * x;
-            }
+        const double *ne = NE.data(), *na_ = NA.data(), *nb_ = NB.data();
+        for (int64_t d = 0; d < D; ++d) {
+            acc[d] = float((ne[d] + na_[d] + nb_[d]) * iz);
+            const double x = (ne[d] + 2 * na_[d]) * iza - (ne[d] + 2 * nb_[d]) * izb;
+            d2 += x * x;
         }
+        acc[D] = float((ne[D] + na_[D] + nb_[D]) * iz);
         res.lse[size_t(t)] = float(ref + std::log(Z));
         const double r2 = acc[D];
         float e;

@@ -161,7 +161,7 @@ ha_tensor HostTensor::desc() {
 namespace {
 
 // One test's random draws depend on the seed and its name only, so a failure seen in a full
-// (or sharded, or multi-job) run repeats with `HA_TEST_SEED=S ha_native_tests NAME`.
+// (or multi-job) run repeats with `HA_TEST_SEED=S ha_native_tests NAME`.
 void reseed_for(uint64_t base, const char* name) {
     uint64_t h = 1469598103934665603ull;
     for (const char* p = name; *p; ++p) h = (h ^ uint8_t(*p)) * 1099511628211ull;
@@ -189,16 +189,6 @@ int main(int argc, char** argv) {
     std::printf("seed %llu (set HA_TEST_SEED to repeat)\n", static_cast<unsigned long long>(base_seed));
     // HA_TEST_FILTER=substr[,substr...] runs only the tests whose name contains one of them.
     const char* filter = std::getenv("HA_TEST_FILTER");
-    // HA_TEST_SHARD=i/n runs every n-th test from the i-th (0-based), so that n processes can
-    // share a run.
-    int shard = 0, shards = 1;
-    if (const char* sh = std::getenv("HA_TEST_SHARD"); sh && *sh) {
-        if (std::sscanf(sh, "%d/%d", &shard, &shards) != 2 || shards < 1 || shard < 0 || shard >= shards) {
-            std::fprintf(stderr, "HA_TEST_SHARD=%s: expected i/n with 0 <= i < n\n", sh);
-            return 2;
-        }
-        std::printf("shard %d of %d\n", shard, shards);
-    }
     int jobs = 1;
     if (const char* j = std::getenv("HA_TEST_JOBS"); j && *j) {
         char* end = nullptr;
@@ -253,8 +243,6 @@ int main(int argc, char** argv) {
         if (share) {
             if (index != claimed) continue;
             claimed = claim();
-        } else if (index % shards != shard) {
-            continue;
         }
         // Arguments, if any, filter the tests: a test runs when its name contains one of them;
         // so does HA_TEST_FILTER (comma-separated parts).

@@ -76,15 +76,14 @@ void merge_into(float* acc, float& accl, const float* o, float l, int64_t Da) {
     accl = float(m + std::log(z));
 }
 
-void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* order,
-                 Store& Q) {
+void load_rows_q(const Ctx& c, const Head& h, const std::vector<Row>& rows, Store& Q) {
     const int64_t M = int64_t(rows.size());
     Q.init(c.es, c.D, M, c.f16);
     constexpr int64_t kChunk = 2048;
     parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
         std::vector<float> x(size_t(c.Dp));
         for (int64_t m = t * kChunk; m < std::min(M, (t + 1) * kChunk); ++m) {
-            const Row& r = rows[size_t(order ? order[m] : m)];
+            const Row& r = rows[size_t(m)];
             load_query(*c.p, h.b, h.hk * c.G + r.g, r.i, c.D, x.data());
             Q.put(m, x.data(), c.D, 0.f);
         }
@@ -239,7 +238,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         res.touched[size_t(m)] += std::max<int64_t>(0, b - a);
     };
     Store& Q = w.Q;
-    load_rows_q(c, h, rows, nullptr, Q);
+    load_rows_q(c, h, rows, Q);
 
     // The local window (everything, for a row that is not sampled), then the sinks, then the
     // long keys, in position order.
@@ -510,7 +509,7 @@ int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
     if (rows.empty()) return HA_OK;
     const int64_t M = int64_t(rows.size());
     Store Q;
-    load_rows_q(c, h, rows, nullptr, Q);
+    load_rows_q(c, h, rows, Q);
     std::vector<int64_t> rg(size_t(2 * M));
     Results r;
     r.O.assign(size_t(M * c.Da), 0.f);

@@ -28,21 +28,11 @@ class ConcurrencyTest {
         Hyperattn.setNumThreads(0);
     }
 
-    private record Inputs(Tensor q, Tensor k, Tensor v) {
+    private static TestData.Qkv inputs(Arena arena, DType dtype, long seed) {
+        return TestData.randomQkv(arena, dtype, B, HQ, HKV, NQ, NK, D, new SplittableRandom(seed));
     }
 
-    private static Inputs inputs(Arena arena, DType dtype, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        Tensor q = Tensor.allocate(arena, dtype, B, HQ, NQ, D);
-        Tensor k = Tensor.allocate(arena, dtype, B, HKV, NK, D);
-        Tensor v = Tensor.allocate(arena, dtype, B, HKV, NK, D);
-        TestData.fillUniform(q, rnd, 1);
-        TestData.fillUniform(k, rnd, 1);
-        TestData.fillUniform(v, rnd, 1);
-        return new Inputs(q, k, v);
-    }
-
-    private static void run(Inputs in, Tensor out, Tensor lse) {
+    private static void run(TestData.Qkv in, Tensor out, Tensor lse) {
         Attention.exact().causal(true).run(in.q(), in.k(), in.v(), out, lse);
     }
 
@@ -58,7 +48,7 @@ class ConcurrencyTest {
         String ctx = dtype + ", " + TestData.seedNote(seed);
         int javaThreads = 8, callsEach = 3;
         try (Arena shared = Arena.ofShared()) {
-            Inputs in = inputs(shared, dtype, seed);
+            TestData.Qkv in = inputs(shared, dtype, seed);
             Tensor expected = Tensor.allocate(shared, dtype, B, HQ, NQ, D);
             Tensor expectedLse = Tensor.allocate(shared, DType.F32, B, HQ, NQ);
             run(in, expected, expectedLse);
@@ -101,7 +91,7 @@ class ConcurrencyTest {
         long seed = TestData.nextSeed();
         String ctx = dtype + ", " + TestData.seedNote(seed);
         try (Arena arena = Arena.ofConfined()) {
-            Inputs in = inputs(arena, dtype, seed);
+            TestData.Qkv in = inputs(arena, dtype, seed);
             Tensor one = Tensor.allocate(arena, dtype, B, HQ, NQ, D);
             Tensor two = Tensor.allocate(arena, dtype, B, HQ, NQ, D);
             Tensor lseOne = Tensor.allocate(arena, DType.F32, B, HQ, NQ);

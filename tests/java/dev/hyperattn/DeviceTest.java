@@ -370,12 +370,8 @@ class DeviceTest {
                 SplittableRandom rnd = new SplittableRandom(seed);
                 long b = 2, hq = 8, hkv = 2, nq = 77, nk = 301, d = 128;
                 try (Arena arena = Arena.ofConfined(); CudaStream stream = CudaStream.create(gpu)) {
-                    Tensor q = Tensor.allocate(arena, dtype, b, hq, nq, d);
-                    Tensor k = Tensor.allocate(arena, dtype, b, hkv, nk, d);
-                    Tensor v = Tensor.allocate(arena, dtype, b, hkv, nk, d);
-                    TestData.fillUniform(q, rnd, 1);
-                    TestData.fillUniform(k, rnd, 1);
-                    TestData.fillUniform(v, rnd, 1);
+                    TestData.Qkv in = TestData.randomQkv(arena, dtype, b, hq, hkv, nq, nk, d, rnd);
+                    Tensor q = in.q(), k = in.k(), v = in.v();
                     ReferenceAttention.Result ref = ReferenceAttention.compute(q, k, v, causal, 1 / Math.sqrt(d));
                     Tensor qd = toDevice(arena, gpu, q), kd = toDevice(arena, gpu, k), vd = toDevice(arena, gpu, v);
                     Tensor outD = Tensor.allocate(arena, gpu, dtype, b, hq, nq, d);
@@ -439,12 +435,8 @@ class DeviceTest {
                         .sampleSize(32);
                 assertTrue(nk > op.minSeqLen(), "the approximation must run");
                 try (Arena arena = Arena.ofConfined(); CudaStream stream = CudaStream.create(gpu)) {
-                    Tensor q = Tensor.allocate(arena, dtype, b, hq, nq, d);
-                    Tensor k = Tensor.allocate(arena, dtype, b, hkv, nk, d);
-                    Tensor v = Tensor.allocate(arena, dtype, b, hkv, nk, d);
-                    TestData.fillUniform(q, rnd, 1);
-                    TestData.fillUniform(k, rnd, 1);
-                    TestData.fillUniform(v, rnd, 1);
+                    TestData.Qkv in = TestData.randomQkv(arena, dtype, b, hq, hkv, nq, nk, d, rnd);
+                    Tensor q = in.q(), k = in.k(), v = in.v();
                     Tensor cpuOut = Tensor.allocate(arena, dtype, b, hq, nq, d);
                     Tensor cpuLse = Tensor.allocate(arena, DType.F32, b, hq, nq);
                     op.run(q, k, v, cpuOut, cpuLse);

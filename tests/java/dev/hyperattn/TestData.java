@@ -35,6 +35,22 @@ final class TestData {
         t.copyFrom(values);
     }
 
+    /** Contiguous query, key and value tensors of one attention call. */
+    record Qkv(Tensor q, Tensor k, Tensor v) {
+    }
+
+    /** q [b, hq, nq, d], k and v [b, hkv, nk, d], uniform in [-1, 1], drawn in that order. */
+    static Qkv randomQkv(Arena arena, DType dtype, long b, long hq, long hkv, long nq, long nk, long d,
+            SplittableRandom rnd) {
+        Tensor q = Tensor.allocate(arena, dtype, b, hq, nq, d);
+        Tensor k = Tensor.allocate(arena, dtype, b, hkv, nk, d);
+        Tensor v = Tensor.allocate(arena, dtype, b, hkv, nk, d);
+        fillUniform(q, rnd, 1);
+        fillUniform(k, rnd, 1);
+        fillUniform(v, rnd, 1);
+        return new Qkv(q, k, v);
+    }
+
     /** NaN in every element, so anything the library fails to write shows up in comparisons. */
     static void poison(Tensor t) {
         t.fill(Float.NaN);

@@ -42,7 +42,14 @@ struct ExactProblem {
     const float* key_sum = nullptr;
     float* row_sum = nullptr;
     int64_t row_sum_stride = 1;
+    // Internal, with row_range only: keys [0, head_end) are a head region (head_end a multiple
+    // of kKeyTile, every row_range at or past it); row i also sees its first row_head[i] keys.
+    // Two parts of a row (the sinks and its local window) in one call.
+    const int64_t* row_head = nullptr;
+    int64_t head_end = 0;
 };
+
+constexpr int64_t kKeyTile = 64;  // keys per tile of the exact kernel (kern::NT)
 
 struct MergeProblem {
     int32_t dtype;           // of out_a, out_b, out

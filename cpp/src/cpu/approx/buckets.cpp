@@ -12,6 +12,8 @@ namespace {
 
 uint64_t mix(uint64_t x) { return hyper::mix64(x); }
 
+constexpr int64_t kRowsPerTask = 512;  // a multiple of 8 (nearest() takes 8 rows at a time)
+
 // Nearest centre of R rows by  x·c - |c|²/2  (the squared distance less |x|²/2).
 void nearest(const hsr::Kernels& kr, const Buckets& bk, const float* X, int R, int64_t D,
              float* S, int* best, float* bestv) {
@@ -66,16 +68,24 @@ Buckets cluster_keys(const hsr::Kernels& kr, const hsr::RowSrc& k, const std::ve
 
     // k-means++ seeding: each next centre drawn with probability ∝ its squared distance to the
     // nearest centre so far.
-    std::vector<double> d2(size_t(ns), std::numeric_limits<double>::infinity());
+    std::vector<double> d2(size_t(ns), std::numeric_limits<double>::infinity()), x2(static_cast<size_t>(ns));
+    for (int64_t t = 0; t < ns; ++t) x2[size_t(t)] = kr.sumsq(&X[size_t(t * bk.Dp)], bk.Dp);
+    const hsr::RowSrc xs{X.data(), bk.Dp, 1, false};
     uint64_t rng = mix(seed ^ 0x5eedull);
     int64_t pick = int64_t(mix(rng) % uint64_t(ns));
     for (int c = 0; c < bk.C; ++c) {
+        const float* cc = &bk.cen[size_t(c * bk.Dp)];
         std::copy_n(&X[size_t(pick * bk.Dp)], bk.Dp, &bk.cen[size_t(c * bk.Dp)]);
+        const double c2 = kr.sumsq(cc, bk.Dp);
+        parallel_for((ns + kRowsPerTask - 1) / kRowsPerTask, pool_threads(), [&](int64_t k, int) {
+            const int64_t t0 = k * kRowsPerTask, m = std::min(ns - t0, kRowsPerTask);
+            float S[kRowsPerTask];
+            kr.scores(1, cc, bk.Dp, D, xs, nullptr, t0, int(m), S, kRowsPerTask);
+            for (int64_t t = 0; t < m; ++t)  // |x - c|² = |x|² - 2 x·c + |c|²
+                d2[size_t(t0 + t)] = std::min(d2[size_t(t0 + t)], std::max(0.0, x2[size_t(t0 + t)] - 2.0 * double(S[t]) + c2));
+        });
         double total = 0;
-        for (int64_t t = 0; t < ns; ++t) {
-            d2[size_t(t)] = std::min(d2[size_t(t)], kr.dist2(&X[size_t(t * bk.Dp)], &bk.cen[size_t(c * bk.Dp)], bk.Dp));
-            total += d2[size_t(t)];
-        }
+        for (int64_t t = 0; t < ns; ++t) total += d2[size_t(t)];
         rng = mix(rng);
         double u = double(rng >> 11) * 0x1.0p-53 * total;
         pick = ns - 1;
@@ -89,15 +99,18 @@ Buckets cluster_keys(const hsr::Kernels& kr, const hsr::RowSrc& k, const std::ve
     }
     set_half_norms(bk);
 
-    // Lloyd iterations on the subsample (sequential sums: the same floats for any thread count).
-    std::vector<float> S(size_t(8 * bk.C));
+    // Lloyd iterations on the subsample: the nearest centres in parallel, the sums in order
+    // (the same floats for any thread count).
     std::vector<int> best(static_cast<size_t>(ns));
-    float bv[8];
     for (int it = 0; it < 6; ++it) {
-        for (int64_t t = 0; t < ns; t += 8) {
-            const int R = int(std::min<int64_t>(8, ns - t));
-            nearest(kr, bk, &X[size_t(t * bk.Dp)], R, D, S.data(), &best[size_t(t)], bv);
-        }
+        parallel_for((ns + kRowsPerTask - 1) / kRowsPerTask, pool_threads(), [&](int64_t k, int) {
+            std::vector<float> S(size_t(8 * bk.C));
+            float bv[8];
+            for (int64_t t = k * kRowsPerTask; t < std::min(ns, (k + 1) * kRowsPerTask); t += 8) {
+                const int R = int(std::min<int64_t>(8, ns - t));
+                nearest(kr, bk, &X[size_t(t * bk.Dp)], R, D, S.data(), &best[size_t(t)], bv);
+            }
+        });
         std::vector<double> sum(size_t(bk.C * bk.Dp), 0.0);
         std::vector<int64_t> cnt(size_t(bk.C), 0);
         for (int64_t t = 0; t < ns; ++t) {

@@ -1,6 +1,6 @@
-// The parts of a set of rows of the tiled prefill — local window, long keys and sinks, the
-// row's bucket, the two halves of the tail — each one call of the exact kernel, the heavy
-// keys the parts may miss, and their merge into the output and the error estimate; the
+// The parts of a set of rows of the tiled prefill — the local window with the sinks and long
+// keys, the row's bucket, the two halves of the tail — each one call of the exact kernel, the
+// heavy keys the parts may miss, and their merge into the output and the error estimate; the
 // outputs.
 #include <cmath>
 
@@ -16,11 +16,13 @@ namespace {
 // One exact-attention call: rows of Q against keys [0, n) of K/V, row m seeing
 // [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns: the output, then Σ p ||v||²)
 // and the natural-log lse. weighted: K's extra floats are the keys' log-weights (the draws).
+// head: row m also sees keys [0, head[m]) of the head region [0, head_end).
 int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
                   int64_t n, const int64_t* ranges, float* O, float* lse,
-                  bool weighted = false) {
+                  bool weighted = false, const int64_t* head = nullptr, int64_t head_end = 0) {
     bool any = false;
-    for (int64_t m = 0; m < M && !any; ++m) any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)];
+    for (int64_t m = 0; m < M && !any; ++m)
+        any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)] || (head && head[m] > 0);
     if (!any || n == 0) {
         std::fill(O, O + M * c.Da, 0.f);
         std::fill(lse, lse + M, kNegInf);
@@ -54,7 +56,16 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
     e.key_sum = V.extra.data();
     e.row_sum = O + c.D;
     e.row_sum_stride = c.Da;
+    e.row_head = head;
+    e.head_end = head ? head_end : 0;
     return exact_forward(e);
+}
+
+// Asks for the cache lines of n floats at x (a row about to be read at a scattered place).
+constexpr int64_t kAhead = 8;
+inline void prefetch_row(const float* x, int64_t n) {
+    for (int64_t d = 0; d < n; d += 16) __builtin_prefetch(x + d);
+    __builtin_prefetch(x + n - 1);
 }
 
 // acc <- acc ⊕ (o, l): two normalised outputs with their log-sum-exps, merged.
@@ -213,7 +224,7 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const
 }  // namespace
 
 // rows sorted by position. Every row of the set must be sampled() or exact by construction.
-int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res) {
+int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res, const Parts* pre) {
     const int64_t M = int64_t(rows.size()), Da = c.Da, D = c.D;
     res.O.assign(size_t(M * Da), 0.f);
     res.lse.assign(size_t(M), kNegInf);
@@ -223,6 +234,12 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     res.heavy.assign(size_t(M), 0);
     res.tail.assign(size_t(M), 0);
     res.search.assign(size_t(M), 0.f);
+    const bool keep_parts = c.p->target > 0.0 && !pre;
+    if (keep_parts) {
+        res.part_O.resize(size_t(M * Da));
+        res.part_lse.resize(size_t(M));
+        res.part_touched.resize(size_t(M));
+    }
     Work& w = h.work;  // buffers kept between calls: a fresh one per call costs page faults
     auto& cut = w.cut;
     auto& rg = w.rg;
@@ -240,32 +257,43 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     Store& Q = w.Q;
     load_rows_q(c, h, rows, Q);
 
-    // The local window (everything, for a row that is not sampled), then the sinks, then the
-    // long keys, in position order.
+    // One call: the local window (everything, for a row that is not sampled) and, from the
+    // head of K/V, the sinks and long keys up to the row's cut (a sampled row's window starts
+    // past the sinks; an exact row's holds them).
     auto& lo = w.lo;
+    auto& hd = w.hd;
     lo.assign(size_t(M), 0);
+    hd.assign(size_t(M), 0);
+    const int64_t nl = int64_t(h.lpos.size());
     for (int64_t m = 0; m < M; ++m) {
         const int64_t pos = rows[size_t(m)].p;
         const bool smp = sampled(c, h, pos);
         lo[size_t(m)] = smp ? std::max<int64_t>(0, pos - c.W + 1) : 0;
         cut[size_t(m)] = smp ? pos - c.W : -1;  // keys in [sinks, cut] go to the other parts
-        add(m, lo[size_t(m)], pos + 1);
+        add(m, h.lp + lo[size_t(m)], h.lp + pos + 1);
+        hd[size_t(m)] = smp ? count_upto(h.lpos.data(), nl, cut[size_t(m)]) : 0;
+        res.touched[size_t(m)] += hd[size_t(m)];
     }
-    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg.data(), res.O.data(), res.lse.data()); st != HA_OK) return st;
+    if (pre) {
+        std::copy(pre->O.begin(), pre->O.end(), res.O.begin());
+        std::copy(pre->lse.begin(), pre->lse.end(), res.lse.begin());
+    } else if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), res.O.data(), res.lse.data(), false,
+                                      hd.data(), h.lp);
+               st != HA_OK) {
+        return st;
+    }
     auto merge_tmp = [&](const int64_t* map) {
         constexpr int64_t kChunk = 2048;
         parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t k, int) {
-            for (int64_t m = k * kChunk; m < std::min(M, (k + 1) * kChunk); ++m) {
+            const int64_t end = std::min(M, (k + 1) * kChunk);
+            for (int64_t m = k * kChunk; m < end; ++m) {
                 const int64_t t = map ? map[m] : m;
+                // Rows by bucket land at scattered places: fetch a few rows ahead.
+                if (map && m + kAhead < end) prefetch_row(&res.O[size_t(map[m + kAhead] * Da)], Da);
                 merge_into(&res.O[size_t(t * Da)], res.lse[size_t(t)], &tmp[size_t(m * Da)], tl[size_t(m)], Da);
             }
         });
     };
-    // A sampled row's window starts past the sinks; an exact row's local part holds them.
-    const int64_t nl = int64_t(h.lpos.size());
-    for (int64_t m = 0; m < M; ++m) add(m, 0, cut[size_t(m)] < 0 ? 0 : count_upto(h.lpos.data(), nl, cut[size_t(m)]));
-    if (int32_t st = call_part(c, Q, M, h.KL, h.VL, nl, rg.data(), tmp.data(), tl.data()); st != HA_OK) return st;
-    merge_tmp(nullptr);
 
     // Rows by bucket (stable: by position within one) for the bucket and tail parts.
     // (A counting sort: buckets are bytes, and it keeps position order within one.)
@@ -279,14 +307,24 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     }
     bool any_cut = false;
     for (int64_t m = 0; m < M; ++m) any_cut |= cut[size_t(m)] >= c.S;
-    if (!any_cut) return HA_OK;
+    if (!any_cut) {
+        if (pre) std::copy(pre->touched.begin(), pre->touched.end(), res.touched.begin());
+        return HA_OK;
+    }
     // The same rows in bucket order: copied from Q (the same bits as loading them again).
     Store& Qp = w.Qp;
     Qp.init(c.es, c.D, M, c.f16);
     {
         constexpr int64_t kChunk = 2048;
         parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
-            for (int64_t m = t * kChunk; m < std::min(M, (t + 1) * kChunk); ++m) Qp.copy_from(m, Q, order[size_t(m)]);
+            const int64_t end = std::min(M, (t + 1) * kChunk);
+            for (int64_t m = t * kChunk; m < end; ++m) {
+                if (m + kAhead < end) {
+                    const char* src = Q.buf.data() + order[size_t(m + kAhead)] * Q.Dw * Q.es;
+                    for (int64_t b = 0; b < Q.Dw * Q.es; b += 64) __builtin_prefetch(src + b);
+                }
+                Qp.copy_from(m, Q, order[size_t(m)]);
+            }
         });
     }
     for (int64_t m = 0; m < M; ++m) {
@@ -296,52 +334,37 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         rg[size_t(2 * m + 1)] = a + count_upto(h.bpos.data() + a, n, cut[size_t(t)]);
         res.touched[size_t(t)] += rg[size_t(2 * m + 1)] - a;
     }
-    if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg.data(), tmp.data(), tl.data()); st != HA_OK)
-        return st;
-    merge_tmp(order.data());
+    if (pre) {
+        std::copy(pre->touched.begin(), pre->touched.end(), res.touched.begin());
+    } else {
+        if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg.data(), tmp.data(), tl.data());
+            st != HA_OK)
+            return st;
+        merge_tmp(order.data());
+    }
 
-    // The two halves of the tail: the shared draws up to the row's cut (rows by position),
-    // less the draws of the row's own bucket up to it (rows by bucket), which its bucket part
-    // holds exactly.
+    // The two halves of the tail: the draws of the row's set (its bucket's, or set C) up to
+    // its cut, rows by bucket.
     auto& ta = w.ta;
     auto& tal = w.tal;
-    auto& oa = w.oa;
-    auto& oal = w.oal;
-    auto& ob = w.ob;
-    auto& obl = w.obl;
     auto& na = w.na;
     auto& nb = w.nb;
     ta.resize(size_t(M * Da));
     tal.resize(size_t(M));
-    oa.resize(size_t(M * Da));
-    oal.resize(size_t(M));
-    ob.resize(size_t(M * Da));
-    obl.resize(size_t(M));
     na.assign(size_t(M), 0);
     nb.assign(size_t(M), 0);
     for (int hf = 0; hf < 2; ++hf) {
         auto& cnt = hf == 0 ? na : nb;
-        const int64_t a = h.tstart[size_t(hf)], n = h.tstart[size_t(hf + 1)] - a;
-        for (int64_t t = 0; t < M; ++t) {
+        for (int64_t m = 0; m < M; ++m) {
+            const int64_t t = order[size_t(m)], s = rows[size_t(t)].bucket;
+            const int64_t a = h.tstart[size_t(2 * s + hf)], n = h.tstart[size_t(2 * s + hf + 1)] - a;
             const int64_t k = count_upto(h.tpos.data() + a, n, cut[size_t(t)]);
-            rg[size_t(2 * t)] = a;
-            rg[size_t(2 * t + 1)] = a + k;
+            rg[size_t(2 * m)] = a;
+            rg[size_t(2 * m + 1)] = a + k;
             cnt[size_t(t)] = k;
         }
-        if (int32_t st = call_part(c, Q, M, h.KT, h.VT, int64_t(h.tpos.size()), rg.data(), hf == 0 ? ta.data() : tmp.data(),
+        if (int32_t st = call_part(c, Qp, M, h.KT, h.VT, int64_t(h.tpos.size()), rg.data(), hf == 0 ? ta.data() : tmp.data(),
                                    hf == 0 ? tal.data() : tl.data(), true);
-            st != HA_OK)
-            return st;
-        for (int64_t m = 0; m < M; ++m) {
-            const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
-            const int64_t o = h.ostart[size_t(2 * b + hf)], no = h.ostart[size_t(2 * b + hf + 1)] - o;
-            const int64_t k = count_upto(h.opos.data() + o, no, cut[size_t(t)]);
-            rg[size_t(2 * m)] = o;
-            rg[size_t(2 * m + 1)] = o + k;
-            cnt[size_t(t)] -= k;
-        }
-        if (int32_t st = call_part(c, Qp, M, h.KO, h.VO, int64_t(h.opos.size()), rg.data(), hf == 0 ? oa.data() : ob.data(),
-                                   hf == 0 ? oal.data() : obl.data(), true);
             st != HA_OK)
             return st;
     }
@@ -359,11 +382,10 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             for (int64_t t = k * kChunk; t < std::min(M, (k + 1) * kChunk); ++t) {
                 if (cut[size_t(t)] < c.S) continue;
                 const int64_t m = pos_of[size_t(t)];
-                const double ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(t)]), double(tl[size_t(t)])});
+                const double ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(m)]), double(tl[size_t(m)])});
                 if (!std::isfinite(ref)) continue;
-                const double z = std::exp(double(res.lse[size_t(t)]) - ref) +
-                                 std::max(0.0, std::exp(double(tal[size_t(t)]) - ref) - std::exp(double(oal[size_t(m)]) - ref)) +
-                                 std::max(0.0, std::exp(double(tl[size_t(t)]) - ref) - std::exp(double(obl[size_t(m)]) - ref));
+                const double z = std::exp(double(res.lse[size_t(t)]) - ref) + std::exp(double(tal[size_t(m)]) - ref) +
+                                 std::exp(double(tl[size_t(m)]) - ref);
                 L[size_t(t)] = ref + std::log(z);
             }
         });
@@ -395,13 +417,26 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
     constexpr int64_t kMergeChunk = 1024;
     int32_t mst = parallel_for((M + kMergeChunk - 1) / kMergeChunk, pool_threads(), [&](int64_t task, int) {
     std::vector<double> NE(static_cast<size_t>(Da)), NA(static_cast<size_t>(Da)), NB(static_cast<size_t>(Da));
-    std::vector<float> vrow(static_cast<size_t>(Da));
+    std::vector<float> vrow(static_cast<size_t>(Da)), stash(static_cast<size_t>(Da));
+    // A row that misses the target keeps its exact parts for the second solve.
+    auto keep = [&](int64_t t, float parts_lse, int64_t parts_touched) {
+        if (!keep_parts || double(res.err[size_t(t)]) <= c.p->target) return;
+        std::copy(stash.begin(), stash.end(), &res.part_O[size_t(t * Da)]);
+        res.part_lse[size_t(t)] = parts_lse;
+        res.part_touched[size_t(t)] = parts_touched;
+    };
     const int64_t t0 = task * kMergeChunk;
     size_t hv = size_t(std::lower_bound(heavy.begin(), heavy.end(), t0,
                                         [](const Heavy& x, int64_t r) { return x.row < r; }) - heavy.begin());
-    for (int64_t t = t0; t < std::min(M, t0 + kMergeChunk); ++t) {
+    const int64_t t1 = std::min(M, t0 + kMergeChunk);
+    for (int64_t t = t0; t < t1; ++t) {
         const int64_t m = pos_of[size_t(t)];
         const int64_t ct = cut[size_t(t)];
+        if (t + kAhead < t1) {  // the halves' rows, by bucket, are at scattered places
+            const int64_t ma = pos_of[size_t(t + kAhead)];
+            prefetch_row(&ta[size_t(ma * Da)], Da);
+            prefetch_row(&tmp[size_t(ma * Da)], Da);
+        }
         const size_t hv0 = hv;
         while (hv < heavy.size() && heavy[hv].row == t) ++hv;
         if (ct < c.S) continue;
@@ -409,18 +444,22 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         const int64_t in_tail = (ct + 1) - count_upto(h.lpos.data(), nlong, ct) -
                                 count_upto(h.bpos.data() + h.bstart[size_t(b)],
                                            h.bstart[size_t(b + 1)] - h.bstart[size_t(b)], ct);
+        const int64_t parts_touched = res.touched[size_t(t)];
         res.touched[size_t(t)] += na[size_t(t)] + nb[size_t(t)] + int64_t(hv - hv0);
         res.heavy[size_t(t)] = hv > hv0;
         res.drawn[size_t(t)] = na[size_t(t)] + nb[size_t(t)];
         if (in_tail <= 0) continue;
         res.tail[size_t(t)] = 1;
         float* acc = &res.O[size_t(t * Da)];
+        const float parts_lse = res.lse[size_t(t)];
+        if (keep_parts) std::copy(acc, acc + Da, stash.begin());
         const double ref = L[size_t(t)];
         if (!std::isfinite(ref)) {  // NaN scores: the row is NaN
-            const float la = tal[size_t(t)], lb = tl[size_t(t)];
-            merge_into(acc, res.lse[size_t(t)], &ta[size_t(t * Da)], la, Da);
-            merge_into(acc, res.lse[size_t(t)], &tmp[size_t(t * Da)], lb, Da);
+            const float la = tal[size_t(m)], lb = tl[size_t(m)];
+            merge_into(acc, res.lse[size_t(t)], &ta[size_t(m * Da)], la, Da);
+            merge_into(acc, res.lse[size_t(t)], &tmp[size_t(m * Da)], lb, Da);
             res.err[size_t(t)] = std::numeric_limits<float>::infinity();
+            keep(t, parts_lse, parts_touched);
             continue;
         }
         auto load = [&](std::vector<double>& N, const float* o, double l) {
@@ -429,26 +468,20 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
             return z;
         };
         double ZE = load(NE, acc, res.lse[size_t(t)]);
-        auto less = [&](std::vector<double>& N, double Z, const float* o, double l) {
-            if (l == -std::numeric_limits<double>::infinity()) return Z;
-            const double z = std::exp(l - ref);
-            for (int64_t d = 0; d < Da; ++d) N[size_t(d)] -= z * double(o[d]);
-            return std::max(0.0, Z - z);
-        };
-        double ZA = less(NA, load(NA, &ta[size_t(t * Da)], tal[size_t(t)]), &oa[size_t(m * Da)], oal[size_t(m)]);
-        double ZB = less(NB, load(NB, &tmp[size_t(t * Da)], tl[size_t(t)]), &ob[size_t(m * Da)], obl[size_t(m)]);
+        double ZA = load(NA, &ta[size_t(m * Da)], tal[size_t(m)]);
+        double ZB = load(NB, &tmp[size_t(m * Da)], tl[size_t(m)]);
         for (size_t k = hv0; k < hv; ++k) {
             const int32_t j = heavy[k].key;
             const double x = std::exp(double(heavy[k].score) - ref);
-            const char* src = h.V.buf.data() + int64_t(j) * D * c.es;
+            const char* src = h.V.buf.data() + (h.lp + j) * D * c.es;
             for (int64_t d = 0; d < D; ++d)
                 vrow[size_t(d)] = c.es == 2 ? (c.f16 ? ha::f16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d])
                                                      : hsr::bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[d]))
                                             : reinterpret_cast<const float*>(src)[d];
-            vrow[size_t(D)] = h.V.extra[size_t(j)];
-            double pi = 1;
-            const int half = draw_half(c, h, j, &pi);
-            const double xw = x / pi;  // what the draw added to its half
+            vrow[size_t(D)] = h.V.extra[size_t(h.lp + j)];
+            double wt = 0;
+            const int half = draw_half(h, b, j, &wt);
+            const double xw = x * wt;  // what the draw added to its half
             for (int64_t d = 0; d < Da; ++d) {
                 NE[size_t(d)] += x * vrow[size_t(d)];
                 if (half == 0) NA[size_t(d)] -= xw * vrow[size_t(d)];
@@ -478,6 +511,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res)
         else
             e = r2 > 0 ? float(std::sqrt(d2 / r2)) : (d2 > 0 ? std::numeric_limits<float>::infinity() : 0.f);
         res.err[size_t(t)] = e;
+        keep(t, parts_lse, parts_touched);
     }
     });
     if (mst != HA_OK) return mst;
@@ -519,11 +553,11 @@ int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
     r.drawn.assign(size_t(M), 0);
     r.tail.assign(size_t(M), 0);
     for (int64_t m = 0; m < M; ++m) {
-        rg[size_t(2 * m)] = 0;
-        rg[size_t(2 * m + 1)] = rows[size_t(m)].p + 1;
+        rg[size_t(2 * m)] = h.lp;
+        rg[size_t(2 * m + 1)] = h.lp + rows[size_t(m)].p + 1;
         r.touched[size_t(m)] = rows[size_t(m)].p + 1;
     }
-    if (int32_t st = call_part(c, Q, M, h.K, h.V, c.Nk, rg.data(), r.O.data(), r.lse.data()); st != HA_OK) return st;
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), r.O.data(), r.lse.data()); st != HA_OK) return st;
     write_rows(c, h, rows, r, 2);
     return HA_OK;
 }

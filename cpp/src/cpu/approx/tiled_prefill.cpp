@@ -117,17 +117,41 @@ int32_t run_tiled(const Problem& p) {
                 for (size_t m = 0; m < rows.size(); ++m) rows[m].long_q = qnorm[m] > float(kLongQuery) * med;
             }
 
-            // Mean query of the head's rows, for the tail's importance weights.
+            // Mean query of each bucket's rows and of all rows, for the tail's importance
+            // weights (a bucket without rows takes the mean of all). Sums per chunk of rows,
+            // added in chunk order: the same floats for any thread count.
             {
-                std::vector<double> sum(size_t(c.Dp), 0.0);
-                std::vector<float> x(size_t(c.Dp));
+                const int64_t C = h.bk.C, Dp = c.Dp;
+                constexpr int64_t kSumRows = 4096;
+                const int64_t chunks = (int64_t(rows.size()) + kSumRows - 1) / kSumRows;
+                std::vector<double> part(size_t(chunks * (C + 1) * Dp), 0.0);
+                std::vector<int64_t> cnt(size_t(C + 1), 0);
                 for (const Row& r : rows) {
-                    load_query(p, b, hk * c.G + r.g, r.i, c.D, x.data());
-                    for (int64_t d = 0; d < c.D; ++d) sum[size_t(d)] += x[size_t(d)];
+                    if (r.bucket < C) ++cnt[size_t(r.bucket)];
+                    ++cnt[size_t(C)];
                 }
-                h.qcen.assign(size_t(c.Dp), 0.f);
-                if (!rows.empty())
-                    for (int64_t d = 0; d < c.D; ++d) h.qcen[size_t(d)] = float(sum[size_t(d)] / double(rows.size()));
+                st = parallel_for(chunks, pool_threads(), [&](int64_t t, int) {
+                    std::vector<float> x(static_cast<size_t>(Dp));
+                    double* sum = part.data() + t * (C + 1) * Dp;
+                    for (int64_t m = t * kSumRows; m < std::min<int64_t>(int64_t(rows.size()), (t + 1) * kSumRows); ++m) {
+                        const Row& r = rows[size_t(m)];
+                        load_query(p, b, hk * c.G + r.g, r.i, c.D, x.data());
+                        const int64_t s = std::min<int64_t>(r.bucket, C);
+                        for (int64_t d = 0; d < c.D; ++d) {
+                            if (s < C) sum[s * Dp + d] += x[size_t(d)];
+                            sum[C * Dp + d] += x[size_t(d)];
+                        }
+                    }
+                });
+                if (st != HA_OK) return st;
+                std::vector<double> sum(size_t((C + 1) * Dp), 0.0);
+                for (int64_t t = 0; t < chunks; ++t)
+                    for (size_t i = 0; i < sum.size(); ++i) sum[i] += part[size_t(t) * sum.size() + i];
+                h.qcen.assign(size_t((C + 1) * Dp), 0.f);
+                for (int64_t s = C; s >= 0; --s)
+                    for (int64_t d = 0; d < c.D; ++d)
+                        h.qcen[size_t(s * Dp + d)] = cnt[size_t(s)] > 0 ? float(sum[size_t(s * Dp + d)] / double(cnt[size_t(s)]))
+                                                                        : h.qcen[size_t(C * Dp + d)];
                 if (int32_t s2 = score_keys(c, h); s2 != HA_OK) return s2;
             }
 
@@ -139,7 +163,7 @@ int32_t run_tiled(const Problem& p) {
             // standard error falls as 1/sqrt(rate)); past kMaxRate the head is exact.
             const double t_rows = now_ms();
             bool head_exact = false, buckets = true;
-            draw_tail(c, h, r0);
+            draw_tail(c, h, r0, true);
             {
                 std::vector<Row> cand, probe;
                 for (const Row& r : rows)
@@ -244,7 +268,7 @@ int32_t run_tiled(const Problem& p) {
                     if (rate[k] > kMaxRate || 1.4 * (cost[k] + searched) > visible)
                         head_exact = true;
                     else if (rate[k] > r0)
-                        draw_tail(c, h, rate[k]);
+                        draw_tail(c, h, rate[k], buckets);
                 }
             }
             const double t_probe = now_ms();
@@ -259,6 +283,7 @@ int32_t run_tiled(const Problem& p) {
             }
 
             std::vector<Row> miss;
+            Parts miss_parts;  // their exact parts, for the second solve
             Results& r = results;
             for (size_t a = 0; a < rows.size(); a += size_t(kRowChunk)) {
                 std::vector<Row> part(rows.begin() + long(a), rows.begin() + long(std::min(rows.size(), a + size_t(kRowChunk))));
@@ -267,11 +292,18 @@ int32_t run_tiled(const Problem& p) {
                 // written twice: the exact rows are few, filtering the others costs a copy).
                 if (p.target > 0.0)
                     for (size_t m = 0; m < part.size(); ++m)
-                        if (!(double(r.err[m]) <= p.target)) miss.push_back(part[m]);
+                        if (!(double(r.err[m]) <= p.target)) {
+                            miss.push_back(part[m]);
+                            const auto o = r.part_O.begin() + long(m * size_t(c.Da));
+                            miss_parts.O.insert(miss_parts.O.end(), o, o + c.Da);
+                            miss_parts.lse.push_back(r.part_lse[m]);
+                            miss_parts.touched.push_back(r.part_touched[m]);
+                        }
                 write_rows(c, h, part, r, 0);
             }
-            // Rows that missed: drawn again at kRefine times the rate (their standard error
-            // halves) when that stays within kMaxRate; what still misses is computed exactly.
+            // Rows that missed: their tail drawn again at kRefine times the rate (their standard
+            // error halves) when that stays within kMaxRate, beside the exact parts they have;
+            // what still misses is computed exactly.
             // Refining costs a new draw at the higher rate (copied twice and packed once per
             // call): worth it only when the missed rows' keys outweigh that.
             const double t_solve = now_ms();
@@ -284,13 +316,18 @@ int32_t run_tiled(const Problem& p) {
             if (!miss.empty() && h.rate < kMaxRate && miss_keys > refine_keys) {
                 const double t1 = now_ms();
                 refined = miss.size();
-                draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate));
+                draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate), buckets);
                 t_draw2 = now_ms() - t1;
                 std::vector<Row> again;
                 for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {
-                    std::vector<Row> part(miss.begin() + long(a), miss.begin() + long(std::min(miss.size(), a + size_t(kRowChunk))));
+                    const size_t z = std::min(miss.size(), a + size_t(kRowChunk));
+                    std::vector<Row> part(miss.begin() + long(a), miss.begin() + long(z));
+                    Parts pre;
+                    pre.O.assign(miss_parts.O.begin() + long(a * size_t(c.Da)), miss_parts.O.begin() + long(z * size_t(c.Da)));
+                    pre.lse.assign(miss_parts.lse.begin() + long(a), miss_parts.lse.begin() + long(z));
+                    pre.touched.assign(miss_parts.touched.begin() + long(a), miss_parts.touched.begin() + long(z));
                     Results r;
-                    if (int32_t s2 = solve(c, h, part, r); s2 != HA_OK) return s2;
+                    if (int32_t s2 = solve(c, h, part, r, &pre); s2 != HA_OK) return s2;
                     std::vector<Row> ok;
                     Results keep;
                     for (size_t m = 0; m < part.size(); ++m) {

@@ -34,6 +34,11 @@ inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 inline uint64_t mix(uint64_t x) { return hyper::mix64(x); }
 
+// A padding row's position in bpos and tpos: after every real one, so no cut reaches it.
+inline constexpr int32_t kNoKey = std::numeric_limits<int32_t>::max();
+// n rounded up to whole key tiles of the exact kernel (parts start on a tile).
+inline int64_t tile_up(int64_t n) { return (n + kKeyTile - 1) / kKeyTile * kKeyTile; }
+
 // Rows of D elements in the call's dtype (f32, bf16 or f16), what the exact kernel reads, and a
 // float per row beside them (ExactProblem::key_bias / key_sum): values carry ||v||², so that
 // every part also returns Σ p_j ||v_j||², the square of the unit the error is measured in; the
@@ -68,6 +73,10 @@ struct Store {
         extra[size_t(j)] = ex;
     }
     void set_extra(int64_t j, float x) { extra[size_t(j)] = x; }
+    void zero_row(int64_t j) {
+        std::memset(row(j), 0, size_t(Dw * es));
+        extra[size_t(j)] = 0.f;
+    }
     void copy_from(int64_t j, const Store& src, int64_t k) {
         std::memcpy(row(j), src.buf.data() + k * Dw * es, size_t(Dw * es));
         extra[size_t(j)] = src.extra[size_t(k)];
@@ -76,8 +85,8 @@ struct Store {
 
 // Working buffers of solve(), kept between its calls.
 struct Work {
-    BigVec<int64_t> cut, rg, lo, order, na, nb, pos_of;
-    BigVec<float> tmp, tl, ta, tal, oa, oal, ob, obl;
+    BigVec<int64_t> cut, rg, lo, hd, order, na, nb, pos_of;
+    BigVec<float> tmp, tl, ta, tal;
     BigVec<double> L;
     Store Q, Qp;
 };
@@ -88,12 +97,13 @@ struct Head {
     Work work;
     int64_t b = 0, hk = 0;
     hsr::RowSrc k{}, v{};
-    Store K, V;                     // by position
+    // Rows [0, lpos.size()) of K and V: the sinks and long keys; position j at row lp + j.
+    Store K, V;
+    int64_t lp = 0;                 // a multiple of the kernel's key tile
     std::vector<int32_t> lpos;      // the sinks, then long keys, ascending
-    Store KL, VL;
     Buckets bk;
     BigVec<uint8_t> kbucket;   // bucket of each position (0xff: sink or long key)
-    std::vector<int64_t> bstart;    // bucket c's keys: bpos[bstart[c] .. bstart[c+1]), ascending
+    std::vector<int64_t> bstart;    // bucket c's keys: bpos[bstart[c] .. bstart[c+1]), ascending, then kNoKey
     BigVec<int32_t> bpos;
     Store KB, VB;
     // Heavy-key search (sketch.h): every key's 64-bit sign sketch, norm and norm class.
@@ -105,17 +115,20 @@ struct Head {
     uint64_t draw_key = 0;          // the tail draws' hash key
     bool search = true;             // look for heavy keys (the probes decide for the head)
     double rate = 0;                // tail sampling rate
-    std::vector<float> qcen;        // [Dp] mean query of the head's rows
-    BigVec<float> lam;         // [Nk] scale · qcen · k_j, the draws' importance
-    double lam_top = 0, lam_mean = 1;
-    // The tail draws, shared by every row: half hf is [tstart[hf], tstart[hf+1]) of tpos/KT/VT,
-    // by position. A row with a bucket sees its own bucket's keys exactly, so its tail must
-    // not hold them: the draws of bucket c, half hf, are also kept apart (ostart[2c + hf]..,
-    // by position) and subtracted. One copy of the draws for all buckets instead of one per
-    // bucket: copying and packing per-bucket regions cost more than their keys' attention.
-    std::vector<int64_t> tstart, ostart;
-    BigVec<int32_t> tpos, opos;
-    Store KT, VT, KO, VO;
+    // Importance of the draws, per draw set s (tiled_layout.cpp): set s < C serves the rows of
+    // bucket s, set C the rows without one. qcen[s]: the mean query of the set's rows (set C:
+    // of all rows); lam[s][j] = scale · qcen[s] · k_j; top and mean over the set's keys.
+    std::vector<float> qcen;        // [C + 1][Dp]
+    BigVec<float> lam;              // [C + 1][Nk]
+    std::vector<double> lam_top, lam_mean;
+    // The tail draws: set s, half hf is [tstart[2s + hf], tstart[2s + hf + 1]) of tpos/KT/VT,
+    // by position. A set holds no key of its own bucket (the rows' bucket part has them
+    // exactly), no sink and no long key. A copy per bucket costs r·Nk rows each, far less
+    // than the attention its rows spend on it, and lets each bucket weigh its draws by its
+    // own queries (the mean query of all rows is nearly zero where queries form clusters).
+    std::vector<int64_t> tstart;
+    BigVec<int32_t> tpos;
+    Store KT, VT;
 };
 
 struct Row {
@@ -143,23 +156,36 @@ struct Results {
     BigVec<uint8_t> heavy;           // the row has a heavy key outside its exact parts
     BigVec<uint8_t> tail;
     BigVec<float> search;  // the heavy-key search's work on the row, in keys (find_heavy)
+    // Rows whose estimate missed the target keep their exact parts (window, sinks and long
+    // keys, bucket; before the heavy keys and the tail), so a second solve redraws only the
+    // tail: part_O [M][Da], part_lse and part_touched, filled for those rows only.
+    BigVec<float> part_O, part_lse;
+    BigVec<int64_t> part_touched;
+};
+
+// The exact parts of rows solved before (Results::part_*), in the order of the rows given.
+struct Parts {
+    BigVec<float> O, lse;
+    BigVec<int64_t> touched;
 };
 
 
 // tiled_layout.cpp
 int32_t prepare_head(const Ctx& c, Head& h);     // key copies, long keys, buckets, sketches
 int32_t score_keys(const Ctx& c, Head& h);       // the draws' importance (lam) from qcen
-void draw_tail(const Ctx& c, Head& h, double r); // the tail draws at rate r
-// The half of the tail key j belongs to: 0, 1, or -1 (not drawn); *pi its probability.
-int draw_half(const Ctx& c, const Head& h, int64_t j, double* pi);
+// The tail draws at rate r: every set (buckets true) or set C only.
+void draw_tail(const Ctx& c, Head& h, double r, bool buckets);
+// The half of set s that key j was drawn into: 0, 1, or -1 (not drawn); *w its weight 1/pi.
+int draw_half(const Head& h, int64_t s, int64_t j, double* w);
 // Rows at or below this position are computed exactly: their tail would hold too few draws.
 inline bool sampled(const Ctx& c, const Head& h, int64_t pos) {
     return double(pos - c.W - c.S + 1) * h.rate * 0.5 >= kMinHalfDraws;
 }
 
 // tiled_parts.cpp
-// rows sorted by position; each must be sampled() or exact by construction.
-int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res);
+// rows sorted by position; each must be sampled() or exact by construction. pre: the rows'
+// exact parts from an earlier solve (only the tail is drawn again).
+int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res, const Parts* pre = nullptr);
 void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const Results& r, int level);
 int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows);  // level 2, all keys
 

@@ -18,6 +18,7 @@ namespace ha::cpu::kern {
 namespace {
 
 constexpr int NT = 64;  // keys per tile
+static_assert(NT == kKeyTile, "cpu_backend.h names the key tile for internal callers");
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 

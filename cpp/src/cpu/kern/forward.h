@@ -51,6 +51,7 @@ struct TileScratch {
     float *S, *O, *m, *l;
     float *xsum, *xbias, *xkey;  // key extras: rows' running sums; one tile's bias and key_sum
     int64_t *lim, *lo;  // each row's visible keys: [lo, lim)
+    int64_t *head, *zero;  // and [0, head) of the head region (ExactProblem::row_head)
     void* rowbuf;
 
     void init(const Shape& s) {
@@ -58,7 +59,7 @@ struct TileScratch {
         const size_t nq = up(MQ * s.Dk * sizeof(T) / 4), np = up(MR * NT * sizeof(T) / 4),
                      nk = up(NT * s.Dk * sizeof(T) / 4), nv = up(NT * s.Dp * sizeof(T) / 4),
                      ns = up(MR * NT), no = up(MQ * s.Dp), nm = up(MQ), nl = up(MQ),
-                     nx = up(MQ) + 2 * up(NT), nlim = up(MQ * 4), nrow = up(s.Dp + 16);
+                     nx = up(MQ) + 2 * up(NT), nlim = up(MQ * 8), nrow = up(s.Dp + 16);
         float* base = buf.get<float>(nq + np + nk + nv + ns + no + nm + nl + nx + nlim + nrow);
         float* f = base;
         Q = reinterpret_cast<T*>(f); f += nq;
@@ -74,6 +75,8 @@ struct TileScratch {
         xkey = f; f += up(NT);
         lim = reinterpret_cast<int64_t*>(f);
         lo = lim + MQ;
+        head = lo + MQ;
+        zero = head + MQ;
         f += nlim;
         rowbuf = f;
     }
@@ -165,7 +168,7 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
     const bool extras = p.key_bias || p.key_sum;
     const auto& table = extras ? extra : plain;
     const int64_t rows = tile_rows<I>(s, t);
-    int64_t max_lim = 0, min_lo = s.Nk;
+    int64_t max_lim = 0, min_lo = s.Nk, max_head = 0;
     for (int64_t r = 0; r < rows; ++r) {
         int64_t g, i;
         tile_row<I>(s, t, r, &g, &i);
@@ -175,6 +178,9 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
         key_range(p, s, i, &w.lo[r], &w.lim[r]);
         max_lim = std::max(max_lim, w.lim[r]);
         if (w.lim[r] > w.lo[r]) min_lo = std::min(min_lo, w.lo[r]);
+        w.head[r] = p.row_head ? p.row_head[i] : 0;
+        w.zero[r] = 0;
+        max_head = std::max(max_head, w.head[r]);
         w.m[r] = -INFINITY;
         w.l[r] = 0.f;
         w.xsum[r] = 0.f;
@@ -187,15 +193,14 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
     const int64_t kstride = NT * s.Dk + NT * s.Dp;  // one packed tile: Kᵀ then V
     const bool direct_v = std::is_same_v<T, float> && p.dtype == HA_DTYPE_F32 &&
                           p.v.strides[3] == 1 && s.Dp == s.D && !p.v.pages;
-    kt_end = std::min(kt_end, (max_lim + NT - 1) / NT);
-    kt_begin = std::max(kt_begin, min_lo / NT);
-    for (int64_t kt = kt_begin; kt < kt_end; ++kt) {
+    // One key tile for rows whose visible keys in it are [lo[r], lim[r]).
+    auto run_tile = [&](int64_t kt, const int64_t* lo, const int64_t* lim, int64_t kt_last) {
         const int64_t j0 = kt * NT, valid = std::min<int64_t>(NT, s.Nk - j0);
         if (p.row_range && !packed) {  // rows with ranges of their own may all skip this tile
             bool seen = false;
             for (int64_t r = 0; r < rows && !seen; ++r)
-                seen = w.lim[r] > j0 && w.lo[r] < j0 + NT && w.lim[r] > w.lo[r];
-            if (!seen) continue;
+                seen = lim[r] > j0 && lo[r] < j0 + NT && lim[r] > lo[r];
+            if (!seen) return;
         }
         const T *Kt, *Vt;
         int64_t ldv = s.Dp;
@@ -203,7 +208,7 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
             Kt = packed + kt * kstride;
             Vt = Kt + NT * s.Dk;
         } else {
-            if (kt + 2 < kt_end) {
+            if (kt + 2 < kt_last) {
                 const int64_t jp = j0 + 2 * NT, vp = std::min<int64_t>(NT, s.Nk - jp);
                 const int64_t es = ha::dtype_size(p.dtype);
                 prefetch_tile(p.k, es, b, hk, jp, vp, s.D);
@@ -230,13 +235,20 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
             const int R = int(std::min<int64_t>(MR, rows - r0));
             bool any = false;  // does a row of the block see a key of this tile?
             for (int r = 0; r < R; ++r)
-                any |= w.lim[r0 + r] > j0 && w.lo[r0 + r] < j0 + NT && w.lim[r0 + r] > w.lo[r0 + r];
+                any |= lim[r0 + r] > j0 && lo[r0 + r] < j0 + NT && lim[r0 + r] > lo[r0 + r];
             if (!any) continue;
             const TileExtras x{p.key_bias ? w.xbias : nullptr, p.key_sum ? w.xkey : nullptr, w.xsum + r0};
             table[R - 1](s, w.Q + r0 * s.Dk, Kt, Vt, ldv, w.S, w.P, w.O + r0 * s.Dp, w.m + r0,
-                         w.l + r0, w.lim + r0, w.lo + r0, j0, &x);
+                         w.l + r0, lim + r0, lo + r0, j0, &x);
         }
-    }
+    };
+    // The head region's tiles (each row's first keys), then the tiles of the rows' ranges.
+    const int64_t head_tiles = p.row_head ? p.head_end / NT : 0;
+    const int64_t head_last = std::min(kt_end, (max_head + NT - 1) / NT);
+    for (int64_t kt = kt_begin; kt < head_last; ++kt) run_tile(kt, w.zero, w.head, head_last);
+    kt_end = std::min(kt_end, (max_lim + NT - 1) / NT);
+    kt_begin = std::max({kt_begin, min_lo / NT, head_tiles});
+    for (int64_t kt = kt_begin; kt < kt_end; ++kt) run_tile(kt, w.lo, w.lim, kt_end);
 
     emit_tile<I>(p, s, b, hk, t, rows, w.O, s.Dp, w.m, w.l, partial, extras ? w.xsum : nullptr);
 }
@@ -292,6 +304,12 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
                 --diff[size_t((hi - 1) / NT + 1)];
             }
             used = used_buf.get<uint8_t>(size_t(s.n_kt));
+            if (p.row_head)
+                for (int64_t i = 0; i < s.Nq; ++i)
+                    if (p.row_head[i] > 0) {
+                        ++diff[0];
+                        --diff[size_t((p.row_head[i] - 1) / NT + 1)];
+                    }
             int32_t run = 0;
             for (int64_t kt = 0; kt < s.n_kt; ++kt) used[size_t(kt)] = (run += diff[size_t(kt)]) > 0;
         }

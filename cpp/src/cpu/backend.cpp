@@ -3,6 +3,7 @@
 #include <new>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/huge_alloc.h"
 #include "cpu/kernels.h"
 #include "error.h"
 #include "hyperattn.h"
@@ -27,6 +28,29 @@ int32_t exact_forward(const ExactProblem& p) {
         if (st != HA_OK) return fail(st, "attention: internal error in the CPU kernel");
         return st;
     });
+}
+
+int32_t exact_pack(const ExactProblem& p, PackedKV& out) {
+    return no_throw("attention", [&] {
+        int32_t st = active_kernels().exact_pack(p, out);
+        if (st == HA_ERR_OUT_OF_MEMORY) return fail(st, "attention: out of memory");
+        if (st != HA_OK) return fail(st, "attention: internal error in the CPU kernel");
+        return st;
+    });
+}
+
+PackedKV::~PackedKV() { big_free(data, bytes); }
+
+void* PackedKV::reserve(size_t b) {
+    if (b > bytes) {
+        big_free(data, bytes);
+        data = nullptr;
+        bytes = 0;
+        data = big_alloc(b);
+        bytes = b;
+    }
+    owner = nullptr;
+    return data;
 }
 
 int32_t merge(const MergeProblem& p) {

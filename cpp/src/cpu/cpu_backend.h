@@ -2,6 +2,7 @@
 // every argument; functions here may assume shapes agree, strides are non-negative, dtypes are
 // F32, BF16 or F16 and pointers are non-null. They still return a status (out of memory, internal).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace ha::cpu {
@@ -47,6 +48,24 @@ struct ExactProblem {
     // Two parts of a row (the sinks and its local window) in one call.
     const int64_t* row_head = nullptr;
     int64_t head_end = 0;
+    // Internal, with row_range only: K/V as exact_pack left them for this problem's keys, so a
+    // caller with several calls over the same keys packs them once (ignored, and packed as
+    // usual, when another kernel path packed them).
+    const struct PackedKV* packed = nullptr;
+};
+
+// K/V of one B = Hkv = 1 problem in the kernel's packed key tiles (exact_pack). Members are
+// out of line (backend.cpp): the kernels that fill it are compiled per ISA.
+struct PackedKV {
+    void* data = nullptr;
+    size_t bytes = 0;
+    const void* owner = nullptr;  // the kernel path that packed it
+    int64_t nk = 0, dk = 0, dp = 0;
+    PackedKV() = default;
+    PackedKV(const PackedKV&) = delete;
+    PackedKV& operator=(const PackedKV&) = delete;
+    ~PackedKV();
+    void* reserve(size_t b);  // at least b bytes (contents not kept)
 };
 
 constexpr int64_t kKeyTile = 64;  // keys per tile of the exact kernel (kern::NT)
@@ -70,6 +89,8 @@ struct HyperProblem {
 };
 
 int32_t exact_forward(const ExactProblem& p);
+// Packs p's K/V (B = Hkv = 1) for later calls over the same keys (ExactProblem::packed).
+int32_t exact_pack(const ExactProblem& p, PackedKV& out);
 int32_t merge(const MergeProblem& p);
 int32_t hyper_forward(const HyperProblem& p);
 

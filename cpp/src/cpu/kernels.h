@@ -15,6 +15,7 @@ namespace ha::cpu {
 // of it) call per ISA. The hyper and hsr sections are declared beside their job types.
 struct Kernels {
     int32_t (*exact_forward)(const ExactProblem& p);
+    int32_t (*exact_pack)(const ExactProblem& p, PackedKV& out);
     int32_t (*merge)(const MergeProblem& p);
     hyper::Kernels hyper;
     hsr::Kernels hsr;

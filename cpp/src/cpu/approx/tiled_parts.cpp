@@ -13,13 +13,28 @@
 namespace ha::cpu::approx::tiled {
 namespace {
 
+// A view of rows of D elements, ld apart (B = H = 1).
+View rows_view(const Ctx& c, const void* d, int64_t rows, int64_t ld) {
+    View w{};
+    w.data = const_cast<void*>(d);
+    w.shape[0] = w.shape[1] = 1;
+    w.shape[2] = rows;
+    w.shape[3] = c.D;
+    w.strides[0] = w.strides[1] = rows * ld;
+    w.strides[2] = ld;
+    w.strides[3] = 1;
+    return w;
+}
+
 // One exact-attention call: rows of Q against keys [0, n) of K/V, row m seeing
 // [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns: the output, then Σ p ||v||²)
 // and the natural-log lse. weighted: K's extra floats are the keys' log-weights (the draws).
-// head: row m also sees keys [0, head[m]) of the head region [0, head_end).
+// head: row m also sees keys [0, head[m]) of the head region [0, head_end). packed: K/V as
+// pack_keys left them.
 int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
                   int64_t n, const int64_t* ranges, float* O, float* lse,
-                  bool weighted = false, const int64_t* head = nullptr, int64_t head_end = 0) {
+                  bool weighted = false, const int64_t* head = nullptr, int64_t head_end = 0,
+                  const PackedKV* packed = nullptr) {
     bool any = false;
     for (int64_t m = 0; m < M && !any; ++m)
         any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)] || (head && head[m] > 0);
@@ -28,23 +43,12 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
         std::fill(lse, lse + M, kNegInf);
         return HA_OK;
     }
-    auto view = [&](const void* d, int64_t rows, int64_t ld) {
-        View w{};
-        w.data = const_cast<void*>(d);
-        w.shape[0] = w.shape[1] = 1;
-        w.shape[2] = rows;
-        w.shape[3] = c.D;
-        w.strides[0] = w.strides[1] = rows * ld;
-        w.strides[2] = ld;
-        w.strides[3] = 1;
-        return w;
-    };
     ExactProblem e{};
     e.dtype = c.p->base.dtype;
-    e.q = view(Q.data(), M, c.D);
-    e.k = view(K.data(), n, c.D);
-    e.v = view(V.data(), n, c.D);
-    e.out = view(O, M, c.Da);
+    e.q = rows_view(c, Q.data(), M, c.D);
+    e.k = rows_view(c, K.data(), n, c.D);
+    e.v = rows_view(c, V.data(), n, c.D);
+    e.out = rows_view(c, O, M, c.Da);
     e.lse = lse;
     e.lse_strides[0] = e.lse_strides[1] = M;
     e.lse_strides[2] = 1;
@@ -58,6 +62,7 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
     e.row_sum_stride = c.Da;
     e.row_head = head;
     e.head_end = head ? head_end : 0;
+    e.packed = packed;
     return exact_forward(e);
 }
 
@@ -223,6 +228,18 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const
 
 }  // namespace
 
+int32_t pack_keys(const Ctx& c, const Store& K, const Store& V, int64_t n, PackedKV& out) {
+    if (n == 0) return HA_OK;
+    ExactProblem e{};
+    e.dtype = c.p->base.dtype;
+    e.q = rows_view(c, K.data(), 1, c.D);
+    e.k = rows_view(c, K.data(), n, c.D);
+    e.v = rows_view(c, V.data(), n, c.D);
+    e.out = e.q;
+    e.scale = c.p->base.scale;
+    return exact_pack(e, out);
+}
+
 // rows sorted by position. Every row of the set must be sampled() or exact by construction.
 int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res, const Parts* pre) {
     const int64_t M = int64_t(rows.size()), Da = c.Da, D = c.D;
@@ -278,7 +295,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         std::copy(pre->O.begin(), pre->O.end(), res.O.begin());
         std::copy(pre->lse.begin(), pre->lse.end(), res.lse.begin());
     } else if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), res.O.data(), res.lse.data(), false,
-                                      hd.data(), h.lp);
+                                      hd.data(), h.lp, &h.PK);
                st != HA_OK) {
         return st;
     }
@@ -337,7 +354,8 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
     if (pre) {
         std::copy(pre->touched.begin(), pre->touched.end(), res.touched.begin());
     } else {
-        if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg.data(), tmp.data(), tl.data());
+        if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg.data(), tmp.data(), tl.data(), false,
+                                   nullptr, 0, &h.PKB);
             st != HA_OK)
             return st;
         merge_tmp(order.data());
@@ -557,7 +575,9 @@ int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
         rg[size_t(2 * m + 1)] = h.lp + rows[size_t(m)].p + 1;
         r.touched[size_t(m)] = rows[size_t(m)].p + 1;
     }
-    if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), r.O.data(), r.lse.data()); st != HA_OK) return st;
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), r.O.data(), r.lse.data(), false, nullptr, 0, &h.PK);
+        st != HA_OK)
+        return st;
     write_rows(c, h, rows, r, 2);
     return HA_OK;
 }

@@ -69,6 +69,8 @@ int32_t run_tiled(const Problem& p) {
             h.draw_key = mix(p.seed ^ 0x7a11ull) ^ mix(uint64_t(b) * 0x9e3779b1ull + uint64_t(hk));
             const double t0 = now_ms();
             if (int32_t st = prepare_head(c, h); st != HA_OK) return st;
+            if (int32_t st = pack_keys(c, h.K, h.V, h.lp + c.Nk, h.PK); st != HA_OK) return st;
+            if (int32_t st = pack_keys(c, h.KB, h.VB, int64_t(h.bpos.size()), h.PKB); st != HA_OK) return st;
             h.rate = r0;
             const double t_prep = now_ms();
 

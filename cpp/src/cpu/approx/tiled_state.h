@@ -106,6 +106,7 @@ struct Head {
     std::vector<int64_t> bstart;    // bucket c's keys: bpos[bstart[c] .. bstart[c+1]), ascending, then kNoKey
     BigVec<int32_t> bpos;
     Store KB, VB;
+    PackedKV PK, PKB;               // K/V and KB/VB in the exact kernel's tiles (pack_keys)
     // Heavy-key search (sketch.h): every key's 64-bit sign sketch, norm and norm class.
     std::vector<float> planes;
     BigVec<uint64_t> ksk;
@@ -187,6 +188,8 @@ inline bool sampled(const Ctx& c, const Head& h, int64_t pos) {
 // exact parts from an earlier solve (only the tail is drawn again).
 int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res, const Parts* pre = nullptr);
 void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const Results& r, int level);
+// K/V's first n rows packed once for the calls over them (ExactProblem::packed).
+int32_t pack_keys(const Ctx& c, const Store& K, const Store& V, int64_t n, PackedKV& out);
 int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows);  // level 2, all keys
 
 }  // namespace ha::cpu::approx::tiled

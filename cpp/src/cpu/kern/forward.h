@@ -253,6 +253,23 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
     emit_tile<I>(p, s, b, hk, t, rows, w.O, s.Dp, w.m, w.l, partial, extras ? w.xsum : nullptr);
 }
 
+// The token that says which path packed a PackedKV (one per ISA and path).
+template <class Path>
+const void* pack_owner() {
+    static const char token = 0;
+    return &token;
+}
+
+// p.packed when this path packed it for these keys.
+template <class Path>
+const typename Path::T* packed_for(const ExactProblem& p, const Shape& s) {
+    const PackedKV* k = p.packed;
+    if (!k || !p.row_range || k->owner != pack_owner<Path>() || k->nk != s.Nk || k->dk != s.Dk || k->dp != s.Dp ||
+        s.B != 1 || s.Hkv != 1)
+        return nullptr;
+    return static_cast<const typename Path::T*>(k->data);
+}
+
 // A number per run_forward call (per path), so each thread re-initialises its scratch for the
 // call's shape once.
 template <class Path>
@@ -283,6 +300,13 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
     const int64_t groups = s.B * s.Hkv;
     const bool prepacked = s.n_qt >= 3 && s.n_kt > 0;
 
+    const T* ext = packed_for<Path>(p, s);  // packed by the caller (exact_pack), or null
+    if (prepacked && ext) {
+        return parallel_for(s.n_qt, slots, [&](int64_t task, int slot) {
+            const int64_t t = s.head_major ? s.tiles_per_head - 1 - task : task;  // as below (G = 1)
+            process_tile<Path>(p, s, tile_scratch(slot), 0, 0, t, 0, s.n_kt, ext, nullptr);
+        });
+    }
     if (prepacked) {
         const int64_t kstride = NT * s.Dk + NT * s.Dp;
         AlignedBuf kv;
@@ -410,7 +434,7 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
         const int64_t grp = u / s.n_qt;
         const PartialOut out = chunks > 1 ? slot_of(task) : PartialOut{nullptr, nullptr, nullptr};
         process_tile<Path>(p, s, tile_scratch(slot), grp / s.Hkv, grp % s.Hkv, t, kt0, kt1,
-                           nullptr, chunks > 1 ? &out : nullptr);
+                           ext, chunks > 1 ? &out : nullptr);
     });
     if (chunks <= 1) return st;
     if (st != HA_OK) return st;
@@ -468,6 +492,40 @@ Shape make_shape(const ExactProblem& p) {
         s.cl = p.softcap * kLog2e;
     }
     return s;
+}
+
+// Packs every key tile of p's K/V (B = Hkv = 1) in the layout run_forward's prepacked mode uses.
+template <class Path>
+int32_t pack_all(const ExactProblem& p, const Shape& s, PackedKV& out) {
+    using T = typename Path::T;
+    const int64_t kstride = NT * s.Dk + NT * s.Dp;
+    T* packed = static_cast<T*>(out.reserve(size_t(std::max<int64_t>(1, s.n_kt * kstride)) * sizeof(T)));
+    constexpr int64_t kPackTiles = 4;
+    const int slots = std::max(1, pool_threads());
+    int32_t st = parallel_for((s.n_kt + kPackTiles - 1) / kPackTiles, slots, [&](int64_t task, int) {
+        AlignedBuf rb;
+        void* rowbuf = rb.get<float>(size_t(NT * (s.Dp + 16)));
+        for (int64_t kt = task * kPackTiles; kt < std::min(s.n_kt, (task + 1) * kPackTiles); ++kt) {
+            const int64_t j0 = kt * NT, valid = std::min<int64_t>(NT, s.Nk - j0);
+            T* Kt = packed + kt * kstride;
+            Path::pack_k(p.dtype, p.k, 0, 0, j0, valid, s.D, s.Dk, Kt, rowbuf);
+            Path::pack_v(p.dtype, p.v, 0, 0, j0, valid, s.D, s.Dp, Kt + NT * s.Dk, rowbuf);
+        }
+    });
+    if (st != HA_OK) return st;
+    out.owner = pack_owner<Path>();
+    out.nk = s.Nk;
+    out.dk = s.Dk;
+    out.dp = s.Dp;
+    return HA_OK;
+}
+
+template <class I>
+int32_t exact_pack(const ExactProblem& p, PackedKV& out) {
+    if constexpr (I::kBf16Dot)
+        if (p.dtype == HA_DTYPE_BF16 && cpu_features().avx512_bf16)
+            return pack_all<Bf16Path<I>>(p, make_shape<Bf16Path<I>>(p), out);
+    return pack_all<F32Path<I>>(p, make_shape<F32Path<I>>(p), out);
 }
 
 // The exact-attention entry of the kernel table.

@@ -23,6 +23,7 @@ template <class I>
 Kernels make_table() {
     Kernels k{};
     k.exact_forward = exact_forward<I>;
+    k.exact_pack = exact_pack<I>;
     k.merge = merge<I>;
 
     k.hyper.hash_rows = hash_rows<I>;

@@ -24,18 +24,12 @@ std::vector<float> sketch_planes(uint64_t seed, int64_t D, int64_t Dp) {
 
 void sketch_rows(const hsr::Kernels& kr, const float* planes, int64_t D, int64_t Dp,
                  const hsr::RowSrc& k, int64_t first, int64_t n, uint64_t* out) {
-    constexpr int kChunk = 256;
-    alignas(64) float S[hsr::kMaxRows * kChunk];
-    for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
-        const int m = int(std::min<int64_t>(kChunk, n - j0));
-        for (int j = 0; j < m; ++j) out[j0 + j] = 0;
-        for (int t0 = 0; t0 < kSketchBits; t0 += hsr::kMaxRows) {
-            kr.scores(hsr::kMaxRows, planes + t0 * Dp, Dp, D, k, nullptr, first + j0, m, S, kChunk);
-            for (int r = 0; r < hsr::kMaxRows; ++r)
-                for (int j = 0; j < m; ++j)
-                    if (S[r * kChunk + j] > 0.f) out[j0 + j] |= uint64_t(1) << (t0 + r);
-        }
-    }
+    std::vector<float> pt(static_cast<size_t>(D * kSketchBits));  // the planes transposed
+    for (int t = 0; t < kSketchBits; ++t)
+        for (int64_t d = 0; d < D; ++d) pt[size_t(d * kSketchBits + t)] = planes[t * Dp + d];
+    constexpr int64_t kChunk = 1 << 20;
+    for (int64_t j0 = 0; j0 < n; j0 += kChunk)
+        kr.sketch64(pt.data(), D, k, first + j0, int(std::min(kChunk, n - j0)), out + j0);
 }
 
 #if defined(__x86_64__)

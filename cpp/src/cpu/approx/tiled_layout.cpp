@@ -241,7 +241,7 @@ int32_t score_keys(const Ctx& c, Head& h) {
 
 // The tail draws at rate r, per set and half, by the key's hash u_j: u_j < pi/2, pi/2 <= u_j <
 // pi. The hash is a pure function of the seed and the position.
-void draw_tail(const Ctx& c, Head& h, double r, bool buckets) {
+int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets) {
     h.rate = r;
     const int64_t C = h.bk.C, sets = C + 1, Nk = c.Nk;
     constexpr int64_t kChunk = 8192;
@@ -320,6 +320,8 @@ void draw_tail(const Ctx& c, Head& h, double r, bool buckets) {
                 h.VT.zero_row(q);
             }
     });
+    // Packed once: every solve over these draws (probes, chunks of rows) reads them.
+    return pack_keys(c, h.KT, h.VT, total, h.PKT);
 }
 
 }  // namespace ha::cpu::approx::tiled

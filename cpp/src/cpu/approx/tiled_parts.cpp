@@ -382,7 +382,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
             cnt[size_t(t)] = k;
         }
         if (int32_t st = call_part(c, Qp, M, h.KT, h.VT, int64_t(h.tpos.size()), rg.data(), hf == 0 ? ta.data() : tmp.data(),
-                                   hf == 0 ? tal.data() : tl.data(), true);
+                                   hf == 0 ? tal.data() : tl.data(), true, nullptr, 0, &h.PKT);
             st != HA_OK)
             return st;
     }

@@ -165,7 +165,7 @@ int32_t run_tiled(const Problem& p) {
             // standard error falls as 1/sqrt(rate)); past kMaxRate the head is exact.
             const double t_rows = now_ms();
             bool head_exact = false, buckets = true;
-            draw_tail(c, h, r0, true);
+            if (int32_t s2 = draw_tail(c, h, r0, true); s2 != HA_OK) return s2;
             {
                 std::vector<Row> cand, probe;
                 for (const Row& r : rows)
@@ -270,7 +270,7 @@ int32_t run_tiled(const Problem& p) {
                     if (rate[k] > kMaxRate || 1.4 * (cost[k] + searched) > visible)
                         head_exact = true;
                     else if (rate[k] > r0)
-                        draw_tail(c, h, rate[k], buckets);
+                        if (int32_t s2 = draw_tail(c, h, rate[k], buckets); s2 != HA_OK) return s2;
                 }
             }
             const double t_probe = now_ms();
@@ -318,7 +318,7 @@ int32_t run_tiled(const Problem& p) {
             if (!miss.empty() && h.rate < kMaxRate && miss_keys > refine_keys) {
                 const double t1 = now_ms();
                 refined = miss.size();
-                draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate), buckets);
+                if (int32_t s2 = draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate), buckets); s2 != HA_OK) return s2;
                 t_draw2 = now_ms() - t1;
                 std::vector<Row> again;
                 for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {

@@ -130,6 +130,7 @@ struct Head {
     std::vector<int64_t> tstart;
     BigVec<int32_t> tpos;
     Store KT, VT;
+    PackedKV PKT;
 };
 
 struct Row {
@@ -175,7 +176,7 @@ struct Parts {
 int32_t prepare_head(const Ctx& c, Head& h);     // key copies, long keys, buckets, sketches
 int32_t score_keys(const Ctx& c, Head& h);       // the draws' importance (lam) from qcen
 // The tail draws at rate r: every set (buckets true) or set C only.
-void draw_tail(const Ctx& c, Head& h, double r, bool buckets);
+int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets);
 // The half of set s that key j was drawn into: 0, 1, or -1 (not drawn); *w its weight 1/pi.
 int draw_half(const Head& h, int64_t s, int64_t j, double* w);
 // Rows at or below this position are computed exactly: their tail would hold too few draws.

@@ -58,6 +58,9 @@ struct Kernels {
     // Rows as fp32 into dst[j*ldd + d], zero-padded from D to ldd.
     void (*load_rows)(const RowSrc& src, const int32_t* pos, int64_t first, int n, int64_t D,
                       int64_t ldd, float* dst);
+    // Sign sketches of keys first + [0, n): bit t of out[j] is set where plane t · k_j > 0;
+    // planes_t is [D][64] (the 64 planes, transposed).
+    void (*sketch64)(const float* planes_t, int64_t D, const RowSrc& k, int64_t first, int n, uint64_t* out);
     double (*sumsq)(const float* x, int64_t n);                   // Σ x², in double
     double (*dist2)(const float* x, const float* c, int64_t n);   // Σ (x - c)², in double
     // Sums bf16 rows (ld elements apart, n of them) into sum1 where proj > thr, else sum0.

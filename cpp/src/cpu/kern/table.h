@@ -8,6 +8,7 @@
 #include "cpu/kern/hsr_pv.h"
 #include "cpu/kern/hsr_rows.h"
 #include "cpu/kern/hsr_scores.h"
+#include "cpu/kern/hsr_sketch.h"
 #include "cpu/kern/hsr_stats.h"
 #include "cpu/kern/hsr_weights.h"
 #include "cpu/kern/hyper_gather.h"
@@ -43,6 +44,7 @@ Kernels make_table() {
     k.hsr.exp2v = exp2v<I>;
     k.hsr.bucket_prep = bucket_prep<I>;
     k.hsr.load_rows = load_rows;
+    k.hsr.sketch64 = sketch64<I>;
     k.hsr.sumsq = sumsq<I>;
     k.hsr.dist2 = dist2<I>;
     k.hsr.split_sums = split_sums<I>;

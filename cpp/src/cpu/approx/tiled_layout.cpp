@@ -241,7 +241,7 @@ int32_t score_keys(const Ctx& c, Head& h) {
 
 // The tail draws at rate r, per set and half, by the key's hash u_j: u_j < pi/2, pi/2 <= u_j <
 // pi. The hash is a pure function of the seed and the position.
-int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets) {
+int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets, const std::vector<int64_t>* upto) {
     h.rate = r;
     const int64_t C = h.bk.C, sets = C + 1, Nk = c.Nk;
     constexpr int64_t kChunk = 8192;
@@ -267,7 +267,8 @@ int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets) {
         const int64_t s = s_first + task / chunks, t = task % chunks;
         const float* lam = h.lam.data() + s * Nk;
         const double off = h.lam_top[size_t(s)] + std::log(h.lam_mean[size_t(s)]);
-        for (int64_t j = std::max(c.S, t * kChunk); j < std::min(Nk, (t + 1) * kChunk); ++j) {
+        const int64_t end = upto ? std::min(Nk, (*upto)[size_t(s)] + 1) : Nk;
+        for (int64_t j = std::max(c.S, t * kChunk); j < std::min(end, (t + 1) * kChunk); ++j) {
             const uint8_t kb = h.kbucket[size_t(j)];
             if (kb == 0xff || kb == s) continue;
             if (!(double(lam[j]) - off > double(cap[size_t(j)]) - 1e-6)) continue;

@@ -318,7 +318,15 @@ int32_t run_tiled(const Problem& p) {
             if (!miss.empty() && h.rate < kMaxRate && miss_keys > refine_keys) {
                 const double t1 = now_ms();
                 refined = miss.size();
-                if (int32_t s2 = draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate), buckets); s2 != HA_OK) return s2;
+                // Only what the missed rows see: each set up to the last cut among its rows
+                // (they are mostly early rows, whose few draws left their estimates high).
+                std::vector<int64_t> upto(size_t(h.bk.C + 1), -1);
+                for (const Row& r : miss) {
+                    int64_t& u = upto[size_t(std::min<int64_t>(r.bucket, h.bk.C))];
+                    u = std::max(u, r.p - c.W);
+                }
+                if (int32_t s2 = draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate), buckets, &upto); s2 != HA_OK)
+                    return s2;
                 t_draw2 = now_ms() - t1;
                 std::vector<Row> again;
                 for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {

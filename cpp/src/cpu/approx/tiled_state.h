@@ -175,8 +175,9 @@ struct Parts {
 // tiled_layout.cpp
 int32_t prepare_head(const Ctx& c, Head& h);     // key copies, long keys, buckets, sketches
 int32_t score_keys(const Ctx& c, Head& h);       // the draws' importance (lam) from qcen
-// The tail draws at rate r: every set (buckets true) or set C only.
-int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets);
+// The tail draws at rate r: every set (buckets true) or set C only; with upto, set s only up
+// to position upto[s] (the rows that will read it see no further).
+int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets, const std::vector<int64_t>* upto = nullptr);
 // The half of set s that key j was drawn into: 0, 1, or -1 (not drawn); *w its weight 1/pi.
 int draw_half(const Head& h, int64_t s, int64_t j, double* w);
 // Rows at or below this position are computed exactly: their tail would hold too few draws.

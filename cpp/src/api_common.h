@@ -199,65 +199,67 @@ inline int32_t check_data_args(std::initializer_list<DataArg> args) {
 
 // Whether every element of a CPU tensor (f32, bf16 or f16) is finite: rows in parallel, each a
 // branch-free loop over the exponent bits (vectorised for unit-stride rows).
+// Whether row r (of B*H*S) of t holds a non-finite element (the exponent field all ones:
+// ±inf or NaN, in t's dtype).
+inline bool row_nonfinite(const ha_tensor* t, int64_t r) {
+    const int64_t H = t->shape[1], S = t->shape[2], D = t->shape[3];
+    const int64_t b = r / (H * S), h = (r / S) % H, s = r % S;
+    const int64_t off = b * t->strides[0] + h * t->strides[1] + s * t->strides[2];
+    const int64_t sd = t->strides[3];
+    uint32_t hit = 0;
+    if (t->dtype != HA_DTYPE_F32) {
+        const uint16_t emask = t->dtype == HA_DTYPE_BF16 ? 0x7f80u : 0x7c00u;
+        const uint16_t* x = static_cast<const uint16_t*>(t->data) + off;
+        if (sd == 1)
+            for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d] & emask) == emask);
+        else
+            for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d * sd] & emask) == emask);
+    } else {
+        const uint32_t* x = static_cast<const uint32_t*>(t->data) + off;
+        if (sd == 1)
+            for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d] & 0x7f800000u) == 0x7f800000u);
+        else
+            for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d * sd] & 0x7f800000u) == 0x7f800000u);
+    }
+    return hit != 0;
+}
+
+constexpr int64_t kScanRowsPerTask = 256;
+
 inline bool all_finite(const ha_tensor* t) {
-    const int64_t H = t->shape[1], S = t->shape[2], D = t->shape[3], rows = t->shape[0] * H * S;
-    if (rows <= 0 || D <= 0) return true;
-    const bool half = t->dtype != HA_DTYPE_F32;
-    // The exponent field of the 16-bit format: all ones is ±inf or NaN.
-    const uint16_t emask = t->dtype == HA_DTYPE_BF16 ? 0x7f80u : 0x7c00u;
-    constexpr int64_t kRowsPerTask = 256;
+    const int64_t rows = t->shape[0] * t->shape[1] * t->shape[2];
+    if (rows <= 0 || t->shape[3] <= 0) return true;
     std::atomic<bool> bad{false};
-    ha::cpu::parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, ha::cpu::pool_threads(),
+    ha::cpu::parallel_for((rows + kScanRowsPerTask - 1) / kScanRowsPerTask, ha::cpu::pool_threads(),
                           [&](int64_t task, int) {
-        uint32_t hit = 0;
-        for (int64_t r = task * kRowsPerTask; r < std::min(rows, (task + 1) * kRowsPerTask); ++r) {
-            const int64_t b = r / (H * S), h = (r / S) % H, s = r % S;
-            const int64_t off = b * t->strides[0] + h * t->strides[1] + s * t->strides[2];
-            const int64_t sd = t->strides[3];
-            if (half) {
-                const uint16_t* x = static_cast<const uint16_t*>(t->data) + off;
-                for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d * sd] & emask) == emask);
-            } else {
-                const uint32_t* x = static_cast<const uint32_t*>(t->data) + off;
-                if (sd == 1)
-                    for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d] & 0x7f800000u) == 0x7f800000u);
-                else
-                    for (int64_t d = 0; d < D; ++d) hit |= uint32_t((x[d * sd] & 0x7f800000u) == 0x7f800000u);
-            }
-        }
+        bool hit = false;
+        for (int64_t r = task * kScanRowsPerTask; r < std::min(rows, (task + 1) * kScanRowsPerTask) && !hit; ++r)
+            hit = row_nonfinite(t, r);
         if (hit) bad.store(true, std::memory_order_relaxed);
     });
     return !bad.load();
 }
 
-// No estimate or certificate for an output row that is not finite: writes +inf into each
-// given per-row array ([b][h][i] order) at such rows, and `exact` (when not NaN) at the other
-// rows when `set_others` (a call that fell back to exact attention).
+// Rows of out holding a non-finite value get +inf in a and b (the per-row estimate arrays,
+// either may be null); with set_others, the other rows get `exact`. Rows in parallel (a
+// serial pass over a long output was 1% of a HyperAttention call).
 inline void mark_nonfinite_rows(const ha_tensor* out, float* a, float* b, bool set_others,
                                 float exact = 0.f) {
     if (!a && !b) return;
-    const int64_t H = out->shape[1], S = out->shape[2], D = out->shape[3];
-    const int64_t rows = out->shape[0] * H * S;
-    const bool half = out->dtype != HA_DTYPE_F32;
-    const uint16_t emask = out->dtype == HA_DTYPE_BF16 ? 0x7f80u : 0x7c00u;
-    for (int64_t r = 0; r < rows; ++r) {
-        const int64_t bb = r / (H * S), h = (r / S) % H, s = r % S;
-        const int64_t off = bb * out->strides[0] + h * out->strides[1] + s * out->strides[2];
-        uint32_t hit = 0;
-        for (int64_t d = 0; d < D; ++d) {
-            const int64_t e = off + d * out->strides[3];
-            hit |= half ? uint32_t((static_cast<const uint16_t*>(out->data)[e] & emask) == emask)
-                        : uint32_t((static_cast<const uint32_t*>(out->data)[e] & 0x7f800000u) ==
-                                   0x7f800000u);
+    const int64_t rows = out->shape[0] * out->shape[1] * out->shape[2];
+    if (rows <= 0) return;
+    ha::cpu::parallel_for((rows + kScanRowsPerTask - 1) / kScanRowsPerTask, ha::cpu::pool_threads(),
+                          [&](int64_t task, int) {
+        for (int64_t r = task * kScanRowsPerTask; r < std::min(rows, (task + 1) * kScanRowsPerTask); ++r) {
+            if (row_nonfinite(out, r)) {
+                if (a) a[r] = INFINITY;
+                if (b) b[r] = INFINITY;
+            } else if (set_others) {
+                if (a) a[r] = exact;
+                if (b) b[r] = exact;
+            }
         }
-        if (hit) {
-            if (a) a[r] = INFINITY;
-            if (b) b[r] = INFINITY;
-        } else if (set_others) {
-            if (a) a[r] = exact;
-            if (b) b[r] = exact;
-        }
-    }
+    });
 }
 
 // Where an operation's operands may live: the CPU only (HyperAttention, HSR) or any device,

@@ -304,7 +304,7 @@ void run_rows_t(const RowsJob& j) {
     }
     // Gathered query rows are fetched a few rows ahead: a job's rows are more than L1 holds
     // (384 rows of 256 bytes at d = 64), so fetching them all first evicted the early ones.
-    constexpr int64_t kQAhead = 16;
+    const int64_t kQAhead = std::max<int64_t>(4, 4096 / std::max<int64_t>(1, D * es));  // ~4 KiB ahead
     if (j.q_idx) prefetch_rows(j.q, es, w.lim, std::min(n, kQAhead), D);
     for (int64_t r = 0; r < n; ++r) {
         if (j.q_idx && r + kQAhead < n) prefetch_rows(j.q, es, w.lim + r + kQAhead, 1, D);

@@ -306,8 +306,8 @@ int32_t run_tiled(const Problem& p) {
             // Rows that missed: their tail drawn again at kRefine times the rate (their standard
             // error halves) when that stays within kMaxRate, beside the exact parts they have;
             // what still misses is computed exactly.
-            // Refining costs a new draw at the higher rate (copied twice and packed once per
-            // call): worth it only when the missed rows' keys outweigh that.
+            // Refining costs a new draw at the higher rate (each set's draws copied and packed
+            // once): worth it only when the missed rows' keys outweigh that.
             const double t_solve = now_ms();
             const size_t missed = miss.size();
             double miss_keys = 0;

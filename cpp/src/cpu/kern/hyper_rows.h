@@ -394,8 +394,11 @@ void run_rows_t(const RowsJob& j) {
 
     // Prepacked sets, shared by every job of the (batch, kv head, rect): the window of sorted
     // keys (its first tile's keys before the window are its hole) and the samples.
-    for (int si = 0; si < j.n_sets; ++si) {
-        const PackedSet& ps = j.sets[si];
+    // Rows that start from nothing take the last set (the samples) first: a set's own sums are
+    // then the row's whole state after it, with no copy of the output before it.
+    const bool fresh = !j.load && j.n_keys <= 0;
+    for (int k = 0; k < j.n_sets; ++k) {
+        const PackedSet& ps = j.sets[fresh ? j.n_sets - 1 - k : k];
         if (ps.count <= 0) continue;
         for (int r = 0; r < MR; ++r) w.slim[r] = ps.count;
         const int64_t ntile = (ps.count + NT - 1) / NT;
@@ -406,7 +409,7 @@ void run_rows_t(const RowsJob& j) {
                 float* sc = w.X + r * XS + Dp;
                 sc[kXlpre] = w.l[r];
                 sc[kXmpre] = w.m[r];
-                copy_row<I>(w.O + r * Dp, w.Opre + r * Dp, Dp);
+                if (w.m[r] != -INFINITY) copy_row<I>(w.O + r * Dp, w.Opre + r * Dp, Dp);  // else nothing before
             }
         for_tiles([&](int64_t r_begin, int64_t r_end) {
             for (int64_t t = 0; t < ntile; ++t) {
@@ -441,10 +444,18 @@ void run_rows_t(const RowsJob& j) {
                 const float* o0 = w.Opre + r * Dp;
                 const vf va = I::vset1(at), vka = I::vset1(ka);
                 vf u2 = I::vzero();
-                for (int64_t d = 0; d < Dp; d += W) {  // zeros past D stay zeros
-                    const vf u = I::vsub(I::vld(o + d), I::vmul(va, I::vld(o0 + d)));
-                    u2 = I::vfma(u, u, u2);
-                    I::vst(x + d, I::vfma(vka, u, I::vld(x + d)));
+                if (mp == -INFINITY) {  // nothing before the set (Opre was not written)
+                    for (int64_t d = 0; d < Dp; d += W) {
+                        const vf u = I::vld(o + d);
+                        u2 = I::vfma(u, u, u2);
+                        I::vst(x + d, I::vfma(vka, u, I::vld(x + d)));
+                    }
+                } else {
+                    for (int64_t d = 0; d < Dp; d += W) {  // zeros past D stay zeros
+                        const vf u = I::vsub(I::vld(o + d), I::vmul(va, I::vld(o0 + d)));
+                        u2 = I::vfma(u, u, u2);
+                        I::vst(x + d, I::vfma(vka, u, I::vld(x + d)));
+                    }
                 }
                 sc[kXU] += k * I::vhsum(u2);
                 sc[kXA1] += ka * a1;

@@ -270,6 +270,25 @@ const typename Path::T* packed_for(const ExactProblem& p, const Shape& s) {
     return static_cast<const typename Path::T*>(k->data);
 }
 
+// Packs key tiles of (b, hk) into packed (Kᵀ then V per tile), the tiles with used[kt] only
+// when used is given; rowbuf_of(slot) is a thread's row buffer (Dp + 16 floats at least).
+template <class Path, class RowBuf>
+int32_t pack_tiles(const ExactProblem& p, const Shape& s, int64_t b, int64_t hk, typename Path::T* packed,
+                   const uint8_t* used, int slots, RowBuf&& rowbuf_of) {
+    constexpr int64_t kPackTiles = 4;
+    const int64_t kstride = NT * s.Dk + NT * s.Dp;
+    return parallel_for((s.n_kt + kPackTiles - 1) / kPackTiles, slots, [&](int64_t task, int slot) {
+        void* rowbuf = rowbuf_of(slot);
+        for (int64_t kt = task * kPackTiles; kt < std::min(s.n_kt, (task + 1) * kPackTiles); ++kt) {
+            if (used && !used[size_t(kt)]) continue;
+            const int64_t j0 = kt * NT, valid = std::min<int64_t>(NT, s.Nk - j0);
+            typename Path::T* Kt = packed + kt * kstride;
+            Path::pack_k(p.dtype, p.k, b, hk, j0, valid, s.D, s.Dk, Kt, rowbuf);
+            Path::pack_v(p.dtype, p.v, b, hk, j0, valid, s.D, s.Dp, Kt + NT * s.Dk, rowbuf);
+        }
+    });
+}
+
 // A number per run_forward call (per path), so each thread re-initialises its scratch for the
 // call's shape once.
 template <class Path>
@@ -301,24 +320,16 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
     const bool prepacked = s.n_qt >= 3 && s.n_kt > 0;
 
     const T* ext = packed_for<Path>(p, s);  // packed by the caller (exact_pack), or null
-    if (prepacked && ext) {
-        return parallel_for(s.n_qt, slots, [&](int64_t task, int slot) {
-            const int64_t t = s.head_major ? s.tiles_per_head - 1 - task : task;  // as below (G = 1)
-            process_tile<Path>(p, s, tile_scratch(slot), 0, 0, t, 0, s.n_kt, ext, nullptr);
-        });
-    }
     if (prepacked) {
         const int64_t kstride = NT * s.Dk + NT * s.Dp;
         AlignedBuf kv;
-        T* packed = kv.get<T>(size_t(s.n_kt * kstride));
-        constexpr int64_t kPackTiles = 4;
         // With per-row key ranges (approximate attention's parts), only the key tiles some row
         // sees are packed: a call over part of a long array must not pay for all of it. (Plain
         // buffers, not std::vector<uint8_t>: its out-of-line members are weak symbols shared
         // with every other object, see check_isa_objects.cmake.)
         AlignedBuf used_buf, diff_buf;
         uint8_t* used = nullptr;
-        if (p.row_range) {
+        if (p.row_range && !ext) {
             int32_t* diff = diff_buf.get<int32_t>(size_t(s.n_kt + 1));
             std::memset(diff, 0, sizeof(int32_t) * size_t(s.n_kt + 1));
             for (int64_t i = 0; i < s.Nq; ++i) {
@@ -337,19 +348,14 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
             int32_t run = 0;
             for (int64_t kt = 0; kt < s.n_kt; ++kt) used[size_t(kt)] = (run += diff[size_t(kt)]) > 0;
         }
+        // (ext: one group, packed already.)
+        const T* packed = ext ? ext : kv.get<T>(size_t(s.n_kt * kstride));
         for (int64_t grp = 0; grp < groups; ++grp) {
             const int64_t b = grp / s.Hkv, hk = grp % s.Hkv;
-            int32_t st = parallel_for((s.n_kt + kPackTiles - 1) / kPackTiles, slots,
-                                      [&](int64_t task, int slot) {
-                TileScratch<Path>& w = tile_scratch(slot);
-                for (int64_t kt = task * kPackTiles; kt < std::min(s.n_kt, (task + 1) * kPackTiles); ++kt) {
-                    if (used && !used[size_t(kt)]) continue;
-                    const int64_t j0 = kt * NT, valid = std::min<int64_t>(NT, s.Nk - j0);
-                    T* Kt = packed + kt * kstride;
-                    Path::pack_k(p.dtype, p.k, b, hk, j0, valid, s.D, s.Dk, Kt, w.rowbuf);
-                    Path::pack_v(p.dtype, p.v, b, hk, j0, valid, s.D, s.Dp, Kt + NT * s.Dk, w.rowbuf);
-                }
-            });
+            int32_t st = HA_OK;
+            if (!ext)
+                st = pack_tiles<Path>(p, s, b, hk, const_cast<T*>(packed), used, slots,
+                                      [&](int slot) { return tile_scratch(slot).rowbuf; });
             if (st != HA_OK) return st;
             st = parallel_for(s.n_qt, slots, [&](int64_t task, int slot) {
                 // Causal: the last query tiles see the most keys, so hand them out first.
@@ -500,17 +506,10 @@ int32_t pack_all(const ExactProblem& p, const Shape& s, PackedKV& out) {
     using T = typename Path::T;
     const int64_t kstride = NT * s.Dk + NT * s.Dp;
     T* packed = static_cast<T*>(out.reserve(size_t(std::max<int64_t>(1, s.n_kt * kstride)) * sizeof(T)));
-    constexpr int64_t kPackTiles = 4;
     const int slots = std::max(1, pool_threads());
-    int32_t st = parallel_for((s.n_kt + kPackTiles - 1) / kPackTiles, slots, [&](int64_t task, int) {
-        AlignedBuf rb;
-        void* rowbuf = rb.get<float>(size_t(NT * (s.Dp + 16)));
-        for (int64_t kt = task * kPackTiles; kt < std::min(s.n_kt, (task + 1) * kPackTiles); ++kt) {
-            const int64_t j0 = kt * NT, valid = std::min<int64_t>(NT, s.Nk - j0);
-            T* Kt = packed + kt * kstride;
-            Path::pack_k(p.dtype, p.k, 0, 0, j0, valid, s.D, s.Dk, Kt, rowbuf);
-            Path::pack_v(p.dtype, p.v, 0, 0, j0, valid, s.D, s.Dp, Kt + NT * s.Dk, rowbuf);
-        }
+    const int32_t st = pack_tiles<Path>(p, s, 0, 0, packed, nullptr, slots, [&](int) {
+        static thread_local AlignedBuf rb;  // one row of this path's widest rows
+        return rb.get<float>(size_t(s.Dp + 16));
     });
     if (st != HA_OK) return st;
     out.owner = pack_owner<Path>();

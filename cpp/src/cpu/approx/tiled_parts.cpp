@@ -7,6 +7,7 @@
 #include "cpu/approx/row_io.h"
 #include "cpu/approx/sketch.h"
 #include "cpu/approx/tiled_state.h"
+#include "cpu/prefetch.h"
 #include "cpu/thread_pool.h"
 #include "hyperattn.h"
 
@@ -66,11 +67,12 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
     return exact_forward(e);
 }
 
-// Asks for the cache lines of n floats at x (a row about to be read at a scattered place).
+// Asks for the cache lines of a row about to be read at a scattered place, kAhead rows early.
 constexpr int64_t kAhead = 8;
-inline void prefetch_row(const float* x, int64_t n) {
-    for (int64_t d = 0; d < n; d += 16) __builtin_prefetch(x + d);
-    __builtin_prefetch(x + n - 1);
+inline void prefetch_row(const void* x, int64_t bytes) {
+    const char* p = static_cast<const char*>(x);
+    for (int64_t o = 0; o < bytes; o += 64) HA_PREFETCH_L1(p + o);
+    HA_PREFETCH_L1(p + bytes - 1);
 }
 
 // acc <- acc ⊕ (o, l): two normalised outputs with their log-sum-exps, merged.
@@ -292,8 +294,8 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         res.touched[size_t(m)] += hd[size_t(m)];
     }
     if (pre) {
-        std::copy(pre->O.begin(), pre->O.end(), res.O.begin());
-        std::copy(pre->lse.begin(), pre->lse.end(), res.lse.begin());
+        std::copy(pre->O, pre->O + M * Da, res.O.begin());
+        std::copy(pre->lse, pre->lse + M, res.lse.begin());
     } else if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), res.O.data(), res.lse.data(), false,
                                       hd.data(), h.lp, &h.PK);
                st != HA_OK) {
@@ -306,7 +308,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
             for (int64_t m = k * kChunk; m < end; ++m) {
                 const int64_t t = map ? map[m] : m;
                 // Rows by bucket land at scattered places: fetch a few rows ahead.
-                if (map && m + kAhead < end) prefetch_row(&res.O[size_t(map[m + kAhead] * Da)], Da);
+                if (map && m + kAhead < end) prefetch_row(&res.O[size_t(map[m + kAhead] * Da)], Da * 4);
                 merge_into(&res.O[size_t(t * Da)], res.lse[size_t(t)], &tmp[size_t(m * Da)], tl[size_t(m)], Da);
             }
         });
@@ -325,7 +327,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
     bool any_cut = false;
     for (int64_t m = 0; m < M; ++m) any_cut |= cut[size_t(m)] >= c.S;
     if (!any_cut) {
-        if (pre) std::copy(pre->touched.begin(), pre->touched.end(), res.touched.begin());
+        if (pre) std::copy(pre->touched, pre->touched + M, res.touched.begin());
         return HA_OK;
     }
     // The same rows in bucket order: copied from Q (the same bits as loading them again).
@@ -336,10 +338,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t t, int) {
             const int64_t end = std::min(M, (t + 1) * kChunk);
             for (int64_t m = t * kChunk; m < end; ++m) {
-                if (m + kAhead < end) {
-                    const char* src = Q.buf.data() + order[size_t(m + kAhead)] * Q.Dw * Q.es;
-                    for (int64_t b = 0; b < Q.Dw * Q.es; b += 64) __builtin_prefetch(src + b);
-                }
+                if (m + kAhead < end) prefetch_row(Q.buf.data() + order[size_t(m + kAhead)] * Q.Dw * Q.es, Q.Dw * Q.es);
                 Qp.copy_from(m, Q, order[size_t(m)]);
             }
         });
@@ -352,7 +351,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         res.touched[size_t(t)] += rg[size_t(2 * m + 1)] - a;
     }
     if (pre) {
-        std::copy(pre->touched.begin(), pre->touched.end(), res.touched.begin());
+        std::copy(pre->touched, pre->touched + M, res.touched.begin());
     } else {
         if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg.data(), tmp.data(), tl.data(), false,
                                    nullptr, 0, &h.PKB);
@@ -452,8 +451,8 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         const int64_t ct = cut[size_t(t)];
         if (t + kAhead < t1) {  // the halves' rows, by bucket, are at scattered places
             const int64_t ma = pos_of[size_t(t + kAhead)];
-            prefetch_row(&ta[size_t(ma * Da)], Da);
-            prefetch_row(&tmp[size_t(ma * Da)], Da);
+            prefetch_row(&ta[size_t(ma * Da)], Da * 4);
+            prefetch_row(&tmp[size_t(ma * Da)], Da * 4);
         }
         const size_t hv0 = hv;
         while (hv < heavy.size() && heavy[hv].row == t) ++hv;

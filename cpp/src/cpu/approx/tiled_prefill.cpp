@@ -285,7 +285,8 @@ int32_t run_tiled(const Problem& p) {
             }
 
             std::vector<Row> miss;
-            Parts miss_parts;  // their exact parts, for the second solve
+            BigVec<float> miss_O, miss_lse;  // their exact parts, for the second solve
+            BigVec<int64_t> miss_touched;
             Results& r = results;
             for (size_t a = 0; a < rows.size(); a += size_t(kRowChunk)) {
                 std::vector<Row> part(rows.begin() + long(a), rows.begin() + long(std::min(rows.size(), a + size_t(kRowChunk))));
@@ -297,9 +298,9 @@ int32_t run_tiled(const Problem& p) {
                         if (!(double(r.err[m]) <= p.target)) {
                             miss.push_back(part[m]);
                             const auto o = r.part_O.begin() + long(m * size_t(c.Da));
-                            miss_parts.O.insert(miss_parts.O.end(), o, o + c.Da);
-                            miss_parts.lse.push_back(r.part_lse[m]);
-                            miss_parts.touched.push_back(r.part_touched[m]);
+                            miss_O.insert(miss_O.end(), o, o + c.Da);
+                            miss_lse.push_back(r.part_lse[m]);
+                            miss_touched.push_back(r.part_touched[m]);
                         }
                 write_rows(c, h, part, r, 0);
             }
@@ -332,10 +333,7 @@ int32_t run_tiled(const Problem& p) {
                 for (size_t a = 0; a < miss.size(); a += size_t(kRowChunk)) {
                     const size_t z = std::min(miss.size(), a + size_t(kRowChunk));
                     std::vector<Row> part(miss.begin() + long(a), miss.begin() + long(z));
-                    Parts pre;
-                    pre.O.assign(miss_parts.O.begin() + long(a * size_t(c.Da)), miss_parts.O.begin() + long(z * size_t(c.Da)));
-                    pre.lse.assign(miss_parts.lse.begin() + long(a), miss_parts.lse.begin() + long(z));
-                    pre.touched.assign(miss_parts.touched.begin() + long(a), miss_parts.touched.begin() + long(z));
+                    const Parts pre{miss_O.data() + a * size_t(c.Da), miss_lse.data() + a, miss_touched.data() + a};
                     Results r;
                     if (int32_t s2 = solve(c, h, part, r, &pre); s2 != HA_OK) return s2;
                     std::vector<Row> ok;

@@ -165,10 +165,12 @@ struct Results {
     BigVec<int64_t> part_touched;
 };
 
-// The exact parts of rows solved before (Results::part_*), in the order of the rows given.
+// The exact parts of rows solved before (Results::part_*), in the order of the rows given:
+// O [rows][Da], lse and touched [rows].
 struct Parts {
-    BigVec<float> O, lse;
-    BigVec<int64_t> touched;
+    const float* O;
+    const float* lse;
+    const int64_t* touched;
 };
 
 

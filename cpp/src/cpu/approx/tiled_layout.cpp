@@ -197,21 +197,19 @@ int32_t score_keys(const Ctx& c, Head& h) {
             const int64_t s = s0 + r;
             float* y = S.data() + r * kChunk;
             float* lam = h.lam.data() + s * Nk + j0;
+            // y: the set's keys' lam, -inf for the others (sinks, long keys, the bucket's own)
             float top = -std::numeric_limits<float>::infinity();
             int64_t k = 0;
             for (int64_t j = 0; j < n; ++j) {
                 lam[j] = sc * y[j];
                 const uint8_t kb = h.kbucket[size_t(j0 + j)];
                 const bool in = j0 + j >= c.S && kb != 0xff && kb != s;
-                if (in) top = std::max(top, lam[j]);
+                y[j] = in ? lam[j] : -std::numeric_limits<float>::infinity();
+                top = std::max(top, y[j]);
                 k += in;
             }
             if (k == 0 || !std::isfinite(top)) continue;
-            for (int64_t j = 0; j < n; ++j) {
-                const uint8_t kb = h.kbucket[size_t(j0 + j)];
-                const bool in = j0 + j >= c.S && kb != 0xff && kb != s;
-                y[j] = in ? (lam[j] - top) * float(1.4426950408889634) : -200.f;
-            }
+            for (int64_t j = 0; j < n; ++j) y[j] = std::max(-200.f, (y[j] - top) * float(1.4426950408889634));
             c.kr->exp2v(y, e.data(), n);
             double sum = 0;
             for (int64_t j = 0; j < n; ++j) sum += double(e[size_t(j)]);
@@ -256,14 +254,15 @@ int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets, const std::vect
     // key for all sets, and the exact probability only for the candidates.
     std::vector<double> u(static_cast<size_t>(Nk));
     std::vector<float> cap(static_cast<size_t>(Nk));
-    parallel_for(chunks, pool_threads(), [&](int64_t t, int) {
+    int32_t st = parallel_for(chunks, pool_threads(), [&](int64_t t, int) {
         for (int64_t j = t * kChunk; j < std::min(Nk, (t + 1) * kChunk); ++j) {
             u[size_t(j)] = draw_u(h.draw_key, j);
             const double x = (u[size_t(j)] / (1.05 * r) - kFlat) / (1 - kFlat);
             cap[size_t(j)] = x <= 0 ? -std::numeric_limits<float>::infinity() : float(std::log(x));
         }
     });
-    parallel_for((sets - s_first) * chunks, pool_threads(), [&](int64_t task, int) {
+    if (st != HA_OK) return st;
+    st = parallel_for((sets - s_first) * chunks, pool_threads(), [&](int64_t task, int) {
         const int64_t s = s_first + task / chunks, t = task % chunks;
         const float* lam = h.lam.data() + s * Nk;
         const double off = h.lam_top[size_t(s)] + std::log(h.lam_mean[size_t(s)]);
@@ -280,6 +279,7 @@ int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets, const std::vect
             }
         }
     });
+    if (st != HA_OK) return st;
     // Set-major, then half, then position; each (set, half) starts on a key tile, the gaps
     // hold zero rows at position kNoKey.
     std::vector<int64_t> at(size_t(2 * sets * chunks + 1), 0);
@@ -302,7 +302,7 @@ int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets, const std::vect
     h.tpos.assign(size_t(total), kNoKey);
     h.KT.init(c.es, c.D, total, c.f16);
     h.VT.init(c.es, c.D, total, c.f16);
-    parallel_for(2 * sets * chunks, pool_threads(), [&](int64_t g, int) {
+    st = parallel_for(2 * sets * chunks, pool_threads(), [&](int64_t g, int) {
         const int64_t s = g / (2 * chunks), hf = (g / chunks) % 2, t = g % chunks;
         const auto& ps = pos[size_t((s * chunks + t) * 2 + hf)];
         const auto& cs = col[size_t((s * chunks + t) * 2 + hf)];
@@ -321,6 +321,7 @@ int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets, const std::vect
                 h.VT.zero_row(q);
             }
     });
+    if (st != HA_OK) return st;
     // Packed once: every solve over these draws (probes, chunks of rows) reads them.
     return pack_keys(c, h.KT, h.VT, total, h.PKT);
 }

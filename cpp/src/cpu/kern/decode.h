@@ -87,9 +87,12 @@ template <class I>
 inline typename I::vf dec_load_v(const uint16_t* p) { return I::vld_bf16(p); }  // exact
 
 // S[r][0..W) for R rows against keys k0 + i*ks, i < n (n <= W; missing keys score 0 and are
-// masked later). Q rows are fp32, ldq apart. Each K row is read front to back, and one vector
-// of per-lane products per (row, key) is folded with its neighbours afterwards (vfold4, then
-// vfold_quads): W keys' scores end up in one vector without transposing K.
+// masked later). Q rows are fp32, ldq apart. Four K rows are read front to back side by side,
+// and one vector of per-lane products per (row, key) is folded with its neighbours afterwards
+// (vfold4, then vfold_quads): W keys' scores end up in one vector without transposing K.
+// The column loop is the outer one so that all R×4 accumulators advance together: with the
+// key loop outside it, only R chains were in flight, and AVX2 (R = 2) waited on FMA latency
+// (Zen 5 forced to AVX2: 5-15% of decode time, more where memory was fast).
 template <class I, int R, class E, class Rows>
 inline void dec_scores_f32(int64_t D, const float* Q, int64_t ldq, const Rows& krows, int n,
                            float* S, int64_t lds) {
@@ -106,14 +109,17 @@ inline void dec_scores_f32(int64_t D, const float* Q, int64_t ldq, const Rows& k
 #pragma GCC unroll 4
             for (int i = 0; i < 4; ++i) acc[r][i] = I::vzero();
         if (4 * g < n) {
+            for (int64_t c = 0; c < D; c += W) {
+                vf q[R];
 #pragma GCC unroll 4
-            for (int i = 0; i < 4; ++i)
-                for (int64_t c = 0; c < D; c += W) {
+                for (int r = 0; r < R; ++r) q[r] = I::vld(Q + r * ldq + c);
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; ++i) {
                     const vf kv = dec_load_v<I>(kr[i] + c);
 #pragma GCC unroll 4
-                    for (int r = 0; r < R; ++r)
-                        acc[r][i] = I::vfma(I::vld(Q + r * ldq + c), kv, acc[r][i]);
+                    for (int r = 0; r < R; ++r) acc[r][i] = I::vfma(q[r], kv, acc[r][i]);
                 }
+            }
         }
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) u[r][g] = I::vfold4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
@@ -142,17 +148,22 @@ inline void dec_scores_widen(int64_t D, const float* Q, int64_t ldq, const Rows&
 #pragma GCC unroll 4
             for (int i = 0; i < 4; ++i) acc[r][i] = I::vzero();
         if (4 * g < n) {
+            for (int64_t c = 0; c < D; c += 2 * W) {
+                vf qe[R], qo[R];
 #pragma GCC unroll 4
-            for (int i = 0; i < 4; ++i)
-                for (int64_t c = 0; c < D; c += 2 * W) {
+                for (int r = 0; r < R; ++r) {
+                    qe[r] = I::vld(Q + r * ldq + c);
+                    qo[r] = I::vld(Q + r * ldq + c + W);
+                }
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; ++i) {
                     const vi w = I::vld_bf16x2(kr[i] + c);
                     const vf ke = I::vbf16_even(w), ko = I::vbf16_odd(w);
 #pragma GCC unroll 4
-                    for (int r = 0; r < R; ++r) {
-                        acc[r][i] = I::vfma(I::vld(Q + r * ldq + c), ke, acc[r][i]);
-                        acc[r][i] = I::vfma(I::vld(Q + r * ldq + c + W), ko, acc[r][i]);
-                    }
+                    for (int r = 0; r < R; ++r)
+                        acc[r][i] = I::vfma(qo[r], ko, I::vfma(qe[r], ke, acc[r][i]));
                 }
+            }
         }
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) u[r][g] = I::vfold4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
@@ -463,14 +474,17 @@ struct DecTile {
                 // prefetchers do not follow: ask for these keys' V rows while their scores
                 // are computed, in key order. And the next block's K rows: in a [b,s,h,d]
                 // cache each is on a page of its own, where the prefetchers start cold.
-                // (Measured on Zen 4 forced to AVX2: both faster than either alone.) fp16
+                // (Measured on Zen 4 forced to AVX2: both faster than either alone.) Non-
+                // temporal hints (HA_PREFETCH_STREAM), since each line is read once: on Zen 5
+                // forced to AVX2, fp32 [b,h,s,d] ~12% faster than into L1 with T0, the other
+                // dtypes and layouts 0-5%, AVX-512 fp16 unchanged. fp16
                 // takes it on AVX-512 too: its 64-column passes read half a row's lines each
                 // (on Zen 5, bshd: 0.55-0.63x of bf16's GB/s without it, 0.79-0.87x with).
                 const int64_t bytes = D * int64_t(sizeof(T));
                 auto fetch = [&](const T* p) {
                     const char* row = reinterpret_cast<const char*>(p);
-                    for (int64_t x = 0; x < bytes; x += 64) HA_PREFETCH_L1(row + x);
-                    HA_PREFETCH_L1(row + bytes - 1);  // an unaligned row's last line
+                    for (int64_t x = 0; x < bytes; x += 64) HA_PREFETCH_STREAM(row + x);
+                    HA_PREFETCH_STREAM(row + bytes - 1);  // an unaligned row's last line
                 };
                 for (int j = j0v; j < j0v + nn; ++j) fetch(vrows(j));
                 for (int j = j0v + W; j < std::min(n, j0v + 2 * W); ++j) fetch(krows(j));

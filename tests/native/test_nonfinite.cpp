@@ -283,6 +283,59 @@ TEST(nonfinite_approx_and_estimates) {
     ha_set_cpu_isa(HA_CPU_ISA_AUTO);
 }
 
+// HyperAttention's approximate path with finite q and k but a non-finite or overflowing
+// value: the call stays approximate, and exactly the rows whose output is not finite get an
+// infinite estimate (the kernel checks each row as it writes it).
+TEST(nonfinite_hyper_values_estimates) {
+    const int64_t N = 700, D = 32;
+    for (int32_t isa : supported_isas()) {
+        ha_set_cpu_isa(isa);
+        for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_F16})
+        for (int kind = 0; kind < 2; ++kind)  // 0: +inf in one key's value, 1: huge values (fp32)
+        for (bool causal : {false, true}) {
+            if (kind == 1 && dt != HA_DTYPE_F32) continue;
+            begin_case(format("hyper value %s %s %s causal=%d", kind ? "overflow" : "inf",
+                              isa_name(isa), dtype_str(dt), int(causal)));
+            HostTensor q = make_tensor(dt, 1, 2, N, D, 0), k = make_tensor(dt, 1, 1, N, D, 0),
+                       v = make_tensor(dt, 1, 1, N, D, 0), out = make_tensor(dt, 1, 2, N, D, 0);
+            q.fill_normal(1);
+            k.fill_normal(1);
+            v.fill_normal(1);
+            if (kind == 0)
+                v.set(0, 0, 333, 5, kInf);
+            else
+                for (int64_t j = 0; j < N; j += 2) v.set(0, 0, j, 1, 3e38f);
+            out.poison();
+            std::vector<float> err(size_t(2 * N), -1.f);
+            ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc();
+            ha_hyper_params p;
+            ha_hyper_params_init(&p);
+            p.causal = causal;
+            p.min_seq_len = 64;
+            p.block_size = 32;
+            p.sample_size = 32;
+            ha_hyper_stats hs{err.data()};
+            CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p, &hs) == HA_OK, "%s", ha_last_error());
+            int64_t bad = 0, good = 0;
+            for (int64_t h = 0; h < 2; ++h)
+                for (int64_t i = 0; i < N; ++i) {
+                    const float e = err[size_t(h * N + i)];
+                    const bool fin = row_finite(out, h, i);
+                    (fin ? good : bad) += 1;
+                    CHECK(fin ? (std::isfinite(e) && e >= 0.f) : std::isinf(e),
+                          "head %lld row %lld finite %d estimate %g", (long long)h, (long long)i,
+                          int(fin), double(e));
+                }
+            // Not vacuous: the planted value reaches some rows and misses others (causal rows
+            // well before its key never meet it; the huge values overflow only some sums).
+            CHECK(bad > 0, "no non-finite row");
+            if (kind == 0 || causal) CHECK(good > 0, "no finite row");
+            end_case();
+        }
+    }
+    ha_set_cpu_isa(HA_CPU_ISA_AUTO);
+}
+
 // HSR: a non-finite query row is NaN with no certificate (it used to be rejected); overflowing
 // finite inputs never give a NaN row with a finite bound.
 TEST(nonfinite_hsr) {

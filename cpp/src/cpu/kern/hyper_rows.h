@@ -479,24 +479,40 @@ void run_rows_t(const RowsJob& j) {
         }
         return;
     }
-    if (j.stats && j.row_error)
+    if (j.stats && j.row_error) {
+        // A row whose output is not finite gets an infinite estimate (the non-finite policy,
+        // hyperattn.h). The output is checked here, on the values finish_row writes (o / l,
+        // rounded once to the output dtype), instead of in a pass over the whole output
+        // afterwards (~1% of a call at d = 64): a NaN or inf makes x·0 NaN, and a finite
+        // value at or above `over` rounds to inf in a 16-bit dtype (nearest even: the
+        // midpoint between the largest finite value and the next power of two goes up).
+        const float over = j.dtype == HA_DTYPE_F16    ? 65520.f
+                           : j.dtype == HA_DTYPE_BF16 ? 0x1.ffp+127f
+                                                      : INFINITY;
         for (int64_t r = 0; r < n; ++r) {
             float* x = w.X + r * XS;
             flush_stats<I>(x, Dp);
             const float* sc = x + Dp;
             const float* O = w.O + r * Dp;
-            const double l = w.l[r], E = sc[kXE];
+            const float lf = w.l[r];
+            const float inv = lf > 0.f ? 1.f / lf : lf == 0.f ? 0.f : NAN;  // as finish_row
+            const double l = lf, E = sc[kXE];
+            // O, SV and the centre are zero past D (the centre is padded to Dp)
+            const vf il = I::vset1(inv);
+            vf voo = I::vzero(), vov = I::vzero(), vdc = I::vzero(), vnan = I::vzero(),
+               vmx = I::vzero();
+            for (int64_t d = 0; d < Dp; d += W) {
+                const vf o = I::vmul(I::vld(O + d), il), c = I::vsub(o, I::vld(j.vcentre + d));
+                vnan = I::vfma(o, I::vzero(), vnan);
+                vmx = I::vmax(vmx, I::vabs(o));
+                voo = I::vfma(o, o, voo);
+                vov = I::vfma(o, I::vld(x + d), vov);
+                vdc = I::vfma(c, c, vdc);
+            }
             double err = 0.0;
-            if (l > 0.0 && E > 0.0) {
-                // O, SV and the centre are zero past D (the centre is padded to Dp)
-                const vf il = I::vset1(float(1.0 / l));
-                vf voo = I::vzero(), vov = I::vzero(), vdc = I::vzero();
-                for (int64_t d = 0; d < Dp; d += W) {
-                    const vf o = I::vmul(I::vld(O + d), il), c = I::vsub(o, I::vld(j.vcentre + d));
-                    voo = I::vfma(o, o, voo);
-                    vov = I::vfma(o, I::vld(x + d), vov);
-                    vdc = I::vfma(c, c, vdc);
-                }
+            if (std::isnan(I::vhsum(vnan)) || I::vhmax(vmx) >= over) {
+                err = INFINITY;
+            } else if (l > 0.0 && E > 0.0) {
                 const double oo = I::vhsum(voo), ov = I::vhsum(vov), dc = I::vhsum(vdc);
                 const double T = double(sc[kXQ]) + 2.0 * std::sqrt(dc) * double(sc[kXR]) +
                                  dc * double(sc[kXA]) -
@@ -505,6 +521,7 @@ void run_rows_t(const RowsJob& j) {
             }
             j.row_error[(j.b * j.Hq + j.h) * j.Nq + w.seq[r]] = float(err);
         }
+    }
     ExactProblem ep{};
     ep.dtype = j.dtype;
     ep.out = j.out;

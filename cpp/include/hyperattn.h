@@ -249,7 +249,9 @@ typedef struct ha_hyper_stats {
                          the weighted samples. It covers the sampling variance of the residual,
                          not a heavy key that no sample hit (the residual estimator is unbiased
                          over every key outside the window). 0 for rows computed exactly
-                         (Nk <= min_seq_len, a block spanning the keys, rows that see no key) */
+                         (Nk <= min_seq_len, a block spanning the keys, rows that see no key);
+                         +inf (no estimate) for a row whose output is not finite, or whose
+                         sums overflow fp32 (values near fp32's largest) */
 } ha_hyper_stats;
 
 /* Weighting of HSR sparse attention (int32_t). */

@@ -284,8 +284,9 @@ TEST(nonfinite_approx_and_estimates) {
 }
 
 // HyperAttention's approximate path with finite q and k but a non-finite or overflowing
-// value: the call stays approximate, and exactly the rows whose output is not finite get an
-// infinite estimate (the kernel checks each row as it writes it).
+// value: the call stays approximate, every row whose output is not finite gets an infinite
+// estimate (the kernel checks each row as it writes it), and with ordinary values every
+// finite row a finite one.
 TEST(nonfinite_hyper_values_estimates) {
     const int64_t N = 700, D = 32;
     for (int32_t isa : supported_isas()) {
@@ -322,7 +323,9 @@ TEST(nonfinite_hyper_values_estimates) {
                     const float e = err[size_t(h * N + i)];
                     const bool fin = row_finite(out, h, i);
                     (fin ? good : bad) += 1;
-                    CHECK(fin ? (std::isfinite(e) && e >= 0.f) : std::isinf(e),
+                    // (With values near fp32's largest, a finite row's sums may overflow:
+                    // then it has no estimate, +inf, never a finite one.)
+                    CHECK(fin ? (e >= 0.f && (kind == 1 || std::isfinite(e))) : std::isinf(e),
                           "head %lld row %lld finite %d estimate %g", (long long)h, (long long)i,
                           int(fin), double(e));
                 }

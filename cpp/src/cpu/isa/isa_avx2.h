@@ -93,6 +93,12 @@ struct Avx2 {
         const vf cd = _mm256_add_ps(_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
         return _mm256_add_ps(_mm256_shuffle_ps(ab, cd, 0x44), _mm256_shuffle_ps(ab, cd, 0xEE));
     }
+    // The full sums of four vectors, in out[0..3] (one fold instead of four reductions).
+    static constexpr bool kSum4 = true;
+    static inline void vsum4(vf a, vf b, vf c, vf d, float* out) {
+        const vf f = vfold4(a, b, c, d);
+        _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1)));
+    }
     static inline vf vfold_quads(const vf* u) {  // two quads: add the 128-bit halves across
         return _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20),
                              _mm256_permute2f128_ps(u[0], u[1], 0x31));

@@ -99,6 +99,14 @@ struct Avx512 {
         const vf cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
         return _mm512_add_ps(_mm512_shuffle_ps(ab, cd, 0x44), _mm512_shuffle_ps(ab, cd, 0xEE));
     }
+    // The full sums of four vectors, in out[0..3] (one fold instead of four reductions).
+    static constexpr bool kSum4 = true;
+    static inline void vsum4(vf a, vf b, vf c, vf d, float* out) {
+        const vf f = vfold4(a, b, c, d);
+        const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(f),
+                                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
+        _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
     // W/4 folded quads u[g] -> one vector whose lane 4g+l is key 4g+l's full sum.
     static inline vf vfold_quads(const vf* u) {
         const vf w01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x44),

@@ -241,7 +241,8 @@ typedef struct ha_hyper_stats {
                          replacement from n keys) adds (1 - m/n) m/(m-1) sum_s ||y_s - ybar||^2
                          to Z^2 Var(o^); the pieces of a causal row are independent and add, all
                          at the final o^. To stay cheap, ||v_s - o^|| is bounded by
-                         ||v_s - c|| + ||o^ - c|| (c: a value centre of the kv head), and the
+                         ||v_s - c|| + ||o^ - c|| (c: a value centre of the kv head) and the
+                         cross term of its square by Cauchy-Schwarz, and the
                          first and last tiles of each sampled piece's window also count, at half
                          weight, as if sampled (a prior for the sorted neighbours just outside
                          the window),

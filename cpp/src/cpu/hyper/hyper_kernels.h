@@ -53,8 +53,8 @@ struct PackedSet {
 };
 
 // Per-row error-estimate state kept between the pieces of a causal problem (see
-// cpu/kern/hyper_rows.h): D floats of sum c/m A1 U1, then E, SQ, SR, SA, SU, SA1.
-inline int64_t stats_floats(int64_t D) { return D + 6; }
+// cpu/kern/hyper_rows.h): D floats of sum c/m A1 U1, then E, SQ, SA, SU, SA1.
+constexpr int64_t stats_floats(int64_t D) { return D + 5; }
 
 // Per-row online-softmax state kept between the pieces of a causal problem: D floats of
 // unnormalised output, then the running max (log2 units of scaled scores) and the sum.

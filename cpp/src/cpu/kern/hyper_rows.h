@@ -48,7 +48,7 @@ struct TileStats {
 };
 template <class I>
 inline void stats_add(float* x, int64_t Dp, float mo, float mn, float al, typename I::vf e,
-                      typename I::vf a, typename I::vf rr, typename I::vf q, float f);
+                      typename I::vf a, typename I::vf q, float f);
 
 // R rows against one packed key tile (keys j0 .. j0+NT-1 of their list). Keys at or past a
 // row's lim, and keys in [hole_lo, hole_hi), get probability 0. bias == 0 is exactly the
@@ -73,7 +73,7 @@ inline __attribute__((always_inline)) void hyper_step_body(
     for (int r = 0; r < R; ++r) {
         const int64_t keep = std::min<int64_t>(NT, std::max<int64_t>(0, lim[r] - j0));
         const float mo = m[r];
-        vf se = I::vzero(), sa = I::vzero(), sr = I::vzero(), sq = I::vzero();
+        vf se = I::vzero(), sa = I::vzero(), sq = I::vzero();
         const bool var = Stats && ts->f != 0.f;
         auto store = [&](int v, vf e) {
             Path::store_p(P + r * NT + v * W, e);
@@ -82,7 +82,6 @@ inline __attribute__((always_inline)) void hyper_step_body(
                 if (var) {
                     const vf pd = I::vmul(e, I::vld(ts->nd + v * W));
                     sa = I::vfma(e, e, sa);
-                    sr = I::vfma(e, pd, sr);
                     sq = I::vfma(pd, pd, sq);
                 }
             }
@@ -95,7 +94,7 @@ inline __attribute__((always_inline)) void hyper_step_body(
             alpha[r] = softmax_row_update<I, NT>(S + r * NT, 0, keep,
                                                  [&](vf x) { return I::vfma(x, c, vb); }, m[r], l[r], store);
         }
-        if constexpr (Stats) stats_add<I>(ts->X + r * ts->XS, ts->Dp, mo, m[r], alpha[r], se, sa, sr, sq, ts->f);
+        if constexpr (Stats) stats_add<I>(ts->X + r * ts->XS, ts->Dp, mo, m[r], alpha[r], se, sa, sq, ts->f);
     }
     Path::template pv_product<R>(s.Dp, P, Vt, s.Dp, O, alpha);
 }
@@ -154,7 +153,11 @@ int64_t chunk_tiles(int64_t D) {
 // sum_s a_s^2 v_s, an extra P.V product per row (as costly as the samples' own); it is bounded
 // instead by the triangle inequality through the head's value centre c_v:
 // ||v_s - o^|| <= ||v_s - c_v|| + ||o^ - c_v|| (d_s + delta), which only needs per-key
-// scalars, so the estimate errs on the high side.
+// scalars, so the estimate errs on the high side; and the cross term sum a_s^2 d_s by
+// Cauchy-Schwarz, sqrt(sum a_s^2 sum a_s^2 d_s^2), so sum a_s^2 (d_s + delta)^2 <=
+// (sqrt(SQ) + delta sqrt(SA))^2 needs two running sums, not three (near equality: d_s, a
+// distance in D dimensions, varies little between keys; one sum fewer per tile was ~1% of a
+// call at d = 64).
 // A sample-based variance cannot see heavy keys that no sample hit. The typical case is a
 // neighbourhood of the query split by the window's edge in the sorted order, so the window's
 // first and last tiles also count as if half of their keys lay just outside and were sampled:
@@ -164,24 +167,26 @@ int64_t chunk_tiles(int64_t D) {
 // of clustered causal inputs exceed twice their estimate.) m ||ybar||^2 = ||U1 - o^ A1||^2 / m (U1 =
 // sum a_s v_s, A1 = sum a_s) is exact: U1 is the set's change of the row's output sum.
 // Per row (scaled like l): E = sum p ||v||^2 over every key (the RMS denominator, exact keys
-// exactly, samples weighted), SQ/SR/SA = sum c a^2 d^2 / a^2 d / a^2, SU = sum c/m ||U1||^2,
+// exactly, samples weighted), SQ/SA = sum c a^2 d^2 / c a^2, SU = sum c/m ||U1||^2,
 // SA1 = sum c/m A1^2, SV = sum c/m A1 U1 (D floats); at the end
-//   T = SQ + 2 delta SR + delta^2 SA - (SU - 2 o^.SV + ||o^||^2 SA1),
+//   T = (sqrt(SQ) + delta sqrt(SA))^2 - (SU - 2 o^.SV + ||o^||^2 SA1),
 //   row_error = 2 sqrt(T / Z^2) / sqrt(E / Z) = 2 sqrt(T / (Z E)).
-enum : int { kXE, kXQ, kXR, kXA, kXU, kXA1, kXlpre, kXmpre };  // after SV in a row of X
+enum : int { kXE, kXQ, kXA, kXU, kXA1, kXlpre, kXmpre };  // after SV in a row of X
+constexpr int kXKept = 5;  // kXE..kXA1: what a row's saved state keeps (stats_floats)
+static_assert(stats_floats(0) == kXKept, "a saved row: SV (D floats), then kXE..kXA1");
 // A row of X: SV (Dp floats), the scalars above (16 floats), then per-lane partial sums of
-// E, SA, SR, SQ (W floats each), reduced into the scalars once per job (flush_stats).
+// E, SA, SQ (W floats each), reduced into the scalars once per job (flush_stats).
 template <class I>
-inline int64_t stats_stride(int64_t Dp) { return Dp + 16 + 4 * I::W; }
+inline int64_t stats_stride(int64_t Dp) { return Dp + 16 + 3 * I::W; }
 
 // A row's sums after a step over one tile: rescaled to the row's new max mn (only when it
-// moved from mo), plus the tile's per-lane sums (e: sum p ||v||^2; a, rr, q: sum p^2, p^2 d,
-// p^2 d^2, weighted by f).
+// moved from mo), plus the tile's per-lane sums (e: sum p ||v||^2; a, q: sum p^2, p^2 d^2,
+// weighted by f).
 // al is the step's own rescale factor exp2(mo - mn) (0 from a row's first key), as the online
 // softmax computed it: not recomputed here.
 template <class I>
 inline void stats_add(float* x, int64_t Dp, float mo, float mn, float al, typename I::vf e,
-                      typename I::vf a, typename I::vf rr, typename I::vf q, float f) {
+                      typename I::vf a, typename I::vf q, float f) {
     using vf = typename I::vf;
     constexpr int W = I::W;
     float* sc = x + Dp;
@@ -192,19 +197,17 @@ inline void stats_add(float* x, int64_t Dp, float mo, float mn, float al, typena
             for (int64_t d = 0; d < Dp; d += W) I::vst(x + d, I::vmul(I::vld(x + d), I::vset1(a2)));
         sc[kXE] *= al;
         sc[kXQ] *= a2;
-        sc[kXR] *= a2;
         sc[kXA] *= a2;
         sc[kXU] *= a2;
         sc[kXA1] *= a2;
         I::vst(acc, I::vmul(I::vld(acc), I::vset1(al)));
-        for (int k = 1; k < 4; ++k) I::vst(acc + k * W, I::vmul(I::vld(acc + k * W), I::vset1(a2)));
+        for (int k = 1; k < 3; ++k) I::vst(acc + k * W, I::vmul(I::vld(acc + k * W), I::vset1(a2)));
     }
     I::vst(acc, I::vadd(I::vld(acc), e));
     if (f != 0.f) {
         const vf vf_ = I::vset1(f);
         I::vst(acc + W, I::vfma(vf_, a, I::vld(acc + W)));
-        I::vst(acc + 2 * W, I::vfma(vf_, rr, I::vld(acc + 2 * W)));
-        I::vst(acc + 3 * W, I::vfma(vf_, q, I::vld(acc + 3 * W)));
+        I::vst(acc + 2 * W, I::vfma(vf_, q, I::vld(acc + 2 * W)));
     }
 }
 
@@ -234,12 +237,11 @@ inline void flush_stats(float* x, int64_t Dp) {
     float* sc = x + Dp;
     float* acc = sc + 16;
     float t[4];
-    sum4<I>(I::vld(acc), I::vld(acc + W), I::vld(acc + 2 * W), I::vld(acc + 3 * W), t);
+    sum4<I>(I::vld(acc), I::vld(acc + W), I::vld(acc + 2 * W), I::vzero(), t);
     sc[kXE] += t[0];
     sc[kXA] += t[1];
-    sc[kXR] += t[2];
-    sc[kXQ] += t[3];
-    for (int k = 0; k < 4; ++k) I::vst(acc + k * W, I::vzero());
+    sc[kXQ] += t[2];
+    for (int k = 0; k < 3; ++k) I::vst(acc + k * W, I::vzero());
 }
 
 // Scratch of one job, carved from the caller's buffer (64-byte aligned pieces).
@@ -354,14 +356,14 @@ void run_rows_t(const RowsJob& j) {
         const int64_t i = w.seq[r];
         if (j.stats) {
             float* x = w.X + r * XS;
-            for (int k = 0; k < 4; ++k) I::vst(x + Dp + 16 + k * W, I::vzero());
+            for (int k = 0; k < 3; ++k) I::vst(x + Dp + 16 + k * W, I::vzero());
             for (int64_t d = 0; d < Dp; d += W) I::vst(x + d, I::vzero());
             if (j.load && j.has_state[i - j.acc0]) {
                 const float* st = j.sacc + (i - j.acc0) * SSF;
                 copy_row<I>(st, x, D);
-                for (int f = 0; f < 6; ++f) x[Dp + f] = st[D + f];
+                for (int f = 0; f < kXKept; ++f) x[Dp + f] = st[D + f];
             } else {
-                for (int f = 0; f < 6; ++f) x[Dp + f] = 0.f;
+                for (int f = 0; f < kXKept; ++f) x[Dp + f] = 0.f;
             }
         }
     }
@@ -495,7 +497,7 @@ void run_rows_t(const RowsJob& j) {
                 float* x = w.X + r * XS;
                 flush_stats<I>(x, Dp);
                 copy_row<I>(x, ss, D);
-                for (int f = 0; f < 6; ++f) ss[D + f] = x[Dp + f];
+                for (int f = 0; f < kXKept; ++f) ss[D + f] = x[Dp + f];
             }
         }
         return;
@@ -537,9 +539,8 @@ void run_rows_t(const RowsJob& j) {
                 if (!finite || !std::isfinite(t[0])) err = INFINITY;  // no estimate either way
             }
             if (err == 0.0 && l > 0.0 && E > 0.0) {
-                const double T = double(sc[kXQ]) + 2.0 * std::sqrt(dc) * double(sc[kXR]) +
-                                 dc * double(sc[kXA]) -
-                                 (double(sc[kXU]) - 2.0 * ov + oo * double(sc[kXA1]));
+                const double b = std::sqrt(double(sc[kXQ])) + std::sqrt(dc * double(sc[kXA]));
+                const double T = b * b - (double(sc[kXU]) - 2.0 * ov + oo * double(sc[kXA1]));
                 if (!std::isfinite(T)) err = INFINITY;
                 else if (T > 0.0) err = 2.0 * std::sqrt(T / (l * E));
             }

@@ -538,6 +538,7 @@ void run_rows_t(const RowsJob& j) {
                 for (int64_t d = 0; d < D; ++d) finite &= std::fabs(O[d] * inv) < over;
                 if (!finite || !std::isfinite(t[0])) err = INFINITY;  // no estimate either way
             }
+            if (!std::isfinite(E)) err = INFINITY;  // ||v||^2 overflowed: the unit is lost
             if (err == 0.0 && l > 0.0 && E > 0.0) {
                 const double b = std::sqrt(double(sc[kXQ])) + std::sqrt(dc * double(sc[kXA]));
                 const double T = b * b - (double(sc[kXU]) - 2.0 * ov + oo * double(sc[kXA1]));

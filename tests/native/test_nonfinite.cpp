@@ -201,6 +201,18 @@ struct PlantedInputs {
     }
 };
 
+// HyperAttention parameters that make a 512-700 row input take the approximate path with
+// several blocks and samples.
+ha_hyper_params small_hyper(bool causal) {
+    ha_hyper_params p;
+    ha_hyper_params_init(&p);
+    p.causal = causal;
+    p.min_seq_len = 64;
+    p.block_size = 32;
+    p.sample_size = 32;
+    return p;
+}
+
 // HyperAttention's approximate path agrees with exact attention on non-finite inputs.
 TEST(nonfinite_hyper) {
     const int64_t N = 512, D = 32;
@@ -212,12 +224,7 @@ TEST(nonfinite_hyper) {
             PlantedInputs in(N, D, dt);
             HostTensor &q = in.q, &k = in.k, &v = in.v, &out = in.out, &lse = in.lse;
             ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc(), tl = lse.desc();
-            ha_hyper_params p;
-            ha_hyper_params_init(&p);
-            p.causal = causal;
-            p.min_seq_len = 64;
-            p.block_size = 32;
-            p.sample_size = 32;
+            const ha_hyper_params p = small_hyper(causal);
             CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, &tl, &p) == HA_OK, "%s", ha_last_error());
             Run ex = run_exact(q, k, v, causal);
             for (int64_t i = 0; i < N; ++i) {
@@ -309,12 +316,7 @@ TEST(nonfinite_hyper_values_estimates) {
             out.poison();
             std::vector<float> err(size_t(2 * N), -1.f);
             ha_tensor tq = q.desc(), tk = k.desc(), tv = v.desc(), to = out.desc();
-            ha_hyper_params p;
-            ha_hyper_params_init(&p);
-            p.causal = causal;
-            p.min_seq_len = 64;
-            p.block_size = 32;
-            p.sample_size = 32;
+            const ha_hyper_params p = small_hyper(causal);
             ha_hyper_stats hs{err.data()};
             CHECK(ha_attention_hyper(&tq, &tk, &tv, &to, nullptr, &p, &hs) == HA_OK, "%s", ha_last_error());
             int64_t bad = 0, good = 0;

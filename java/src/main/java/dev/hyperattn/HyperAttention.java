@@ -48,7 +48,9 @@ import java.lang.foreign.MemorySegment;
  * per query row, an estimate of that row's error, about two standard errors of the sampled
  * residual, in units of the attention-weighted RMS norm of the values:
  * {@code rowError[i] ≈ 2·SE(ô_i) / sqrt(Σ_j p_ij ‖v_j‖²)}, so {@code ‖ô_i − o_i‖ / sqrt(Σ_j p_ij
- * ‖v_j‖²)} is below it for most rows (p the exact softmax). Rows computed exactly get 0. It covers
+ * ‖v_j‖²)} is below it for most rows (p the exact softmax). Rows computed exactly get 0; a row
+ * whose output is not finite, or whose sums overflow float32, gets {@code +Infinity} (no
+ * estimate). It covers
  * the sampling variance of the residual keys; see the README for what it does not cover. The
  * estimates are computed by the CPU backend only: a {@code rowError} output with CUDA operands is
  * an {@link IllegalArgumentException}.

@@ -104,11 +104,12 @@ int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     ha::cpu::HyperProblem prob{};
     prob.base = cpu_exact_problem(q, k, v, out, lse, resolve_scale(p->scale, q->shape[3]),
                                   p->causal != 0);
-    // Non-finite policy (hyperattn.h): a NaN or +inf score makes its row NaN. An approximation
-    // computes only some scores, so with a non-finite q or k element the whole call is exact
-    // attention, whose rows then follow the policy exactly (O(n_q n_k): rare inputs only).
-    // (At or below min_seq_len keys the call is exact anyway: no scan.)
-    if (k->shape[2] > p->min_seq_len && (!all_finite(q) || !all_finite(k))) {
+    // Exact attention answers a short call (at or below min_seq_len keys) and, by the
+    // non-finite policy (hyperattn.h: a NaN or +inf score makes its row NaN), a call with a
+    // non-finite q or k element: an approximation computes only some scores, so its rows could
+    // not follow the policy (O(n_q n_k): rare inputs only; a short call is not scanned). Its
+    // estimates are 0, +inf on a row whose output is not finite.
+    if (k->shape[2] <= p->min_seq_len || !all_finite(q) || !all_finite(k)) {
         HA_TRY(ha::cpu::exact_forward(prob.base));
         mark_nonfinite_rows(out, stats ? stats->row_error : nullptr, nullptr, true);
         return HA_OK;
@@ -119,12 +120,8 @@ int32_t hyper_impl(const ha_tensor* q, const ha_tensor* k, const ha_tensor* v,
     prob.min_seq_len = p->min_seq_len;
     prob.seed = p->seed;
     if (stats) prob.row_error = stats->row_error;
-    HA_TRY(ha::cpu::hyper_forward(prob));
-    // The approximate path gives a non-finite output row an infinite estimate itself (it
-    // checks each row as it writes it); at or below min_seq_len the call was exact.
-    if (k->shape[2] <= p->min_seq_len)
-        mark_nonfinite_rows(out, stats ? stats->row_error : nullptr, nullptr, false);
-    return HA_OK;
+    // (The approximate path gives a non-finite output row its +inf estimate as it writes it.)
+    return ha::cpu::hyper_forward(prob);
 }
 
 }  // namespace

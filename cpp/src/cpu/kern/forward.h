@@ -349,12 +349,13 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
             for (int64_t kt = 0; kt < s.n_kt; ++kt) used[size_t(kt)] = (run += diff[size_t(kt)]) > 0;
         }
         // (ext: one group, packed already.)
-        const T* packed = ext ? ext : kv.get<T>(size_t(s.n_kt * kstride));
+        T* own = ext ? nullptr : kv.get<T>(size_t(s.n_kt * kstride));
+        const T* packed = ext ? ext : own;
         for (int64_t grp = 0; grp < groups; ++grp) {
             const int64_t b = grp / s.Hkv, hk = grp % s.Hkv;
             int32_t st = HA_OK;
-            if (!ext)
-                st = pack_tiles<Path>(p, s, b, hk, const_cast<T*>(packed), used, slots,
+            if (own)
+                st = pack_tiles<Path>(p, s, b, hk, own, used, slots,
                                       [&](int slot) { return tile_scratch(slot).rowbuf; });
             if (st != HA_OK) return st;
             st = parallel_for(s.n_qt, slots, [&](int64_t task, int slot) {

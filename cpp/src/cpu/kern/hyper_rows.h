@@ -175,9 +175,11 @@ enum : int { kXE, kXQ, kXA, kXU, kXA1, kXlpre, kXmpre };  // after SV in a row o
 constexpr int kXKept = 5;  // kXE..kXA1: what a row's saved state keeps (stats_floats)
 static_assert(stats_floats(0) == kXKept, "a saved row: SV (D floats), then kXE..kXA1");
 // A row of X: SV (Dp floats), the scalars above (16 floats), then per-lane partial sums of
-// E, SA, SQ (W floats each), reduced into the scalars once per job (flush_stats).
+// E, SA, SQ (kLaneSums vectors of W floats), reduced into the scalars once per job
+// (flush_stats).
+constexpr int kLaneSums = 3;
 template <class I>
-inline int64_t stats_stride(int64_t Dp) { return Dp + 16 + 3 * I::W; }
+inline int64_t stats_stride(int64_t Dp) { return Dp + 16 + kLaneSums * I::W; }
 
 // A row's sums after a step over one tile: rescaled to the row's new max mn (only when it
 // moved from mo), plus the tile's per-lane sums (e: sum p ||v||^2; a, q: sum p^2, p^2 d^2,
@@ -201,7 +203,7 @@ inline void stats_add(float* x, int64_t Dp, float mo, float mn, float al, typena
         sc[kXU] *= a2;
         sc[kXA1] *= a2;
         I::vst(acc, I::vmul(I::vld(acc), I::vset1(al)));
-        for (int k = 1; k < 3; ++k) I::vst(acc + k * W, I::vmul(I::vld(acc + k * W), I::vset1(a2)));
+        for (int k = 1; k < kLaneSums; ++k) I::vst(acc + k * W, I::vmul(I::vld(acc + k * W), I::vset1(a2)));
     }
     I::vst(acc, I::vadd(I::vld(acc), e));
     if (f != 0.f) {
@@ -241,7 +243,7 @@ inline void flush_stats(float* x, int64_t Dp) {
     sc[kXE] += t[0];
     sc[kXA] += t[1];
     sc[kXQ] += t[2];
-    for (int k = 0; k < 3; ++k) I::vst(acc + k * W, I::vzero());
+    for (int k = 0; k < kLaneSums; ++k) I::vst(acc + k * W, I::vzero());
 }
 
 // Scratch of one job, carved from the caller's buffer (64-byte aligned pieces).
@@ -356,7 +358,7 @@ void run_rows_t(const RowsJob& j) {
         const int64_t i = w.seq[r];
         if (j.stats) {
             float* x = w.X + r * XS;
-            for (int k = 0; k < 3; ++k) I::vst(x + Dp + 16 + k * W, I::vzero());
+            for (int k = 0; k < kLaneSums; ++k) I::vst(x + Dp + 16 + k * W, I::vzero());
             for (int64_t d = 0; d < Dp; d += W) I::vst(x + d, I::vzero());
             if (j.load && j.has_state[i - j.acc0]) {
                 const float* st = j.sacc + (i - j.acc0) * SSF;

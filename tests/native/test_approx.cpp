@@ -201,10 +201,12 @@ const Config kConfigs[] = {
     {HA_DTYPE_F32, false, 1, 4, 1, 517, 4099, 128, BSHD},   // Nq < Nk, MQA, D = 128
     {HA_DTYPE_BF16, true, 2, 2, 2, 700, 2900, 128, PADDED},  // chunked prefill over a cache
     {HA_DTYPE_BF16, false, 1, 4, 2, 2048, 2048, 64, BSHD},
-    // long enough for the tiled prefill path (causal, Nk >= 8192): odd N, GQA; a chunk of
-    // queries over a longer cache in bf16
+    // long enough for the tiled prefill path (Nk >= 8192): odd N, GQA; not causal, a chunk of
+    // queries over a longer cache in bf16, and more queries than keys (rows past the keys'
+    // end keep the last position's window)
     {HA_DTYPE_F32, true, 1, 4, 2, 9001, 9001, 64, BHSD},
-    {HA_DTYPE_BF16, true, 1, 2, 1, 4100, 12289, 128, BSHD},
+    {HA_DTYPE_BF16, false, 1, 2, 1, 4100, 12289, 128, BSHD},
+    {HA_DTYPE_F32, false, 1, 2, 1, 9500, 8193, 64, PADDED},
     // fp16: a chunk of queries over a cache long enough for the tiled prefill, odd sizes
     {HA_DTYPE_F16, true, 1, 4, 2, 1500, 8501, 64, PADDED},
 };
@@ -810,16 +812,18 @@ TEST(approx_decodes_over_a_growing_indexed_cache) {
     }
 }
 
-// The tiled prefill and the drawn decode (their own sampling, probes and merges) give the same
-// bits for 1, 2 and 3 threads and on a repeated call; another seed changes a sampled output.
+// The tiled prefill (causal and not) and the drawn decode (their own sampling, probes and
+// merges) give the same bits for 1, 2 and 3 threads and on a repeated call; another seed
+// changes a sampled output.
 TEST(approx_tiled_prefill_and_drawn_decode_are_deterministic) {
     const int before = ha_get_num_threads();
     for (int32_t dt : {HA_DTYPE_F32, HA_DTYPE_BF16, HA_DTYPE_F16})
         for (int fam : {int(hafam::CLUSTERED), int(hafam::LLM)})
-            for (int decode = 0; decode < 2; ++decode) {
+            for (int mode = 0; mode < 3; ++mode) {  // causal prefill, decode, non-causal prefill
+                const bool decode = mode == 1;
                 hafam::Shape s;
                 s.Hq = 4; s.Hkv = 2; s.Nq = decode ? 3 : 1100; s.Nk = decode ? 5000 : 9100; s.D = 64;
-                s.causal = true;
+                s.causal = mode != 2;
                 Case c = make_case(fam, dt, s, BSHD, 77 + uint64_t(decode));
                 ha_key_index* index = nullptr;
                 if (decode) {
@@ -830,7 +834,7 @@ TEST(approx_tiled_prefill_and_drawn_decode_are_deterministic) {
                 for (double target : {0.0, 0.03}) {
                     begin_case(format("%s bit-identical for 1, 2, 3 threads, repeated and without the buffer cache, target %.2f: %s",
                                       decode ? "drawn decode" : "tiled prefill", target, c.label.c_str()));
-                    const ha_approx_params p = params(true, 99, target);
+                    const ha_approx_params p = params(s.causal, 99, target);
                     std::vector<Blobs> b;
                     // Runs after the first reuse its released buffers (stale contents); the
                     // last runs with the buffer cache off (fresh pages).
@@ -855,8 +859,8 @@ TEST(approx_tiled_prefill_and_drawn_decode_are_deterministic) {
                 if (!decode && fam == hafam::CLUSTERED) {
                     begin_case(format("tiled prefill: another seed gives other draws: %s", c.label.c_str()));
                     ha_set_num_threads(2);
-                    Result a = run_approx(c.q, c.k, c.v, params(true, 1), BSHD);
-                    Result z = run_approx(c.q, c.k, c.v, params(true, 2), BSHD);
+                    Result a = run_approx(c.q, c.k, c.v, params(s.causal, 1), BSHD);
+                    Result z = run_approx(c.q, c.k, c.v, params(s.causal, 2), BSHD);
                     CHECK(blobs(a).out != blobs(z).out, "seeds 1 and 2 gave identical outputs");
                     end_case();
                 }

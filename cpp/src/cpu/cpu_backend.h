@@ -48,6 +48,10 @@ struct ExactProblem {
     // Two parts of a row (the sinks and its local window) in one call.
     const int64_t* row_head = nullptr;
     int64_t head_end = 0;
+    // Internal, with row_range only: row i also sees [row_range2[2i], row_range2[2i+1]), a
+    // second range disjoint from its first and from its head (a non-causal row's keys on both
+    // sides of its local window). May be null.
+    const int64_t* row_range2 = nullptr;
     // Internal, with row_range only: K/V as exact_pack left them for this problem's keys, so a
     // caller with several calls over the same keys packs them once (ignored, and packed as
     // usual, when another kernel path packed them).

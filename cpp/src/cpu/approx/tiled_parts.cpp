@@ -30,15 +30,16 @@ View rows_view(const Ctx& c, const void* d, int64_t rows, int64_t ld) {
 // One exact-attention call: rows of Q against keys [0, n) of K/V, row m seeing
 // [ranges[2m], ranges[2m+1]); writes fp32 outputs (Da columns: the output, then Σ p ||v||²)
 // and the natural-log lse. weighted: K's extra floats are the keys' log-weights (the draws).
-// head: row m also sees keys [0, head[m]) of the head region [0, head_end). packed: K/V as
-// pack_keys left them.
+// head: row m also sees keys [0, head[m]) of the head region [0, head_end). ranges2 (not
+// causal): row m also sees [ranges2[2m], ranges2[2m+1]). packed: K/V as pack_keys left them.
 int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const Store& V,
-                  int64_t n, const int64_t* ranges, float* O, float* lse,
+                  int64_t n, const int64_t* ranges, const int64_t* ranges2, float* O, float* lse,
                   bool weighted = false, const int64_t* head = nullptr, int64_t head_end = 0,
                   const PackedKV* packed = nullptr) {
     bool any = false;
     for (int64_t m = 0; m < M && !any; ++m)
-        any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)] || (head && head[m] > 0);
+        any = ranges[size_t(2 * m + 1)] > ranges[size_t(2 * m)] || (head && head[m] > 0) ||
+              (ranges2 && ranges2[size_t(2 * m + 1)] > ranges2[size_t(2 * m)]);
     if (!any || n == 0) {
         std::fill(O, O + M * c.Da, 0.f);
         std::fill(lse, lse + M, kNegInf);
@@ -56,6 +57,7 @@ int32_t call_part(const Ctx& c, const Store& Q, int64_t M, const Store& K, const
     e.scale = c.p->base.scale;
     e.causal = false;
     e.row_range = ranges;
+    e.row_range2 = ranges2;
     e.out_f32 = true;
     e.key_bias = weighted ? K.extra.data() : nullptr;
     e.key_sum = V.extra.data();
@@ -132,10 +134,11 @@ struct Heavy {
 // search took 630 ms, 4.3x what one key each would have cost.)
 constexpr double kCandidateKey = 4.0, kScanKey = 0.6;
 
-// rows[first..last) (position order), each with its estimated log-denominator L[row] and cut;
-// each row's search work (in those units) is added to work[row].
+// rows[first..last) (position order), each with its estimated log-denominator L[row] and its
+// tail's span (cut, rcut: solve); each row's search work (in those units) is added to work[row].
 void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const int64_t* idx, int64_t n,
-                const BigVec<double>& L, const BigVec<int64_t>& cut, std::vector<Heavy>& out, float* work) {
+                const BigVec<double>& L, const BigVec<int64_t>& cut, const BigVec<int64_t>& rcut,
+                std::vector<Heavy>& out, float* work) {
     float up_tab[kSketchBits + 1];
     for (int t = 0; t <= kSketchBits; ++t)
         up_tab[t] = float(std::cos(M_PI * std::max(0, t - kMargin) / kSketchBits));
@@ -152,7 +155,8 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const
         for (int r = 0; r < R; ++r) {
             const Row& w = rows[size_t(idx[g0 + r])];
             load_query(*c.p, h.b, h.hk * c.G + w.g, w.i, c.D, Q.data() + r * c.Dp);
-            hi = std::max(hi, cut[size_t(idx[g0 + r])] + 1);
+            const int64_t t = idx[g0 + r];
+            hi = std::max(hi, rcut[size_t(t)] < c.Nk ? c.Nk : cut[size_t(t)] + 1);
         }
         c.kr->scores(R, Q.data(), c.Dp, c.D, planes, nullptr, 0, kSketchBits, dots.data(), kSketchBits);
         uint64_t qs[8];
@@ -171,15 +175,17 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const
             // The bound that about kCandidates of the row's tail keys exceed, from a strided
             // probe of them: the scan then admits about that many (the relevance cut T is
             // far looser than the bounds of typical keys wherever scores spread little).
-            const int64_t ct = cut[size_t(idx[g0 + r])], own = rows[size_t(idx[g0 + r])].bucket;
-            const int64_t span = ct - c.S + 1;
+            const int64_t ct = cut[size_t(idx[g0 + r])], rc = rcut[size_t(idx[g0 + r])];
+            const int64_t own = rows[size_t(idx[g0 + r])].bucket;
+            const int64_t left = std::max<int64_t>(0, ct - c.S + 1), span = left + (c.Nk - rc);
             if (span > 0 && std::isfinite(T[r])) {
                 int32_t probe[kProbeKeys];
                 int hs[kProbeKeys];
                 float sup[kProbeKeys];
                 int np = 0;
                 for (int i = 0; i < kProbeKeys; ++i) {
-                    const int64_t j = c.S + int64_t((double(i) + 0.5) * double(span) / kProbeKeys);
+                    const int64_t x = int64_t((double(i) + 0.5) * double(span) / kProbeKeys);
+                    const int64_t j = x < left ? c.S + x : rc + (x - left);
                     const uint8_t kb = h.kbucket[size_t(j)];
                     if (kb != 0xff && kb != own) probe[np++] = int32_t(j);
                 }
@@ -194,7 +200,7 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const
             for (int k = 0; k < kNormClasses; ++k) {
                 const double top = cq * class_norm(k, h.kmax);
                 int t = -1;
-                if (cut[size_t(idx[g0 + r])] >= c.S && std::isfinite(T[r]))
+                if (span > 0 && std::isfinite(T[r]))
                     while (t < kSketchBits && top * up_tab[t + 1] >= T[r]) ++t;
                 thr[r * kNormClasses + k] = t;
                 any |= t >= 0;
@@ -215,11 +221,11 @@ void find_heavy(const Ctx& c, const Head& h, const std::vector<Row>& rows, const
             const int n = int(std::min<size_t>(kScoreChunk, hits.size() - a));
             c.kr->scores(R, Q.data(), c.Dp, c.D, h.k, hits.data() + a, 0, n, S.data(), kScoreChunk);
             for (int r = 0; r < R; ++r) {
-                const int64_t t = idx[g0 + r], ct = cut[size_t(t)], own = rows[size_t(t)].bucket;
+                const int64_t t = idx[g0 + r], ct = cut[size_t(t)], rc = rcut[size_t(t)], own = rows[size_t(t)].bucket;
                 for (int i = 0; i < n; ++i) {
                     const int32_t j = hits[a + size_t(i)];
                     const uint8_t kb = h.kbucket[size_t(j)];
-                    if (j > ct || kb == 0xff || kb == own) continue;  // not in this row's tail
+                    if ((j > ct && j < rc) || kb == 0xff || kb == own) continue;  // not in this row's tail
                     const float sc = c.p->base.scale * S[size_t(r * kScoreChunk + i)];
                     if (double(sc) >= rel[r]) out.push_back(Heavy{t, j, sc});
                 }
@@ -261,24 +267,35 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
     }
     Work& w = h.work;  // buffers kept between calls: a fresh one per call costs page faults
     auto& cut = w.cut;
+    auto& rcut = w.rcut;
     auto& rg = w.rg;
+    auto& rg2 = w.rg2;
     auto& tmp = w.tmp;
     auto& tl = w.tl;
     cut.assign(size_t(M), 0);
+    rcut.assign(size_t(M), c.Nk);
     rg.assign(size_t(2 * M), 0);
+    rg2.assign(size_t(2 * M), 0);
     tmp.resize(size_t(M * Da));
     tl.resize(size_t(M));
-    auto add = [&](int64_t m, int64_t a, int64_t b) {
+    // Row m's keys in a part: [a, b) and [a2, b2) of its rows (the second only when not causal).
+    auto add = [&](int64_t m, int64_t a, int64_t b, int64_t a2 = 0, int64_t b2 = 0) {
         rg[size_t(2 * m)] = a;
         rg[size_t(2 * m + 1)] = b;
-        res.touched[size_t(m)] += std::max<int64_t>(0, b - a);
+        rg2[size_t(2 * m)] = a2;
+        rg2[size_t(2 * m + 1)] = b2;
+        res.touched[size_t(m)] += std::max<int64_t>(0, b - a) + std::max<int64_t>(0, b2 - a2);
     };
+    const int64_t* second = c.causal ? nullptr : rg2.data();
+    // The row has keys for the bucket and tail parts: [S, cut] and [rcut, Nk).
+    auto far = [&](int64_t t) { return cut[size_t(t)] >= c.S || rcut[size_t(t)] < c.Nk; };
     Store& Q = w.Q;
     load_rows_q(c, h, rows, Q);
 
-    // One call: the local window (everything, for a row that is not sampled) and, from the
-    // head of K/V, the sinks and long keys up to the row's cut (a sampled row's window starts
-    // past the sinks; an exact row's holds them).
+    // One call: the local window (everything visible, for a row that is not sampled) and,
+    // from the head of K/V, the sinks and long keys outside it: those before it as the head,
+    // those after it (not causal) as the second range. (A window that reaches the sinks holds
+    // them.)
     auto& lo = w.lo;
     auto& hd = w.hd;
     lo.assign(size_t(M), 0);
@@ -287,16 +304,19 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
     for (int64_t m = 0; m < M; ++m) {
         const int64_t pos = rows[size_t(m)].p;
         const bool smp = sampled(c, h, pos);
-        lo[size_t(m)] = smp ? std::max<int64_t>(0, pos - c.W + 1) : 0;
-        cut[size_t(m)] = smp ? pos - c.W : -1;  // keys in [sinks, cut] go to the other parts
-        add(m, h.lp + lo[size_t(m)], h.lp + pos + 1);
-        hd[size_t(m)] = smp ? count_upto(h.lpos.data(), nl, cut[size_t(m)]) : 0;
+        lo[size_t(m)] = smp ? win_lo(c, pos) : 0;
+        const int64_t hi = smp ? win_hi(c, pos) : visible(c, pos);
+        cut[size_t(m)] = smp ? lo[size_t(m)] - 1 : -1;  // keys in [sinks, cut] and [rcut, Nk)
+        rcut[size_t(m)] = smp && !c.causal ? hi : c.Nk;  // go to the other parts
+        const Split l = split_at(h.lpos.data(), nl, cut[size_t(m)], rcut[size_t(m)], c.Nk);
+        hd[size_t(m)] = smp ? l.k1 : 0;
+        add(m, h.lp + lo[size_t(m)], h.lp + hi, smp ? l.k2 : 0, smp ? l.kend : 0);
         res.touched[size_t(m)] += hd[size_t(m)];
     }
     if (pre) {
         std::copy(pre->O, pre->O + M * Da, res.O.begin());
         std::copy(pre->lse, pre->lse + M, res.lse.begin());
-    } else if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), res.O.data(), res.lse.data(), false,
+    } else if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), second, res.O.data(), res.lse.data(), false,
                                       hd.data(), h.lp, &h.PK);
                st != HA_OK) {
         return st;
@@ -324,9 +344,9 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         for (int k = 0; k < 256; ++k) start[k + 1] += start[k];
         for (int64_t m = 0; m < M; ++m) order[size_t(start[rows[size_t(m)].bucket]++)] = m;
     }
-    bool any_cut = false;
-    for (int64_t m = 0; m < M; ++m) any_cut |= cut[size_t(m)] >= c.S;
-    if (!any_cut) {
+    bool any_far = false;
+    for (int64_t m = 0; m < M; ++m) any_far |= far(m);
+    if (!any_far) {
         if (pre) std::copy(pre->touched, pre->touched + M, res.touched.begin());
         return HA_OK;
     }
@@ -346,14 +366,17 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
     for (int64_t m = 0; m < M; ++m) {
         const int64_t t = order[size_t(m)], b = rows[size_t(t)].bucket;
         const int64_t a = h.bstart[size_t(b)], n = h.bstart[size_t(b + 1)] - a;
+        const Split sp = split_at(h.bpos.data() + a, n, cut[size_t(t)], rcut[size_t(t)], c.Nk);
         rg[size_t(2 * m)] = a;
-        rg[size_t(2 * m + 1)] = a + count_upto(h.bpos.data() + a, n, cut[size_t(t)]);
-        res.touched[size_t(t)] += rg[size_t(2 * m + 1)] - a;
+        rg[size_t(2 * m + 1)] = a + sp.k1;
+        rg2[size_t(2 * m)] = a + sp.k2;
+        rg2[size_t(2 * m + 1)] = a + sp.kend;
+        res.touched[size_t(t)] += sp.count();
     }
     if (pre) {
         std::copy(pre->touched, pre->touched + M, res.touched.begin());
     } else {
-        if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg.data(), tmp.data(), tl.data(), false,
+        if (int32_t st = call_part(c, Qp, M, h.KB, h.VB, int64_t(h.bpos.size()), rg.data(), second, tmp.data(), tl.data(), false,
                                    nullptr, 0, &h.PKB);
             st != HA_OK)
             return st;
@@ -375,12 +398,14 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         for (int64_t m = 0; m < M; ++m) {
             const int64_t t = order[size_t(m)], s = rows[size_t(t)].bucket;
             const int64_t a = h.tstart[size_t(2 * s + hf)], n = h.tstart[size_t(2 * s + hf + 1)] - a;
-            const int64_t k = count_upto(h.tpos.data() + a, n, cut[size_t(t)]);
+            const Split sp = split_at(h.tpos.data() + a, n, cut[size_t(t)], rcut[size_t(t)], c.Nk);
             rg[size_t(2 * m)] = a;
-            rg[size_t(2 * m + 1)] = a + k;
-            cnt[size_t(t)] = k;
+            rg[size_t(2 * m + 1)] = a + sp.k1;
+            rg2[size_t(2 * m)] = a + sp.k2;
+            rg2[size_t(2 * m + 1)] = a + sp.kend;
+            cnt[size_t(t)] = sp.count();
         }
-        if (int32_t st = call_part(c, Qp, M, h.KT, h.VT, int64_t(h.tpos.size()), rg.data(), hf == 0 ? ta.data() : tmp.data(),
+        if (int32_t st = call_part(c, Qp, M, h.KT, h.VT, int64_t(h.tpos.size()), rg.data(), second, hf == 0 ? ta.data() : tmp.data(),
                                    hf == 0 ? tal.data() : tl.data(), true, nullptr, 0, &h.PKT);
             st != HA_OK)
             return st;
@@ -397,7 +422,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         constexpr int64_t kChunk = 4096;
         parallel_for((M + kChunk - 1) / kChunk, pool_threads(), [&](int64_t k, int) {
             for (int64_t t = k * kChunk; t < std::min(M, (k + 1) * kChunk); ++t) {
-                if (cut[size_t(t)] < c.S) continue;
+                if (!far(t)) continue;
                 const int64_t m = pos_of[size_t(t)];
                 const double ref = std::max({double(res.lse[size_t(t)]), double(tal[size_t(m)]), double(tl[size_t(m)])});
                 if (!std::isfinite(ref)) continue;
@@ -410,13 +435,13 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
     std::vector<Heavy> heavy;
     std::vector<int64_t> look;  // the rows searched: all (the probes asked), or the long queries
     for (int64_t t = 0; t < M; ++t)
-        if (cut[size_t(t)] >= c.S && (h.search || rows[size_t(t)].long_q)) look.push_back(t);
+        if (far(t) && (h.search || rows[size_t(t)].long_q)) look.push_back(t);
     if (!look.empty()) {
         constexpr int64_t kSpan = 256;  // rows per task
         const int64_t nl2 = int64_t(look.size()), tasks = (nl2 + kSpan - 1) / kSpan;
         std::vector<std::vector<Heavy>> found(static_cast<size_t>(tasks));
         int32_t st = parallel_for(tasks, pool_threads(), [&](int64_t k, int) {
-            find_heavy(c, h, rows, look.data() + k * kSpan, std::min(nl2 - k * kSpan, kSpan), L, cut, found[size_t(k)],
+            find_heavy(c, h, rows, look.data() + k * kSpan, std::min(nl2 - k * kSpan, kSpan), L, cut, rcut, found[size_t(k)],
                        res.search.data());
         });
         if (st != HA_OK) return st;
@@ -448,7 +473,7 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
     const int64_t t1 = std::min(M, t0 + kMergeChunk);
     for (int64_t t = t0; t < t1; ++t) {
         const int64_t m = pos_of[size_t(t)];
-        const int64_t ct = cut[size_t(t)];
+        const int64_t ct = cut[size_t(t)], rc = rcut[size_t(t)];
         if (t + kAhead < t1) {  // the halves' rows, by bucket, are at scattered places
             const int64_t ma = pos_of[size_t(t + kAhead)];
             prefetch_row(&ta[size_t(ma * Da)], Da * 4);
@@ -456,11 +481,11 @@ int32_t solve(const Ctx& c, Head& h, const std::vector<Row>& rows, Results& res,
         }
         const size_t hv0 = hv;
         while (hv < heavy.size() && heavy[hv].row == t) ++hv;
-        if (ct < c.S) continue;
+        if (!far(t)) continue;
         const int64_t b = rows[size_t(t)].bucket;
-        const int64_t in_tail = (ct + 1) - count_upto(h.lpos.data(), nlong, ct) -
-                                count_upto(h.bpos.data() + h.bstart[size_t(b)],
-                                           h.bstart[size_t(b + 1)] - h.bstart[size_t(b)], ct);
+        const int64_t in_tail = (ct + 1) + (c.Nk - rc) - split_at(h.lpos.data(), nlong, ct, rc, c.Nk).count() -
+                                split_at(h.bpos.data() + h.bstart[size_t(b)], h.bstart[size_t(b + 1)] - h.bstart[size_t(b)],
+                                         ct, rc, c.Nk).count();
         const int64_t parts_touched = res.touched[size_t(t)];
         res.touched[size_t(t)] += na[size_t(t)] + nb[size_t(t)] + int64_t(hv - hv0);
         res.heavy[size_t(t)] = hv > hv0;
@@ -555,7 +580,7 @@ void write_rows(const Ctx& c, const Head& h, const std::vector<Row>& rows, const
     });
 }
 
-// Rows computed exactly over every visible key [0, p] (level 2).
+// Rows computed exactly over every visible key (level 2).
 int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
     if (rows.empty()) return HA_OK;
     const int64_t M = int64_t(rows.size());
@@ -571,10 +596,10 @@ int32_t exact_list(const Ctx& c, Head& h, const std::vector<Row>& rows) {
     r.tail.assign(size_t(M), 0);
     for (int64_t m = 0; m < M; ++m) {
         rg[size_t(2 * m)] = h.lp;
-        rg[size_t(2 * m + 1)] = h.lp + rows[size_t(m)].p + 1;
-        r.touched[size_t(m)] = rows[size_t(m)].p + 1;
+        rg[size_t(2 * m + 1)] = h.lp + visible(c, rows[size_t(m)].p);
+        r.touched[size_t(m)] = visible(c, rows[size_t(m)].p);
     }
-    if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), r.O.data(), r.lse.data(), false, nullptr, 0, &h.PK);
+    if (int32_t st = call_part(c, Q, M, h.K, h.V, h.lp + c.Nk, rg.data(), nullptr, r.O.data(), r.lse.data(), false, nullptr, 0, &h.PK);
         st != HA_OK)
         return st;
     write_rows(c, h, rows, r, 2);

@@ -1,4 +1,4 @@
-// The driver of the tiled causal prefill (tiled_prefill.h): per kv head the layout, each row's
+// The driver of the tiled prefill (tiled_prefill.h): per kv head the layout, each row's
 // bucket, probes that choose the configuration and the sampling rate, the rows in chunks,
 // and the rows that miss a target (refined, then exact).
 #include "tensor_check.h"
@@ -36,7 +36,7 @@ double now_ms() {
 bool tiled_serves(const Problem& p) {
     const ExactProblem& e = p.base;
     const int64_t Nq = e.q.shape[2], Nk = e.k.shape[2];
-    return e.causal && p.heavy_budget == 0 && p.samples > 0 && Nk >= 8192 && Nq >= 1024 &&
+    return p.heavy_budget == 0 && p.samples > 0 && Nk >= 8192 && Nq >= 1024 &&
            Nk - p.window - p.sinks >= 4096;
 }
 
@@ -55,6 +55,7 @@ int32_t run_tiled(const Problem& p) {
     c.W = p.window;
     c.es = ha::dtype_size(e.dtype);
     c.f16 = e.dtype == HA_DTYPE_F16;
+    c.causal = e.causal;
     const int64_t B = e.q.shape[0], Hkv = e.k.shape[1], Hq = e.q.shape[1];
     const double r0 = std::min(1.0, 2.0 * double(p.samples) / double(c.Nk));
 
@@ -74,12 +75,12 @@ int32_t run_tiled(const Problem& p) {
             h.rate = r0;
             const double t_prep = now_ms();
 
-            // The rows by position; those before position 0 see no key.
+            // The rows by position; causal rows before position 0 see no key. (Not causal, a
+            // position only places the row's window: clamped to the keys.)
             std::vector<Row> rows;
             rows.reserve(size_t(c.Nq * c.G));
-            std::vector<float> qb(size_t(8 * c.Dp));
             for (int64_t i = 0; i < c.Nq; ++i) {
-                const int64_t pos = i + c.Nk - c.Nq;
+                const int64_t pos = c.causal ? i + c.Nk - c.Nq : std::clamp<int64_t>(i + c.Nk - c.Nq, 0, c.Nk - 1);
                 for (int32_t g = 0; g < c.G; ++g) {
                     if (pos < 0) {
                         std::vector<float> zero(size_t(c.D), 0.f);
@@ -175,7 +176,7 @@ int32_t run_tiled(const Problem& p) {
                 if (!probe.empty()) {
                     double cost[2], rate[2], mean_est[2], visible = 0, search_all[2] = {0, 0}, search_long[2] = {0, 0};
                     int64_t heavy_rows[2] = {0, 0};
-                    for (const Row& r : probe) visible += double(r.p + 1);
+                    for (const Row& r : probe) visible += double(tiled::visible(c, r.p));
                     visible /= double(probe.size());
                     for (int k = 0; k < 2; ++k) {
                         std::vector<Row> pk(probe);
@@ -226,9 +227,9 @@ int32_t run_tiled(const Problem& p) {
                                     if (em / std::sqrt(f) <= p.target) continue;
                                     if (rr > r && em / std::sqrt(fr) <= p.target)
                                         miss += double(pr.touched[m] - pr.drawn[m]) + double(pr.drawn[m]) * fr,
-                                        missv += double(pk[m].p + 1);
+                                        missv += double(tiled::visible(c, pk[m].p));
                                     else
-                                        exact += double(pk[m].p + 1);
+                                        exact += double(tiled::visible(c, pk[m].p));
                                 }
                                 // Refining runs only when its rows' visible keys outweigh the
                                 // new draw (as below); else they are computed exactly.
@@ -312,7 +313,7 @@ int32_t run_tiled(const Problem& p) {
             const double t_solve = now_ms();
             const size_t missed = miss.size();
             double miss_keys = 0;
-            for (const Row& r : miss) miss_keys += double(r.p + 1);
+            for (const Row& r : miss) miss_keys += double(tiled::visible(c, r.p));
             const double refine_keys = 6.0 * std::min(kMaxRate, kRefine * h.rate) * double(c.Nk);
             double t_draw2 = 0, t_refine = 0;
             size_t refined = 0;
@@ -324,7 +325,7 @@ int32_t run_tiled(const Problem& p) {
                 std::vector<int64_t> upto(size_t(h.bk.C + 1), -1);
                 for (const Row& r : miss) {
                     int64_t& u = upto[size_t(std::min<int64_t>(r.bucket, h.bk.C))];
-                    u = std::max(u, r.p - c.W);
+                    u = std::max(u, c.causal ? r.p - c.W : c.Nk - 1);
                 }
                 if (int32_t s2 = draw_tail(c, h, std::min(kMaxRate, kRefine * h.rate), buckets, &upto); s2 != HA_OK)
                     return s2;

@@ -1,4 +1,4 @@
-// Internal to the tiled causal prefill of approximate attention (tiled_prefill.h): the
+// Internal to the tiled prefill of approximate attention (tiled_prefill.h): the
 // per-head state shared by its layout (tiled_layout.cpp), its parts (tiled_parts.cpp) and its
 // driver (tiled_prefill.cpp).
 #pragma once
@@ -85,7 +85,7 @@ struct Store {
 
 // Working buffers of solve(), kept between its calls.
 struct Work {
-    BigVec<int64_t> cut, rg, lo, hd, order, na, nb, pos_of;
+    BigVec<int64_t> cut, rcut, rg, rg2, lo, hd, order, na, nb, pos_of;
     BigVec<float> tmp, tl, ta, tal;
     BigVec<double> L;
     Store Q, Qp;
@@ -146,10 +146,21 @@ struct Ctx {
     int64_t Nq, Nk, D, Dp, Da, G, S, W;  // Da = D + 1: a result row (output, then Σ p ||v||²)
     int es;
     bool f16;  // the call's dtype is fp16 (es 2 is bf16 otherwise)
+    bool causal;
 };
 
 inline int64_t count_upto(const int32_t* a, int64_t n, int64_t cut) {
     return std::upper_bound(a, a + n, cut) - a;
+}
+// Of positions a[0..n) (ascending, kNoKey padding last), those in [0, cut] ([0, k1)) and in
+// [rcut, Nk) ([k2, kend)).
+struct Split {
+    int64_t k1, k2, kend;
+    int64_t count() const { return k1 + kend - k2; }
+};
+inline Split split_at(const int32_t* a, int64_t n, int64_t cut, int64_t rcut, int64_t Nk) {
+    const int64_t kend = count_upto(a, n, Nk - 1);
+    return Split{count_upto(a, n, cut), rcut >= Nk ? kend : count_upto(a, n, rcut - 1), kend};
 }
 
 struct Results {
@@ -182,9 +193,22 @@ int32_t score_keys(const Ctx& c, Head& h);       // the draws' importance (lam) 
 int32_t draw_tail(const Ctx& c, Head& h, double r, bool buckets, const std::vector<int64_t>* upto = nullptr);
 // The half of set s that key j was drawn into: 0, 1, or -1 (not drawn); *w its weight 1/pi.
 int draw_half(const Head& h, int64_t s, int64_t j, double* w);
-// Rows at or below this position are computed exactly: their tail would hold too few draws.
+// The keys a row at position pos sees: causal [0, pos], else all.
+inline int64_t visible(const Ctx& c, int64_t pos) { return c.causal ? pos + 1 : c.Nk; }
+// A sampled row's local window [win_lo, win_hi): causal the W keys up to its position, else
+// |j - pos| <= W/2. The other parts cover its keys outside: [0, win_lo) and, not causal,
+// [win_hi, Nk).
+inline int64_t win_lo(const Ctx& c, int64_t pos) {
+    return std::max<int64_t>(0, c.causal ? pos - c.W + 1 : pos - c.W / 2);
+}
+inline int64_t win_hi(const Ctx& c, int64_t pos) { return c.causal ? pos + 1 : std::min(c.Nk, pos + c.W / 2 + 1); }
+// Keys past the sinks and outside the window: what the other parts share.
+inline int64_t far_keys(const Ctx& c, int64_t pos) {
+    return std::max<int64_t>(0, win_lo(c, pos) - c.S) + (c.causal ? 0 : c.Nk - win_hi(c, pos));
+}
+// Other rows are computed exactly: their tail would hold too few draws.
 inline bool sampled(const Ctx& c, const Head& h, int64_t pos) {
-    return double(pos - c.W - c.S + 1) * h.rate * 0.5 >= kMinHalfDraws;
+    return double(far_keys(c, pos)) * h.rate * 0.5 >= kMinHalfDraws;
 }
 
 // tiled_parts.cpp

@@ -52,6 +52,7 @@ struct TileScratch {
     float *xsum, *xbias, *xkey;  // key extras: rows' running sums; one tile's bias and key_sum
     int64_t *lim, *lo;  // each row's visible keys: [lo, lim)
     int64_t *head, *zero;  // and [0, head) of the head region (ExactProblem::row_head)
+    int64_t *lo2, *lim2;   // and [lo2, lim2) (ExactProblem::row_range2)
     void* rowbuf;
 
     void init(const Shape& s) {
@@ -59,7 +60,7 @@ struct TileScratch {
         const size_t nq = up(MQ * s.Dk * sizeof(T) / 4), np = up(MR * NT * sizeof(T) / 4),
                      nk = up(NT * s.Dk * sizeof(T) / 4), nv = up(NT * s.Dp * sizeof(T) / 4),
                      ns = up(MR * NT), no = up(MQ * s.Dp), nm = up(MQ), nl = up(MQ),
-                     nx = up(MQ) + 2 * up(NT), nlim = up(MQ * 8), nrow = up(s.Dp + 16);
+                     nx = up(MQ) + 2 * up(NT), nlim = up(MQ * 12), nrow = up(s.Dp + 16);
         float* base = buf.get<float>(nq + np + nk + nv + ns + no + nm + nl + nx + nlim + nrow);
         float* f = base;
         Q = reinterpret_cast<T*>(f); f += nq;
@@ -77,6 +78,8 @@ struct TileScratch {
         lo = lim + MQ;
         head = lo + MQ;
         zero = head + MQ;
+        lo2 = zero + MQ;
+        lim2 = lo2 + MQ;
         f += nlim;
         rowbuf = f;
     }
@@ -168,7 +171,7 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
     const bool extras = p.key_bias || p.key_sum;
     const auto& table = extras ? extra : plain;
     const int64_t rows = tile_rows<I>(s, t);
-    int64_t max_lim = 0, min_lo = s.Nk, max_head = 0;
+    int64_t max_lim = 0, min_lo = s.Nk, max_head = 0, min_lo2 = s.Nk, max_lim2 = 0;
     for (int64_t r = 0; r < rows; ++r) {
         int64_t g, i;
         tile_row<I>(s, t, r, &g, &i);
@@ -181,6 +184,12 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
         w.head[r] = p.row_head ? p.row_head[i] : 0;
         w.zero[r] = 0;
         max_head = std::max(max_head, w.head[r]);
+        w.lo2[r] = p.row_range2 ? p.row_range2[2 * i] : 0;
+        w.lim2[r] = p.row_range2 ? std::max(w.lo2[r], p.row_range2[2 * i + 1]) : 0;
+        if (w.lim2[r] > w.lo2[r]) {
+            min_lo2 = std::min(min_lo2, w.lo2[r]);
+            max_lim2 = std::max(max_lim2, w.lim2[r]);
+        }
         w.m[r] = -INFINITY;
         w.l[r] = 0.f;
         w.xsum[r] = 0.f;
@@ -246,9 +255,12 @@ void process_tile(const ExactProblem& p, const Shape& s, TileScratch<Path>& w, i
     const int64_t head_tiles = p.row_head ? p.head_end / NT : 0;
     const int64_t head_last = std::min(kt_end, (max_head + NT - 1) / NT);
     for (int64_t kt = kt_begin; kt < head_last; ++kt) run_tile(kt, w.zero, w.head, head_last);
-    kt_end = std::min(kt_end, (max_lim + NT - 1) / NT);
-    kt_begin = std::max({kt_begin, min_lo / NT, head_tiles});
-    for (int64_t kt = kt_begin; kt < kt_end; ++kt) run_tile(kt, w.lo, w.lim, kt_end);
+    const int64_t end1 = std::min(kt_end, (max_lim + NT - 1) / NT);
+    for (int64_t kt = std::max({kt_begin, min_lo / NT, head_tiles}); kt < end1; ++kt) run_tile(kt, w.lo, w.lim, end1);
+    // The second ranges: a tile both passes visit is scored twice, each pass masked to its
+    // own range (the ranges of a tile's rows lie close together, so few tiles are).
+    const int64_t end2 = std::min(kt_end, (max_lim2 + NT - 1) / NT);
+    for (int64_t kt = std::max(kt_begin, min_lo2 / NT); kt < end2; ++kt) run_tile(kt, w.lo2, w.lim2, end2);
 
     emit_tile<I>(p, s, b, hk, t, rows, w.O, s.Dp, w.m, w.l, partial, extras ? w.xsum : nullptr);
 }
@@ -339,6 +351,13 @@ int32_t run_forward(const ExactProblem& p, const Shape& s) {
                 --diff[size_t((hi - 1) / NT + 1)];
             }
             used = used_buf.get<uint8_t>(size_t(s.n_kt));
+            if (p.row_range2)
+                for (int64_t i = 0; i < s.Nq; ++i) {
+                    const int64_t lo = p.row_range2[2 * i], hi = p.row_range2[2 * i + 1];
+                    if (hi <= lo) continue;
+                    ++diff[size_t(lo / NT)];
+                    --diff[size_t((hi - 1) / NT + 1)];
+                }
             if (p.row_head)
                 for (int64_t i = 0; i < s.Nq; ++i)
                     if (p.row_head[i] > 0) {

@@ -529,7 +529,7 @@ struct ApproxStats {
     }
 };
 
-// The long mode: Nk in the thousands (so that the tiled causal prefill, Nq >= 1024 and Nk >= 8192,
+// The long mode: Nk in the thousands (so that the tiled prefill, Nq >= 1024 and Nk >= 8192,
 // and the decode path over an index, Nq <= 16 and Nk >= 1024, can run) but a tiny head_dim and
 // one or two kv heads, so an input stays fast. Values come from the seeded generator; some query
 // rows copy a key they see, scaled (a planted match: a heavy key to find).
@@ -551,7 +551,7 @@ Problem make_long_problem(Reader& r, Rng& rng, int kind) {
         p.Nk = 1024 + 4 * r.range(0, 255);
     }
     p.bshd = r.flag();
-    p.causal = kind == 0 || !r.flag(8);
+    p.causal = kind == 0 ? !r.flag(4) : !r.flag(8);  // the tiled prefill: non-causal a quarter of the time
     p.scale = r.flag(4) ? float(r.range(1, 200)) / 50.f : 0.f;
     const int special = r.flag(6) ? r.range(1, 3) : 0;  // bit 0: q, bit 1: k get rare specials
     const int rate = 1000 * r.range(1, 100);

@@ -3,8 +3,9 @@
 // tend to live), the keys of the row's bucket (k-means of the keys), and the rest, of which a
 // Bernoulli sample in two independent halves stands for the whole. Every part is an exact
 // attention call over a contiguous key range per row (two when not causal: the keys on
-// either side of the window; rows sorted by bucket, keys by bucket and position), so each key read is shared by a tile of rows at the kernel's full speed;
-// the parts are merged by log-sum-exp. The two halves give two estimates of the output whose
+// either side of the window; rows sorted by bucket, keys by bucket and position), so each key
+// read is shared by a tile of rows at the kernel's full speed; the parts are merged by
+// log-sum-exp. The two halves give two estimates of the output whose
 // difference is the row's error estimate.
 #pragma once
 #include "cpu/approx/approx.h"

@@ -174,10 +174,10 @@ int32_t run_tiled(const Problem& p) {
                 const int64_t step = std::max<int64_t>(1, int64_t(cand.size()) / kProbeRows);
                 for (size_t t = size_t(step / 2); t < cand.size(); t += size_t(step)) probe.push_back(cand[t]);
                 if (!probe.empty()) {
-                    double cost[2], rate[2], mean_est[2], visible = 0, search_all[2] = {0, 0}, search_long[2] = {0, 0};
+                    double cost[2], rate[2], mean_est[2], seen = 0, search_all[2] = {0, 0}, search_long[2] = {0, 0};
                     int64_t heavy_rows[2] = {0, 0};
-                    for (const Row& r : probe) visible += double(tiled::visible(c, r.p));
-                    visible /= double(probe.size());
+                    for (const Row& r : probe) seen += double(visible(c, r.p));
+                    seen /= double(probe.size());
                     for (int k = 0; k < 2; ++k) {
                         std::vector<Row> pk(probe);
                         if (k == 1)
@@ -214,7 +214,7 @@ int32_t run_tiled(const Problem& p) {
                             // once per head the new draw), else computed exactly (its visible
                             // keys). Pricing every miss as exact chose rates up to 4x too high
                             // where a few rows' estimates lag (clustered keys).
-                            cost[k] = visible;
+                            cost[k] = seen;
                             rate[k] = 2.0;
                             const double per_head = double(rows.size());
                             for (double f : {1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0}) {
@@ -227,9 +227,9 @@ int32_t run_tiled(const Problem& p) {
                                     if (em / std::sqrt(f) <= p.target) continue;
                                     if (rr > r && em / std::sqrt(fr) <= p.target)
                                         miss += double(pr.touched[m] - pr.drawn[m]) + double(pr.drawn[m]) * fr,
-                                        missv += double(tiled::visible(c, pk[m].p));
+                                        missv += double(visible(c, pk[m].p));
                                     else
-                                        exact += double(tiled::visible(c, pk[m].p));
+                                        exact += double(visible(c, pk[m].p));
                                 }
                                 // Refining runs only when its rows' visible keys outweigh the
                                 // new draw (as below); else they are computed exactly.
@@ -267,8 +267,8 @@ int32_t run_tiled(const Problem& p) {
                     const double searched = h.search ? search_all[k] : search_long[k];
                     if (tracing())
                         std::fprintf(stderr, "approx tiled plan: cost %.0f + search %.0f (all %.0f) of %.0f visible keys per row, rate %.4g\n",
-                                     cost[k], searched, search_all[k], visible, rate[k]);
-                    if (rate[k] > kMaxRate || 1.4 * (cost[k] + searched) > visible)
+                                     cost[k], searched, search_all[k], seen, rate[k]);
+                    if (rate[k] > kMaxRate || 1.4 * (cost[k] + searched) > seen)
                         head_exact = true;
                     else if (rate[k] > r0)
                         if (int32_t s2 = draw_tail(c, h, rate[k], buckets); s2 != HA_OK) return s2;
@@ -313,7 +313,7 @@ int32_t run_tiled(const Problem& p) {
             const double t_solve = now_ms();
             const size_t missed = miss.size();
             double miss_keys = 0;
-            for (const Row& r : miss) miss_keys += double(tiled::visible(c, r.p));
+            for (const Row& r : miss) miss_keys += double(visible(c, r.p));
             const double refine_keys = 6.0 * std::min(kMaxRate, kRefine * h.rate) * double(c.Nk);
             double t_draw2 = 0, t_refine = 0;
             size_t refined = 0;

@@ -153,14 +153,16 @@ inline int64_t count_upto(const int32_t* a, int64_t n, int64_t cut) {
     return std::upper_bound(a, a + n, cut) - a;
 }
 // Of positions a[0..n) (ascending, kNoKey padding last), those in [0, cut] ([0, k1)) and in
-// [rcut, Nk) ([k2, kend)).
+// [rcut, Nk) ([k2, kend); empty at k1 when rcut >= Nk, as for every causal row, which then
+// pays one search, not three).
 struct Split {
     int64_t k1, k2, kend;
     int64_t count() const { return k1 + kend - k2; }
 };
 inline Split split_at(const int32_t* a, int64_t n, int64_t cut, int64_t rcut, int64_t Nk) {
-    const int64_t kend = count_upto(a, n, Nk - 1);
-    return Split{count_upto(a, n, cut), rcut >= Nk ? kend : count_upto(a, n, rcut - 1), kend};
+    const int64_t k1 = count_upto(a, n, cut);
+    if (rcut >= Nk) return Split{k1, k1, k1};
+    return Split{k1, count_upto(a, n, rcut - 1), count_upto(a, n, Nk - 1)};
 }
 
 struct Results {
